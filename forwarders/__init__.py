@@ -1,0 +1,1 @@
+"""Statement forwarding: completion events delivered as signed webhooks."""

@@ -1,0 +1,1 @@
+"""The xAPI domain: validation, preparation, comparison and query planning. Pure: no I/O."""
