@@ -24,16 +24,21 @@ class StatementIndex:
     """Fields derived from a statement for querying (never merged into the statement).
 
     Agents are IFI keys (see `statements.index.agent_key`), activities are IRIs.
-    `agents`/`activities` hold the direct matches (actor/object); the `related_*` sets
-    hold every place the spec's `related_*` query parameters reach.
+    `agents`/`activities` hold the direct matches (actor/object, and the members of a
+    Group there); the `related_*` sets hold every place the spec's `related_*` query
+    parameters reach. Every field is a tuple because a statement whose object is a
+    StatementRef also matches what its target matches (Communication 2.1.3 "Filter
+    Conditions for StatementRefs"): `statements.index.merge_targeted` unions the target's
+    verbs, agents, activities and registrations into the targeting statement's index.
     """
 
-    verb: str
+    verbs: tuple[str, ...]
     agents: tuple[str, ...]
     related_agents: tuple[str, ...]
     activities: tuple[str, ...]
     related_activities: tuple[str, ...]
-    registration: str | None
+    registrations: tuple[str, ...]
+    """Lowercased registration UUIDs."""
     voids: str | None
     """The id of the statement this one voids, when it is a voiding statement."""
 
@@ -65,6 +70,8 @@ class StoredStatement:
     id: str
     seq: int
     raw: str
+    attachments: tuple[str, ...] = ()
+    """SHA-256 hashes of the attachment contents this statement carries."""
 
 
 @dataclass(slots=True)

@@ -1,0 +1,109 @@
+"""The 1.0.3 Alternate Request Syntax (Communication 1.3), rewritten into a normal request.
+
+A browser that cannot send custom headers POSTs `?method=PUT` with a form body carrying
+the headers (Authorization, X-Experience-API-Version, Content-Type, If-Match, ...), the
+`content`, and the other parameters. xAPI 2.0 dropped the syntax, so there it is a 400.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl, urlencode
+
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from lrs.errors import error_response
+from lrs.middleware import is_xapi_path
+from statements.errors import BadRequest, PayloadTooLarge, XAPIError
+
+METHODS = frozenset({"GET", "PUT", "POST", "DELETE", "HEAD"})
+FORM_HEADERS = frozenset(
+    {
+        "authorization",
+        "x-experience-api-version",
+        "content-type",
+        "content-length",
+        "if-match",
+        "if-none-match",
+        "accept-language",
+    }
+)
+FORM = "application/x-www-form-urlencoded"
+
+
+class AlternateSyntaxMiddleware:
+    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not is_xapi_path(scope["path"]):
+            await self.app(scope, receive, send)
+            return
+        query = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+        if not any(name == "method" for name, _ in query):
+            await self.app(scope, receive, send)
+            return
+        try:
+            rewritten, body = await self._rewrite(scope, receive, query)
+        except XAPIError as error:
+            await error_response(error)(scope, receive, send)
+            return
+        await self.app(rewritten, _replay(body, receive), send)
+
+    async def _rewrite(
+        self, scope: Scope, receive: Receive, query: list[tuple[str, str]]
+    ) -> tuple[Scope, bytes]:
+        headers = Headers(scope=scope)
+        if scope["method"] != "POST":
+            raise BadRequest("the alternate request syntax is only allowed with POST")
+        if len(query) != 1:
+            raise BadRequest("with the alternate request syntax, `method` is the only query parameter")
+        method = query[0][1].upper()
+        if method not in METHODS:
+            raise BadRequest(f"unsupported method {query[0][1]!r} in the alternate request syntax")
+        if headers.get("content-type", "").split(";")[0].strip().lower() != FORM:
+            raise BadRequest(f"the alternate request syntax needs a {FORM} body")
+        fields = parse_qsl((await self._read(receive)).decode("utf-8"), keep_blank_values=True)
+        moved = {name.lower(): value for name, value in fields if name.lower() in FORM_HEADERS}
+        version = moved.get("x-experience-api-version", headers.get("x-experience-api-version", ""))
+        if version.startswith("2."):
+            raise BadRequest("xAPI 2.0 has no alternate request syntax")
+        content = next((v for n, v in fields if n == "content"), "").encode("utf-8")
+        params = [(n, v) for n, v in fields if n.lower() not in FORM_HEADERS and n != "content"]
+        new_headers = [(k, v) for k, v in scope["headers"] if k.decode("latin-1").lower() not in moved and k != b"content-length" and k != b"content-type"]
+        new_headers += [(name.encode(), value.encode("latin-1")) for name, value in moved.items() if name != "content-length"]
+        new_headers.append((b"content-length", str(len(content)).encode()))
+        if "content-type" not in moved and content:
+            new_headers.append((b"content-type", b"application/json"))
+        new_scope = dict(scope)
+        new_scope.update(
+            method=method, headers=new_headers, query_string=urlencode(params).encode("latin-1")
+        )
+        return new_scope, content
+
+    async def _read(self, receive: Receive) -> bytes:
+        chunks, size, more = [], 0, True
+        while more:
+            message = await receive()
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body_bytes:
+                raise PayloadTooLarge(f"request body over {self.max_body_bytes} bytes")
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        return b"".join(chunks)
+
+
+def _replay(body: bytes, original: Receive) -> Receive:
+    """Hand the decoded content to the app, then pass through (e.g. the disconnect)."""
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await original()
+
+    return receive

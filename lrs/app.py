@@ -1,0 +1,115 @@
+"""`create_app(settings)`: the ASGI application, its routes and its lifespan."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any, TypedDict
+
+from pymongo import AsyncMongoClient, ReturnDocument
+from pymongo.asynchronous.database import AsyncDatabase
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.routing import Mount, Route
+
+from lrs.alternate_syntax import AlternateSyntaxMiddleware
+from lrs.auth.backend import AuthMiddleware
+from lrs.errors import handle_http_exception, handle_unexpected, handle_xapi_error
+from lrs.middleware import RequestIdMiddleware, XAPIVersionMiddleware
+from lrs.resources.about import about
+from lrs.resources.health import healthz, readyz
+from lrs.resources.statements import StatementsResource
+from lrs.services import Services
+from lrs.settings import Settings
+from lrs.storage.indexes import ensure_indexes
+from lrs.storage.mongo_credentials import MongoCredentialStore
+from lrs.storage.mongo_statements import MongoStatementStore
+from lrs.storage.sequence import SequenceClock
+from statements.errors import XAPIError
+from statements.validate import StatementValidator
+
+
+class AppState(TypedDict):
+    services: Services
+
+
+class _LazyCredentials:
+    """Lets the auth middleware be built before the lifespan has opened the database."""
+
+    def __init__(self) -> None:
+        self.target: MongoCredentialStore | None = None
+
+    async def authenticate(self, key: str, secret: str) -> Any:
+        assert self.target is not None  # noqa: S101 - set by the lifespan before serving
+        return await self.target.authenticate(key, secret)
+
+
+async def take_node_number(db: AsyncDatabase[dict[str, Any]]) -> int:
+    """A number unique among the running processes, for the stored sequence."""
+    doc = await db["counters"].find_one_and_update(
+        {"_id": "node"}, {"$inc": {"n": 1}}, upsert=True, return_document=ReturnDocument.AFTER
+    )
+    assert doc is not None  # noqa: S101 - upsert always returns the document
+    return int(doc["n"]) % 256
+
+
+async def open_services(settings: Settings, mongodb_uri: str) -> Services:
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+        mongodb_uri, tz_aware=True, w="majority", journal=True
+    )
+    db = client[settings.database]
+    await ensure_indexes(db)
+    home = settings.public_url or f"http://{settings.host}:{settings.port}"
+    return Services(
+        settings=settings,
+        client=client,
+        statements=MongoStatementStore(db),
+        credentials=MongoCredentialStore(db, authority_home=home),
+        validators={v: StatementValidator(v) for v in ("1.0.3", "2.0.0")},
+        clock=SequenceClock(await take_node_number(db)),
+    )
+
+
+def create_app(settings: Settings, mongodb_uri: str | None = None) -> Starlette:
+    uri = mongodb_uri or settings.mongodb_uri
+    if uri is None:
+        raise ValueError("create_app needs a MongoDB URI (the CLI starts the embedded one)")
+    credentials = _LazyCredentials()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[AppState]:
+        services = await open_services(settings, uri)
+        credentials.target = services.credentials
+        try:
+            yield {"services": services}
+        finally:
+            await services.client.close()
+
+    routes = [
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        Mount(
+            "/xapi",
+            routes=[
+                Route("/statements", StatementsResource),
+                Route("/about", about, methods=["GET", "HEAD"]),
+            ],
+        ),
+    ]
+    middleware = [
+        Middleware(RequestIdMiddleware),
+        Middleware(AlternateSyntaxMiddleware, max_body_bytes=settings.max_body_bytes),
+        Middleware(XAPIVersionMiddleware, fallback=settings.fallback_version),
+        Middleware(AuthMiddleware, credentials=credentials),
+    ]
+    return Starlette(
+        routes=routes,
+        middleware=middleware,
+        lifespan=lifespan,
+        exception_handlers={
+            XAPIError: handle_xapi_error,
+            HTTPException: handle_http_exception,
+            Exception: handle_unexpected,
+        },
+    )

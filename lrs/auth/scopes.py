@@ -1,0 +1,69 @@
+"""xAPI authorization scopes (1.0.3 Communication 4.2 / 2.0 "Authorization scope") plus ours.
+
+A credential holds a set of scopes; a resource asks for one of several. `all` implies
+everything, `all/read` implies every read. `statements/read/mine` is resolved by the
+statement resource itself (it narrows the query to the credential's own authority).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from statements.errors import Forbidden
+
+STATEMENTS_WRITE = "statements/write"
+STATEMENTS_READ = "statements/read"
+STATEMENTS_READ_MINE = "statements/read/mine"
+ALL_READ = "all/read"
+ALL = "all"
+STATE = "state"
+DEFINE = "define"
+PROFILE = "profile"
+ADMIN = "admin"
+
+XAPI_SCOPES = (STATEMENTS_WRITE, STATEMENTS_READ, STATEMENTS_READ_MINE, ALL_READ, ALL, STATE, DEFINE, PROFILE)
+KNOWN_SCOPES = frozenset((*XAPI_SCOPES, ADMIN))
+EVERY_SCOPE = (ALL, ADMIN)
+
+
+@dataclass(frozen=True, slots=True)
+class Credential:
+    """Who is calling: the key, what it may do, and the authority its statements carry."""
+
+    key: str
+    scopes: frozenset[str]
+    authority: dict[str, Any] = field(compare=False)
+    name: str = ""
+
+    def has_any(self, wanted: Iterable[str]) -> bool:
+        return any(scope in self.scopes for scope in wanted)
+
+
+def unknown_scopes(scopes: Iterable[str]) -> list[str]:
+    return sorted(set(scopes) - KNOWN_SCOPES)
+
+
+def require(credential: Credential, *, read: bool, scopes: Iterable[str]) -> None:
+    """Raise Forbidden unless the credential has one of `scopes`, `all`, or (reads) `all/read`."""
+    wanted = {ALL, *scopes}
+    if read:
+        wanted.add(ALL_READ)
+    if not credential.has_any(wanted):
+        raise Forbidden(
+            f"credential lacks the scope for this request (one of {sorted(wanted)})",
+            {"required_any": sorted(wanted)},
+        )
+
+
+def statement_read_mode(credential: Credential) -> str:
+    """'all' when the credential may read every statement, 'mine' for statements/read/mine."""
+    if credential.has_any({ALL, ALL_READ, STATEMENTS_READ}):
+        return "all"
+    if STATEMENTS_READ_MINE in credential.scopes:
+        return "mine"
+    raise Forbidden(
+        "credential lacks the scope to read statements",
+        {"required_any": [STATEMENTS_READ, STATEMENTS_READ_MINE, ALL_READ, ALL]},
+    )

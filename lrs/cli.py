@@ -1,0 +1,233 @@
+"""The `lrs` command: `serve`, and `credentials create|list|revoke`.
+
+With no `LRS_MONGODB_URI`, `serve` runs the embedded database under `LRS_DATA_DIR` and
+records its address in `<data dir>/db.uri`, so other commands reach the same database while
+the server runs (and start it themselves when it does not).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import sys
+from collections.abc import AsyncIterator, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from pymongo import AsyncMongoClient
+
+from lrs.auth.scopes import ADMIN, ALL, KNOWN_SCOPES
+from lrs.settings import Settings, SettingsError
+from lrs.storage.embedded import EmbeddedDatabase, EmbeddedDatabaseError
+from lrs.storage.mongo_credentials import CredentialExists, MongoCredentialStore
+
+log = logging.getLogger("lrs")
+
+
+def out(text: str = "") -> None:
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+
+def _uri_file(settings: Settings) -> Path:
+    return settings.data_dir / "db.uri"
+
+
+def _admin_file(settings: Settings) -> Path:
+    return settings.data_dir / "admin-credentials.json"
+
+
+@contextlib.contextmanager
+def database_uri(settings: Settings, *, serving: bool = False) -> Iterator[tuple[str, EmbeddedDatabase | None]]:
+    """The MongoDB to use: the configured one, the running embedded one, or a new embedded one."""
+    if settings.mongodb_uri:
+        yield settings.mongodb_uri, None
+        return
+    uri_file = _uri_file(settings)
+    if not serving and uri_file.exists():
+        yield uri_file.read_text().strip(), None
+        return
+    database = EmbeddedDatabase(
+        str(settings.db_dir),
+        cache_size=settings.embedded_cache_size,
+        log_path=settings.data_dir / "secantusd.log",
+    )
+    uri = database.start()
+    if serving:
+        uri_file.write_text(uri)
+    try:
+        yield uri, database
+    finally:
+        if serving:
+            uri_file.unlink(missing_ok=True)
+        database.stop()
+
+
+@contextlib.asynccontextmanager
+async def credential_store(settings: Settings, uri: str) -> AsyncIterator[MongoCredentialStore]:
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(uri, w="majority", journal=True)
+    try:
+        home = settings.public_url or f"http://{settings.host}:{settings.port}"
+        yield MongoCredentialStore(client[settings.database], authority_home=home)
+    finally:
+        await client.close()
+
+
+async def ensure_admin(settings: Settings, uri: str) -> tuple[str, str] | None:
+    """The first admin credential: from LRS_ADMIN_KEY/SECRET, or made on first start."""
+    async with credential_store(settings, uri) as store:
+        if settings.admin_key and settings.admin_secret:
+            with contextlib.suppress(CredentialExists):
+                await store.create("admin", [ALL, ADMIN], key=settings.admin_key, secret=settings.admin_secret)
+            return settings.admin_key, settings.admin_secret
+        saved = _admin_file(settings)
+        if saved.exists():
+            data = json.loads(saved.read_text())
+            return str(data["key"]), str(data["secret"])
+        if await store.count_active() > 0:
+            return None
+        key, secret = await store.create("admin", [ALL, ADMIN])
+        saved.write_text(json.dumps({"key": key, "secret": secret}))
+        saved.chmod(0o600)
+        return key, secret
+
+
+def banner(settings: Settings, admin: tuple[str, str] | None) -> str:
+    base = f"http://{settings.host}:{settings.port}"
+    lines = [f"LRS listening: xAPI endpoint {base}/xapi", f"  health: {base}/healthz  ready: {base}/readyz"]
+    if admin is None:
+        lines.append("  credentials: use one made with `lrs credentials create`")
+    else:
+        key, secret = admin
+        lines += [
+            f"  key:    {key}",
+            f"  secret: {secret}",
+            "  try:",
+            f"    curl -u {key}:{secret} -H 'X-Experience-API-Version: 2.0.0' {base}/xapi/statements",
+        ]
+    return "\n".join(lines)
+
+
+async def _watch(database: EmbeddedDatabase | None, server: uvicorn.Server) -> None:
+    """Stop serving (and fail) if the embedded database dies under us."""
+    while database is not None and not server.should_exit:
+        await asyncio.sleep(1.0)
+        if database.returncode() is not None:
+            log.error("embedded database died (%s); shutting down", database._died_message(database.returncode() or 0))
+            server.should_exit = True
+            raise EmbeddedDatabaseError("embedded database died")
+
+
+async def _serve(settings: Settings, uri: str, database: EmbeddedDatabase | None) -> int:
+    from lrs.app import create_app
+
+    admin = await ensure_admin(settings, uri)
+    config = uvicorn.Config(
+        create_app(settings, uri),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        http="httptools",
+        access_log=False,
+        lifespan="on",
+    )
+    server = uvicorn.Server(config)
+    watcher = asyncio.create_task(_watch(database, server))
+    serving = asyncio.create_task(server.serve())
+    while not server.started and not serving.done():
+        await asyncio.sleep(0.05)
+    if server.started:
+        out(banner(settings, admin))
+    await asyncio.wait({serving, watcher}, return_when=asyncio.FIRST_COMPLETED)
+    watcher.cancel()
+    await serving
+    died = watcher.done() and not watcher.cancelled() and watcher.exception() is not None
+    return 1 if died or not server.started else 0
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        with database_uri(settings, serving=True) as (uri, database):
+            return _run(_serve(settings, uri, database))
+    except EmbeddedDatabaseError as error:
+        log.error("%s", error)
+        return 1
+
+
+def _run(coro: Any) -> int:
+    try:
+        import uvloop
+
+        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+            return int(runner.run(coro))
+    except ImportError:  # pragma: no cover - uvloop ships with uvicorn[standard]
+        return int(asyncio.run(coro))
+
+
+def cmd_credentials(settings: Settings, args: argparse.Namespace) -> int:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    with database_uri(settings) as (uri, _):
+        return _run(_credentials(settings, uri, args))
+
+
+async def _credentials(settings: Settings, uri: str, args: argparse.Namespace) -> int:
+    async with credential_store(settings, uri) as store:
+        if args.action == "create":
+            scopes = [s.strip() for s in args.scopes.split(",") if s.strip()]
+            try:
+                key, secret = await store.create(args.name, scopes)
+            except ValueError as error:
+                log.error("%s", error)
+                return 2
+            out(json.dumps({"key": key, "secret": secret, "scopes": scopes}))
+        elif args.action == "list":
+            for record in await store.list():
+                state = "revoked" if record.revoked else "active"
+                out(f"{record.key}\t{record.name}\t{','.join(record.scopes)}\t{state}\t{record.created}")
+        else:
+            if not await store.revoke(args.key):
+                log.error("no credential %s", args.key)
+                return 1
+            out(f"revoked {args.key}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="lrs", description="xAPI Learning Record Store")
+    commands = root.add_subparsers(dest="command", required=True)
+    commands.add_parser("serve", help="run the LRS (and the embedded database unless LRS_MONGODB_URI)")
+    creds = commands.add_parser("credentials", help="manage API credentials")
+    actions = creds.add_subparsers(dest="action", required=True)
+    create = actions.add_parser("create", help="create a key/secret pair")
+    create.add_argument("--name", default="client")
+    create.add_argument(
+        "--scopes",
+        default="statements/write,statements/read",
+        help=f"comma-separated, from: {', '.join(sorted(KNOWN_SCOPES))}",
+    )
+    actions.add_parser("list", help="list credentials (never the secrets)")
+    revoke = actions.add_parser("revoke", help="revoke a credential")
+    revoke.add_argument("key")
+    return root
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    args = parser().parse_args(argv)
+    try:
+        settings = Settings.from_env(os.environ)
+    except SettingsError as error:
+        log.error("%s", error)
+        return 2
+    handlers = {"serve": cmd_serve, "credentials": cmd_credentials}
+    return handlers[args.command](settings, args)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

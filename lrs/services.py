@@ -1,0 +1,34 @@
+"""What the lifespan builds once and every request uses (no module-level state)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from pymongo import AsyncMongoClient
+
+from lrs.settings import Settings
+from lrs.storage.mongo_credentials import MongoCredentialStore
+from lrs.storage.mongo_statements import MongoStatementStore
+from lrs.storage.sequence import SequenceClock, ms_of
+from statements.types import SpecVersion
+from statements.validate import StatementValidator
+
+
+@dataclass
+class Services:
+    settings: Settings
+    client: AsyncMongoClient[dict[str, Any]]
+    statements: MongoStatementStore
+    credentials: MongoCredentialStore
+    validators: dict[SpecVersion, StatementValidator]
+    clock: SequenceClock
+    in_flight: set[int] = field(default_factory=set)
+    """Sequence numbers handed out to writes not yet acknowledged (for Consistent-Through)."""
+
+    def consistent_through_ms(self) -> int:
+        """Every statement stored up to this instant is visible to queries."""
+        if self.in_flight:
+            return ms_of(min(self.in_flight)) - 1
+        return time.time_ns() // 1_000_000

@@ -1,0 +1,99 @@
+"""Service settings, read once from `LRS_*` environment variables and validated at start-up."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+class SettingsError(ValueError):
+    """A setting has a value the service cannot run with."""
+
+
+def _int(environ: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
+    raw = environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
+    if value < minimum:
+        raise SettingsError(f"{name} must be >= {minimum}, got {value}")
+    return value
+
+
+def _bool(environ: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = environ.get(name, "").strip().lower()
+    if raw == "":
+        return default
+    if raw in {"1", "true", "yes", "on"}:
+        return True
+    if raw in {"0", "false", "no", "off"}:
+        return False
+    raise SettingsError(f"{name} must be a boolean (true/false), got {raw!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything configurable. Build with `Settings.from_env(os.environ)` or directly in tests."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    data_dir: Path = Path("var")
+    mongodb_uri: str | None = None
+    database: str = "lrs"
+    admin_key: str | None = field(default=None, repr=False)
+    admin_secret: str | None = field(default=None, repr=False)
+    public_url: str | None = None
+    max_body_bytes: int = 20 * 1024 * 1024
+    max_batch_statements: int = 1000
+    max_query_limit: int = 500
+    default_query_limit: int = 100
+    max_attachment_parts: int = 100
+    embedded_cache_size: str = "512M"
+    log_level: str = "info"
+    fallback_version: str = "2.0.0"
+    """The version header on responses to requests that sent none (2.0.0 or 1.0.3)."""
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Settings:
+        defaults = cls()
+        return cls(
+            host=environ.get("LRS_HOST", defaults.host),
+            port=_int(environ, "LRS_PORT", defaults.port, minimum=0),
+            data_dir=Path(environ.get("LRS_DATA_DIR", str(defaults.data_dir))),
+            mongodb_uri=environ.get("LRS_MONGODB_URI") or None,
+            database=environ.get("LRS_DATABASE", defaults.database),
+            admin_key=environ.get("LRS_ADMIN_KEY") or None,
+            admin_secret=environ.get("LRS_ADMIN_SECRET") or None,
+            public_url=environ.get("LRS_PUBLIC_URL") or None,
+            max_body_bytes=_int(environ, "LRS_MAX_BODY_BYTES", defaults.max_body_bytes, 1024),
+            max_batch_statements=_int(
+                environ, "LRS_MAX_BATCH_STATEMENTS", defaults.max_batch_statements, 1
+            ),
+            max_query_limit=_int(environ, "LRS_MAX_QUERY_LIMIT", defaults.max_query_limit, 1),
+            default_query_limit=_int(
+                environ, "LRS_DEFAULT_QUERY_LIMIT", defaults.default_query_limit, 1
+            ),
+            max_attachment_parts=_int(
+                environ, "LRS_MAX_ATTACHMENT_PARTS", defaults.max_attachment_parts, 1
+            ),
+            embedded_cache_size=environ.get("LRS_EMBEDDED_CACHE_SIZE", defaults.embedded_cache_size),
+            log_level=environ.get("LRS_LOG_LEVEL", defaults.log_level).lower(),
+            fallback_version=environ.get("LRS_FALLBACK_VERSION", defaults.fallback_version),
+        ).validated()
+
+    def validated(self) -> Settings:
+        if (self.admin_key is None) != (self.admin_secret is None):
+            raise SettingsError("LRS_ADMIN_KEY and LRS_ADMIN_SECRET must be set together")
+        if self.fallback_version not in ("2.0.0", "1.0.3"):
+            raise SettingsError("LRS_FALLBACK_VERSION must be 2.0.0 or 1.0.3")
+        if self.default_query_limit > self.max_query_limit:
+            raise SettingsError("LRS_DEFAULT_QUERY_LIMIT must not exceed LRS_MAX_QUERY_LIMIT")
+        return self
+
+    @property
+    def db_dir(self) -> Path:
+        return self.data_dir / "db"
