@@ -58,7 +58,9 @@ class AlternateSyntaxMiddleware:
         if scope["method"] != "POST":
             raise BadRequest("the alternate request syntax is only allowed with POST")
         if len(query) != 1:
-            raise BadRequest("with the alternate request syntax, `method` is the only query parameter")
+            raise BadRequest(
+                "with the alternate request syntax, `method` is the only query parameter"
+            )
         method = query[0][1].upper()
         if method not in METHODS:
             raise BadRequest(f"unsupported method {query[0][1]!r} in the alternate request syntax")
@@ -71,8 +73,18 @@ class AlternateSyntaxMiddleware:
             raise BadRequest("xAPI 2.0 has no alternate request syntax")
         content = next((v for n, v in fields if n == "content"), "").encode("utf-8")
         params = [(n, v) for n, v in fields if n.lower() not in FORM_HEADERS and n != "content"]
-        new_headers = [(k, v) for k, v in scope["headers"] if k.decode("latin-1").lower() not in moved and k != b"content-length" and k != b"content-type"]
-        new_headers += [(name.encode(), value.encode("latin-1")) for name, value in moved.items() if name != "content-length"]
+        new_headers = [
+            (k, v)
+            for k, v in scope["headers"]
+            if k.decode("latin-1").lower() not in moved
+            and k != b"content-length"
+            and k != b"content-type"
+        ]
+        new_headers += [
+            (name.encode(), value.encode("latin-1"))
+            for name, value in moved.items()
+            if name != "content-length"
+        ]
         new_headers.append((b"content-length", str(len(content)).encode()))
         if "content-type" not in moved and content:
             new_headers.append((b"content-type", b"application/json"))

@@ -15,6 +15,7 @@ from starlette.routing import Mount, Route
 
 from lrs.alternate_syntax import AlternateSyntaxMiddleware
 from lrs.auth.backend import AuthMiddleware
+from lrs.auth.scopes import Credential
 from lrs.errors import handle_http_exception, handle_unexpected, handle_xapi_error
 from lrs.middleware import RequestIdMiddleware, XAPIVersionMiddleware
 from lrs.resources.about import about
@@ -40,7 +41,7 @@ class _LazyCredentials:
     def __init__(self) -> None:
         self.target: MongoCredentialStore | None = None
 
-    async def authenticate(self, key: str, secret: str) -> Any:
+    async def authenticate(self, key: str, secret: str) -> Credential | None:
         assert self.target is not None  # noqa: S101 - set by the lifespan before serving
         return await self.target.authenticate(key, secret)
 

@@ -43,7 +43,9 @@ def _admin_file(settings: Settings) -> Path:
 
 
 @contextlib.contextmanager
-def database_uri(settings: Settings, *, serving: bool = False) -> Iterator[tuple[str, EmbeddedDatabase | None]]:
+def database_uri(
+    settings: Settings, *, serving: bool = False
+) -> Iterator[tuple[str, EmbeddedDatabase | None]]:
     """The MongoDB to use: the configured one, the running embedded one, or a new embedded one."""
     if settings.mongodb_uri:
         yield settings.mongodb_uri, None
@@ -83,7 +85,9 @@ async def ensure_admin(settings: Settings, uri: str) -> tuple[str, str] | None:
     async with credential_store(settings, uri) as store:
         if settings.admin_key and settings.admin_secret:
             with contextlib.suppress(CredentialExists):
-                await store.create("admin", [ALL, ADMIN], key=settings.admin_key, secret=settings.admin_secret)
+                await store.create(
+                    "admin", [ALL, ADMIN], key=settings.admin_key, secret=settings.admin_secret
+                )
             return settings.admin_key, settings.admin_secret
         saved = _admin_file(settings)
         if saved.exists():
@@ -99,7 +103,10 @@ async def ensure_admin(settings: Settings, uri: str) -> tuple[str, str] | None:
 
 def banner(settings: Settings, admin: tuple[str, str] | None) -> str:
     base = f"http://{settings.host}:{settings.port}"
-    lines = [f"LRS listening: xAPI endpoint {base}/xapi", f"  health: {base}/healthz  ready: {base}/readyz"]
+    lines = [
+        f"LRS listening: xAPI endpoint {base}/xapi",
+        f"  health: {base}/healthz  ready: {base}/readyz",
+    ]
     if admin is None:
         lines.append("  credentials: use one made with `lrs credentials create`")
     else:
@@ -108,7 +115,8 @@ def banner(settings: Settings, admin: tuple[str, str] | None) -> str:
             f"  key:    {key}",
             f"  secret: {secret}",
             "  try:",
-            f"    curl -u {key}:{secret} -H 'X-Experience-API-Version: 2.0.0' {base}/xapi/statements",
+            f"    curl -u {key}:{secret} -H 'X-Experience-API-Version: 2.0.0' \\\n"
+            f"      {base}/xapi/statements",
         ]
     return "\n".join(lines)
 
@@ -118,7 +126,10 @@ async def _watch(database: EmbeddedDatabase | None, server: uvicorn.Server) -> N
     while database is not None and not server.should_exit:
         await asyncio.sleep(1.0)
         if database.returncode() is not None:
-            log.error("embedded database died (%s); shutting down", database._died_message(database.returncode() or 0))
+            log.error(
+                "embedded database died (%s); shutting down",
+                database._died_message(database.returncode() or 0),
+            )
             server.should_exit = True
             raise EmbeddedDatabaseError("embedded database died")
 
@@ -189,7 +200,9 @@ async def _credentials(settings: Settings, uri: str, args: argparse.Namespace) -
         elif args.action == "list":
             for record in await store.list():
                 state = "revoked" if record.revoked else "active"
-                out(f"{record.key}\t{record.name}\t{','.join(record.scopes)}\t{state}\t{record.created}")
+                out(
+                    f"{record.key}\t{record.name}\t{','.join(record.scopes)}\t{state}\t{record.created}"
+                )
         else:
             if not await store.revoke(args.key):
                 log.error("no credential %s", args.key)
@@ -201,7 +214,9 @@ async def _credentials(settings: Settings, uri: str, args: argparse.Namespace) -
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="lrs", description="xAPI Learning Record Store")
     commands = root.add_subparsers(dest="command", required=True)
-    commands.add_parser("serve", help="run the LRS (and the embedded database unless LRS_MONGODB_URI)")
+    commands.add_parser(
+        "serve", help="run the LRS (and the embedded database unless LRS_MONGODB_URI)"
+    )
     creds = commands.add_parser("credentials", help="manage API credentials")
     actions = creds.add_subparsers(dest="action", required=True)
     create = actions.add_parser("create", help="create a key/secret pair")
@@ -218,7 +233,9 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     args = parser().parse_args(argv)
     try:
         settings = Settings.from_env(os.environ)

@@ -48,7 +48,7 @@ AUTH_CHALLENGE = 'Basic realm="xAPI"'
 def status_of(error: XAPIError) -> int:
     for cls in type(error).__mro__:
         if cls in ERROR_STATUS:
-            return ERROR_STATUS[cls]  # type: ignore[index]  # mro entries are types
+            return ERROR_STATUS[cls]
     return 400
 
 
@@ -78,5 +78,9 @@ async def handle_unexpected(request: Request, exc: Exception) -> Response:
     """A bug: log it with the request id, answer 500 without a traceback."""
     request_id = request.scope.get("request_id", "-")
     log.exception("unhandled error (request %s)", request_id)
-    body = {"error": "internal_error", "message": "internal error", "details": {"request_id": request_id}}
+    body = {
+        "error": "internal_error",
+        "message": "internal error",
+        "details": {"request_id": request_id},
+    }
     return XAPIResponse(body, status_code=500)

@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from statements.types import SpecVersion
+
 
 class SettingsError(ValueError):
     """A setting has a value the service cannot run with."""
@@ -35,6 +37,16 @@ def _bool(environ: Mapping[str, str], name: str, default: bool) -> bool:
     raise SettingsError(f"{name} must be a boolean (true/false), got {raw!r}")
 
 
+VERSIONS: tuple[SpecVersion, ...] = ("2.0.0", "1.0.3")
+
+
+def _version(raw: str) -> SpecVersion:
+    for version in VERSIONS:
+        if raw == version:
+            return version
+    raise SettingsError(f"LRS_FALLBACK_VERSION must be 2.0.0 or 1.0.3, got {raw!r}")
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """Everything configurable. Build with `Settings.from_env(os.environ)` or directly in tests."""
@@ -54,7 +66,7 @@ class Settings:
     max_attachment_parts: int = 100
     embedded_cache_size: str = "512M"
     log_level: str = "info"
-    fallback_version: str = "2.0.0"
+    fallback_version: SpecVersion = "2.0.0"
     """The version header on responses to requests that sent none (2.0.0 or 1.0.3)."""
 
     @classmethod
@@ -80,16 +92,18 @@ class Settings:
             max_attachment_parts=_int(
                 environ, "LRS_MAX_ATTACHMENT_PARTS", defaults.max_attachment_parts, 1
             ),
-            embedded_cache_size=environ.get("LRS_EMBEDDED_CACHE_SIZE", defaults.embedded_cache_size),
+            embedded_cache_size=environ.get(
+                "LRS_EMBEDDED_CACHE_SIZE", defaults.embedded_cache_size
+            ),
             log_level=environ.get("LRS_LOG_LEVEL", defaults.log_level).lower(),
-            fallback_version=environ.get("LRS_FALLBACK_VERSION", defaults.fallback_version),
+            fallback_version=_version(
+                environ.get("LRS_FALLBACK_VERSION", defaults.fallback_version)
+            ),
         ).validated()
 
     def validated(self) -> Settings:
         if (self.admin_key is None) != (self.admin_secret is None):
             raise SettingsError("LRS_ADMIN_KEY and LRS_ADMIN_SECRET must be set together")
-        if self.fallback_version not in ("2.0.0", "1.0.3"):
-            raise SettingsError("LRS_FALLBACK_VERSION must be 2.0.0 or 1.0.3")
         if self.default_query_limit > self.max_query_limit:
             raise SettingsError("LRS_DEFAULT_QUERY_LIMIT must not exceed LRS_MAX_QUERY_LIMIT")
         return self

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
 import orjson
 
@@ -18,7 +18,7 @@ from statements.errors import InvalidQuery
 from statements.formats import is_uuid, parse_timestamp
 from statements.index import agent_key
 from statements.types import SpecVersion, StatementFormat, StatementQuery
-from statements.validate import validate_agent, validate_activity_id
+from statements.validate import validate_activity_id, validate_agent
 
 FILTER_PARAMS = frozenset(
     {
@@ -174,9 +174,10 @@ def _parse_limit(raw: str | None, default: int, maximum: int) -> int:
 def _parse_format(raw: str | None) -> StatementFormat:
     if raw is None:
         return "exact"
-    if raw not in FORMATS:
-        raise InvalidQuery("format", f"must be one of {list(FORMATS)}")
-    return cast(StatementFormat, raw)
+    for candidate in FORMATS:
+        if raw == candidate:
+            return candidate
+    raise InvalidQuery("format", f"must be one of {list(FORMATS)}")
 
 
 def encode_cursor(position: int) -> str:

@@ -23,6 +23,7 @@ uri, mailto, uuid, sha1, sha2, mime_type, timestamp, duration, language_tag), `s
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,7 +59,7 @@ from statements.validate_rules import (
 
 VOIDED = "http://adlnet.gov/expapi/verbs/voided"
 MAX_VIOLATIONS = 100
-"""A batch stops being checked once this many violations are found (bounded error bodies)."""
+"""At most this many violations are reported (bounded error bodies); a batch stops there."""
 
 CORE_KEYS = frozenset({"actor", "verb", "object", "result", "context", "timestamp", "attachments"})
 STATEMENT_KEYS = CORE_KEYS | {"id", "stored", "authority", "version"}
@@ -82,11 +83,40 @@ CONTEXT_KEYS_1_0 = frozenset(
 )
 CONTEXT_KEYS_2_0 = CONTEXT_KEYS_1_0 | {"contextAgents", "contextGroups"}
 CONTEXT_ACTIVITY_KEYS = frozenset({"parent", "grouping", "category", "other"})
-CONTEXT_AGENT_KEYS = frozenset({"objectType", "agent", "relevantTypes"})
-CONTEXT_GROUP_KEYS = frozenset({"objectType", "group", "relevantTypes"})
 CONTEXT_PEOPLE = frozenset({"instructor", "team", "contextAgents", "contextGroups"})
 NON_ACTIVITY_TYPES = ("Agent", "Group", "StatementRef", "SubStatement")
 NOT_ACTIVITY_KEYS = IFI_SET | {"member", "actor", "verb", "object"}
+
+
+@dataclass(frozen=True, slots=True)
+class _Relation:
+    """contextAgent or contextGroup (2.0 4.2.2.5): how one entry of the array is checked."""
+
+    object_type: str
+    member: str
+    keys: frozenset[str]
+    actor_type: str
+    rule_prefix: str
+
+    @property
+    def required(self) -> frozenset[str]:
+        return frozenset({"objectType", self.member})
+
+
+_AGENT_RELATION = _Relation(
+    "contextAgent",
+    "agent",
+    frozenset({"objectType", "agent", "relevantTypes"}),
+    "Agent",
+    "context_agent",
+)
+_GROUP_RELATION = _Relation(
+    "contextGroup",
+    "group",
+    frozenset({"objectType", "group", "relevantTypes"}),
+    "Group",
+    "context_group",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,9 +145,9 @@ class StatementValidator:
         errs: Errors = []
         check_statement(statement, "", errs, self._profile)
         if errs:
-            raise InvalidStatement(errs)
+            raise InvalidStatement(errs[:MAX_VIOLATIONS])
 
-    def validate_batch(self, statements: list[object]) -> None:
+    def validate_batch(self, statements: Sequence[object]) -> None:
         """Validate every statement of a batch; violation paths start with `/<index>`."""
         errs: Errors = []
         for index, statement in enumerate(statements):
@@ -125,7 +155,7 @@ class StatementValidator:
             if len(errs) >= MAX_VIOLATIONS:
                 break
         if errs:
-            raise InvalidStatement(errs)
+            raise InvalidStatement(errs[:MAX_VIOLATIONS])
 
 
 def validate_agent(obj: object, version: SpecVersion, path: str = "") -> list[Violation]:
@@ -203,7 +233,7 @@ def check_core(
         check_format(obj["timestamp"], path + "/timestamp", errs, TIMESTAMP)
     if "attachments" in obj:
         check_attachments(obj["attachments"], path + "/attachments", errs)
-    if type(verb) is dict and verb.get("id") == VOIDED:
+    if type(verb) is dict and verb.get("id") == VOIDED and "object" in obj:
         check_voiding(target, path + "/object", errs)
 
 
@@ -304,7 +334,7 @@ def check_context(
     if "extensions" in value:
         check_extensions(value["extensions"], path + "/extensions", errs)
     if not CONTEXT_PEOPLE.isdisjoint(value):
-        check_context_people(value, path, errs)
+        check_context_people(value, path, errs, profile.context_keys)
 
 
 def check_context_statement(value: object, path: str, errs: Errors) -> None:
@@ -321,8 +351,10 @@ def check_context_statement(value: object, path: str, errs: Errors) -> None:
         check_statement_ref(value, path, errs)
 
 
-def check_context_people(obj: dict[str, Any], path: str, errs: Errors) -> None:
-    """instructor (Agent or Group), team (Group), contextAgents and contextGroups (2.0)."""
+def check_context_people(
+    obj: dict[str, Any], path: str, errs: Errors, allowed: frozenset[str]
+) -> None:
+    """instructor (Agent or Group), team (Group), contextAgents and contextGroups (2.0 only)."""
     if "instructor" in obj:
         check_actor(obj["instructor"], path + "/instructor", errs)
     if "team" in obj:
@@ -331,14 +363,9 @@ def check_context_people(obj: dict[str, Any], path: str, errs: Errors) -> None:
         if type(team) is dict and team.get("objectType") != "Group":
             message = 'context team must be a Group (objectType "Group")'
             errs.append(Violation(path + "/team", "context.team_not_group", message))
-    if "contextAgents" in obj:
-        check_context_relations(
-            obj["contextAgents"], path + "/contextAgents", errs, _AGENT_RELATION
-        )
-    if "contextGroups" in obj:
-        check_context_relations(
-            obj["contextGroups"], path + "/contextGroups", errs, _GROUP_RELATION
-        )
+    for key, relation in (("contextAgents", _AGENT_RELATION), ("contextGroups", _GROUP_RELATION)):
+        if key in obj and key in allowed:
+            check_context_relations(obj[key], f"{path}/{key}", errs, relation)
 
 
 def check_context_activities(value: object, path: str, errs: Errors) -> None:
@@ -363,20 +390,6 @@ def check_context_activities(value: object, path: str, errs: Errors) -> None:
             errs.append(Violation(where, "context_activities.value", message))
 
 
-@dataclass(frozen=True, slots=True)
-class _Relation:
-    """contextAgent or contextGroup: its objectType, member key and allowed keys."""
-
-    object_type: str
-    member: str
-    keys: frozenset[str]
-    actor_type: str
-
-
-_AGENT_RELATION = _Relation("contextAgent", "agent", CONTEXT_AGENT_KEYS, "Agent")
-_GROUP_RELATION = _Relation("contextGroup", "group", CONTEXT_GROUP_KEYS, "Group")
-
-
 def check_context_relations(value: object, path: str, errs: Errors, relation: _Relation) -> None:
     if type(value) is not list:
         wrong_type(errs, path, value, "array")
@@ -390,31 +403,27 @@ def check_context_relation(value: object, path: str, errs: Errors, relation: _Re
     if type(value) is not dict:
         wrong_type(errs, path, value, "object")
         return
-    prefix = "context_agent" if relation.member == "agent" else "context_group"
-    check_keys(value, relation.keys, frozenset({"objectType", relation.member}), path, errs)
+    check_keys(value, relation.keys, relation.required, path, errs)
     if "objectType" in value and value["objectType"] != relation.object_type:
-        kind = value["objectType"]
-        check_object_type(
-            kind, path + "/objectType", errs, f"{prefix}.object_type", f'"{relation.object_type}"'
-        )
+        rule = relation.rule_prefix + ".object_type"
+        allowed = f'"{relation.object_type}"'
+        check_object_type(value["objectType"], path + "/objectType", errs, rule, allowed)
     if relation.member in value:
-        check_related_actor(
-            value[relation.member], path + "/" + relation.member, errs, relation, prefix
-        )
+        check_related_actor(value[relation.member], f"{path}/{relation.member}", errs, relation)
     if "relevantTypes" in value:
         check_relevant_types(value["relevantTypes"], path + "/relevantTypes", errs)
 
 
-def check_related_actor(
-    value: object, path: str, errs: Errors, relation: _Relation, prefix: str
-) -> None:
+def check_related_actor(value: object, path: str, errs: Errors, relation: _Relation) -> None:
+    """The `agent` of a contextAgent must be an Agent, the `group` of a contextGroup a Group."""
     check_actor(value, path, errs)
     if type(value) is not dict:
         return
     kind = value.get("objectType", "Agent")
     if kind in ("Agent", "Group") and kind != relation.actor_type:
         message = f"must be {'an Agent' if relation.actor_type == 'Agent' else 'a Group'}"
-        errs.append(Violation(path, f"{prefix}.not_{relation.member}", message))
+        rule = f"{relation.rule_prefix}.not_{relation.member}"
+        errs.append(Violation(path, rule, message))
 
 
 def check_relevant_types(value: object, path: str, errs: Errors) -> None:

@@ -2,7 +2,7 @@
 
 xAPI 1.0.3 Data 2.2-2.4 and 4.0; xAPI 2.0 Base Standard 4.2.1-4.2.2 and 4.2.7. Every function
 takes the JSON value, its JSON pointer and the list it appends `Violation`s to; none raises.
-Rule ids are `family.rule` (see docs/statements.md and `statements.validate`).
+Rule ids are `family.rule`; `statements.validate` lists them all.
 
 The functions are written for speed (the LRS validates every statement it ingests): exact
 `type()` checks, frozenset key checks done in C, and paths built only where needed.
@@ -157,12 +157,16 @@ def report_unknown(
                 Violation(path + pointer(key), special[key], f"{key!r} is not allowed here")
             )
             continue
-        hint = next(
-            (f"; keys are case-sensitive: {a!r}" for a in allowed if a.lower() == key.lower()), ""
-        )
         errs.append(
-            Violation(path + pointer(key), "property.unknown", f"{key!r} is not allowed here{hint}")
+            Violation(path + pointer(key), "property.unknown", _unknown_message(key, allowed))
         )
+
+
+def _unknown_message(key: object, allowed: frozenset[str]) -> str:
+    folded = str(key).lower()
+    same = [name for name in sorted(allowed) if name.lower() == folded]
+    hint = f" (keys are case-sensitive: did you mean {same[0]!r}?)" if same else ""
+    return f"{key!r} is not allowed here{hint}"
 
 
 def check_format(value: object, path: str, errs: Errors, fmt: Format) -> None:

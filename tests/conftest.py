@@ -38,7 +38,9 @@ def clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def settings(tmp_path: Any) -> Settings:
-    return Settings(database=f"t{uuid.uuid4().hex}", data_dir=tmp_path, public_url="http://lrs.test")
+    return Settings(
+        database=f"t{uuid.uuid4().hex}", data_dir=tmp_path, public_url="http://lrs.test"
+    )
 
 
 @pytest.fixture

@@ -6,6 +6,8 @@ Starlette's plain-text default); scope checks (403) happen in the resources.
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -13,12 +15,15 @@ from lrs.auth.basic import parse_basic
 from lrs.auth.scopes import Credential
 from lrs.errors import error_response
 from lrs.middleware import UNVERSIONED, is_xapi_path
-from lrs.storage.protocols import CredentialStore
 from statements.errors import Unauthenticated
 
 
+class Authenticator(Protocol):
+    async def authenticate(self, key: str, secret: str) -> Credential | None: ...
+
+
 class AuthMiddleware:
-    def __init__(self, app: ASGIApp, credentials: CredentialStore) -> None:
+    def __init__(self, app: ASGIApp, credentials: Authenticator) -> None:
         self.app = app
         self.credentials = credentials
 

@@ -44,9 +44,7 @@ def hash_secret(secret: str, *, salt: bytes | None = None) -> str:
     digest = hashlib.scrypt(
         secret.encode(), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P, dklen=32
     )
-    return "scrypt${}${}${}${}${}".format(
-        SCRYPT_N, SCRYPT_R, SCRYPT_P, salt.hex(), digest.hex()
-    )
+    return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${salt.hex()}${digest.hex()}"
 
 
 def verify_secret(secret: str, stored: str) -> bool:

@@ -32,7 +32,9 @@ def parse_json(body: bytes, what: str = "body") -> Any:
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError as error:
-        raise BadRequest(f"the {what} is not valid JSON: {error}", {"rule": "json.syntax"}) from None
+        raise BadRequest(
+            f"the {what} is not valid JSON: {error}", {"rule": "json.syntax"}
+        ) from None
 
 
 def media_type(request: Request) -> str:

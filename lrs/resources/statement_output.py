@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from email.utils import format_datetime
 from datetime import UTC, datetime
+from email.utils import format_datetime
 
 import orjson
 from starlette.responses import Response
@@ -56,6 +56,4 @@ def json_or_multipart(
         return Response(body, headers=headers, media_type="application/json")
     boundary = new_boundary()
     content = build_multipart_mixed(body, attachments, boundary)
-    return Response(
-        content, headers=headers, media_type=f'multipart/mixed; boundary="{boundary}"'
-    )
+    return Response(content, headers=headers, media_type=f'multipart/mixed; boundary="{boundary}"')

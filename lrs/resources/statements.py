@@ -34,7 +34,6 @@ from statements.query import SingleStatementRequest, more_params, parse_statemen
 from statements.types import SpecVersion, StatementQuery, StoredStatement
 
 
-
 def _context(request: Request) -> tuple[Services, Credential, SpecVersion]:
     services: Services = request.state.services
     return services, credential_of(request.scope), request.scope["state"]["xapi_version"]
@@ -64,7 +63,9 @@ class StatementsResource(HTTPEndpoint):
             raise BadRequest("POST /statements takes no query parameters")
         body, parts, multipart = await self._body(services, request)
         batch = body if isinstance(body, list) else [body]
-        ids = await store_statements(services, credential, version, batch, parts, multipart=multipart)
+        ids = await store_statements(
+            services, credential, version, batch, parts, multipart=multipart
+        )
         return Response(orjson.dumps(ids), media_type="application/json")
 
     async def get(self, request: Request) -> Response:
@@ -135,5 +136,3 @@ def _authored_by(found: StoredStatement, own: str) -> bool:
 async def _attachments(services: Services, found: list[StoredStatement]) -> list[Any]:
     hashes = list(dict.fromkeys(h for s in found for h in s.attachments))
     return await services.statements.get_attachments(hashes) if hashes else []
-
-

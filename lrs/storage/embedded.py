@@ -176,5 +176,3 @@ def pid_of(database: EmbeddedDatabase) -> int | None:
     """The daemon's pid (for tests that kill it on purpose)."""
     process = database._process
     return None if process is None else process.pid
-
-

@@ -10,7 +10,14 @@ from typing import Any
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from lrs.auth.basic import DUMMY_HASH, VerifiedCache, hash_secret, new_key, new_secret, verify_secret
+from lrs.auth.basic import (
+    DUMMY_HASH,
+    VerifiedCache,
+    hash_secret,
+    new_key,
+    new_secret,
+    verify_secret,
+)
 from lrs.auth.scopes import Credential, unknown_scopes
 from lrs.storage.protocols import CredentialRecord
 

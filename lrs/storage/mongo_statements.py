@@ -163,7 +163,11 @@ class MongoStatementStore:
         try:
             await self.statements.insert_many(docs, ordered=False)
         except BulkWriteError as error:
-            duplicate = [e["op"]["_id"] for e in error.details.get("writeErrors", []) if e.get("code") == 11000]
+            duplicate = [
+                e["op"]["_id"]
+                for e in error.details.get("writeErrors", [])
+                if e.get("code") == 11000
+            ]
             if len(duplicate) != len(error.details.get("writeErrors", [])):
                 raise
             inserted = [d["_id"] for d in docs if d["_id"] not in set(duplicate)]
@@ -188,7 +192,9 @@ class MongoStatementStore:
             await self.statements.update_many(
                 {"_id": {"$in": voided}, "voiding": False}, {"$set": {"voided": True}}
             )
-        targeters = [doc["_id"] for doc in known.values() if doc.get("ref") in {s.id for s in fresh}]
+        targeters = [
+            doc["_id"] for doc in known.values() if doc.get("ref") in {s.id for s in fresh}
+        ]
         for statement in fresh:
             if any(known[t].get("ref") == statement.id for t in targeters):
                 await self._propagate(statement.id, index_document(statement.index))
@@ -197,7 +203,9 @@ class MongoStatementStore:
         additions = {f"idx.{name}": {"$each": values} for name, values in idx.items() if values}
         frontier = [target_id]
         for _ in range(MAX_TARGETING_DEPTH):
-            ids = [d["_id"] async for d in self.statements.find({"ref": {"$in": frontier}}, {"_id": 1})]
+            ids = [
+                d["_id"] async for d in self.statements.find({"ref": {"$in": frontier}}, {"_id": 1})
+            ]
             if not ids:
                 return
             await self.statements.update_many({"_id": {"$in": ids}}, {"$addToSet": additions})
@@ -246,7 +254,9 @@ class MongoStatementStore:
         if query.verb is not None:
             match["idx.verb"] = query.verb
         if query.activity is not None:
-            match["idx.activity_rel" if query.related_activities else "idx.activity"] = query.activity
+            match["idx.activity_rel" if query.related_activities else "idx.activity"] = (
+                query.activity
+            )
         if query.registration is not None:
             match["idx.registration"] = query.registration
         if authority_key is not None:

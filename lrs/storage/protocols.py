@@ -11,7 +11,13 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from lrs.auth.scopes import Credential
-from statements.types import Attachment, StatementIndex, StatementPage, StatementQuery, StoredStatement
+from statements.types import (
+    Attachment,
+    StatementIndex,
+    StatementPage,
+    StatementQuery,
+    StoredStatement,
+)
 
 
 @dataclass(frozen=True, slots=True)

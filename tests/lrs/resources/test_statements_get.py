@@ -52,7 +52,9 @@ async def test_filters_by_agent_verb_activity_and_registration(client, make_stat
 
 async def test_related_activities_include_context_activities(client, make_statement):
     parent = "http://example.com/parent"
-    (a,) = await post(client, make_statement(context={"contextActivities": {"parent": [{"id": parent}]}}))
+    (a,) = await post(
+        client, make_statement(context={"contextActivities": {"parent": [{"id": parent}]}})
+    )
     assert await ids_of(client, activity=parent) == []
     assert await ids_of(client, activity=parent, related_activities="true") == [a]
 
@@ -89,9 +91,13 @@ async def test_since_and_until_bound_by_stored_time(client, make_statement):
     assert await ids_of(client, until=stored) == [first]
 
 
-async def test_voided_statement_is_hidden_but_reachable_by_voided_statement_id(client, make_statement):
+async def test_voided_statement_is_hidden_but_reachable_by_voided_statement_id(
+    client, make_statement
+):
     (target,) = await post(client, make_statement())
-    voiding = make_statement(verb={"id": VOIDED}, object={"objectType": "StatementRef", "id": target})
+    voiding = make_statement(
+        verb={"id": VOIDED}, object={"objectType": "StatementRef", "id": target}
+    )
     (voider,) = await post(client, voiding)
     assert target not in await ids_of(client)
     assert voider in await ids_of(client)
@@ -102,14 +108,23 @@ async def test_voided_statement_is_hidden_but_reachable_by_voided_statement_id(c
 
 async def test_voiding_statement_cannot_itself_be_voided(client, make_statement):
     (target,) = await post(client, make_statement())
-    (voider,) = await post(client, make_statement(verb={"id": VOIDED}, object={"objectType": "StatementRef", "id": target}))
-    await post(client, make_statement(verb={"id": VOIDED}, object={"objectType": "StatementRef", "id": voider}))
+    (voider,) = await post(
+        client,
+        make_statement(verb={"id": VOIDED}, object={"objectType": "StatementRef", "id": target}),
+    )
+    await post(
+        client,
+        make_statement(verb={"id": VOIDED}, object={"objectType": "StatementRef", "id": voider}),
+    )
     assert (await client.get("/xapi/statements", params={"statementId": voider})).status_code == 200
 
 
 async def test_statement_arriving_after_its_voiding_statement_is_voided(client, make_statement):
     target = str(uuid.uuid4())
-    await post(client, make_statement(verb={"id": VOIDED}, object={"objectType": "StatementRef", "id": target}))
+    await post(
+        client,
+        make_statement(verb={"id": VOIDED}, object={"objectType": "StatementRef", "id": target}),
+    )
     await post(client, make_statement(id=target))
     assert (await client.get("/xapi/statements", params={"statementId": target})).status_code == 404
 

@@ -37,7 +37,9 @@ async def test_lrs_sets_stored_timestamp_authority_and_version(client, make_stat
 
 async def test_client_authority_is_replaced_by_the_credentials(client, make_statement):
     forged = {"objectType": "Agent", "mbox": "mailto:boss@example.com"}
-    (statement_id,) = (await client.post("/xapi/statements", json=make_statement(authority=forged))).json()
+    (statement_id,) = (
+        await client.post("/xapi/statements", json=make_statement(authority=forged))
+    ).json()
     got = (await client.get("/xapi/statements", params={"statementId": statement_id})).json()
     assert got["authority"] != forged
 
@@ -89,7 +91,9 @@ async def test_conflict_in_a_batch_stores_none_of_it(client, make_statement):
     changed = {**existing, "verb": {"id": "http://adlnet.gov/expapi/verbs/failed"}}
     response = await client.post("/xapi/statements", json=[fresh, changed])
     assert response.status_code == 409
-    assert (await client.get("/xapi/statements", params={"statementId": fresh["id"]})).status_code == 404
+    assert (
+        await client.get("/xapi/statements", params={"statementId": fresh["id"]})
+    ).status_code == 404
 
 
 async def test_malformed_json_is_400_with_json_body(client):
@@ -114,7 +118,9 @@ async def test_operator_like_extension_keys_are_stored_literally(client, make_st
 async def test_body_over_the_limit_is_413(client, services, make_statement):
     limit = services.settings.max_body_bytes
     big = make_statement(result={"response": "x" * (limit + 10)})
-    response = await client.post("/xapi/statements", content=orjson.dumps(big), headers={"Content-Type": "application/json"})
+    response = await client.post(
+        "/xapi/statements", content=orjson.dumps(big), headers={"Content-Type": "application/json"}
+    )
     assert response.status_code == 413
 
 
