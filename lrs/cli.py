@@ -166,6 +166,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     try:
         with database_uri(settings, serving=True) as (uri, database):
             return _run(_serve(settings, uri, database))
+    except KeyboardInterrupt:  # uvicorn re-raises the SIGINT it handled, after shutting down
+        return 0
     except EmbeddedDatabaseError as error:
         log.error("%s", error)
         return 1
