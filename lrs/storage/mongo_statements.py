@@ -16,6 +16,8 @@ index on `_id`, never by a scan.
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -24,7 +26,8 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from lrs.storage.protocols import NewStatement
-from lrs.storage.sequence import since_bound, until_bound
+from lrs.storage.sequence import MS_SHIFT, since_bound, until_bound
+from lrs.storage.windows import WindowPlan, choose_index
 from statements.compare import statements_equivalent
 from statements.errors import StatementConflict
 from statements.index import merge_targeted
@@ -60,6 +63,10 @@ class MongoStatementStore:
     def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
         self.statements = db["statements"]
         self.attachments = db["attachments"]
+        self.meta = db["meta"]
+        self._density: dict[str, float] = {}
+        self._first: int | None = None
+        self._first_noted = False
 
     # -- commands ---------------------------------------------------------------------------
 
@@ -72,6 +79,7 @@ class MongoStatementStore:
         fresh = self._without_existing(statements, known)
         docs = self._documents(fresh, known)
         if docs:
+            await self._note_first_seq(min(d["seq"] for d in docs))
             await self._insert(docs, fresh)
             await self._apply_effects(fresh, known)
         return [s.id for s in statements]
@@ -79,12 +87,23 @@ class MongoStatementStore:
     async def _related_documents(
         self, statements: Sequence[NewStatement]
     ) -> dict[str, dict[str, Any]]:
-        """In one indexed query: existing copies, targeted statements and earlier targeters."""
+        """Existing copies, targeted statements and earlier targeters: two indexed lookups.
+
+        (Two queries rather than one `$or`: a server may answer `$or` with a scan.)
+        """
         ids = [s.id for s in statements]
-        targets = [s.index.voids or s.ref for s in statements if s.ref]
-        query = {"$or": [{"_id": {"$in": ids + [t for t in targets if t]}}, {"ref": {"$in": ids}}]}
+        targets = [s.ref for s in statements if s.ref]
         projection = {"raw": 1, "idx": 1, "ref": 1, "voiding": 1, "voided": 1}
-        return {doc["_id"]: doc async for doc in self.statements.find(query, projection)}
+        by_id, by_ref = await asyncio.gather(
+            self._fetch({"_id": {"$in": ids + targets}}, projection),
+            self._fetch({"ref": {"$in": ids}}, projection),
+        )
+        return {doc["_id"]: doc for doc in [*by_id, *by_ref]}
+
+    async def _fetch(
+        self, match: dict[str, Any], projection: dict[str, int]
+    ) -> list[dict[str, Any]]:
+        return [doc async for doc in self.statements.find(match, projection)]
 
     def _without_existing(
         self, statements: Sequence[NewStatement], known: dict[str, dict[str, Any]]
@@ -187,11 +206,12 @@ class MongoStatementStore:
         self, fresh: Sequence[NewStatement], known: dict[str, dict[str, Any]]
     ) -> None:
         """Voiding, and StatementRef filter inheritance for statements that arrived earlier."""
-        voided = [s.index.voids for s in fresh if s.index.voids]
+        batch = {s.id: s for s in fresh}
+        voided = [
+            target for s in fresh if (target := s.index.voids) and _voidable(target, known, batch)
+        ]
         if voided:
-            await self.statements.update_many(
-                {"_id": {"$in": voided}, "voiding": False}, {"$set": {"voided": True}}
-            )
+            await self.statements.update_many({"_id": {"$in": voided}}, {"$set": {"voided": True}})
         targeters = [
             doc["_id"] for doc in known.values() if doc.get("ref") in {s.id for s in fresh}
         ]
@@ -229,22 +249,84 @@ class MongoStatementStore:
 
     async def get_statement(self, statement_id: str, *, voided: bool) -> StoredStatement | None:
         doc = await self.statements.find_one(
-            {"_id": statement_id, "voided": voided}, {"seq": 1, "raw": 1, "att": 1}
+            {"_id": statement_id}, {"seq": 1, "raw": 1, "att": 1, "voided": 1}
         )
-        return None if doc is None else _stored(doc)
+        if doc is None or bool(doc.get("voided")) != voided:
+            return None
+        return _stored(doc)
 
     async def find_statements(
         self, query: StatementQuery, *, authority_key: str | None
     ) -> StatementPage:
-        direction = 1 if query.ascending else -1
-        cursor = (
-            self.statements.find(self._filter(query, authority_key), {"seq": 1, "raw": 1, "att": 1})
-            .sort("seq", direction)
-            .limit(query.limit + 1)
-        )
-        docs = [doc async for doc in cursor]
+        """A page in `stored` order, read through small seq windows (see `windows.py`)."""
+        index = choose_index(query, authority_key)
+        low, high = await self._bounds(query)
+        plan = WindowPlan(low, high, query.ascending, query.limit + 1, self._density.get(index))
+        match = self._filter(query, authority_key)
+        docs: list[dict[str, Any]] = []
+        while (window := plan.next_window()) is not None:
+            found = await self._window(
+                match, window, index, query.ascending, plan.want - plan.found
+            )
+            plan.record(window, len(found))
+            docs += found
+        if (density := plan.observed_density()) is not None:
+            self._density[index] = density
         more = docs[query.limit - 1]["seq"] if len(docs) > query.limit else None
         return StatementPage([_stored(doc) for doc in docs[: query.limit]], more)
+
+    async def _window(
+        self,
+        match: dict[str, Any],
+        window: tuple[int, int],
+        index: str,
+        ascending: bool,
+        limit: int,
+    ) -> list[dict[str, Any]]:
+        cursor = (
+            self.statements.find(
+                {**match, "seq": {"$gte": window[0], "$lt": window[1]}},
+                {"seq": 1, "raw": 1, "att": 1, "voided": 1},
+            )
+            .sort("seq", 1 if ascending else -1)
+            .hint(index)
+            .limit(limit)
+        )
+        return [doc async for doc in cursor]
+
+    async def _bounds(self, query: StatementQuery) -> tuple[int, int]:
+        """[low, high) of the seq range the query may touch."""
+        low = max(await self._first_seq(), since_bound(query.since) if query.since else 0)
+        high = until_bound(query.until) if query.until else self._future_seq()
+        if query.after is not None:
+            if query.ascending:
+                low = max(low, query.after + 1)
+            else:
+                high = min(high, query.after)
+        return low, high
+
+    @staticmethod
+    def _future_seq() -> int:
+        """Past anything stored: now plus a minute of clock skew between API nodes."""
+        return (time.time_ns() // 1_000_000 + 60_000 + 1) << MS_SHIFT
+
+    async def _first_seq(self) -> int:
+        """A lower bound of every stored seq (past-the-end when nothing was ever stored)."""
+        if self._first is None:
+            doc = await self.meta.find_one({"_id": "statements"})
+            if doc is None:
+                return self._future_seq()
+            # a minute of margin for API nodes whose clocks lag behind this one
+            self._first = max(0, int(doc["first_seq"]) - (60_000 << MS_SHIFT))
+        return self._first
+
+    async def _note_first_seq(self, seq: int) -> None:
+        """Record the oldest seq once per process, so ascending reads know where to start."""
+        if self._first_noted:
+            return
+        await self.meta.update_one({"_id": "statements"}, {"$min": {"first_seq": seq}}, upsert=True)
+        self._first_noted = True
+        self._first = None
 
     @staticmethod
     def _filter(query: StatementQuery, authority_key: str | None) -> dict[str, Any]:
@@ -261,16 +343,6 @@ class MongoStatementStore:
             match["idx.registration"] = query.registration
         if authority_key is not None:
             match["auth"] = authority_key
-        seq: dict[str, int] = {}
-        if query.since is not None:
-            seq["$gte"] = since_bound(query.since)
-        if query.until is not None:
-            seq["$lt"] = until_bound(query.until)
-        if query.after is not None:
-            op = "$gt" if query.ascending else "$lt"
-            seq[op] = query.after if op not in seq else _tighter(op, seq[op], query.after)
-        if seq:
-            match["seq"] = seq
         return match
 
     async def get_attachments(self, hashes: Sequence[str]) -> list[Attachment]:
@@ -279,13 +351,15 @@ class MongoStatementStore:
             found.append(Attachment(doc["_id"], doc["content_type"], bytes(doc["content"])))
         return found
 
-    async def last_stored(self) -> str | None:
-        doc = await self.statements.find_one({}, {"raw": 0}, sort=[("seq", -1)])
-        return None if doc is None else str(doc["seq"])
 
-
-def _tighter(op: str, current: int, candidate: int) -> int:
-    return min(current, candidate) if op == "$lt" else max(current, candidate)
+def _voidable(
+    target: str, known: dict[str, dict[str, Any]], batch: dict[str, NewStatement]
+) -> bool:
+    """Only a statement that is not itself a voiding statement can be voided."""
+    if target in batch:
+        return batch[target].index.voids is None
+    doc = known.get(target)
+    return doc is not None and not doc.get("voiding")
 
 
 def _stored(doc: dict[str, Any]) -> StoredStatement:
