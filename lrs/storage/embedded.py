@@ -94,6 +94,9 @@ class EmbeddedDatabase:
             self.cache_size,
             "--log-level",
             "WARNING",
+            # fsync the log at every commit: an acknowledged write survives a power cut.
+            # Measured here: no throughput difference for batches or single inserts.
+            "--sync-on-commit",
             *self.extra_args,
         ]
 
