@@ -14,27 +14,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from lrs.storage.sequence import MS_SHIFT
-from statements.types import StatementQuery
 
 MIN_SPAN_MS = 1
 MAX_GROWTH = 16
 INITIAL_SPAN_MS = 200
 MAX_ROUNDS = 64
-
-
-def choose_index(query: StatementQuery, authority_key: str | None) -> str:
-    """The index of the most selective filter present (the server's own choice may be a scan)."""
-    if query.registration is not None:
-        return "registration_seq"
-    if query.agent is not None:
-        return "agent_rel_seq" if query.related_agents else "agent_seq"
-    if query.activity is not None:
-        return "activity_rel_seq" if query.related_activities else "activity_seq"
-    if query.verb is not None:
-        return "verb_seq"
-    if authority_key is not None:
-        return "auth_seq"
-    return "seq"
 
 
 @dataclass
@@ -82,6 +66,10 @@ class WindowPlan:
             self._edge = window[0]
         self.rounds += 1
         return window
+
+    def resume_after(self, seq: int) -> None:
+        """The last read stopped at `seq` inside its window: continue just past it."""
+        self._edge = seq + 1 if self.ascending else seq
 
     def record(self, window: tuple[int, int], matches: int) -> None:
         """Account for a window's matches and size the next one from the density seen."""

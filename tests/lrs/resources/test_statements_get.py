@@ -186,3 +186,21 @@ async def test_head_returns_headers_without_body(client, make_statement):
 async def test_query_response_carries_consistent_through(client):
     response = await client.get("/xapi/statements")
     assert response.headers["X-Experience-API-Consistent-Through"].endswith("Z")
+
+
+async def test_voided_statements_do_not_shorten_or_break_a_page(client, make_statement):
+    older = await post(client, *[make_statement() for _ in range(2)])
+    targets = await post(client, *[make_statement() for _ in range(3)])
+    voiders = await post(
+        client,
+        *[
+            make_statement(verb={"id": VOIDED}, object={"objectType": "StatementRef", "id": t})
+            for t in targets
+        ],
+    )
+    first = await client.get("/xapi/statements", params={"limit": 4})
+    ids = [s["id"] for s in first.json()["statements"]]
+    assert ids == voiders[::-1] + older[-1:]
+    more = urlsplit(first.json()["more"])
+    rest = await client.get(more.path, params=parse_qsl(more.query))
+    assert [s["id"] for s in rest.json()["statements"]] == older[:1]

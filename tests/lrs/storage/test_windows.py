@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from lrs.storage.sequence import MS_SHIFT
-from lrs.storage.windows import MAX_ROUNDS, WindowPlan, choose_index
-from statements.types import StatementQuery
+from lrs.storage.windows import MAX_ROUNDS, WindowPlan
 
 MS = 1 << MS_SHIFT
 
@@ -67,30 +66,14 @@ def test_empty_range_reads_nothing():
     assert WindowPlan(low=5, high=5, ascending=False, want=1).next_window() is None
 
 
-def test_index_choice_prefers_the_most_selective_filter():
-    assert choose_index(StatementQuery(registration="r", agent="a"), None) == "registration_seq"
-    assert choose_index(StatementQuery(agent="a", verb="v"), None) == "agent_seq"
-    assert choose_index(StatementQuery(agent="a", related_agents=True), None) == "agent_rel_seq"
-    assert choose_index(StatementQuery(activity="x", verb="v"), None) == "activity_seq"
-    assert choose_index(StatementQuery(activity="x", related_activities=True), None) == (
-        "activity_rel_seq"
-    )
-    assert choose_index(StatementQuery(verb="v"), None) == "verb_seq"
-    assert choose_index(StatementQuery(), "key") == "auth_seq"
-    assert choose_index(StatementQuery(), None) == "seq"
-
-
-def test_every_chosen_index_exists():
-    from lrs.storage.indexes import STATEMENT_INDEXES
-
-    names = {model.document["name"] for model in STATEMENT_INDEXES}
-    queries = [
-        StatementQuery(registration="r"),
-        StatementQuery(agent="a"),
-        StatementQuery(agent="a", related_agents=True),
-        StatementQuery(activity="x"),
-        StatementQuery(activity="x", related_activities=True),
-        StatementQuery(verb="v"),
-        StatementQuery(),
-    ]
-    assert {choose_index(q, None) for q in queries} | {choose_index(StatementQuery(), "k")} <= names
+def test_resuming_inside_a_window_continues_just_past_the_last_read():
+    plan = WindowPlan(low=0, high=1000 * MS, ascending=False, want=5)
+    window = plan.next_window()
+    plan.resume_after(window[1] - 7)
+    plan.record(window, 0)
+    assert plan.next_window()[1] == window[1] - 7
+    ascending = WindowPlan(low=0, high=1000 * MS, ascending=True, want=5)
+    window = ascending.next_window()
+    ascending.resume_after(window[0] + 3)
+    ascending.record(window, 0)
+    assert ascending.next_window()[0] == window[0] + 4

@@ -1,0 +1,54 @@
+"""The prefixed filter keys stored with each statement and asked for by each query."""
+
+from __future__ import annotations
+
+from lrs.storage.statement_keys import (
+    ALL,
+    filter_keys,
+    index_from_keys,
+    query_keys,
+    statement_keys,
+)
+from statements.types import StatementIndex, StatementQuery
+
+INDEX = StatementIndex(
+    verbs=("http://v",),
+    agents=("mbox::mailto:a@x.com",),
+    related_agents=("mbox::mailto:a@x.com", "account::http://lrs::k"),
+    activities=("http://act",),
+    related_activities=("http://act", "http://parent"),
+    registrations=("r-1",),
+    voids=None,
+)
+
+
+def test_statement_keys_hold_every_filter_value_once_with_its_prefix():
+    keys = statement_keys(INDEX, authority_key="auth", ref="target")
+    assert keys[0] == ALL
+    assert "v:http://v" in keys and "a:mbox::mailto:a@x.com" in keys
+    assert "T:http://parent" in keys and "r:r-1" in keys
+    assert "u:auth" in keys and "s:target" in keys
+
+
+def test_index_round_trips_through_keys_without_authority_or_ref():
+    keys = statement_keys(INDEX, authority_key="auth", ref="target")
+    assert index_from_keys(keys) == INDEX
+
+
+def test_filter_keys_leave_out_the_catch_all():
+    assert ALL not in filter_keys(INDEX)
+
+
+def test_query_keys_put_the_most_selective_filter_first():
+    query = StatementQuery(verb="http://v", agent="ag", registration="r-1")
+    assert query_keys(query, None) == ["r:r-1", "a:ag", "v:http://v"]
+
+
+def test_related_filters_use_the_related_keys():
+    query = StatementQuery(agent="ag", related_agents=True, activity="x", related_activities=True)
+    assert query_keys(query, None) == ["A:ag", "T:x"]
+
+
+def test_unfiltered_query_reads_the_catch_all_and_mine_reads_the_authority():
+    assert query_keys(StatementQuery(), None) == [ALL]
+    assert query_keys(StatementQuery(), "me") == ["u:me"]
