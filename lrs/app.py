@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from typing import Any, TypedDict
@@ -19,12 +20,21 @@ from lrs.auth.scopes import Credential
 from lrs.errors import handle_http_exception, handle_unexpected, handle_xapi_error
 from lrs.middleware import RequestIdMiddleware, XAPIVersionMiddleware
 from lrs.resources.about import about
+from lrs.resources.activities import ActivitiesResource
+from lrs.resources.agents import AgentsResource
+from lrs.resources.documents import (
+    ActivityProfileResource,
+    AgentProfileResource,
+    StateResource,
+)
 from lrs.resources.health import healthz, readyz
 from lrs.resources.statements import StatementsResource
 from lrs.services import Services
 from lrs.settings import Settings
 from lrs.storage.indexes import ensure_indexes
+from lrs.storage.mongo_activities import MongoActivityStore
 from lrs.storage.mongo_credentials import MongoCredentialStore
+from lrs.storage.mongo_documents import MongoDocumentStore
 from lrs.storage.mongo_statements import MongoStatementStore
 from lrs.storage.sequence import SequenceClock
 from statements.errors import XAPIError
@@ -69,6 +79,8 @@ async def open_services(settings: Settings, mongodb_uri: str) -> Services:
         credentials=MongoCredentialStore(db, authority_home=home),
         validators={v: StatementValidator(v) for v in ("1.0.3", "2.0.0")},
         clock=SequenceClock(await take_node_number(db)),
+        documents=MongoDocumentStore(db),
+        activities=MongoActivityStore(db),
     )
 
 
@@ -85,7 +97,9 @@ def create_app(settings: Settings, mongodb_uri: str | None = None) -> Starlette:
         try:
             yield {"services": services}
         finally:
-            await services.client.close()
+            # bounded: with the database gone, closing must not hold the shutdown hostage
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(services.client.close(), timeout=5)
 
     routes = [
         Route("/healthz", healthz),
@@ -95,6 +109,11 @@ def create_app(settings: Settings, mongodb_uri: str | None = None) -> Starlette:
             routes=[
                 Route("/statements", StatementsResource),
                 Route("/about", about, methods=["GET", "HEAD"]),
+                Route("/activities/state", StateResource),
+                Route("/activities/profile", ActivityProfileResource),
+                Route("/activities", ActivitiesResource),
+                Route("/agents/profile", AgentProfileResource),
+                Route("/agents", AgentsResource),
             ],
         ),
     ]

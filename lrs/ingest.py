@@ -71,7 +71,9 @@ async def store_statements(
             _new_statement(statement, seq, credential, version)
             for statement, seq in zip(statements, seqs, strict=True)
         ]
-        return await services.statements.insert_statements(ready, list(by_hash.values()))
+        ids = await services.statements.insert_statements(ready, list(by_hash.values()))
+        await services.activities.record_definitions(credential, ready)
+        return ids
     finally:
         services.in_flight.difference_update(seqs)
 

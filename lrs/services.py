@@ -9,7 +9,9 @@ from typing import Any
 from pymongo import AsyncMongoClient
 
 from lrs.settings import Settings
+from lrs.storage.mongo_activities import MongoActivityStore
 from lrs.storage.mongo_credentials import MongoCredentialStore
+from lrs.storage.mongo_documents import MongoDocumentStore
 from lrs.storage.mongo_statements import MongoStatementStore
 from lrs.storage.sequence import SequenceClock, ms_of
 from statements.types import SpecVersion
@@ -24,6 +26,8 @@ class Services:
     credentials: MongoCredentialStore
     validators: dict[SpecVersion, StatementValidator]
     clock: SequenceClock
+    documents: MongoDocumentStore
+    activities: MongoActivityStore
     in_flight: set[int] = field(default_factory=set)
     """Sequence numbers handed out to writes not yet acknowledged (for Consistent-Through)."""
 

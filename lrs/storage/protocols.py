@@ -6,11 +6,13 @@ only inside `mongo_*.py`, from typed values, so user data never becomes a field 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 from lrs.auth.scopes import Credential
+from statements.documents import DocumentContent, DocumentKey, DocumentScope, StoredDocument
 from statements.types import (
     Attachment,
     StatementIndex,
@@ -57,8 +59,6 @@ class StatementStore(Protocol):
 
     async def get_attachments(self, hashes: Sequence[str]) -> list[Attachment]: ...
 
-    async def last_stored(self) -> str | None: ...
-
 
 class CredentialStore(Protocol):
     async def create(
@@ -70,3 +70,37 @@ class CredentialStore(Protocol):
     async def list(self) -> list[CredentialRecord]: ...
 
     async def revoke(self, key: str) -> bool: ...
+
+
+class DocumentStore(Protocol):
+    """State and profile documents; writes apply a pure plan atomically (compare-and-set)."""
+
+    async def get_document(
+        self, key: DocumentKey, *, with_content: bool = True
+    ) -> StoredDocument | None: ...
+
+    async def list_document_ids(
+        self, scope: DocumentScope, since: datetime | None
+    ) -> tuple[list[str], datetime | None]: ...
+
+    async def write_document(
+        self,
+        key: DocumentKey,
+        plan: Callable[[StoredDocument | None], DocumentContent],
+        *,
+        needs_content: bool,
+    ) -> StoredDocument: ...
+
+    async def delete_document(
+        self, key: DocumentKey, check: Callable[[StoredDocument | None], None] | None
+    ) -> None: ...
+
+    async def delete_documents(self, scope: DocumentScope) -> int: ...
+
+
+class ActivityStore(Protocol):
+    async def record_definitions(
+        self, credential: Credential, statements: Sequence[NewStatement]
+    ) -> int: ...
+
+    async def get_activity(self, activity_id: str) -> dict[str, Any]: ...
