@@ -225,7 +225,7 @@ def parser() -> argparse.ArgumentParser:
     create.add_argument("--name", default="client")
     create.add_argument(
         "--scopes",
-        default="statements/write,statements/read",
+        default="statements/write,statements/read,define",
         help=f"comma-separated, from: {', '.join(sorted(KNOWN_SCOPES))}",
     )
     actions.add_parser("list", help="list credentials (never the secrets)")
