@@ -14,6 +14,9 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.routing import Mount, Route
 
+from forwarders.config import ForwardingSettings
+from forwarders.service import ForwarderService
+from forwarders.worker import Worker
 from lrs.alternate_syntax import AlternateSyntaxMiddleware
 from lrs.auth.backend import AuthMiddleware
 from lrs.auth.scopes import Credential
@@ -21,6 +24,7 @@ from lrs.errors import handle_http_exception, handle_unexpected, handle_xapi_err
 from lrs.middleware import RequestIdMiddleware, XAPIVersionMiddleware
 from lrs.resources.about import about
 from lrs.resources.activities import ActivitiesResource
+from lrs.resources.admin_forwarders import ROUTES as ADMIN_ROUTES
 from lrs.resources.agents import AgentsResource
 from lrs.resources.documents import (
     ActivityProfileResource,
@@ -65,12 +69,19 @@ async def take_node_number(db: AsyncDatabase[dict[str, Any]]) -> int:
     return int(doc["n"]) % 256
 
 
-async def open_services(settings: Settings, mongodb_uri: str) -> Services:
+async def open_services(
+    settings: Settings, mongodb_uri: str, forwarding: ForwardingSettings | None = None
+) -> Services:
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
         mongodb_uri, tz_aware=True, w="majority", journal=True
     )
     db = client[settings.database]
     await ensure_indexes(db)
+    forwarding = forwarding or ForwardingSettings()
+    forwarders = ForwarderService(
+        db, secrets_key=forwarding.secrets_key, allow_private=forwarding.allow_private
+    )
+    await forwarders.ensure_indexes()
     home = settings.public_url or f"http://{settings.host}:{settings.port}"
     return Services(
         settings=settings,
@@ -81,10 +92,35 @@ async def open_services(settings: Settings, mongodb_uri: str) -> Services:
         clock=SequenceClock(await take_node_number(db)),
         documents=MongoDocumentStore(db),
         activities=MongoActivityStore(db),
+        forwarders=forwarders,
     )
 
 
-def create_app(settings: Settings, mongodb_uri: str | None = None) -> Starlette:
+@contextlib.asynccontextmanager
+async def in_process_worker(
+    services: Services, forwarding: ForwardingSettings, enabled: bool
+) -> AsyncIterator[None]:
+    """A forwarding worker inside the API process (the embedded set-up's default)."""
+    if not enabled:
+        yield
+        return
+    stop = asyncio.Event()
+    async with Worker(services.client[services.settings.database], forwarding) as worker:
+        task = asyncio.create_task(worker.run(stop))
+        try:
+            yield
+        finally:
+            stop.set()
+            await task
+
+
+def create_app(
+    settings: Settings,
+    mongodb_uri: str | None = None,
+    *,
+    forwarding: ForwardingSettings | None = None,
+    run_worker: bool = False,
+) -> Starlette:
     uri = mongodb_uri or settings.mongodb_uri
     if uri is None:
         raise ValueError("create_app needs a MongoDB URI (the CLI starts the embedded one)")
@@ -92,10 +128,11 @@ def create_app(settings: Settings, mongodb_uri: str | None = None) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[AppState]:
-        services = await open_services(settings, uri)
+        services = await open_services(settings, uri, forwarding)
         credentials.target = services.credentials
         try:
-            yield {"services": services}
+            async with in_process_worker(services, forwarding or ForwardingSettings(), run_worker):
+                yield {"services": services}
         finally:
             # bounded: with the database gone, closing must not hold the shutdown hostage
             with contextlib.suppress(TimeoutError):
@@ -104,6 +141,7 @@ def create_app(settings: Settings, mongodb_uri: str | None = None) -> Starlette:
     routes = [
         Route("/healthz", healthz),
         Route("/readyz", readyz),
+        Mount("/admin", routes=ADMIN_ROUTES),
         Mount(
             "/xapi",
             routes=[

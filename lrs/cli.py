@@ -13,6 +13,7 @@ import contextlib
 import json
 import logging
 import os
+import signal
 import sys
 from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
@@ -21,10 +22,14 @@ from typing import Any
 import uvicorn
 from pymongo import AsyncMongoClient
 
+from forwarders.config import ForwardingSettings
+from forwarders.service import ForwarderService
+from forwarders.worker import run_worker
 from lrs.auth.scopes import ADMIN, ALL, KNOWN_SCOPES
 from lrs.settings import Settings, SettingsError
 from lrs.storage.embedded import EmbeddedDatabase, EmbeddedDatabaseError
 from lrs.storage.mongo_credentials import CredentialExists, MongoCredentialStore
+from statements.errors import XAPIError
 
 log = logging.getLogger("lrs")
 
@@ -134,12 +139,28 @@ async def _watch(database: EmbeddedDatabase | None, server: uvicorn.Server) -> N
             raise EmbeddedDatabaseError("embedded database died")
 
 
+def _in_process_worker(database: EmbeddedDatabase | None) -> bool:
+    """On by default with the embedded database (so `make run` forwards out of the box)."""
+    raw = os.environ.get("LRS_FORWARDER_IN_PROCESS", "").strip().lower()
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    return database is not None
+
+
 async def _serve(settings: Settings, uri: str, database: EmbeddedDatabase | None) -> int:
     from lrs.app import create_app
 
     admin = await ensure_admin(settings, uri)
+    app = create_app(
+        settings,
+        uri,
+        forwarding=ForwardingSettings.from_env(os.environ),
+        run_worker=_in_process_worker(database),
+    )
     config = uvicorn.Config(
-        create_app(settings, uri),
+        app,
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
@@ -213,6 +234,103 @@ async def _credentials(settings: Settings, uri: str, args: argparse.Namespace) -
     return 0
 
 
+def cmd_forwarders(settings: Settings, args: argparse.Namespace) -> int:
+    forwarding = ForwardingSettings.from_env(os.environ)
+    if args.action == "run":
+        uri = settings.mongodb_uri or _running_uri(settings)
+        if uri is None:
+            log.error("set LRS_MONGODB_URI, or start `lrs serve` (embedded database) first")
+            return 2
+        return _run(_run_worker(uri, settings.database, forwarding))
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    with database_uri(settings) as (uri, _):
+        return _run(_forwarders_admin(settings, uri, forwarding, args))
+
+
+def _running_uri(settings: Settings) -> str | None:
+    uri_file = _uri_file(settings)
+    return uri_file.read_text().strip() if uri_file.exists() else None
+
+
+async def _run_worker(uri: str, database: str, forwarding: ForwardingSettings) -> int:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    await run_worker(uri, database, forwarding, stop)
+    return 0
+
+
+async def _forwarders_admin(
+    settings: Settings, uri: str, forwarding: ForwardingSettings, args: argparse.Namespace
+) -> int:
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+        uri, tz_aware=True, w="majority", journal=True
+    )
+    try:
+        service = ForwarderService(
+            client[settings.database],
+            secrets_key=forwarding.secrets_key,
+            allow_private=forwarding.allow_private,
+        )
+        await service.ensure_indexes()
+        out(json.dumps(await _admin_action(service, args), default=str, indent=2))
+        return 0
+    except XAPIError as error:
+        log.error("%s", error.message)
+        return 1
+    finally:
+        await client.close()
+
+
+async def _admin_action(service: ForwarderService, args: argparse.Namespace) -> Any:
+    action = args.action
+    if action == "create":
+        spec: dict[str, Any] = {"name": args.name, "kind": args.kind, "url": args.url}
+        if args.verbs:
+            spec["verbs"] = args.verbs.split(",")
+        return (await service.create_forwarder(spec)).as_dict()
+    if action == "list":
+        return [view.as_dict() for view in await service.list_forwarders()]
+    if action in ("pause", "resume"):
+        change = service.pause_forwarder if action == "pause" else service.resume_forwarder
+        return (await change(args.id)).as_dict()
+    if action == "delete":
+        await service.delete_forwarder(args.id)
+        return {"deleted": args.id}
+    if action == "test":
+        return (await service.send_test_event(args.id)).as_dict()
+    if action == "events":
+        records = await service.list_events(forwarder_id=args.id, state=args.state)
+        return [record.as_dict() for record in records]
+    if action == "replay":
+        if args.event:
+            return (await service.replay_event(args.event)).as_dict()
+        return {"replayed": await service.replay_forwarder(args.id, args.states.split(","))}
+    return {"secret": await service.rotate_secret(args.id)}
+
+
+def _forwarders_parser(commands: Any) -> None:
+    forwarders = commands.add_parser("forwarders", help="webhook forwarders and their worker")
+    actions = forwarders.add_subparsers(dest="action", required=True)
+    actions.add_parser("run", help="run a forwarding worker (any number may run)")
+    create = actions.add_parser("create", help="create a forwarder (prints its secret once)")
+    create.add_argument("--name", required=True)
+    create.add_argument("--url", required=True)
+    create.add_argument("--kind", default="generic", choices=["generic", "marketplace", "crm"])
+    create.add_argument("--verbs", help="comma-separated verb IRIs (default: completed, passed)")
+    actions.add_parser("list", help="list forwarders (never their secrets)")
+    for name in ("pause", "resume", "delete", "test", "rotate-secret"):
+        actions.add_parser(name, help=f"{name} a forwarder").add_argument("id")
+    events = actions.add_parser("events", help="list events")
+    events.add_argument("--id", help="forwarder id")
+    events.add_argument("--state", help="pending, delivered, failed or dead")
+    replay = actions.add_parser("replay", help="replay one event, or a forwarder's dead ones")
+    replay.add_argument("--id", help="forwarder id")
+    replay.add_argument("--event", help="one event id")
+    replay.add_argument("--states", default="dead")
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="lrs", description="xAPI Learning Record Store")
     commands = root.add_subparsers(dest="command", required=True)
@@ -231,6 +349,7 @@ def parser() -> argparse.ArgumentParser:
     actions.add_parser("list", help="list credentials (never the secrets)")
     revoke = actions.add_parser("revoke", help="revoke a credential")
     revoke.add_argument("key")
+    _forwarders_parser(commands)
     return root
 
 
@@ -244,7 +363,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as error:
         log.error("%s", error)
         return 2
-    handlers = {"serve": cmd_serve, "credentials": cmd_credentials}
+    handlers = {"serve": cmd_serve, "credentials": cmd_credentials, "forwarders": cmd_forwarders}
     return handlers[args.command](settings, args)
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from pymongo import AsyncMongoClient
 
+from forwarders.service import ForwarderService
 from lrs.settings import Settings
 from lrs.storage.mongo_activities import MongoActivityStore
 from lrs.storage.mongo_credentials import MongoCredentialStore
@@ -28,6 +29,7 @@ class Services:
     clock: SequenceClock
     documents: MongoDocumentStore
     activities: MongoActivityStore
+    forwarders: ForwarderService
     in_flight: set[int] = field(default_factory=set)
     """Sequence numbers handed out to writes not yet acknowledged (for Consistent-Through)."""
 

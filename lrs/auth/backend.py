@@ -42,6 +42,8 @@ class AuthMiddleware:
     @staticmethod
     def _protected(scope: Scope) -> bool:
         path: str = scope["path"]
+        if path.startswith("/admin/"):
+            return True
         return is_xapi_path(path) and path not in UNVERSIONED and scope["method"] != "OPTIONS"
 
     async def _authenticate(self, header: str | None) -> Credential | None:

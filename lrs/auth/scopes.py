@@ -76,3 +76,9 @@ def statement_read_mode(credential: Credential) -> str:
         "credential lacks the scope to read statements",
         {"required_any": [STATEMENTS_READ, STATEMENTS_READ_MINE, ALL_READ, ALL]},
     )
+
+
+def require_admin(credential: Credential) -> None:
+    """The LRS's own APIs need `admin` itself: the xAPI `all` scope does not reach them."""
+    if ADMIN not in credential.scopes:
+        raise Forbidden("this API needs the admin scope", {"required_any": [ADMIN]})

@@ -1,0 +1,84 @@
+"""Forwarding settings, read once from `LRS_FORWARDER_*` variables (or built directly)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from forwarders.schedule import DEFAULT_POLICY, RetryPolicy, parse_schedule
+from lrs.settings import SettingsError
+
+
+def _float(environ: Mapping[str, str], name: str, default: float, minimum: float) -> float:
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number, got {raw!r}") from None
+    if value < minimum:
+        raise SettingsError(f"{name} must be >= {minimum}, got {value}")
+    return value
+
+
+def _flag(environ: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = environ.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in {"1", "true", "yes", "on"}:
+        return True
+    if raw in {"0", "false", "no", "off"}:
+        return False
+    raise SettingsError(f"{name} must be a boolean (true/false), got {raw!r}")
+
+
+def _policy(environ: Mapping[str, str]) -> RetryPolicy:
+    raw = environ.get("LRS_FORWARDER_RETRY_SCHEDULE", "").strip()
+    if not raw:
+        return DEFAULT_POLICY
+    try:
+        return RetryPolicy(delays=parse_schedule(raw))
+    except ValueError as error:
+        raise SettingsError(f"LRS_FORWARDER_RETRY_SCHEDULE: {error}") from None
+
+
+@dataclass(frozen=True, slots=True)
+class ForwardingSettings:
+    secrets_key: str | None = field(default=None, repr=False)
+    """Fernet key encrypting signing secrets at rest; None stores them plain."""
+    allow_private: bool = False
+    """Let forwarders reach loopback/private/link-local addresses (tests, on-premise)."""
+    policy: RetryPolicy = DEFAULT_POLICY
+    concurrency: int = 32
+    """Deliveries in flight per worker, all forwarders together."""
+    lease_seconds: float = 90.0
+    """A claimed job returns to the queue after this long if its worker died. It must exceed
+    the longest request (connect 5 + write 20 + read 20 + pool 5 s)."""
+    poll_seconds: float = 0.5
+    rescan_seconds: float = 300.0
+    """How far behind the watermark a backfill re-reads, for writes that took a sequence
+    number before a later one but committed after it."""
+    shutdown_grace_seconds: float = 20.0
+    heartbeat_seconds: float = 5.0
+    discovery_lease_seconds: float = 15.0
+    """How long discovery stays with a worker that stopped renewing (it renews every third)."""
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> ForwardingSettings:
+        d = cls()
+        return cls(
+            secrets_key=environ.get("LRS_FORWARDER_SECRETS_KEY") or None,
+            allow_private=_flag(environ, "LRS_FORWARDER_ALLOW_PRIVATE", d.allow_private),
+            policy=_policy(environ),
+            concurrency=int(_float(environ, "LRS_FORWARDER_CONCURRENCY", d.concurrency, 1)),
+            lease_seconds=_float(environ, "LRS_FORWARDER_LEASE_SECONDS", d.lease_seconds, 1),
+            poll_seconds=_float(environ, "LRS_FORWARDER_POLL_SECONDS", d.poll_seconds, 0.01),
+            rescan_seconds=_float(environ, "LRS_FORWARDER_RESCAN_SECONDS", d.rescan_seconds, 0),
+            shutdown_grace_seconds=_float(
+                environ, "LRS_FORWARDER_SHUTDOWN_GRACE_SECONDS", d.shutdown_grace_seconds, 0
+            ),
+            discovery_lease_seconds=_float(
+                environ, "LRS_FORWARDER_DISCOVERY_LEASE_SECONDS", d.discovery_lease_seconds, 0.3
+            ),
+        )

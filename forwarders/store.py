@@ -1,0 +1,134 @@
+"""Forwarders in MongoDB, and the indexes of every forwarding collection.
+
+forwarders          {_id, name, kind, url, verbs, activity_*, paused, paused_reason,
+                     max_in_flight, secrets: [{id, value (sealed), added, expires}], created}
+forwarder_events    the delivery queue, one document per event (see `forwarders.jobs`)
+forwarder_attempts  one document per delivery attempt
+forwarder_state     discovery: resume token, seq watermark, leader lease
+forwarder_workers   one heartbeat document per running worker
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
+from pymongo.asynchronous.database import AsyncDatabase
+
+from forwarders.rules import Forwarder, SigningSecret
+from forwarders.secretbox import SecretBox
+
+FORWARDERS = "forwarders"
+EVENTS = "forwarder_events"
+STATE = "forwarder_state"
+WORKERS = "forwarder_workers"
+
+EVENT_INDEXES = [
+    # the claim: per forwarder, the earliest due job (`due` exists only while claimable)
+    IndexModel([("forwarder", ASCENDING), ("due", ASCENDING)], name="forwarder_due", sparse=True),
+    # the admin's listing of one forwarder's events by state, newest first
+    IndexModel(
+        [("forwarder", ASCENDING), ("state", ASCENDING), ("created", DESCENDING)],
+        name="forwarder_state_created",
+    ),
+    # revocations: the events a voided statement produced
+    IndexModel([("statement", ASCENDING)], name="statement"),
+    # Deliberately no more: every index costs on each claim and result (SecantusDB's writes
+    # slow down with each index), and listings across forwarders are rare admin reads.
+]
+
+
+async def ensure_indexes(db: AsyncDatabase[dict[str, Any]]) -> None:
+    await db[EVENTS].create_indexes(EVENT_INDEXES)
+
+
+class ForwarderStore:
+    def __init__(self, db: AsyncDatabase[dict[str, Any]], box: SecretBox) -> None:
+        self.forwarders = db[FORWARDERS]
+        self.box = box
+
+    def _document(self, forwarder: Forwarder) -> dict[str, Any]:
+        return {
+            "_id": forwarder.id,
+            "name": forwarder.name,
+            "kind": forwarder.kind,
+            "url": forwarder.url,
+            "verbs": list(forwarder.verbs),
+            "activity_ids": list(forwarder.activity_ids),
+            "activity_prefixes": list(forwarder.activity_prefixes),
+            "activity_types": list(forwarder.activity_types),
+            "paused": forwarder.paused,
+            "paused_reason": forwarder.paused_reason,
+            "max_in_flight": forwarder.max_in_flight,
+            "secrets": self._sealed(forwarder.secrets),
+            "created": forwarder.created,
+        }
+
+    def _sealed(self, secrets: tuple[SigningSecret, ...]) -> list[dict[str, Any]]:
+        return [
+            {"id": s.id, "value": self.box.seal(s.value), "added": s.added, "expires": s.expires}
+            for s in secrets
+        ]
+
+    def _forwarder(self, doc: dict[str, Any]) -> Forwarder:
+        secrets = tuple(
+            SigningSecret(s["id"], self.box.open(s["value"]), s["added"], s.get("expires"))
+            for s in doc.get("secrets", ())
+        )
+        return Forwarder(
+            id=doc["_id"],
+            name=doc["name"],
+            url=doc["url"],
+            kind=doc.get("kind", "generic"),
+            verbs=tuple(doc.get("verbs", ())),
+            activity_ids=tuple(doc.get("activity_ids", ())),
+            activity_prefixes=tuple(doc.get("activity_prefixes", ())),
+            activity_types=tuple(doc.get("activity_types", ())),
+            paused=bool(doc.get("paused")),
+            paused_reason=doc.get("paused_reason"),
+            max_in_flight=int(doc.get("max_in_flight", 4)),
+            secrets=secrets,
+            created=doc["created"],
+        )
+
+    async def insert(self, forwarder: Forwarder) -> None:
+        await self.forwarders.insert_one(self._document(forwarder))
+
+    async def get(self, forwarder_id: str) -> Forwarder | None:
+        doc = await self.forwarders.find_one({"_id": forwarder_id})
+        return None if doc is None else self._forwarder(doc)
+
+    async def all(self) -> list[Forwarder]:
+        return [self._forwarder(doc) async for doc in self.forwarders.find({}).sort("created", 1)]
+
+    async def update(self, forwarder_id: str, fields: dict[str, Any]) -> Forwarder | None:
+        """Set plain fields (never `secrets`: see `set_secrets`)."""
+        values = {k: list(v) if isinstance(v, tuple) else v for k, v in fields.items()}
+        doc = await self.forwarders.find_one_and_update(
+            {"_id": forwarder_id}, {"$set": values}, return_document=ReturnDocument.AFTER
+        )
+        return None if doc is None else self._forwarder(doc)
+
+    async def set_paused(
+        self, forwarder_id: str, paused: bool, reason: str | None
+    ) -> Forwarder | None:
+        return await self.update(forwarder_id, {"paused": paused, "paused_reason": reason})
+
+    async def set_secrets(
+        self, forwarder_id: str, secrets: tuple[SigningSecret, ...]
+    ) -> Forwarder | None:
+        doc = await self.forwarders.find_one_and_update(
+            {"_id": forwarder_id},
+            {"$set": {"secrets": self._sealed(secrets)}},
+            return_document=ReturnDocument.AFTER,
+        )
+        return None if doc is None else self._forwarder(doc)
+
+    async def delete(self, forwarder_id: str) -> bool:
+        result = await self.forwarders.delete_one({"_id": forwarder_id})
+        return result.deleted_count == 1
+
+
+def prune_expired(secrets: tuple[SigningSecret, ...], now: datetime) -> tuple[SigningSecret, ...]:
+    return tuple(s for s in secrets if s.active(now))

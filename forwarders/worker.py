@@ -1,0 +1,365 @@
+"""The forwarder worker: discover -> enqueue; claim -> deliver -> record.
+
+Run one with `python -m forwarders.worker` (or `lrs forwarders run`), or inside `lrs serve`
+through `Worker.run(stop)`. Any number of workers share the queue: jobs are claimed with
+leases, one worker at a time discovers. Each forwarder gets at most `max_in_flight` lanes
+per worker, and the dispatcher claims round-robin across forwarders, so a slow or dead
+receiver holds only its own lanes. On SIGTERM the worker stops claiming, lets in-flight
+deliveries finish for `shutdown_grace_seconds`, then releases what is left.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import random
+import signal
+import socket
+import sys
+import time
+import uuid
+from collections import Counter, defaultdict, deque
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import PyMongoError
+
+from forwarders.config import ForwardingSettings
+from forwarders.delivery import deliver, delivery_client
+from forwarders.discovery import Discovery, ForwarderCache
+from forwarders.events import Event
+from forwarders.jobs import Attempt, Job, JobStore
+from forwarders.outcome import Dead, Delivered, EndpointGone, Outcome, RetryLater, classify
+from forwarders.rules import Forwarder
+from forwarders.schedule import next_delay
+from forwarders.secretbox import SecretBox
+from forwarders.store import WORKERS, ForwarderStore, ensure_indexes
+from lrs.settings import Settings, SettingsError
+
+log = logging.getLogger("forwarders.worker")
+CANDIDATE_PAGE = 100
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Worker:
+    def __init__(
+        self,
+        db: AsyncDatabase[dict[str, Any]],
+        settings: ForwardingSettings | None = None,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        rng: random.Random | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        worker_id: str | None = None,
+    ) -> None:
+        self.db = db
+        self.settings = settings or ForwardingSettings()
+        self.clock = clock
+        self.rng = rng or random.Random()  # noqa: S311 - jitter, not security
+        self.id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.jobs = JobStore(db)
+        self.store = ForwarderStore(db, SecretBox(self.settings.secrets_key))
+        self.cache = ForwarderCache(self.store)
+        self.wake = asyncio.Event()
+        self.discovery = Discovery(
+            db,
+            self.jobs,
+            self.cache,
+            clock=clock,
+            owner=self.id,
+            rescan_seconds=self.settings.rescan_seconds,
+            lease_seconds=self.settings.discovery_lease_seconds,
+            on_enqueued=self.hint,
+        )
+        self.client = delivery_client(
+            allow_private=self.settings.allow_private, transport=transport
+        )
+        self.in_flight: Counter[str] = Counter()
+        self.candidates: defaultdict[str, deque[str]] = defaultdict(deque)
+        self.scanned: dict[str, float] = {}
+        self.tasks: dict[asyncio.Task[None], Job] = {}
+        self.delivered = 0
+
+    async def __aenter__(self) -> Worker:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.client.aclose()
+
+    # -- claim -> deliver -> record ---------------------------------------------------------
+
+    def hint(self, events: Sequence[Event]) -> None:
+        """Events this process just queued: claim them by id, without a scan."""
+        for event in events:
+            self.candidates[event.forwarder_id].append(event.id)
+        self.wake.set()
+
+    async def _claim_for(self, forwarder: Forwarder, slots: int, scan: bool) -> list[Job]:
+        """Up to `slots` jobs of `forwarder`: ids it already knows first (hints, the rest of
+        the last page), else, when `scan`, a new page of due ids."""
+        now = self.clock()
+        queue = self.candidates[forwarder.id]
+        if not queue and scan:
+            page = max(CANDIDATE_PAGE, 2 * forwarder.max_in_flight)
+            queue.extend(await self.jobs.due_ids(forwarder.id, now, page))
+            self.scanned[forwarder.id] = time.monotonic()
+        ids = list(dict.fromkeys(queue.popleft() for _ in range(min(slots, len(queue)))))
+        if not ids:
+            return []
+        lease = timedelta(seconds=self.settings.lease_seconds)
+        return await self.jobs.claim_many(ids, self.id, now, lease)
+
+    def _may_scan(self, forwarder_id: str, eager: bool) -> bool:
+        """Scan for due jobs at most once a poll period per forwarder (hints arrive in
+        between); `eager` (burst mode) scans whenever the known ids run out."""
+        last = self.scanned.get(forwarder_id, float("-inf"))
+        return eager or time.monotonic() - last >= self.settings.poll_seconds
+
+    async def fill(self, forwarders: Sequence[Forwarder], *, eager: bool = False) -> int:
+        """Claim due jobs round-robin across active forwarders, within both limits."""
+        started, exhausted = 0, set()
+        while True:
+            open_lanes = [
+                f
+                for f in forwarders
+                if not f.paused and f.id not in exhausted and self.in_flight[f.id] < f.max_in_flight
+            ]
+            for forwarder in forwarders:
+                if forwarder.paused:  # its events wait in the database, not in our memory
+                    self.candidates.pop(forwarder.id, None)
+            if not open_lanes:
+                return started
+            for forwarder in open_lanes:
+                free = self.settings.concurrency - len(self.tasks)
+                if free <= 0:
+                    return started
+                slots = min(free, forwarder.max_in_flight - self.in_flight[forwarder.id])
+                jobs = await self._claim_for(forwarder, slots, self._may_scan(forwarder.id, eager))
+                if not jobs and not self.candidates[forwarder.id]:
+                    exhausted.add(forwarder.id)
+                for job in jobs:
+                    self._start(forwarder, job)
+                started += len(jobs)
+
+    def _start(self, forwarder: Forwarder, job: Job) -> None:
+        self.in_flight[forwarder.id] += 1
+        task = asyncio.create_task(self._deliver(forwarder, job))
+        self.tasks[task] = job
+        task.add_done_callback(lambda t: self._finished(t, forwarder.id))
+
+    def _finished(self, task: asyncio.Task[None], forwarder_id: str) -> None:
+        self.tasks.pop(task, None)
+        self.in_flight[forwarder_id] -= 1
+        self.wake.set()
+        if not task.cancelled() and task.exception() is not None:
+            log.error("delivery task failed: %r", task.exception())
+
+    async def _deliver(self, forwarder: Forwarder, job: Job) -> None:
+        secrets = forwarder.signing_secrets(self.clock())
+        if not secrets:
+            await self.jobs.dead_letter(job, "no active signing secret", self.clock())
+            log.warning("event %s forwarder %s: dead (no signing secret)", job.id, forwarder.name)
+            return
+        stamp = int(datetime.now(UTC).timestamp())  # wall time: receivers check it against theirs
+        response = await deliver(self.client, forwarder, job.event, secrets, stamp)
+        now = self.clock()
+        outcome = classify(
+            response.status, retry_after=response.retry_after, error=response.error, now=now
+        )
+        attempt = Attempt(
+            event_id=job.id,
+            forwarder_id=forwarder.id,
+            number=job.attempts,
+            at=now,
+            status=response.status,
+            latency_ms=response.latency_ms,
+            outcome=type(outcome).__name__,
+            error=response.error,
+            excerpt=response.excerpt,
+        )
+        await self._record(forwarder, job, attempt, outcome)
+
+    async def _record(
+        self, forwarder: Forwarder, job: Job, attempt: Attempt, outcome: Outcome
+    ) -> None:
+        where = f"event {job.id} forwarder {forwarder.name} attempt {job.attempts}"
+        if isinstance(outcome, Delivered):
+            await self.jobs.complete(job, attempt)
+            self.delivered += 1
+            log.info("%s: delivered (%s, %.0f ms)", where, attempt.status, attempt.latency_ms)
+        elif isinstance(outcome, RetryLater):
+            await self._retry(job, outcome, attempt, where)
+        elif isinstance(outcome, EndpointGone):
+            await self.jobs.dead_letter(job, outcome.reason, attempt.at, attempt)
+            reason = f"{outcome.reason} ({attempt.at:%Y-%m-%dT%H:%M:%SZ})"
+            await self.store.set_paused(forwarder.id, True, reason)
+            await self.cache.refresh()
+            log.warning("%s: dead, forwarder paused (%s)", where, outcome.reason)
+        else:
+            assert isinstance(outcome, Dead)  # noqa: S101 - the union is exhausted
+            await self.jobs.dead_letter(job, outcome.reason, attempt.at, attempt)
+            log.warning("%s: dead (%s)", where, outcome.reason)
+
+    async def _retry(self, job: Job, outcome: RetryLater, attempt: Attempt, where: str) -> None:
+        delay = next_delay(job.attempts, outcome.after, self.rng, self.settings.policy)
+        if delay is None:
+            reason = f"gave up after {job.attempts} attempts: {outcome.reason}"
+            await self.jobs.dead_letter(job, reason, attempt.at, attempt)
+            log.warning("%s: dead (%s)", where, reason)
+            return
+        at = attempt.at + timedelta(seconds=delay)
+        await self.jobs.reschedule(job, at, outcome.reason, attempt)
+        log.info("%s: retry in %.1f s (%s)", where, delay, outcome.reason)
+
+    # -- modes ------------------------------------------------------------------------------
+
+    async def run_until_empty(self) -> int:
+        """Discover by backfill, then deliver until no job is due (arq's burst mode, for tests
+        and one-shot runs). Returns how many deliveries succeeded."""
+        before = self.delivered
+        await ensure_indexes(self.db)
+        await self.discovery.backfill()
+        await self.cache.refresh()
+        while True:
+            await self.fill(await self.cache.current(), eager=True)
+            if not self.tasks:
+                return self.delivered - before
+            await asyncio.wait(set(self.tasks), return_when=asyncio.FIRST_COMPLETED)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Until `stop` is set: discover (when holding the lease), deliver, heartbeat."""
+        await ensure_indexes(self.db)
+        log.info("forwarder worker %s started", self.id)
+        background = [
+            asyncio.create_task(self.discovery.lead(stop)),
+            asyncio.create_task(self._heartbeat(stop)),
+        ]
+        try:
+            await self._dispatch(stop)
+        finally:
+            await self._drain()
+            stop.set()  # also when leaving on an error: discovery saves its position and ends
+            await asyncio.wait(background, timeout=5)
+            for task in background:
+                task.cancel()
+            await asyncio.gather(*background, return_exceptions=True)
+            with contextlib.suppress(PyMongoError):
+                await self.db[WORKERS].delete_one({"_id": self.id})
+            log.info("forwarder worker %s stopped", self.id)
+
+    async def _dispatch(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            self.wake.clear()
+            try:
+                await self.fill(await self.cache.current())
+            except PyMongoError as error:
+                log.warning("claiming failed (%s); retrying", error)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._woken(stop), self.settings.poll_seconds)
+
+    async def _woken(self, stop: asyncio.Event) -> None:
+        waiters = [asyncio.create_task(self.wake.wait()), asyncio.create_task(stop.wait())]
+        try:
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+
+    async def _drain(self) -> None:
+        """Let in-flight deliveries finish within the grace period; release the rest."""
+        if self.tasks:
+            await asyncio.wait(set(self.tasks), timeout=self.settings.shutdown_grace_seconds)
+        left = dict(self.tasks)
+        for task in left:
+            task.cancel()
+        await asyncio.gather(*left, return_exceptions=True)
+        for job in left.values():
+            with contextlib.suppress(PyMongoError):
+                await self.jobs.release(job, self.clock())
+                log.info("event %s: released at shutdown", job.id)
+
+    async def _heartbeat(self, stop: asyncio.Event) -> None:
+        started = self.clock()
+        while not stop.is_set():
+            with contextlib.suppress(PyMongoError):
+                await self.db[WORKERS].update_one(
+                    {"_id": self.id},
+                    {
+                        "$set": {
+                            "pid": os.getpid(),
+                            "host": socket.gethostname(),
+                            "started": started,
+                            "beat": self.clock(),
+                            "in_flight": len(self.tasks),
+                            "delivered": self.delivered,
+                        }
+                    },
+                    upsert=True,
+                )
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self.settings.heartbeat_seconds)
+
+
+# -- running one as a process ---------------------------------------------------------------
+
+
+async def run_worker(
+    mongodb_uri: str, database: str, settings: ForwardingSettings, stop: asyncio.Event
+) -> None:
+    """A worker with its own database client, until `stop` (for `lrs forwarders run`)."""
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+        mongodb_uri, tz_aware=True, w="majority", journal=True
+    )
+    try:
+        async with Worker(client[database], settings) as worker:
+            await worker.run(stop)
+    finally:
+        await client.close()
+
+
+def mongodb_uri(settings: Settings) -> str | None:
+    """The configured URI, or that of the embedded database `lrs serve` is running."""
+    if settings.mongodb_uri:
+        return settings.mongodb_uri
+    uri_file = Path(settings.data_dir) / "db.uri"
+    return uri_file.read_text().strip() if uri_file.exists() else None
+
+
+async def _main(uri: str, database: str, settings: ForwardingSettings) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    await run_worker(uri, database, settings, stop)
+
+
+def main() -> int:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        settings = Settings.from_env(os.environ)
+        forwarding = ForwardingSettings.from_env(os.environ)
+    except SettingsError as error:
+        log.error("%s", error)
+        return 2
+    uri = mongodb_uri(settings)
+    if uri is None:
+        log.error("set LRS_MONGODB_URI, or start `lrs serve` (embedded database) first")
+        return 2
+    asyncio.run(_main(uri, settings.database, forwarding))
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,147 @@
+"""The forwarding admin API under /admin (scope `admin`): forwarders, events, replays.
+
+Thin: parse, call `forwarders.service.ForwarderService`, shape. Secrets are write-only: a
+generated secret is returned once, at creation or rotation, never listed.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from forwarders.service import ForwarderService
+from lrs.auth.backend import credential_of
+from lrs.auth.scopes import require_admin
+from lrs.resources.bodies import parse_json, read_body
+from lrs.responses import XAPIResponse
+from lrs.services import Services
+from statements.errors import BadRequest
+from statements.formats import parse_timestamp
+
+MAX_ADMIN_BODY = 64 * 1024
+
+
+def _service(request: Request) -> ForwarderService:
+    require_admin(credential_of(request.scope))
+    services: Services = request.state.services
+    return services.forwarders
+
+
+async def _json(request: Request) -> dict[str, Any]:
+    body = await read_body(request, MAX_ADMIN_BODY)
+    value = parse_json(body) if body else {}
+    if not isinstance(value, dict):
+        raise BadRequest("the body must be a JSON object")
+    return value
+
+
+def _time(value: Any, name: str) -> datetime:
+    parsed = parse_timestamp(value) if isinstance(value, str) else None
+    if parsed is None:
+        raise BadRequest(f"{name} must be an ISO 8601 timestamp", {"field": name})
+    return parsed
+
+
+async def list_forwarders(request: Request) -> Response:
+    views = await _service(request).list_forwarders()
+    return XAPIResponse([v.as_dict() for v in views])
+
+
+async def create_forwarder(request: Request) -> Response:
+    service = _service(request)
+    created = await service.create_forwarder(await _json(request))
+    return XAPIResponse(created.as_dict(), status_code=201)
+
+
+async def forwarder(request: Request) -> Response:
+    service = _service(request)
+    forwarder_id = request.path_params["forwarder_id"]
+    if request.method == "DELETE":
+        await service.delete_forwarder(forwarder_id)
+        return Response(status_code=204)
+    if request.method == "PATCH":
+        view = await service.update_forwarder(forwarder_id, await _json(request))
+    else:
+        view = await service.get_forwarder(forwarder_id)
+    return XAPIResponse(view.as_dict())
+
+
+async def forwarder_action(request: Request) -> Response:
+    service = _service(request)
+    forwarder_id, action = request.path_params["forwarder_id"], request.path_params["action"]
+    body = await _json(request)
+    if action == "pause":
+        return XAPIResponse((await service.pause_forwarder(forwarder_id)).as_dict())
+    if action == "resume":
+        return XAPIResponse((await service.resume_forwarder(forwarder_id)).as_dict())
+    if action == "rotate-secret":
+        overlap = timedelta(hours=float(body.get("overlap_hours", 24)))
+        secret = await service.rotate_secret(forwarder_id, body.get("secret"), overlap)
+        return XAPIResponse({"secret": secret if "secret" not in body else None})
+    if action == "test":
+        return XAPIResponse((await service.send_test_event(forwarder_id)).as_dict(), 202)
+    if action == "replay":
+        states = body.get("states", ["dead"])
+        count = await service.replay_forwarder(forwarder_id, states)
+        return XAPIResponse({"replayed": count})
+    raise BadRequest(f"unknown action {action!r}")
+
+
+async def list_events(request: Request) -> Response:
+    service = _service(request)
+    params = request.query_params
+    limit = params.get("limit", "100")
+    if not limit.isdigit():
+        raise BadRequest("limit must be a positive integer", {"parameter": "limit"})
+    before = _time(params["before"], "before") if "before" in params else None
+    records = await service.list_events(
+        forwarder_id=params.get("forwarder"),
+        state=params.get("state"),
+        limit=int(limit),
+        before=before,
+    )
+    return XAPIResponse([r.as_dict() for r in records])
+
+
+async def event(request: Request) -> Response:
+    record = await _service(request).get_event(request.path_params["event_id"])
+    return XAPIResponse(record.as_dict())
+
+
+async def event_attempts(request: Request) -> Response:
+    attempts = await _service(request).list_attempts(request.path_params["event_id"])
+    return XAPIResponse([a.as_dict() for a in attempts])
+
+
+async def replay_event(request: Request) -> Response:
+    record = await _service(request).replay_event(request.path_params["event_id"])
+    return XAPIResponse(record.as_dict())
+
+
+async def replay_range(request: Request) -> Response:
+    service = _service(request)
+    body = await _json(request)
+    count = await service.replay_range(
+        _time(body.get("start"), "start"),
+        _time(body.get("end"), "end"),
+        forwarder_id=body.get("forwarder"),
+        states=body.get("states", ["dead"]),
+    )
+    return XAPIResponse({"replayed": count})
+
+
+ROUTES = [
+    Route("/forwarders", list_forwarders, methods=["GET"]),
+    Route("/forwarders", create_forwarder, methods=["POST"]),
+    Route("/forwarders/{forwarder_id}", forwarder, methods=["GET", "PATCH", "DELETE"]),
+    Route("/forwarders/{forwarder_id}/{action}", forwarder_action, methods=["POST"]),
+    Route("/events", list_events, methods=["GET"]),
+    Route("/events/replay", replay_range, methods=["POST"]),
+    Route("/events/{event_id}", event, methods=["GET"]),
+    Route("/events/{event_id}/attempts", event_attempts, methods=["GET"]),
+    Route("/events/{event_id}/replay", replay_event, methods=["POST"]),
+]

@@ -1,0 +1,90 @@
+"""The SSRF guard: at save time and at connect time."""
+
+from __future__ import annotations
+
+import ipaddress
+
+import httpx
+import pytest
+
+from forwarders.delivery import delivery_client
+from forwarders.errors import InvalidForwarder
+from forwarders.urls import address_allowed, check_url
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "ftp://example.com/hook",
+        "file:///etc/passwd",
+        "gopher://example.com",
+        "https://",
+        "https://user:pw@example.com/hook",
+        "http://127.0.0.1:8080/hook",
+        "http://localhost/hook",
+        "http://api.localhost/hook",
+        "http://10.0.0.8/hook",
+        "http://192.168.1.1/hook",
+        "http://169.254.169.254/latest/meta-data",
+        "http://[::1]/hook",
+        "http://[fe80::1]/hook",
+        "http://[::ffff:127.0.0.1]/hook",
+        "http://0.0.0.0/hook",
+        "http://example.com:99999/hook",
+    ],
+)
+def test_refused_urls(url):
+    with pytest.raises(InvalidForwarder):
+        check_url(url, allow_private=False)
+
+
+def test_accepted_urls():
+    assert check_url("https://hooks.example.com/x", allow_private=False)
+    assert check_url("http://8.8.8.8/x", allow_private=False)
+    assert check_url("http://127.0.0.1:8080/hook", allow_private=True)
+
+
+@pytest.mark.parametrize(
+    ("address", "public", "private"),
+    [
+        ("8.8.8.8", True, True),
+        ("127.0.0.1", False, True),
+        ("10.1.2.3", False, True),
+        ("169.254.169.254", False, True),
+        ("::1", False, True),
+        ("::ffff:10.0.0.1", False, True),
+        ("224.0.0.1", False, False),
+        ("0.0.0.0", False, False),  # noqa: S104 - an address under test, not a bind
+        ("240.0.0.1", False, False),
+    ],
+)
+def test_address_ranges(address, public, private):
+    ip = ipaddress.ip_address(address)
+    assert address_allowed(ip, allow_private=False) is public
+    assert address_allowed(ip, allow_private=True) is private
+
+
+async def test_the_client_refuses_loopback_at_connect_time_unless_allowed(receiver):
+    async with delivery_client(allow_private=False) as guarded:
+        with pytest.raises(httpx.ConnectError, match="blocked"):
+            await guarded.post(receiver.url("guard"), content=b"{}")
+        with pytest.raises(httpx.ConnectError, match="blocked"):
+            await guarded.post(f"http://localhost:{receiver.port}/guard", content=b"{}")
+    assert receiver.on("guard") == []
+    async with delivery_client(allow_private=True) as allowed:
+        assert (await allowed.post(receiver.url("guard"), content=b"{}")).status_code == 200
+
+
+async def test_the_client_ignores_proxy_settings_and_does_not_follow_redirects(
+    receiver, monkeypatch
+):
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
+    monkeypatch.setenv("ALL_PROXY", "http://127.0.0.1:9")
+    from tests.forwarders.receiver import Answer
+
+    receiver.plan("hop", Answer(307, {"Location": receiver.url("after")}))
+    async with delivery_client(allow_private=True) as client:
+        assert client.timeout == httpx.Timeout(connect=5, read=20, write=20, pool=5)
+        response = await client.post(receiver.url("hop"), content=b"{}")
+    assert response.status_code == 307
+    assert receiver.on("after") == []
