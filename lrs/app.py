@@ -105,13 +105,24 @@ async def in_process_worker(
         yield
         return
     stop = asyncio.Event()
-    async with Worker(services.client[services.settings.database], forwarding) as worker:
-        task = asyncio.create_task(worker.run(stop))
-        try:
-            yield
-        finally:
-            stop.set()
-            await task
+    worker = Worker(services.client[services.settings.database], forwarding)
+    await worker.__aenter__()
+    task = asyncio.create_task(worker.run(stop))
+    try:
+        yield
+    finally:
+        # bounded: in-flight deliveries get the grace period, then the shutdown goes on
+        # (with the database gone, nothing here may hold the process hostage)
+        stop.set()
+        await _bounded(task, forwarding.shutdown_grace_seconds)
+        await _bounded(asyncio.ensure_future(worker.__aexit__(None, None, None)), 5)
+
+
+async def _bounded(task: asyncio.Future[Any], seconds: float) -> None:
+    """Wait at most `seconds`, then cancel without waiting (a stuck task must not hang us)."""
+    done, _ = await asyncio.wait({task}, timeout=seconds)
+    if not done:
+        task.cancel()
 
 
 def create_app(
@@ -135,8 +146,7 @@ def create_app(
                 yield {"services": services}
         finally:
             # bounded: with the database gone, closing must not hold the shutdown hostage
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(services.client.close(), timeout=5)
+            await _bounded(asyncio.ensure_future(services.client.close()), 5)
 
     routes = [
         Route("/healthz", healthz),

@@ -136,7 +136,7 @@ def test_unknown_scope_is_refused(tmp_path):
 
 
 def test_a_crashed_embedded_database_stops_the_server_with_an_error(serve, tmp_path):
-    process, env = serve()
+    process, env = serve(LRS_FORWARDER_SHUTDOWN_GRACE_SECONDS="2")
     read_until(process, "/xapi/statements")
     port = int((tmp_path / "var" / "db.uri").read_text().split(":")[2].split("/")[0])
     pids = subprocess.run(
@@ -148,7 +148,7 @@ def test_a_crashed_embedded_database_stops_the_server_with_an_error(serve, tmp_p
     assert pids
     for pid in pids:
         os.kill(int(pid), signal.SIGKILL)
-    assert process.wait(30) == 1
+    assert process.wait(90) == 1
     assert "embedded database died" in process.stdout.read()
 
 
