@@ -39,6 +39,7 @@ from statements.types import (
 )
 
 MAX_TARGETING_DEPTH = 10
+NEWEST_REFRESH_SECONDS = 1.0
 
 
 class MongoStatementStore:
@@ -49,6 +50,10 @@ class MongoStatementStore:
         self._density: dict[str, float] = {}
         self._first: int | None = None
         self._first_noted = False
+        self._newest = 0
+        self._newest_shared = 0
+        self._newest_read_at = -1e9
+        self._newest_published_at = -1e9
 
     # -- commands ---------------------------------------------------------------------------
 
@@ -63,6 +68,7 @@ class MongoStatementStore:
         if docs:
             await self._note_first_seq(min(d["seq"] for d in docs))
             await self._insert(docs, fresh)
+            await self._note_newest_seq(max(d["seq"] for d in docs))
             await self._apply_effects(fresh, known)
         return [s.id for s in statements]
 
@@ -246,15 +252,24 @@ class MongoStatementStore:
         required = keys.query_keys(query, authority_key)
         kind = required[0][:2]
         low, high = await self._bounds(query)
-        plan = WindowPlan(low, high, query.ascending, query.limit + 1, self._density.get(kind))
-        match = {"keys": required[0] if len(required) == 1 else {"$all": required}}
+        plan = WindowPlan(
+            low,
+            high,
+            query.ascending,
+            query.limit + 1,
+            self._density.get(kind),
+            start=await self._newest_seq() if not query.ascending else None,
+        )
+        # The index bounds come from the most selective key alone: `$all`, like any other
+        # extra predicate, makes SecantusDB scan the collection. The rest is checked here.
+        match, others = {"keys": required[0]}, required[1:]
         docs: list[dict[str, Any]] = []
         while (window := plan.next_window()) is not None:
             wanted = plan.want - plan.found
             batch = await self._window(match, window, query.ascending, wanted)
-            live = [doc for doc in batch if not doc.get("voided")]
+            live = [d for d in batch if not d.get("voided") and _has_all(d["keys"], others)]
             if len(batch) == wanted and len(live) < wanted:
-                plan.resume_after(batch[-1]["seq"])  # voided ones filled the read: go on
+                plan.resume_after(batch[-1]["seq"])  # skipped ones filled the read: go on
             plan.record(window, len(live))
             docs += live
         if (density := plan.observed_density()) is not None:
@@ -274,7 +289,7 @@ class MongoStatementStore:
         cursor = (
             self.statements.find(
                 {**match, "seq": {"$gte": window[0], "$lt": window[1]}},
-                {"seq": 1, "raw": 1, "att": 1, "voided": 1},
+                {"seq": 1, "raw": 1, "att": 1, "voided": 1, "keys": 1},
             )
             .sort("seq", 1 if ascending else -1)
             .limit(limit)
@@ -307,6 +322,27 @@ class MongoStatementStore:
             self._first = max(0, int(doc["first_seq"]) - (60_000 << MS_SHIFT))
         return self._first
 
+    async def _newest_seq(self) -> int | None:
+        """The newest seq known (ours, or any process's, at most a second or two stale), so a
+        newest-first read starts where the statements are instead of growing its windows
+        across an empty stretch into a dense one."""
+        if time.monotonic() - self._newest_read_at > NEWEST_REFRESH_SECONDS:
+            doc = await self.meta.find_one({"_id": "statements"})
+            self._newest_shared = int(doc.get("last_seq", 0)) if doc else 0
+            self._newest_read_at = time.monotonic()
+        newest = max(self._newest, self._newest_shared)
+        return newest or None
+
+    async def _note_newest_seq(self, seq: int) -> None:
+        """Publish our newest seq, at most once a second (one small write, not one per batch)."""
+        self._newest = max(self._newest, seq)
+        if time.monotonic() - self._newest_published_at < NEWEST_REFRESH_SECONDS:
+            return
+        self._newest_published_at = time.monotonic()
+        await self.meta.update_one(
+            {"_id": "statements"}, {"$max": {"last_seq": self._newest}}, upsert=True
+        )
+
     async def _note_first_seq(self, seq: int) -> None:
         """Record the oldest seq once per process, so ascending reads know where to start."""
         if self._first_noted:
@@ -320,6 +356,10 @@ class MongoStatementStore:
         async for doc in self.attachments.find({"_id": {"$in": list(hashes)}}):
             found.append(Attachment(doc["_id"], doc["content_type"], bytes(doc["content"])))
         return found
+
+
+def _has_all(present: list[str], required: list[str]) -> bool:
+    return all(key in present for key in required)
 
 
 def _voidable(

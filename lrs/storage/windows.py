@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from lrs.storage.sequence import MS_SHIFT
 
 MIN_SPAN_MS = 1
-MAX_GROWTH = 16
+MAX_GROWTH = 4
 INITIAL_SPAN_MS = 200
 MAX_ROUNDS = 64
 
@@ -35,6 +35,9 @@ class WindowPlan:
     want: int
     density: float | None = None
     """Expected matches per millisecond, from earlier queries on the same index."""
+    start: int | None = None
+    """Descending reads: the newest seq known to exist; the first window reaches down from
+    there (covering the empty stretch above it in one read)."""
     found: int = 0
     rounds: int = 0
     covered_ms: int = 0
@@ -62,7 +65,10 @@ class WindowPlan:
         else:
             if self._edge <= self.low:
                 return None
-            window = (max(self.low, self._edge - span), self._edge)
+            top = (
+                self._edge if self.rounds or self.start is None else min(self._edge, self.start + 1)
+            )
+            window = (max(self.low, top - span), self._edge)
             self._edge = window[0]
         self.rounds += 1
         return window

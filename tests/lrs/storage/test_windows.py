@@ -34,7 +34,7 @@ def test_ascending_windows_start_at_the_bottom_and_tile_upwards():
 def test_empty_windows_grow_geometrically_so_an_empty_history_costs_few_rounds():
     fifty_years_ms = 50 * 365 * 24 * 3600 * 1000
     plan = WindowPlan(low=0, high=fifty_years_ms * MS, ascending=False, want=11)
-    assert len(drain(plan, lambda w: 0)) <= 12
+    assert len(drain(plan, lambda w: 0)) <= 20
 
 
 def test_reading_stops_once_the_page_is_full():
@@ -77,3 +77,11 @@ def test_resuming_inside_a_window_continues_just_past_the_last_read():
     ascending.resume_after(window[0] + 3)
     ascending.record(window, 0)
     assert ascending.next_window()[0] == window[0] + 4
+
+
+def test_first_descending_window_reaches_down_from_the_newest_known_statement():
+    high = 10**9 * MS
+    plan = WindowPlan(low=0, high=high, ascending=False, want=11, start=high - 500_000 * MS)
+    window = plan.next_window()
+    assert window[1] == high
+    assert window[0] == high - 500_000 * MS + 1 - 200 * MS
