@@ -1,0 +1,367 @@
+"""Forwarding benchmark: end-to-end latency, sustained events/s, and the ingest cost.
+
+    .venv/bin/python bench/forwarding.py [--latency 300] [--burst 3000] [--ingest 5000]
+                                         [--out bench/results/forwarding.json]
+
+Starts its own embedded database (on a temporary directory), a webhook receiver (a separate
+process on loopback: `/ok` answers 200, `/flaky` answers 500 to 20 % of requests), `lrs
+serve` and a forwarder worker (`python -m forwarders.worker`), each a separate process, and
+stops them all at the end.
+
+Phases:
+- ingest, forwarding off: batches of 100 realistic statements (15 verbs), concurrency 4,
+  no forwarder and no worker;
+- ingest, forwarding on: the same with a worker running and a forwarder taking the default
+  verbs (completed, passed: 2 of the 15 verbs), then every verb (every statement becomes an
+  event: the worst case); each followed by the time the worker took to drain its backlog;
+- latency: single completed statements POSTed at concurrency 2; latency is from the start of
+  the POST to the receiver's first 2xx receipt (wall clocks of one machine);
+- burst: completed statements in batches of 100 as fast as the API takes them; events/s is
+  deliveries over the time from the first POST to the last receipt;
+- the last two again with the 20 %-failing receiver. The worker runs with the retry
+  schedule 1s,2s,4s,8s,16s,32s,64s (the default starts at 5 s, so its p95 would simply be
+  ~5 s: the schedule, not the engine);
+- ingest, forwarding off again: the worker stopped, on the now larger database, so that
+  on/off are compared at a similar size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+from common import CpuMeter, StatementFactory, drive, latency_summary, make_pools
+from pymongo import AsyncMongoClient
+
+from forwarders.service import ForwarderService
+from lrs.storage.embedded import EmbeddedDatabase, _die_with_parent, free_port, pid_of
+
+HOST = "127.0.0.1"
+DATABASE = "bench_forwarding"
+ADMIN = ("bench-admin", "bench-admin-secret-0123456789")
+ADL = "http://adlnet.gov/expapi/verbs/"
+SEED = 20250106
+FAST_RETRIES = "1s,2s,4s,8s,16s,32s,64s"
+Row = dict[str, Any]
+
+
+# -- the receiver (a separate process) ------------------------------------------------------
+
+
+def receiver_app(fail_rate: float) -> Any:
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse, Response
+    from starlette.routing import Route
+
+    first: dict[str, float] = {}
+    counts = {"requests": 0, "failed": 0}
+    rng = random.Random(SEED)
+
+    async def hook(request: Request) -> Response:
+        body = await request.json()
+        counts["requests"] += 1
+        if request.path_params["name"] == "flaky" and rng.random() < fail_rate:
+            counts["failed"] += 1
+            return Response("try again", 500)
+        first.setdefault(body["data"]["statement_id"], time.time())
+        return Response(status_code=204)
+
+    async def stats(request: Request) -> Response:
+        return JSONResponse({"first": first, **counts})
+
+    async def reset(request: Request) -> Response:
+        first.clear()
+        counts.update(requests=0, failed=0)
+        return Response(status_code=204)
+
+    routes = [
+        Route("/hook/{name}", hook, methods=["POST"]),
+        Route("/stats", stats),
+        Route("/reset", reset, methods=["POST"]),
+    ]
+    return Starlette(routes=routes)
+
+
+def run_receiver(port: int, fail_rate: float) -> None:
+    import uvicorn
+
+    uvicorn.run(
+        receiver_app(fail_rate), host=HOST, port=port, log_level="warning", http="httptools"
+    )
+
+
+# -- processes ------------------------------------------------------------------------------
+
+
+def spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("ab") as out:
+        return subprocess.Popen(  # noqa: S603 - our own interpreter, fixed argv
+            [sys.executable, *args],
+            env={**os.environ, **env},
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=out,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
+        )
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+async def wait_http(url: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    async with httpx.AsyncClient(timeout=2.0) as client:
+        while time.monotonic() < deadline:
+            with contextlib.suppress(httpx.HTTPError):
+                if (await client.get(url)).status_code < 500:
+                    return
+            await asyncio.sleep(0.2)
+    raise SystemExit(f"{url} did not answer within {timeout:.0f}s")
+
+
+class Stack:
+    """The database, receiver, LRS and worker processes of one run."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.db = EmbeddedDatabase(str(workdir / "db"), cache_size="512M")
+        self.receiver_port, self.lrs_port = free_port(HOST), free_port(HOST)
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {
+            "LRS_MONGODB_URI": self.db.uri,
+            "LRS_DATABASE": DATABASE,
+            "LRS_HOST": HOST,
+            "LRS_PORT": str(self.lrs_port),
+            "LRS_ADMIN_KEY": ADMIN[0],
+            "LRS_ADMIN_SECRET": ADMIN[1],
+            "LRS_DATA_DIR": str(self.workdir / "lrs-data"),
+            "LRS_LOG_LEVEL": "warning",
+            "LRS_FORWARDER_ALLOW_PRIVATE": "true",
+        }
+
+    async def start(self) -> None:
+        self.db.start()
+        here = str(Path(__file__).resolve())
+        self.processes["receiver"] = spawn(
+            [here, "receiver", "--port", str(self.receiver_port)], {}, self.workdir / "rx.log"
+        )
+        self.processes["lrs"] = spawn(
+            ["-m", "lrs.cli", "serve"], self.env, self.workdir / "lrs.log"
+        )
+        await wait_http(f"http://{HOST}:{self.receiver_port}/stats")
+        await wait_http(f"http://{HOST}:{self.lrs_port}/readyz")
+
+    def start_worker(self, **extra: str) -> None:
+        self.stop_worker()
+        log = self.workdir / "worker.log"
+        self.processes["worker"] = spawn(["-m", "forwarders.worker"], {**self.env, **extra}, log)
+
+    def stop_worker(self) -> None:
+        worker = self.processes.pop("worker", None)
+        if worker is not None:
+            stop(worker)
+
+    def pids(self) -> dict[str, int]:
+        pids = {name: p.pid for name, p in self.processes.items()}
+        db_pid = pid_of(self.db)
+        return {**pids, "db": db_pid} if db_pid else pids
+
+    def close(self) -> None:
+        for process in self.processes.values():
+            stop(process)
+        self.db.stop()
+
+
+# -- phases ---------------------------------------------------------------------------------
+
+
+def completed(factory: StatementFactory) -> dict[str, Any]:
+    statement = factory.statement()
+    statement["id"] = str(uuid.uuid4())
+    statement["verb"] = {"id": ADL + "completed", "display": {"en-US": "completed"}}
+    statement["result"] = {"completion": True, "success": True, "score": {"scaled": 0.8}}
+    return statement
+
+
+async def ingest(http: httpx.AsyncClient, stack: Stack, factory: StatementFactory, n: int) -> Row:
+    batches = iter([factory.batch(100) for _ in range(n // 100)])
+
+    async def send(batch: list[dict[str, Any]]) -> int:
+        response = await http.post("/xapi/statements", json=batch)
+        response.raise_for_status()
+        return len(batch)
+
+    meter = CpuMeter(stack.pids())
+    measured = await drive(batches, send, concurrency=4, max_seconds=120)
+    return {
+        "statements": measured.items,
+        "errors": measured.errors,
+        "statements_per_s": round(measured.items / measured.elapsed, 1),
+        **latency_summary(measured.latencies_ms),
+        "cpu_seconds": meter.used(),
+    }
+
+
+async def receipts(stack: Stack, ids: set[str], timeout: float) -> tuple[dict[str, float], Row]:
+    deadline = time.monotonic() + timeout
+    url = f"http://{HOST}:{stack.receiver_port}/stats"
+    async with httpx.AsyncClient(timeout=10) as client:
+        while True:
+            stats = (await client.get(url)).json()
+            got = {k: v for k, v in stats["first"].items() if k in ids}
+            if len(got) == len(ids) or time.monotonic() > deadline:
+                counts = {"requests": stats["requests"], "failed": stats["failed"]}
+                await client.post(f"http://{HOST}:{stack.receiver_port}/reset")
+                return got, counts
+            await asyncio.sleep(0.2)
+
+
+async def latency(http: httpx.AsyncClient, stack: Stack, factory: StatementFactory, n: int) -> Row:
+    sent: dict[str, float] = {}
+    statements = iter([completed(factory) for _ in range(n)])
+
+    async def send(statement: dict[str, Any]) -> int:
+        sent[statement["id"]] = time.time()
+        (await http.post("/xapi/statements", json=statement)).raise_for_status()
+        return 1
+
+    await drive(statements, send, concurrency=2, max_seconds=120)
+    got, counts = await receipts(stack, set(sent), timeout=180)
+    millis = [(got[i] - sent[i]) * 1000 for i in got]
+    return {"posted": len(sent), "received": len(got), **counts, **latency_summary(millis)}
+
+
+async def burst(http: httpx.AsyncClient, stack: Stack, factory: StatementFactory, n: int) -> Row:
+    batches = [[completed(factory) for _ in range(100)] for _ in range(n // 100)]
+    ids = {s["id"] for batch in batches for s in batch}
+    started = time.time()
+
+    async def send(batch: list[dict[str, Any]]) -> int:
+        (await http.post("/xapi/statements", json=batch)).raise_for_status()
+        return len(batch)
+
+    posted = await drive(iter(batches), send, concurrency=4, max_seconds=120)
+    got, counts = await receipts(stack, ids, timeout=240)
+    last = max(got.values(), default=started)
+    return {
+        "posted": len(ids),
+        "received": len(got),
+        **counts,
+        "post_seconds": round(posted.elapsed, 2),
+        "seconds_to_last_receipt": round(last - started, 2),
+        "events_per_s": round(len(got) / max(last - started, 1e-9), 1),
+    }
+
+
+async def drain(service: ForwarderService, timeout: float = 300) -> float:
+    """Seconds until no event is waiting for delivery (pending or failed)."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if await service.jobs.events.count_documents({"due": {"$exists": True}}) == 0:
+            break
+        await asyncio.sleep(0.2)
+    return round(time.monotonic() - started, 2)
+
+
+async def make_forwarder(service: ForwarderService, stack: Stack, name: str, verbs: Any) -> str:
+    url = f"http://{HOST}:{stack.receiver_port}/hook/{name}"
+    created = await service.create_forwarder(
+        {"name": name, "url": url, "verbs": verbs, "max_in_flight": 16}
+    )
+    return created.view.forwarder.id
+
+
+async def run(stack: Stack, plan: argparse.Namespace) -> dict[str, Any]:
+    results: dict[str, Any] = {}
+    factory = StatementFactory(make_pools(SEED), SEED)
+    mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(stack.db.uri, tz_aware=True)
+    service = ForwarderService(mongo[DATABASE], allow_private=True)
+    auth = httpx.BasicAuth(*ADMIN)
+    headers = {"X-Experience-API-Version": "2.0.0"}
+    base = f"http://{HOST}:{stack.lrs_port}"
+    limits = httpx.Limits(max_connections=16)
+    async with httpx.AsyncClient(
+        base_url=base, auth=auth, headers=headers, timeout=60, limits=limits
+    ) as http:
+        results["ingest_forwarding_off"] = await ingest(http, stack, factory, plan.ingest)
+        everything = await make_forwarder(service, stack, "ok", [ADL + "completed", ADL + "passed"])
+        stack.start_worker(LRS_FORWARDER_RETRY_SCHEDULE=FAST_RETRIES)
+        results["ingest_forwarding_on_default_verbs"] = on = await ingest(
+            http, stack, factory, plan.ingest
+        )
+        on["backlog_drained_after_s"] = await drain(service)
+        await service.update_forwarder(
+            everything, {"verbs": [v["id"] for v in factory.pools.verbs]}
+        )
+        results["ingest_forwarding_on_every_verb"] = on = await ingest(
+            http, stack, factory, plan.ingest
+        )
+        on["backlog_drained_after_s"] = await drain(service)
+        await service.update_forwarder(everything, {"verbs": [ADL + "completed"]})
+        await receipts(stack, set(), 0)  # reset the receiver's counters
+        results["latency_healthy"] = await latency(http, stack, factory, plan.latency)
+        results["burst_healthy"] = await burst(http, stack, factory, plan.burst)
+        await service.pause_forwarder(everything)
+        await make_forwarder(service, stack, "flaky", [ADL + "completed"])
+        results["latency_20pct_failing"] = await latency(http, stack, factory, plan.latency)
+        results["burst_20pct_failing"] = await burst(http, stack, factory, plan.burst)
+        stack.stop_worker()  # the same database size as the "on" phases, no worker
+        results["ingest_forwarding_off_again"] = await ingest(http, stack, factory, plan.ingest)
+    await mongo.close()
+    return results
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("mode", nargs="?", default="bench", choices=["bench", "receiver"])
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--latency", type=int, default=300)
+    parser.add_argument("--burst", type=int, default=3000)
+    parser.add_argument("--ingest", type=int, default=5000)
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args()
+    if args.mode == "receiver":
+        run_receiver(args.port, fail_rate=0.2)
+        return 0
+    with tempfile.TemporaryDirectory(prefix="bench-forwarding-") as tmp:
+        stack = Stack(Path(tmp))
+        try:
+            asyncio.run(stack.start())
+            results = asyncio.run(run(stack, args))
+        finally:
+            stack.close()
+    text = json.dumps({"cores": os.cpu_count(), **results}, indent=2)
+    print(text)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
