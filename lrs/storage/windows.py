@@ -42,10 +42,12 @@ class WindowPlan:
     rounds: int = 0
     covered_ms: int = 0
     _edge: int = field(init=False)
+    _dense_top: int = field(init=False)
     _span_ms: int = field(init=False)
 
     def __post_init__(self) -> None:
         self._edge = self.low if self.ascending else self.high
+        self._dense_top = self.high
         self._span_ms = self._initial_span()
 
     def _initial_span(self) -> int:
@@ -69,6 +71,7 @@ class WindowPlan:
                 self._edge if self.rounds or self.start is None else min(self._edge, self.start + 1)
             )
             window = (max(self.low, top - span), self._edge)
+            self._dense_top = top  # the stretch above the newest statement holds nothing
             self._edge = window[0]
         self.rounds += 1
         return window
@@ -80,7 +83,8 @@ class WindowPlan:
     def record(self, window: tuple[int, int], matches: int) -> None:
         """Account for a window's matches and size the next one from the density seen."""
         self.found += matches
-        self.covered_ms += max(1, (window[1] - window[0]) >> MS_SHIFT)
+        top = min(window[1], self._dense_top) if not self.ascending else window[1]
+        self.covered_ms += max(1, (top - window[0]) >> MS_SHIFT)
         remaining = self.want - self.found
         if remaining <= 0:
             return

@@ -85,3 +85,11 @@ def test_first_descending_window_reaches_down_from_the_newest_known_statement():
     window = plan.next_window()
     assert window[1] == high
     assert window[0] == high - 500_000 * MS + 1 - 200 * MS
+
+
+def test_density_ignores_the_empty_stretch_above_the_newest_statement():
+    high = 10**9 * MS
+    plan = WindowPlan(low=0, high=high, ascending=False, want=11, start=high - 60_000 * MS)
+    window = plan.next_window()
+    plan.record(window, 11)
+    assert plan.observed_density() == 11 / 200
