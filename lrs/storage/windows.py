@@ -18,6 +18,9 @@ from lrs.storage.sequence import MS_SHIFT
 MIN_SPAN_MS = 1
 MAX_GROWTH = 4
 INITIAL_SPAN_MS = 200
+MAX_INITIAL_SPAN_MS = 1000
+"""A remembered density may come from a sparser stretch (or filter value): never open with
+more than a second of statements, since the server reads the whole window."""
 MAX_ROUNDS = 64
 
 
@@ -53,7 +56,7 @@ class WindowPlan:
     def _initial_span(self) -> int:
         if not self.density:
             return INITIAL_SPAN_MS
-        return max(MIN_SPAN_MS, int(self.want / self.density * 1.25) + 1)
+        return min(MAX_INITIAL_SPAN_MS, max(MIN_SPAN_MS, int(self.want / self.density * 1.25) + 1))
 
     def next_window(self) -> tuple[int, int] | None:
         if self.found >= self.want or self.rounds >= MAX_ROUNDS or self.low >= self.high:

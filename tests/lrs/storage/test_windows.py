@@ -50,6 +50,12 @@ def test_known_density_sizes_the_first_window_to_the_page():
     assert (window[1] - window[0]) // MS == int(10 / 2.0 * 1.25) + 1
 
 
+def test_a_remembered_sparse_density_never_opens_with_more_than_a_second():
+    plan = WindowPlan(low=0, high=10**9 * MS, ascending=False, want=10, density=1e-6)
+    window = plan.next_window()
+    assert (window[1] - window[0]) // MS == 1000
+
+
 def test_observed_density_is_matches_per_millisecond():
     plan = WindowPlan(low=0, high=10**9 * MS, ascending=False, want=100, density=1.0)
     window = plan.next_window()
