@@ -40,6 +40,7 @@ from statements.types import (
 
 MAX_TARGETING_DEPTH = 10
 NEWEST_REFRESH_SECONDS = 1.0
+WINDOW_PROJECTION = {"seq": 1, "raw": 1, "att": 1, "voided": 1}
 
 
 class MongoStatementStore:
@@ -266,8 +267,8 @@ class MongoStatementStore:
         docs: list[dict[str, Any]] = []
         while (window := plan.next_window()) is not None:
             wanted = plan.want - plan.found
-            batch = await self._window(match, window, query.ascending, wanted)
-            live = [d for d in batch if not d.get("voided") and _has_all(d["keys"], others)]
+            batch = await self._window(match, window, query.ascending, wanted, bool(others))
+            live = [d for d in batch if not d.get("voided") and _has_all(d.get("keys", ()), others)]
             if len(batch) == wanted and len(live) < wanted:
                 plan.resume_after(batch[-1]["seq"])  # skipped ones filled the read: go on
             plan.record(window, len(live))
@@ -283,13 +284,14 @@ class MongoStatementStore:
         window: tuple[int, int],
         ascending: bool,
         limit: int,
+        with_keys: bool,
     ) -> list[dict[str, Any]]:
         # Only indexed fields in the filter and no hint: on SecantusDB either costs a scan
         # (an unindexed predicate) or ~40 ms (a hint). Voided statements are dropped after.
         cursor = (
             self.statements.find(
                 {**match, "seq": {"$gte": window[0], "$lt": window[1]}},
-                {"seq": 1, "raw": 1, "att": 1, "voided": 1, "keys": 1},
+                {**WINDOW_PROJECTION, "keys": 1} if with_keys else WINDOW_PROJECTION,
             )
             .sort("seq", 1 if ascending else -1)
             .limit(limit)
@@ -358,7 +360,7 @@ class MongoStatementStore:
         return found
 
 
-def _has_all(present: list[str], required: list[str]) -> bool:
+def _has_all(present: Sequence[str], required: list[str]) -> bool:
     return all(key in present for key in required)
 
 
