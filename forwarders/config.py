@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from forwarders.schedule import DEFAULT_POLICY, RetryPolicy, parse_schedule
-from lrs.settings import SettingsError
+from lrs.settings import SettingsError, env_bool
 
 
 def _float(environ: Mapping[str, str], name: str, default: float, minimum: float) -> float:
@@ -20,17 +20,6 @@ def _float(environ: Mapping[str, str], name: str, default: float, minimum: float
     if value < minimum:
         raise SettingsError(f"{name} must be >= {minimum}, got {value}")
     return value
-
-
-def _flag(environ: Mapping[str, str], name: str, default: bool) -> bool:
-    raw = environ.get(name, "").strip().lower()
-    if not raw:
-        return default
-    if raw in {"1", "true", "yes", "on"}:
-        return True
-    if raw in {"0", "false", "no", "off"}:
-        return False
-    raise SettingsError(f"{name} must be a boolean (true/false), got {raw!r}")
 
 
 def _policy(environ: Mapping[str, str]) -> RetryPolicy:
@@ -69,7 +58,7 @@ class ForwardingSettings:
         d = cls()
         return cls(
             secrets_key=environ.get("LRS_FORWARDER_SECRETS_KEY") or None,
-            allow_private=_flag(environ, "LRS_FORWARDER_ALLOW_PRIVATE", d.allow_private),
+            allow_private=env_bool(environ, "LRS_FORWARDER_ALLOW_PRIVATE", d.allow_private),
             policy=_policy(environ),
             concurrency=int(_float(environ, "LRS_FORWARDER_CONCURRENCY", d.concurrency, 1)),
             lease_seconds=_float(environ, "LRS_FORWARDER_LEASE_SECONDS", d.lease_seconds, 1),

@@ -26,7 +26,7 @@ from forwarders.config import ForwardingSettings
 from forwarders.service import ForwarderService
 from forwarders.worker import run_worker
 from lrs.auth.scopes import ADMIN, ALL, KNOWN_SCOPES
-from lrs.settings import Settings, SettingsError
+from lrs.settings import Settings, SettingsError, env_bool
 from lrs.storage.embedded import EmbeddedDatabase, EmbeddedDatabaseError
 from lrs.storage.mongo_credentials import CredentialExists, MongoCredentialStore
 from statements.errors import XAPIError
@@ -141,12 +141,7 @@ async def _watch(database: EmbeddedDatabase | None, server: uvicorn.Server) -> N
 
 def _in_process_worker(database: EmbeddedDatabase | None) -> bool:
     """On by default with the embedded database (so `make run` forwards out of the box)."""
-    raw = os.environ.get("LRS_FORWARDER_IN_PROCESS", "").strip().lower()
-    if raw in ("1", "true", "yes", "on"):
-        return True
-    if raw in ("0", "false", "no", "off"):
-        return False
-    return database is not None
+    return env_bool(os.environ, "LRS_FORWARDER_IN_PROCESS", database is not None)
 
 
 async def _serve(settings: Settings, uri: str, database: EmbeddedDatabase | None) -> int:

@@ -26,7 +26,8 @@ def _int(environ: Mapping[str, str], name: str, default: int, minimum: int = 0) 
     return value
 
 
-def _bool(environ: Mapping[str, str], name: str, default: bool) -> bool:
+def env_bool(environ: Mapping[str, str], name: str, default: bool) -> bool:
+    """A boolean setting: 1/true/yes/on or 0/false/no/off; anything else is an error."""
     raw = environ.get(name, "").strip().lower()
     if raw == "":
         return default
