@@ -138,10 +138,6 @@ class TooManyRequests(XAPIError):
         self.retry_after = retry_after
 
 
-def violation(path: str, rule: str, message: str) -> Violation:
-    return Violation(path, rule, message)
-
-
 def details_of(error: XAPIError) -> Mapping[str, Any]:
     """The JSON body every error response carries."""
     return {"error": error.error, "message": error.message, "details": error.details}

@@ -34,7 +34,6 @@ XAPI_SCOPES = (
     PROFILE,
 )
 KNOWN_SCOPES = frozenset((*XAPI_SCOPES, ADMIN))
-EVERY_SCOPE = (ALL, ADMIN)
 
 
 @dataclass(frozen=True, slots=True)
