@@ -58,7 +58,13 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from lrs.auth.scopes import ALL, Credential
 from lrs.ingest import _new_statement
-from lrs.storage.embedded import EmbeddedDatabase, _die_with_parent, free_port, pid_of
+from lrs.storage.embedded import (
+    EmbeddedDatabase,
+    _die_with_parent,
+    free_port,
+    pid_of,
+    stop_process,
+)
 from lrs.storage.indexes import STATEMENT_INDEXES
 from lrs.storage.mongo_statements import MongoStatementStore
 from lrs.storage.protocols import NewStatement
@@ -140,13 +146,7 @@ def _wait_ready(lrs: Lrs, timeout: float = 60.0) -> None:
 
 
 def _stop(process: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    stop_process(process, timeout)
 
 
 @contextlib.contextmanager

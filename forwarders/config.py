@@ -6,20 +6,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from forwarders.schedule import DEFAULT_POLICY, RetryPolicy, parse_schedule
-from lrs.settings import SettingsError, env_bool
+from lrs.settings import SettingsError, env_bool, env_number
 
 
 def _float(environ: Mapping[str, str], name: str, default: float, minimum: float) -> float:
-    raw = environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise SettingsError(f"{name} must be a number, got {raw!r}") from None
-    if value < minimum:
-        raise SettingsError(f"{name} must be >= {minimum}, got {value}")
-    return value
+    return env_number(environ, name, default, minimum, integer=False)
 
 
 def _policy(environ: Mapping[str, str]) -> RetryPolicy:

@@ -13,17 +13,25 @@ class SettingsError(ValueError):
     """A setting has a value the service cannot run with."""
 
 
-def _int(environ: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
-    raw = environ.get(name)
-    if raw is None or raw == "":
+def env_number(
+    environ: Mapping[str, str], name: str, default: float, minimum: float, *, integer: bool
+) -> float:
+    """A numeric setting (int or float), at least `minimum`; malformed values are errors."""
+    raw = environ.get(name, "").strip()
+    if not raw:
         return default
     try:
-        value = int(raw)
+        value = int(raw) if integer else float(raw)
     except ValueError:
-        raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
+        what = "an integer" if integer else "a number"
+        raise SettingsError(f"{name} must be {what}, got {raw!r}") from None
     if value < minimum:
         raise SettingsError(f"{name} must be >= {minimum}, got {value}")
     return value
+
+
+def _int(environ: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
+    return int(env_number(environ, name, default, minimum, integer=True))
 
 
 def env_bool(environ: Mapping[str, str], name: str, default: bool) -> bool:
