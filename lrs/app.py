@@ -18,6 +18,7 @@ from forwarders.config import ForwardingSettings
 from forwarders.service import ForwarderService
 from forwarders.worker import Worker
 from lrs.alternate_syntax import AlternateSyntaxMiddleware
+from lrs.audit import AuditLog
 from lrs.auth.backend import AuthMiddleware
 from lrs.auth.scopes import Credential
 from lrs.errors import handle_http_exception, handle_unexpected, handle_xapi_error
@@ -82,6 +83,8 @@ async def open_services(
         db, secrets_key=forwarding.secrets_key, allow_private=forwarding.allow_private
     )
     await forwarders.ensure_indexes()
+    audit = AuditLog(db)
+    await audit.ensure_indexes()
     home = settings.public_url or f"http://{settings.host}:{settings.port}"
     return Services(
         settings=settings,
@@ -93,6 +96,7 @@ async def open_services(
         documents=MongoDocumentStore(db),
         activities=MongoActivityStore(db),
         forwarders=forwarders,
+        audit=audit,
     )
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from pymongo import AsyncMongoClient
 
 from forwarders.service import ForwarderService
+from lrs.audit import AuditLog
 from lrs.settings import Settings
 from lrs.storage.mongo_activities import MongoActivityStore
 from lrs.storage.mongo_credentials import MongoCredentialStore
@@ -30,6 +31,7 @@ class Services:
     documents: MongoDocumentStore
     activities: MongoActivityStore
     forwarders: ForwarderService
+    audit: AuditLog
     in_flight: set[int] = field(default_factory=set)
     """Sequence numbers handed out to writes not yet acknowledged (for Consistent-Through)."""
 
