@@ -20,11 +20,13 @@ from forwarders.worker import Worker
 from lrs.alternate_syntax import AlternateSyntaxMiddleware
 from lrs.audit import AuditLog
 from lrs.auth.backend import AuthMiddleware
-from lrs.auth.scopes import Credential
+from lrs.auth.config import AuthSettings
+from lrs.auth.gate import AuthGate
 from lrs.errors import handle_http_exception, handle_unexpected, handle_xapi_error
 from lrs.middleware import RequestIdMiddleware, XAPIVersionMiddleware
 from lrs.resources.about import about
 from lrs.resources.activities import ActivitiesResource
+from lrs.resources.admin_credentials import ROUTES as CREDENTIAL_ROUTES
 from lrs.resources.admin_forwarders import ROUTES as ADMIN_ROUTES
 from lrs.resources.agents import AgentsResource
 from lrs.resources.documents import (
@@ -33,6 +35,7 @@ from lrs.resources.documents import (
     StateResource,
 )
 from lrs.resources.health import healthz, readyz
+from lrs.resources.oauth import OAuthEndpoints
 from lrs.resources.statements import StatementsResource
 from lrs.services import Services
 from lrs.settings import Settings
@@ -48,17 +51,6 @@ from statements.validate import StatementValidator
 
 class AppState(TypedDict):
     services: Services
-
-
-class _LazyCredentials:
-    """Lets the auth middleware be built before the lifespan has opened the database."""
-
-    def __init__(self) -> None:
-        self.target: MongoCredentialStore | None = None
-
-    async def authenticate(self, key: str, secret: str) -> Credential | None:
-        assert self.target is not None  # noqa: S101 - set by the lifespan before serving
-        return await self.target.authenticate(key, secret)
 
 
 async def take_node_number(db: AsyncDatabase[dict[str, Any]]) -> int:
@@ -135,27 +127,30 @@ def create_app(
     *,
     forwarding: ForwardingSettings | None = None,
     run_worker: bool = False,
+    auth: AuthSettings | None = None,
 ) -> Starlette:
     uri = mongodb_uri or settings.mongodb_uri
     if uri is None:
         raise ValueError("create_app needs a MongoDB URI (the CLI starts the embedded one)")
-    credentials = _LazyCredentials()
+    gate = AuthGate(auth or AuthSettings(), settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[AppState]:
         services = await open_services(settings, uri, forwarding)
-        credentials.target = services.credentials
+        gate.attach(services.credentials, services.audit)
         try:
             async with in_process_worker(services, forwarding or ForwardingSettings(), run_worker):
                 yield {"services": services}
         finally:
+            await gate.aclose()
             # bounded: with the database gone, closing must not hold the shutdown hostage
             await _bounded(asyncio.ensure_future(services.client.close()), 5)
 
     routes = [
         Route("/healthz", healthz),
         Route("/readyz", readyz),
-        Mount("/admin", routes=ADMIN_ROUTES),
+        *OAuthEndpoints(gate).routes(),
+        Mount("/admin", routes=ADMIN_ROUTES + CREDENTIAL_ROUTES),
         Mount(
             "/xapi",
             routes=[
@@ -173,7 +168,7 @@ def create_app(
         Middleware(RequestIdMiddleware),
         Middleware(AlternateSyntaxMiddleware, max_body_bytes=settings.max_body_bytes),
         Middleware(XAPIVersionMiddleware, fallback=settings.fallback_version),
-        Middleware(AuthMiddleware, credentials=credentials),
+        Middleware(AuthMiddleware, gate=gate),
     ]
     return Starlette(
         routes=routes,

@@ -15,7 +15,7 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +25,12 @@ from pymongo import AsyncMongoClient
 from forwarders.config import ForwardingSettings
 from forwarders.service import ForwarderService
 from forwarders.worker import run_worker
+from lrs.auth.config import AuthSettings
+from lrs.auth.credential_admin import credential_admin
 from lrs.auth.scopes import ADMIN, ALL, KNOWN_SCOPES
 from lrs.settings import Settings, SettingsError, env_bool
 from lrs.storage.embedded import EmbeddedDatabase, EmbeddedDatabaseError
-from lrs.storage.mongo_credentials import CredentialExists, MongoCredentialStore
+from lrs.storage.mongo_credentials import CredentialExists
 from statements.errors import XAPIError
 
 log = logging.getLogger("lrs")
@@ -75,23 +77,19 @@ def database_uri(
         database.stop()
 
 
-@contextlib.asynccontextmanager
-async def credential_store(settings: Settings, uri: str) -> AsyncIterator[MongoCredentialStore]:
-    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(uri, w="majority", journal=True)
-    try:
-        home = settings.public_url or f"http://{settings.host}:{settings.port}"
-        yield MongoCredentialStore(client[settings.database], authority_home=home)
-    finally:
-        await client.close()
-
-
 async def ensure_admin(settings: Settings, uri: str) -> tuple[str, str] | None:
     """The first admin credential: from LRS_ADMIN_KEY/SECRET, or made on first start."""
-    async with credential_store(settings, uri) as store:
+    async with credential_admin(settings, uri) as admin:
+        store = admin.store
         if settings.admin_key and settings.admin_secret:
             with contextlib.suppress(CredentialExists):
-                await store.create(
-                    "admin", [ALL, ADMIN], key=settings.admin_key, secret=settings.admin_secret
+                await admin.create(
+                    "admin",
+                    [ALL, ADMIN],
+                    actor="cli",
+                    source="cli",
+                    key=settings.admin_key,
+                    secret=settings.admin_secret,
                 )
             return settings.admin_key, settings.admin_secret
         saved = _admin_file(settings)
@@ -100,7 +98,7 @@ async def ensure_admin(settings: Settings, uri: str) -> tuple[str, str] | None:
             return str(data["key"]), str(data["secret"])
         if await store.count_active() > 0:
             return None
-        key, secret = await store.create("admin", [ALL, ADMIN])
+        key, secret = await admin.create("admin", [ALL, ADMIN], actor="cli", source="cli")
         saved.write_text(json.dumps({"key": key, "secret": secret}))
         saved.chmod(0o600)
         return key, secret
@@ -153,6 +151,7 @@ async def _serve(settings: Settings, uri: str, database: EmbeddedDatabase | None
         uri,
         forwarding=ForwardingSettings.from_env(os.environ),
         run_worker=_in_process_worker(database),
+        auth=AuthSettings.from_env(os.environ),
     )
     config = uvicorn.Config(
         app,
@@ -184,7 +183,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             return _run(_serve(settings, uri, database))
     except KeyboardInterrupt:  # uvicorn re-raises the SIGINT it handled, after shutting down
         return 0
-    except EmbeddedDatabaseError as error:
+    except (EmbeddedDatabaseError, SettingsError) as error:
         log.error("%s", error)
         return 1
 
@@ -206,11 +205,12 @@ def cmd_credentials(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _credentials(settings: Settings, uri: str, args: argparse.Namespace) -> int:
-    async with credential_store(settings, uri) as store:
+    async with credential_admin(settings, uri) as admin:
+        store = admin.store
         if args.action == "create":
             scopes = [s.strip() for s in args.scopes.split(",") if s.strip()]
             try:
-                key, secret = await store.create(args.name, scopes)
+                key, secret = await admin.create(args.name, scopes, actor="cli", source="cli")
             except ValueError as error:
                 log.error("%s", error)
                 return 2
@@ -222,7 +222,7 @@ async def _credentials(settings: Settings, uri: str, args: argparse.Namespace) -
                     f"{record.key}\t{record.name}\t{','.join(record.scopes)}\t{state}\t{record.created}"
                 )
         else:
-            if not await store.revoke(args.key):
+            if not await admin.revoke(args.key, actor="cli", source="cli"):
                 log.error("no credential %s", args.key)
                 return 1
             out(f"revoked {args.key}")

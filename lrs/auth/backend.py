@@ -1,7 +1,9 @@
-"""Authentication for the xAPI endpoints: every request but /about and health needs a credential.
+"""Authentication for the xAPI and admin endpoints: every request but /about and health needs
+a credential (HTTP Basic, an LRS token or an external OIDC token: see lrs.auth.gate).
 
 Missing or wrong credentials get 401 with `WWW-Authenticate` (and a JSON body, not
-Starlette's plain-text default); scope checks (403) happen in the resources.
+Starlette's plain-text default); too many failures get 429 with `Retry-After`; scope checks
+(403) happen in the resources.
 """
 
 from __future__ import annotations
@@ -11,30 +13,35 @@ from typing import Protocol
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from lrs.auth.basic import parse_basic
 from lrs.auth.scopes import Credential
 from lrs.errors import error_response
 from lrs.middleware import UNVERSIONED, is_xapi_path
-from statements.errors import Unauthenticated
+from statements.errors import Unauthenticated, XAPIError
+
+BEARER_CHALLENGE = 'Bearer realm="xAPI", error="invalid_token"'
 
 
-class Authenticator(Protocol):
-    async def authenticate(self, key: str, secret: str) -> Credential | None: ...
+class Admitter(Protocol):
+    async def admit(self, header: str | None, source: str | None) -> Credential: ...
 
 
 class AuthMiddleware:
-    def __init__(self, app: ASGIApp, credentials: Authenticator) -> None:
+    def __init__(self, app: ASGIApp, gate: Admitter) -> None:
         self.app = app
-        self.credentials = credentials
+        self.gate = gate
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not self._protected(scope):
             await self.app(scope, receive, send)
             return
-        credential = await self._authenticate(Headers(scope=scope).get("authorization"))
-        if credential is None:
-            error = Unauthenticated("valid credentials are required (HTTP Basic)")
-            await error_response(error)(scope, receive, send)
+        header = Headers(scope=scope).get("authorization")
+        try:
+            credential = await self.gate.admit(header, client_address(scope))
+        except XAPIError as error:
+            response = error_response(error)
+            if isinstance(error, Unauthenticated) and error.error == "invalid_token":
+                response.headers["WWW-Authenticate"] = BEARER_CHALLENGE
+            await response(scope, receive, send)
             return
         scope["credential"] = credential
         await self.app(scope, receive, send)
@@ -46,15 +53,15 @@ class AuthMiddleware:
             return True
         return is_xapi_path(path) and path not in UNVERSIONED and scope["method"] != "OPTIONS"
 
-    async def _authenticate(self, header: str | None) -> Credential | None:
-        pair = parse_basic(header)
-        if pair is None:
-            return None
-        return await self.credentials.authenticate(*pair)
+
+def client_address(scope: Scope) -> str | None:
+    """The peer's address (behind a proxy: as uvicorn's proxy-headers support rewrote it)."""
+    client = scope.get("client")
+    return str(client[0]) if client else None
 
 
 def credential_of(scope: Scope) -> Credential:
     credential = scope.get("credential")
     if not isinstance(credential, Credential):
-        raise Unauthenticated("valid credentials are required (HTTP Basic)")
+        raise Unauthenticated("valid credentials are required (HTTP Basic or a Bearer token)")
     return credential

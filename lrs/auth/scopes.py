@@ -81,3 +81,23 @@ def require_admin(credential: Credential) -> None:
     """The LRS's own APIs need `admin` itself: the xAPI `all` scope does not reach them."""
     if ADMIN not in credential.scopes:
         raise Forbidden("this API needs the admin scope", {"required_any": [ADMIN]})
+
+
+READ_SCOPES = frozenset({STATEMENTS_READ, STATEMENTS_READ_MINE, ALL_READ})
+
+
+def implied(scopes: Iterable[str]) -> frozenset[str]:
+    """Every scope a holder of `scopes` may hand on to a token: `all` covers the xAPI scopes,
+    `all/read` the read-only ones; `admin` is never implied, only held."""
+    held = frozenset(scopes)
+    if ALL in held:
+        held |= frozenset(XAPI_SCOPES)
+    if ALL_READ in held:
+        held |= READ_SCOPES
+    return held
+
+
+def narrow(held: Iterable[str], requested: Iterable[str]) -> frozenset[str] | None:
+    """`requested` when every one of them is implied by `held`, else None (RFC 6749 §3.3)."""
+    wanted = frozenset(requested)
+    return wanted if wanted <= implied(held) else None

@@ -16,6 +16,7 @@ from starlette.routing import Route
 from forwarders.service import ForwarderService
 from lrs.auth.backend import credential_of
 from lrs.auth.scopes import require_admin
+from lrs.resources.admin_credentials import record_admin_change
 from lrs.resources.bodies import parse_json, read_body
 from lrs.responses import XAPIResponse
 from lrs.services import Services
@@ -54,6 +55,7 @@ async def list_forwarders(request: Request) -> Response:
 async def create_forwarder(request: Request) -> Response:
     service = _service(request)
     created = await service.create_forwarder(await _json(request))
+    await record_admin_change(request, "forwarder.created", created.view.forwarder.id)
     return XAPIResponse(created.as_dict(), status_code=201)
 
 
@@ -62,9 +64,14 @@ async def forwarder(request: Request) -> Response:
     forwarder_id = request.path_params["forwarder_id"]
     if request.method == "DELETE":
         await service.delete_forwarder(forwarder_id)
+        await record_admin_change(request, "forwarder.deleted", forwarder_id)
         return Response(status_code=204)
     if request.method == "PATCH":
-        view = await service.update_forwarder(forwarder_id, await _json(request))
+        body = await _json(request)
+        view = await service.update_forwarder(forwarder_id, body)
+        await record_admin_change(
+            request, "forwarder.updated", forwarder_id, {"fields": sorted(body)}
+        )
     else:
         view = await service.get_forwarder(forwarder_id)
     return XAPIResponse(view.as_dict())
@@ -74,6 +81,15 @@ async def forwarder_action(request: Request) -> Response:
     service = _service(request)
     forwarder_id, action = request.path_params["forwarder_id"], request.path_params["action"]
     body = await _json(request)
+    response = await _forwarder_action(service, forwarder_id, action, body)
+    details = {"states": body.get("states", ["dead"])} if action == "replay" else None
+    await record_admin_change(request, f"forwarder.{action}", forwarder_id, details)
+    return response
+
+
+async def _forwarder_action(
+    service: ForwarderService, forwarder_id: str, action: str, body: dict[str, Any]
+) -> Response:
     if action == "pause":
         return XAPIResponse((await service.pause_forwarder(forwarder_id)).as_dict())
     if action == "resume":
@@ -119,6 +135,7 @@ async def event_attempts(request: Request) -> Response:
 
 async def replay_event(request: Request) -> Response:
     record = await _service(request).replay_event(request.path_params["event_id"])
+    await record_admin_change(request, "event.replay", request.path_params["event_id"])
     return XAPIResponse(record.as_dict())
 
 
@@ -131,6 +148,8 @@ async def replay_range(request: Request) -> Response:
         forwarder_id=body.get("forwarder"),
         states=body.get("states", ["dead"]),
     )
+    details = {"start": body.get("start"), "end": body.get("end"), "replayed": count}
+    await record_admin_change(request, "events.replay", body.get("forwarder"), details)
     return XAPIResponse({"replayed": count})
 
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,16 +22,29 @@ from lrs.auth.basic import (
 from lrs.auth.scopes import Credential, unknown_scopes
 from lrs.storage.protocols import CredentialRecord
 
+ACTIVE_TTL = 5.0
+"""How long a token's credential is remembered as active (seconds): a revocation reaches
+other processes' token checks within this time, and this process's at once."""
+
 
 class CredentialExists(ValueError):
     pass
 
 
 class MongoCredentialStore:
-    def __init__(self, db: AsyncDatabase[dict[str, Any]], *, authority_home: str) -> None:
+    def __init__(
+        self,
+        db: AsyncDatabase[dict[str, Any]],
+        *,
+        authority_home: str,
+        verify: Callable[[str, str], bool] = verify_secret,
+    ) -> None:
         self.collection = db["credentials"]
         self.authority_home = authority_home
         self.cache: VerifiedCache[Credential] = VerifiedCache()
+        self.verify = verify
+        """The hash check, a parameter so a test can observe that unknown keys pay it too."""
+        self._active: dict[str, tuple[float, Credential | None]] = {}
 
     def authority_for(self, key: str, name: str) -> dict[str, Any]:
         """The Agent that `authority` is set to for statements written with this credential."""
@@ -68,18 +82,38 @@ class MongoCredentialStore:
             return cached
         doc = await self.collection.find_one({"_id": key})
         if doc is None or doc.get("revoked"):
+            # the same scrypt as a real check, so the answer's timing does not tell whether
+            # the key exists
             self.cache.forget(key)
-            await asyncio.to_thread(verify_secret, secret, DUMMY_HASH)
+            await asyncio.to_thread(self.verify, secret, DUMMY_HASH)
             return None
-        if not await asyncio.to_thread(verify_secret, secret, str(doc["secret_hash"])):
+        if not await asyncio.to_thread(self.verify, secret, str(doc["secret_hash"])):
             return None
-        credential = Credential(
+        credential = self._credential(doc)
+        self.cache.remember(key, secret, credential)
+        return credential
+
+    def _credential(self, doc: dict[str, Any]) -> Credential:
+        key, name = str(doc["_id"]), str(doc.get("name", ""))
+        return Credential(
             key=key,
             scopes=frozenset(doc.get("scopes", ())),
-            authority=self.authority_for(key, str(doc.get("name", ""))),
-            name=str(doc.get("name", "")),
+            authority=self.authority_for(key, name),
+            name=name,
         )
-        self.cache.remember(key, secret, credential)
+
+    async def active(self, key: str) -> Credential | None:
+        """The credential when it exists and is not revoked (for bearer tokens, which carry
+        its key). Remembered for ACTIVE_TTL seconds, so a busy token costs no round trip."""
+        now = time.monotonic()
+        cached = self._active.get(key)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        doc = await self.collection.find_one({"_id": key, "revoked": False}, {"secret_hash": 0})
+        credential = None if doc is None else self._credential(doc)
+        if len(self._active) >= 10_000:
+            self._active.clear()
+        self._active[key] = (now + ACTIVE_TTL, credential)
         return credential
 
     async def list(self) -> list[CredentialRecord]:
@@ -99,6 +133,7 @@ class MongoCredentialStore:
     async def revoke(self, key: str) -> bool:
         result = await self.collection.update_one({"_id": key}, {"$set": {"revoked": True}})
         self.cache.forget(key)
+        self._active.pop(key, None)
         return result.matched_count == 1
 
     async def count_active(self) -> int:
