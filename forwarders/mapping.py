@@ -46,7 +46,8 @@ COLUMNS = (
 KINDS_WITH_TEMPLATES = ("marketplace", "crm")
 MAX_TEMPLATE_CHARS = 256 * 1024
 MAX_ROWS = 500
-MAX_LOOKUP_CHARS = 2 * 1024 * 1024
+MAX_LOOKUP_CHARS = 4 * 1024 * 1024
+"""All lookup tables of a template together (they are stored in the forwarder's document)."""
 MAX_LOOKUP_TABLES = 20
 MAX_CELL = 2000
 _VERSION = re.compile(r"\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.-]+)?")
@@ -262,7 +263,7 @@ def _records(text: str, offset: int) -> Iterator[tuple[int, list[str]]]:
 def parse_lookup(name: str, text: str) -> dict[str, tuple[str, ...]]:
     """A lookup table (columns `key,value`; a key on several rows has several values)."""
     if not _TABLE.fullmatch(name):
-        raise InvalidTemplate(0, "transform", f"{name!r} is not a lookup table name", table=name)
+        raise InvalidTemplate(0, "lookups", f"{name!r} is not a lookup table name", table=name)
     if not isinstance(text, str) or len(text) > MAX_LOOKUP_CHARS:
         raise InvalidTemplate(
             0, "(file)", f"must be CSV text of at most {MAX_LOOKUP_CHARS} characters", table=name
@@ -284,6 +285,8 @@ def _lookups(texts: Mapping[str, str] | None) -> dict[str, dict[str, tuple[str, 
     texts = texts or {}
     if len(texts) > MAX_LOOKUP_TABLES:
         raise InvalidTemplate(0, "lookups", f"at most {MAX_LOOKUP_TABLES} lookup tables")
+    if sum(len(t) for t in texts.values() if isinstance(t, str)) > MAX_LOOKUP_CHARS:
+        raise InvalidTemplate(0, "lookups", f"at most {MAX_LOOKUP_CHARS} characters in all")
     return {name: parse_lookup(name, text) for name, text in texts.items()}
 
 

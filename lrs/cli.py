@@ -26,6 +26,7 @@ from forwarders.config import ForwardingSettings
 from forwarders.service import ForwarderService
 from forwarders.worker import run_worker
 from lrs.auth.scopes import ADMIN, ALL, KNOWN_SCOPES
+from lrs.cli_templates import add_template_options, template_fields
 from lrs.settings import Settings, SettingsError, env_bool
 from lrs.storage.embedded import EmbeddedDatabase, EmbeddedDatabaseError
 from lrs.storage.mongo_credentials import CredentialExists, MongoCredentialStore
@@ -284,7 +285,9 @@ async def _admin_action(service: ForwarderService, args: argparse.Namespace) -> 
         spec: dict[str, Any] = {"name": args.name, "kind": args.kind, "url": args.url}
         if args.verbs:
             spec["verbs"] = args.verbs.split(",")
-        return (await service.create_forwarder(spec)).as_dict()
+        return (await service.create_forwarder({**spec, **template_fields(args)})).as_dict()
+    if action == "update":
+        return (await service.update_forwarder(args.id, template_fields(args))).as_dict()
     if action == "list":
         return [view.as_dict() for view in await service.list_forwarders()]
     if action in ("pause", "resume"):
@@ -314,6 +317,10 @@ def _forwarders_parser(commands: Any) -> None:
     create.add_argument("--url", required=True)
     create.add_argument("--kind", default="generic", choices=["generic", "marketplace", "crm"])
     create.add_argument("--verbs", help="comma-separated verb IRIs (default: completed, passed)")
+    add_template_options(create)
+    update = actions.add_parser("update", help="change a forwarder's template or policy")
+    update.add_argument("id")
+    add_template_options(update)
     actions.add_parser("list", help="list forwarders (never their secrets)")
     for name in ("pause", "resume", "delete", "test", "rotate-secret"):
         actions.add_parser(name, help=f"{name} a forwarder").add_argument("id")

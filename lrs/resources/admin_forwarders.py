@@ -23,6 +23,8 @@ from statements.errors import BadRequest
 from statements.formats import parse_timestamp
 
 MAX_ADMIN_BODY = 64 * 1024
+MAX_FORWARDER_BODY = 6 * 1024 * 1024
+"""A forwarder's body may carry its mapping template and lookup tables (forwarders.mapping)."""
 
 
 def _service(request: Request) -> ForwarderService:
@@ -31,8 +33,8 @@ def _service(request: Request) -> ForwarderService:
     return services.forwarders
 
 
-async def _json(request: Request) -> dict[str, Any]:
-    body = await read_body(request, MAX_ADMIN_BODY)
+async def _json(request: Request, limit: int = MAX_ADMIN_BODY) -> dict[str, Any]:
+    body = await read_body(request, limit)
     value = parse_json(body) if body else {}
     if not isinstance(value, dict):
         raise BadRequest("the body must be a JSON object")
@@ -53,7 +55,7 @@ async def list_forwarders(request: Request) -> Response:
 
 async def create_forwarder(request: Request) -> Response:
     service = _service(request)
-    created = await service.create_forwarder(await _json(request))
+    created = await service.create_forwarder(await _json(request, MAX_FORWARDER_BODY))
     return XAPIResponse(created.as_dict(), status_code=201)
 
 
@@ -64,7 +66,9 @@ async def forwarder(request: Request) -> Response:
         await service.delete_forwarder(forwarder_id)
         return Response(status_code=204)
     if request.method == "PATCH":
-        view = await service.update_forwarder(forwarder_id, await _json(request))
+        view = await service.update_forwarder(
+            forwarder_id, await _json(request, MAX_FORWARDER_BODY)
+        )
     else:
         view = await service.get_forwarder(forwarder_id)
     return XAPIResponse(view.as_dict())
