@@ -290,6 +290,24 @@ def _lookups(texts: Mapping[str, str] | None) -> dict[str, dict[str, tuple[str, 
     return {name: parse_lookup(name, text) for name, text in texts.items()}
 
 
+def _rows(lines: list[str], offset: int, tables: Lookups) -> list[Row]:
+    records = _records("\n".join(lines[offset:]), offset)
+    header = _header(next(records, (0, []))[1])
+    rows = []
+    for number, (line, cells) in enumerate(records, start=1):
+        if len(cells) != len(header):
+            column = header[min(len(cells), len(header) - 1)]
+            raise InvalidTemplate(
+                number, column, f"line {line} has {len(cells)} cells, expected {len(header)}"
+            )
+        rows.append(_row(number, dict(zip(header, cells, strict=True)), tables))
+        if len(rows) > MAX_ROWS:
+            break
+    if not rows or len(rows) > MAX_ROWS:
+        raise InvalidTemplate(0, "(file)", f"a template has 1 to {MAX_ROWS} rows")
+    return rows
+
+
 def load_template(
     text: str, *, lookups: Mapping[str, str] | None = None, name: str | None = None
 ) -> Template:
@@ -309,18 +327,7 @@ def load_template(
         )
     if not _NAME.fullmatch(name):
         raise InvalidTemplate(0, "name", f"{name!r}: letters, digits, _ . or -, at most 64")
-    records = _records("\n".join(lines[offset:]), offset)
-    header = _header(next(records, (0, []))[1])
-    rows = []
-    for number, (line, cells) in enumerate(records, start=1):
-        if len(cells) != len(header):
-            column = header[min(len(cells), len(header) - 1)]
-            raise InvalidTemplate(
-                number, column, f"line {line} has {len(cells)} cells, expected {len(header)}"
-            )
-        rows.append(_row(number, dict(zip(header, cells, strict=True)), tables))
-    if not rows or len(rows) > MAX_ROWS:
-        raise InvalidTemplate(0, "(file)", f"a template has 1 to {MAX_ROWS} rows")
+    rows = _rows(lines, offset, tables)
     _check_targets(rows)
     return Template(
         name=name,
@@ -337,8 +344,17 @@ TEMPLATES = resources.files("forwarders") / "templates"
 
 
 def template_lookup_names(text: str) -> list[str]:
-    """The lookup tables a template's rows name (to read them from files next to it)."""
-    return sorted(set(re.findall(r"lookup:\s*([A-Za-z0-9][A-Za-z0-9_-]*)", text)))
+    """The lookup tables a template's `transform` column names (to read them from files next
+    to it); [] when the template is too malformed to tell (loading it then says why)."""
+    lines = text.splitlines()
+    try:
+        records = _records("\n".join(lines[_metadata(lines)[1] :]), 0)
+        header = _header(next(records, (0, []))[1])
+        cells = [dict(zip(header, cells, strict=False)) for _, cells in records]
+    except (InvalidTemplate, csv.Error):
+        return []
+    names = (c.get("transform", "").strip() for c in cells)
+    return sorted({n.partition(":")[2].strip() for n in names if n.startswith("lookup:")})
 
 
 @functools.cache

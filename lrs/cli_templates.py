@@ -8,6 +8,7 @@ forwarder stores the template itself and every worker on every machine renders t
 from __future__ import annotations
 
 import argparse
+import re
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,7 @@ def template_spec(path: Path) -> dict[str, Any]:
         }
     except (OSError, UnicodeDecodeError) as error:
         raise InvalidForwarder("template", f"cannot read {path}: {error}") from None
-    return {"csv": text, "lookups": lookups, "name": path.stem}
+    return {"csv": text, "lookups": lookups, "name": re.sub(r"[^A-Za-z0-9_.-]", "-", path.stem)}
 
 
 def template_fields(args: argparse.Namespace) -> dict[str, Any]:

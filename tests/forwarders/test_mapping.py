@@ -17,6 +17,7 @@ from forwarders.mapping import (
     load_template,
     render_data,
     render_payload,
+    template_lookup_names,
 )
 from forwarders.paths import PathError, parse_path, resolve, split_path
 
@@ -355,3 +356,24 @@ def test_many_fields_from_several_rows_are_merged_without_duplicates():
 def test_a_single_value_for_a_many_field_becomes_a_list():
     loaded = template("person.employee_id,ids,string,,true,,many,")
     assert render_data(loaded, roots()) == {"ids": ["E-1001"]}
+
+
+def test_the_lookup_tables_a_template_names_come_from_its_transform_column():
+    text = (
+        f"# version: 1.0.0\n{HEADER}\n"
+        "activity.id,a,string,lookup:skills,false,see lookup:notes,many,\n"
+        "verb.id,b,string, lookup:statuses ,false,,one,\n"
+    )
+    assert template_lookup_names(text) == ["skills", "statuses"]
+    assert template_lookup_names("# version: 1.0.0\nnot,a,header\n") == []
+
+
+def test_the_person_and_event_roots_know_every_field_they_are_given():
+    from forwarders.events import Event
+    from forwarders.identity import Person as RealPerson
+    from forwarders.paths import SHAPES
+
+    person = RealPerson("E-1", "a@example.com", accounts=(("https://lms.example.com", "a"),))
+    assert set(SHAPES["person"]) == set(person.as_dict())
+    assert set(SHAPES["event"]) == set(Event.__dataclass_fields__)
+    assert set(SHAPES["person"]["accounts"]) == set(person.as_dict()["accounts"][0])
