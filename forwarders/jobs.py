@@ -405,6 +405,24 @@ class JobStore:
         cursor = self.events.find(match, {"log": 0}).sort("created", -1).limit(limit)
         return [EventRecord.from_document(doc) async for doc in cursor]
 
+    async def list_unmatched(
+        self, forwarder_id: str | None, limit: int, after: tuple[datetime, str] | None
+    ) -> list[EventRecord]:
+        """Unmatched events, newest first, from after (`created`, id) exclusive: a batch
+        of events shares one `created`, so the id breaks the tie."""
+        match: dict[str, Any] = {"state": "unmatched"}
+        if forwarder_id is not None:
+            match["forwarder"] = forwarder_id
+        if after is not None:
+            created, event_id = after
+            match["$or"] = [
+                {"created": {"$lt": created}},
+                {"created": created, "_id": {"$lt": event_id}},
+            ]
+        cursor = self.events.find(match, {"log": 0, "payload": 0})
+        cursor = cursor.sort([("created", -1), ("_id", -1)]).limit(limit)
+        return [EventRecord.from_document(doc) async for doc in cursor]
+
     async def attempts_of(self, event_id: str) -> list[Attempt]:
         doc = await self.events.find_one({"_id": event_id}, {"log": 1, "forwarder": 1})
         if doc is None:
