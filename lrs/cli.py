@@ -25,6 +25,7 @@ from pymongo import AsyncMongoClient
 from forwarders.config import ForwardingSettings
 from forwarders.service import ForwarderService
 from forwarders.worker import run_worker
+from lrs import cli_identities
 from lrs.auth.scopes import ADMIN, ALL, KNOWN_SCOPES
 from lrs.cli_templates import add_template_options, template_fields
 from lrs.settings import Settings, SettingsError, env_bool
@@ -243,6 +244,13 @@ def cmd_forwarders(settings: Settings, args: argparse.Namespace) -> int:
         return _run(_forwarders_admin(settings, uri, forwarding, args))
 
 
+def cmd_identities(settings: Settings, args: argparse.Namespace) -> int:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    forwarding = ForwardingSettings.from_env(os.environ)
+    with database_uri(settings) as (uri, _):
+        return _run(cli_identities.run(settings, uri, forwarding, args))
+
+
 def _running_uri(settings: Settings) -> str | None:
     uri_file = _uri_file(settings)
     return uri_file.read_text().strip() if uri_file.exists() else None
@@ -352,6 +360,7 @@ def parser() -> argparse.ArgumentParser:
     revoke = actions.add_parser("revoke", help="revoke a credential")
     revoke.add_argument("key")
     _forwarders_parser(commands)
+    cli_identities.add_parser(commands)
     return root
 
 
@@ -365,7 +374,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as error:
         log.error("%s", error)
         return 2
-    handlers = {"serve": cmd_serve, "credentials": cmd_credentials, "forwarders": cmd_forwarders}
+    handlers = {
+        "serve": cmd_serve,
+        "credentials": cmd_credentials,
+        "forwarders": cmd_forwarders,
+        "identities": cmd_identities,
+    }
     return handlers[args.command](settings, args)
 
 
