@@ -111,7 +111,7 @@ async def test_every_email_and_account_of_a_person_resolves_to_them(people):
         people,
         HEADER + f"E1,ada@corp.com,ada.lovelace@corp.com,{LMS}|ada;https://crm.example.com|A-17,\n",
     )
-    digest = hashlib.sha1(b"mailto:ada.lovelace@corp.com").hexdigest()
+    digest = hashlib.sha1(b"mailto:ada.lovelace@corp.com", usedforsecurity=False).hexdigest()
     actors = [
         {"mbox": "mailto:ada@corp.com"},
         {"mbox": "mailto:ADA@Corp.com"},
@@ -158,7 +158,11 @@ async def test_an_actor_without_identifier_and_terminated_people(people):
 async def test_resolving_many_actors_at_once_gives_one_answer_each(people):
     await load(people, HEADER + "E1,ada@corp.com,,,\nE2,bob@corp.com,,,\n")
     found = await people.resolve_many(
-        [{"mbox": "mailto:bob@corp.com"}, {"mbox": "mailto:x@corp.com"}, {"mbox": "mailto:ada@corp.com"}]
+        [
+            {"mbox": "mailto:bob@corp.com"},
+            {"mbox": "mailto:x@corp.com"},
+            {"mbox": "mailto:ada@corp.com"},
+        ]
     )
     assert [r.person.employee_id if r.person else None for r in found] == ["E2", None, "E1"]
 
