@@ -208,7 +208,8 @@ class Worker:
         if forwarder.kind not in KINDS_WITH_TEMPLATES or job.event.type == REVOKED:
             return orjson.dumps(generic_payload(job.event))
         disposition = await self.pipeline.prepare_claimed(forwarder, job)
-        await self.jobs.settle_claimed(job, disposition, self.clock())
+        if not await self.jobs.settle_claimed(job, disposition, self.clock()):
+            return None  # the lease ran out meanwhile: whoever holds it now sends
         if disposition.state != "pending":
             log.info("event %s: %s (%s)", job.id, disposition.state, disposition.reason)
             return None
