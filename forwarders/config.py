@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from forwarders.identity import parse_alias_domains
 from forwarders.schedule import DEFAULT_POLICY, RetryPolicy, parse_schedule
 from lrs.settings import SettingsError, env_bool, env_number
 
@@ -43,6 +44,10 @@ class ForwardingSettings:
     heartbeat_seconds: float = 5.0
     discovery_lease_seconds: float = 15.0
     """How long discovery stays with a worker that stopped renewing (it renews every third)."""
+    alias_domains: frozenset[str] = frozenset()
+    """Email domains whose `+tag` aliases name the same person (`LRS_IDENTITY_ALIAS_DOMAINS`)."""
+    max_import_bytes: int = 32 * 1024 * 1024
+    """The largest identity import the admin API accepts (`LRS_IDENTITY_MAX_IMPORT_BYTES`)."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> ForwardingSettings:
@@ -60,5 +65,11 @@ class ForwardingSettings:
             ),
             discovery_lease_seconds=_float(
                 environ, "LRS_FORWARDER_DISCOVERY_LEASE_SECONDS", d.discovery_lease_seconds, 0.3
+            ),
+            alias_domains=parse_alias_domains(environ.get("LRS_IDENTITY_ALIAS_DOMAINS", "")),
+            max_import_bytes=int(
+                env_number(
+                    environ, "LRS_IDENTITY_MAX_IMPORT_BYTES", d.max_import_bytes, 1024, integer=True
+                )
             ),
         )

@@ -77,10 +77,12 @@ async def deliver(
     event: Event,
     secrets: list[str],
     timestamp: int,
+    body: bytes | None = None,
 ) -> Response:
-    """POST `event` to `forwarder`, signed with every active secret; `timestamp` is now
-    (unix seconds): `webhook-timestamp` is per attempt, `webhook-id` is the event's."""
-    body = render(forwarder.kind, event)
+    """POST `body` (the event's stored payload; the generic rendering when None) to
+    `forwarder`, signed with every active secret; `timestamp` is now (unix seconds):
+    `webhook-timestamp` is per attempt, `webhook-id` is the event's."""
+    body = render(forwarder.kind, event) if body is None else body
     headers = WebhookSigner(secrets).headers(event.id, timestamp, body)
     headers["content-type"] = "application/json"
     return await post(client, forwarder.url, body, headers)

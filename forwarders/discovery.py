@@ -32,8 +32,10 @@ from pymongo.asynchronous.change_stream import AsyncChangeStream
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError, OperationFailure, PyMongoError
 
-from forwarders.events import Event, revoked_event, statement_event
+from forwarders.events import Event, statement_event
+from forwarders.identity_store import IdentityStore
 from forwarders.jobs import JobStore
+from forwarders.pipeline import Candidate, Pipeline
 from forwarders.rules import Forwarder, matches
 from forwarders.store import STATE, ForwarderStore
 from lrs.storage.sequence import MS_SHIFT, ms_of
@@ -83,6 +85,13 @@ def _created_ms(forwarder: Forwarder) -> int:
 def statement_events(forwarders: Sequence[Forwarder], doc: Mapping[str, Any]) -> list[Event]:
     """The events one stored statement produces (pure). A forwarder only sees statements
     stored after it was created; voided and voiding statements produce none here."""
+    return [c.event for c in statement_candidates(forwarders, doc)]
+
+
+def statement_candidates(
+    forwarders: Sequence[Forwarder], doc: Mapping[str, Any]
+) -> list[Candidate]:
+    """`statement_events`, each with its forwarder and the parsed statement (pure)."""
     if doc.get("voided") or doc.get("voiding"):
         return []
     verbs = {key[len(VERB) :] for key in doc.get("keys", ()) if key.startswith(VERB)}
@@ -94,7 +103,11 @@ def statement_events(forwarders: Sequence[Forwarder], doc: Mapping[str, Any]) ->
     if not interested:
         return []
     statement = orjson.loads(doc["raw"])
-    return [statement_event(f.id, statement) for f in interested if matches(f, statement)]
+    return [
+        Candidate(f, statement, statement_event(f.id, statement))
+        for f in interested
+        if matches(f, statement)
+    ]
 
 
 class Discovery:
@@ -109,6 +122,7 @@ class Discovery:
         rescan_seconds: float = 300.0,
         lease_seconds: float = 15.0,
         on_enqueued: Callable[[Sequence[Event]], None] = lambda events: None,
+        pipeline: Pipeline | None = None,
     ) -> None:
         self.statements = db["statements"]
         self.state = db[STATE]
@@ -119,36 +133,35 @@ class Discovery:
         self.rescan_seq = int(rescan_seconds * 1000) << MS_SHIFT
         self.lease = timedelta(seconds=lease_seconds)
         self.on_enqueued = on_enqueued
+        self.pipeline = pipeline or Pipeline(db, IdentityStore(db), jobs)
         self.watermark = 0
 
     # -- turning statements into queued events ----------------------------------------------
 
     async def process(self, docs: Sequence[Mapping[str, Any]]) -> int:
-        """Enqueue the events of these statement documents; returns how many were new."""
+        """Enqueue the events of these statement documents (resolved, rendered and given
+        their state by the pipeline); returns how many were new."""
         forwarders = await self.forwarders.current()
         now = self.clock()
-        events = [e for doc in docs for e in statement_events(forwarders, doc)]
-        new = await self.jobs.enqueue(events, now)
-        voiding = {d["ref"]: d for d in docs if d.get("voiding") and d.get("ref")}
+        candidates = [c for doc in docs for c in statement_candidates(forwarders, doc)]
+        dispositions = await self.pipeline.prepare(candidates)
+        new = await self.jobs.enqueue_dispositions(dispositions, now)
+        voiding = {
+            d["ref"]: orjson.loads(d["raw"]) for d in docs if d.get("voiding") and d.get("ref")
+        }
         if voiding:  # after the enqueue above: a target in the same batch is found
-            revocations = await self._revocations(voiding, {f.id for f in forwarders})
-            new += await self.jobs.enqueue(revocations, now)
-            events += revocations
+            by_id = {f.id: f for f in forwarders}
+            revocations = await self.pipeline.revocations(by_id, voiding, now)
+            new |= await self.jobs.enqueue_dispositions(revocations, now)
+            dispositions += revocations
         self.watermark = max([self.watermark, *(int(d["seq"]) for d in docs)])
-        if new:
-            self.on_enqueued(events)
-        return new
-
-    async def _revocations(
-        self, voiding: Mapping[str, Mapping[str, Any]], known: set[str]
-    ) -> list[Event]:
-        """`learning.revoked` for every event the voided statements produced."""
-        originals = await self.jobs.statement_events(list(voiding))
-        return [
-            revoked_event(o, orjson.loads(voiding[o.statement_id]["raw"]))
-            for o in originals
-            if o.forwarder_id in known
-        ]
+        waiting = [d.event.id for d in dispositions if d.state == "unmatched" and d.event.id in new]
+        if waiting:  # an import may have committed between the resolution and the insert
+            await self.pipeline.redrive(forwarders, now, event_ids=waiting)
+        deliverable = [d.event for d in dispositions if d.state == "pending" and d.event.id in new]
+        if deliverable:
+            self.on_enqueued(deliverable)
+        return len(new)
 
     async def backfill(self) -> int:
         """Scan `seq > watermark - rescan` in seq order; returns how many events were new.

@@ -24,3 +24,19 @@ class ForwarderNotFound(NotFound):
 class EventNotFound(NotFound):
     def __init__(self, event_id: str, details: Any = None) -> None:
         super().__init__(f"no event {event_id}", details or {"event": event_id})
+
+
+class InvalidImport(BadRequest):
+    """An identity import file that cannot be read as a whole (bad rows are reported, not
+    raised): nothing is imported."""
+
+    error = "invalid_import"
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}", {"field": field})
+        self.field = field
+
+
+class PersonNotFound(NotFound):
+    def __init__(self, employee_id: str) -> None:
+        super().__init__(f"no person {employee_id}", {"employee_id": employee_id})

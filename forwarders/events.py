@@ -1,9 +1,10 @@
 """Statement -> event -> payload.
 
 An `Event` is data: what happened, to whom, on what, with which result, plus its stable
-id. A payload is one rendering of it: `render(kind, event)` gives the body of the POST.
-Today every kind renders the documented generic payload; marketplace and CRM mappings (with
-identity resolution) plug in at `render` without touching discovery, storage or delivery.
+id. A payload is one rendering of it: generic forwarders send `generic_payload(event)`;
+marketplace and CRM forwarders send what their mapping template renders for the resolved
+person (`forwarders.pipeline`). Either way the payload is rendered once and stored with the
+event, and the worker sends it as stored.
 
 Event ids are uuid5 of (forwarder id, statement id), so a replay, a backfill or a second
 discovery of the same statement carries the same `webhook-id` and receivers de-duplicate.
@@ -182,5 +183,6 @@ def generic_payload(event: Event) -> dict[str, Any]:
 
 
 def render(kind: str, event: Event) -> bytes:
-    """The POST body for a forwarder of `kind` (marketplace/CRM mappings: next issue)."""
+    """The generic POST body: what an event queued before payloads were stored is sent with
+    (the stored `payload` otherwise; see `forwarders.pipeline`)."""
     return orjson.dumps(generic_payload(event))

@@ -1,12 +1,19 @@
 """The delivery queue: one document per event in `forwarder_events`.
 
     {_id: <event id>, forwarder, statement, type, event: {...}, state, attempts,
-     due: <when it may next be claimed; absent once delivered or dead>,
+     due: <when it may next be claimed; absent once delivered, dead, unmatched or dropped>,
      lease: {owner, token, until} while a worker holds it, reason, last_status,
+     payload: <the body to send, rendered once>, ready: <when it became deliverable>,
+     employee_id: <the resolved person (marketplace/crm)>,
+     learner_keys: [<the actor's identifier keys>, only while unmatched],
      log: [the last LOG_SIZE attempts: {n, at, status, latency_ms, outcome, error, excerpt}],
      created, updated, delivered_at}
 
-`state` is pending (never tried), failed (tried, will retry), delivered or dead.
+`state` is pending (never tried), failed (tried, will retry), delivered or dead, and for
+marketplace/CRM forwarders also unmatched (waiting for an identity import: `reason`,
+`learner_keys`) or dropped (a terminated person under policy `drop`, or a statement voided
+before its person was known). The pipeline (`forwarders.pipeline`) decides which, as a
+`Disposition`; the worker sends exactly the stored `payload`.
 
 Claiming is in two steps because the embedded database reads every match of a range query
 before applying `limit`: `due_ids` lists a page of due ids of one forwarder (index
@@ -28,14 +35,23 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from pymongo import ReturnDocument
+from pymongo import ASCENDING, IndexModel, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
-from forwarders.events import Event
+from forwarders.events import REVOKED, Event, generic_payload
 from forwarders.store import EVENTS
 
-STATES = ("pending", "failed", "delivered", "dead")
+STATES = ("pending", "failed", "delivered", "dead", "unmatched", "dropped")
+PIPELINE_INDEXES = [
+    # re-drive after an identity import: the unmatched events of the imported keys
+    # (sparse: only unmatched events carry learner_keys, so claims never touch it)
+    IndexModel([("learner_keys", ASCENDING)], name="learner_keys", sparse=True),
+    # the completion feed: one forwarder's deliverable events in the order they became so
+    IndexModel(
+        [("forwarder", ASCENDING), ("ready", ASCENDING)], name="forwarder_ready", sparse=True
+    ),
+]
 DUPLICATE_KEY = 11000
 EXCERPT_BYTES = 1024
 LOG_SIZE = 30
@@ -48,6 +64,50 @@ class Job:
     event: Event
     attempts: int
     lease_token: str
+    payload: dict[str, Any] | None = None
+    """The stored body; None for an event queued before payloads were stored, or put back
+    by a replay before it was ever rendered (the worker renders it then)."""
+
+    @classmethod
+    def from_document(cls, doc: dict[str, Any], token: str) -> Job:
+        event = Event.from_dict(doc["event"])
+        payload = doc.get("payload")
+        return cls(doc["_id"], doc["forwarder"], event, int(doc["attempts"]), token, payload)
+
+
+@dataclass(frozen=True, slots=True)
+class Disposition:
+    """What the pipeline decided for one event: the state it enters (or moves to) and why."""
+
+    event: Event
+    state: str
+    """pending (with `payload`), unmatched, dropped or dead (with `reason`)."""
+    payload: dict[str, Any] | None = None
+    reason: str | None = None
+    learner_keys: tuple[str, ...] = ()
+    employee_id: str | None = None
+
+    def fields(self, now: datetime) -> tuple[dict[str, Any], tuple[str, ...]]:
+        """($set, $unset names) that put an event document in this disposition."""
+        values: dict[str, Any] = {"state": self.state, "reason": self.reason, "updated": now}
+        if self.employee_id is not None:
+            values["employee_id"] = self.employee_id
+        if self.state == "pending":
+            values.update(payload=self.payload, ready=now, due=now)
+            return values, ("learner_keys",)
+        if self.state == "unmatched":
+            values["learner_keys"] = list(self.learner_keys)
+        return values, ("due",) if self.state == "unmatched" else ("due", "learner_keys")
+
+
+@dataclass(frozen=True, slots=True)
+class Original:
+    """An event a voided statement produced, as revocation needs it."""
+
+    event: Event
+    state: str
+    payload: dict[str, Any] | None
+    employee_id: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +126,10 @@ class EventRecord:
     last_status: int | None
     delivered_at: datetime | None
     event: dict[str, Any]
+    payload: dict[str, Any] | None = None
+    ready: datetime | None = None
+    employee_id: str | None = None
+    learner_keys: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         return _jsonable(asdict(self))
@@ -87,6 +151,10 @@ class EventRecord:
             last_status=doc.get("last_status"),
             delivered_at=doc.get("delivered_at"),
             event=doc["event"],
+            payload=doc.get("payload"),
+            ready=doc.get("ready"),
+            employee_id=doc.get("employee_id"),
+            learner_keys=tuple(doc.get("learner_keys", ())),
         )
 
 
@@ -110,19 +178,24 @@ def _jsonable(values: dict[str, Any]) -> dict[str, Any]:
     return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in values.items()}
 
 
-def _document(event: Event, now: datetime) -> dict[str, Any]:
+def _document(disposition: Disposition, now: datetime) -> dict[str, Any]:
+    event = disposition.event
+    values, _ = disposition.fields(now)
     return {
         "_id": event.id,
         "forwarder": event.forwarder_id,
         "statement": event.statement_id,
         "type": event.type,
         "event": event.as_dict(),
-        "state": "pending",
         "attempts": 0,
-        "due": now,
         "created": now,
-        "updated": now,
+        **values,
     }
+
+
+def generic(event: Event) -> Disposition:
+    """The disposition of an event every forwarder kind sends as is (generic, test events)."""
+    return Disposition(event, "pending", generic_payload(event))
 
 
 class JobStore:
@@ -131,20 +204,66 @@ class JobStore:
 
     # -- commands ---------------------------------------------------------------------------
 
+    async def ensure_indexes(self) -> None:
+        await self.events.create_indexes(PIPELINE_INDEXES)
+
     async def enqueue(self, events: Sequence[Event], now: datetime) -> int:
-        """Store new events; returns how many were new. A known id is success (idempotent)."""
-        if not events:
-            return 0
+        """Store new events with the generic payload (test events, generic forwarders)."""
+        return len(await self.enqueue_dispositions([generic(e) for e in events], now))
+
+    async def enqueue_dispositions(
+        self, dispositions: Sequence[Disposition], now: datetime
+    ) -> set[str]:
+        """Store new events as the pipeline decided; returns the ids that were new. A known
+        id is success (idempotent): what was decided for it first stands."""
+        if not dispositions:
+            return set()
+        ids = [d.event.id for d in dispositions]
         try:
-            result = await self.events.insert_many(
-                [_document(e, now) for e in events], ordered=False
-            )
-            return len(result.inserted_ids)
+            await self.events.insert_many([_document(d, now) for d in dispositions], ordered=False)
+            return set(ids)
         except BulkWriteError as error:
             errors = error.details.get("writeErrors", [])
             if any(e.get("code") != DUPLICATE_KEY for e in errors):
                 raise
-            return int(error.details.get("nInserted", 0))
+            return set(ids) - {ids[int(e["index"])] for e in errors}
+
+    async def settle_unmatched(self, disposition: Disposition, now: datetime) -> bool:
+        """Move an unmatched event (re-drive) to its new disposition; False if it is no
+        longer unmatched (another re-drive, a replay or a voiding got there first)."""
+        values, unset = disposition.fields(now)
+        result = await self.events.update_one(
+            {"_id": disposition.event.id, "state": "unmatched", "lease": {"$exists": False}},
+            {"$set": values, "$unset": {name: "" for name in unset}},
+        )
+        return result.modified_count == 1
+
+    async def settle_claimed(self, job: Job, disposition: Disposition, now: datetime) -> bool:
+        """Record what the worker's late rendering decided for a claimed job: pending keeps
+        the lease (delivery goes on); any other state ends it, the attempt not counted."""
+        values, unset = disposition.fields(now)
+        if disposition.state == "pending":
+            values.pop("due")  # the lease's `due` stands while the worker delivers
+        else:
+            unset = (*unset, "lease")
+        update: dict[str, Any] = {"$set": values, "$unset": {n: "" for n in unset}}
+        if disposition.state != "pending":
+            update["$inc"] = {"attempts": -1}
+        result = await self.events.update_one(
+            {"_id": job.id, "lease.token": job.lease_token}, update
+        )
+        return result.modified_count == 1
+
+    async def drop_unmatched(self, statement_ids: Sequence[str], reason: str, now: datetime) -> int:
+        """Unmatched events of voided statements are never sent: dropped, with `reason`."""
+        result = await self.events.update_many(
+            {"statement": {"$in": list(statement_ids)}, "state": "unmatched"},
+            {
+                "$set": {"state": "dropped", "reason": reason, "updated": now},
+                "$unset": {"learner_keys": ""},
+            },
+        )
+        return int(result.modified_count)
 
     async def due_ids(self, forwarder_id: str, now: datetime, limit: int) -> list[str]:
         """Ids of up to `limit` jobs of one forwarder due by `now`, earliest first."""
@@ -164,10 +283,7 @@ class JobStore:
             projection={"log": 0},
             return_document=ReturnDocument.AFTER,
         )
-        if doc is None:
-            return None
-        event = Event.from_dict(doc["event"])
-        return Job(doc["_id"], doc["forwarder"], event, int(doc["attempts"]), token)
+        return None if doc is None else Job.from_document(doc, token)
 
     async def claim_many(
         self, event_ids: Sequence[str], owner: str, now: datetime, lease: timedelta
@@ -190,10 +306,7 @@ class JobStore:
         cursor = self.events.find(
             {"_id": {"$in": list(event_ids)}, "lease.token": token}, {"log": 0}
         )
-        return [
-            Job(doc["_id"], doc["forwarder"], Event.from_dict(doc["event"]), doc["attempts"], token)
-            async for doc in cursor
-        ]
+        return [Job.from_document(doc, token) async for doc in cursor]
 
     async def claim_next(
         self, forwarder_id: str, owner: str, now: datetime, lease: timedelta
@@ -292,6 +405,24 @@ class JobStore:
         cursor = self.events.find(match, {"log": 0}).sort("created", -1).limit(limit)
         return [EventRecord.from_document(doc) async for doc in cursor]
 
+    async def list_unmatched(
+        self, forwarder_id: str | None, limit: int, after: tuple[datetime, str] | None
+    ) -> list[EventRecord]:
+        """Unmatched events, newest first, from after (`created`, id) exclusive: a batch
+        of events shares one `created`, so the id breaks the tie."""
+        match: dict[str, Any] = {"state": "unmatched"}
+        if forwarder_id is not None:
+            match["forwarder"] = forwarder_id
+        if after is not None:
+            created, event_id = after
+            match["$or"] = [
+                {"created": {"$lt": created}},
+                {"created": created, "_id": {"$lt": event_id}},
+            ]
+        cursor = self.events.find(match, {"log": 0, "payload": 0})
+        cursor = cursor.sort([("created", -1), ("_id", -1)]).limit(limit)
+        return [EventRecord.from_document(doc) async for doc in cursor]
+
     async def attempts_of(self, event_id: str) -> list[Attempt]:
         doc = await self.events.find_one({"_id": event_id}, {"log": 1, "forwarder": 1})
         if doc is None:
@@ -313,10 +444,41 @@ class JobStore:
 
     async def statement_events(self, statement_ids: Sequence[str]) -> list[Event]:
         """The (non-revocation) events produced by these statements, for voiding."""
+        return [o.event for o in await self.originals(statement_ids)]
+
+    async def originals(self, statement_ids: Sequence[str]) -> list[Original]:
+        """The (non-revocation) events of these statements, with what revocation needs."""
         cursor = self.events.find(
-            {"statement": {"$in": list(statement_ids)}, "type": {"$ne": "learning.revoked"}},
-            {"event": 1},
+            {"statement": {"$in": list(statement_ids)}, "type": {"$ne": REVOKED}},
+            {"event": 1, "state": 1, "payload": 1, "employee_id": 1},
         )
+        return [
+            Original(
+                Event.from_dict(doc["event"]),
+                doc["state"],
+                doc.get("payload"),
+                doc.get("employee_id"),
+            )
+            async for doc in cursor
+        ]
+
+    async def unmatched(
+        self,
+        keys: Sequence[str] | None,
+        event_ids: Sequence[str] | None,
+        limit: int,
+        after: str | None = None,
+    ) -> list[Event]:
+        """Unmatched events holding one of `keys`, or among `event_ids` (re-drive), in id
+        order from `after`."""
+        match: dict[str, Any] = {"state": "unmatched"}
+        if after is not None:
+            match["_id"] = {"$gt": after}
+        if keys is not None:
+            match["learner_keys"] = {"$in": [k for k in keys if isinstance(k, str)]}
+        if event_ids is not None:
+            match.setdefault("_id", {})["$in"] = list(event_ids)
+        cursor = self.events.find(match, {"event": 1}).sort("_id", 1).limit(limit)
         return [Event.from_dict(doc["event"]) async for doc in cursor]
 
 

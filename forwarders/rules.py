@@ -18,9 +18,12 @@ from datetime import UTC, datetime
 from typing import Any, Literal, cast
 
 from forwarders.errors import InvalidForwarder
+from forwarders.mapping import KINDS_WITH_TEMPLATES, Template, default_template, load_template
 
 Kind = Literal["marketplace", "crm", "generic"]
 KINDS: tuple[Kind, ...] = ("marketplace", "crm", "generic")
+Terminated = Literal["drop", "send"]
+TERMINATED: tuple[Terminated, ...] = ("drop", "send")
 ADL = "http://adlnet.gov/expapi/verbs/"
 DEFAULT_VERBS = (ADL + "completed", ADL + "passed")
 MAX_IN_FLIGHT = 64
@@ -57,9 +60,19 @@ class Forwarder:
     """Deliveries in flight at once, per worker: a slow receiver only holds its own lanes."""
     secrets: tuple[SigningSecret, ...] = ()
     created: datetime = EPOCH
+    template: Template | None = None
+    """The mapping template; None: the shipped default of the kind (unused for generic)."""
+    terminated: Terminated = "drop"
+    """Events of a terminated person: dropped, or still sent."""
 
     def signing_secrets(self, now: datetime) -> list[str]:
         return [s.value for s in self.secrets if s.active(now)]
+
+    def mapping_template(self) -> Template | None:
+        """The template payloads are rendered with: None for a generic forwarder."""
+        if self.kind not in KINDS_WITH_TEMPLATES:
+            return None
+        return self.template or default_template(self.kind)
 
 
 def _mapping(value: Any) -> Mapping[str, Any]:
@@ -89,7 +102,10 @@ def matches(forwarder: Forwarder, statement: Mapping[str, Any]) -> bool:
 # -- validation of what the admin API receives ----------------------------------------------
 
 _LISTS = ("verbs", "activity_ids", "activity_prefixes", "activity_types")
-FIELDS = frozenset({"name", "url", "kind", "paused", "max_in_flight", "secrets", *_LISTS})
+FIELDS = frozenset(
+    {"name", "url", "kind", "paused", "max_in_flight", "secrets", "template", "terminated", *_LISTS}
+)
+MAX_LOOKUPS = 20
 
 
 def _strings(field: str, value: Any) -> tuple[str, ...]:
@@ -124,6 +140,32 @@ def _field(field: str, value: Any) -> Any:
     return _strings(field, value)
 
 
+def _terminated(value: Any) -> Terminated:
+    if value not in TERMINATED:
+        raise InvalidForwarder("terminated", f"must be one of {', '.join(TERMINATED)}")
+    return cast(Terminated, value)
+
+
+def parse_template(value: Any) -> Template | None:
+    """`{"csv": "...", "lookups": {"table": "key,value\\n..."}}` -> a checked template (raises
+    InvalidTemplate naming the row and column); null -> None (the kind's default)."""
+    if value is None:
+        return None
+    if not isinstance(value, dict) or not set(value) <= {"csv", "lookups", "name"}:
+        raise InvalidForwarder("template", 'must be {"csv": text, "lookups": {name: text}} or null')
+    lookups = value.get("lookups") or {}
+    if not isinstance(lookups, dict) or len(lookups) > MAX_LOOKUPS:
+        raise InvalidForwarder(
+            "template.lookups", f"must map at most {MAX_LOOKUPS} names to CSV text"
+        )
+    if not all(isinstance(text, str) for text in lookups.values()):
+        raise InvalidForwarder("template.lookups", "each lookup table is CSV text")
+    name = value.get("name")
+    if not isinstance(value.get("csv"), str) or not (name is None or isinstance(name, str)):
+        raise InvalidForwarder("template.csv", "must be the template's CSV text")
+    return load_template(value["csv"], lookups=lookups, name=name)
+
+
 def parse_spec(data: Mapping[str, Any], *, partial: bool) -> dict[str, Any]:
     """The validated fields of a create (`partial=False`) or update request.
 
@@ -136,14 +178,29 @@ def parse_spec(data: Mapping[str, Any], *, partial: bool) -> dict[str, Any]:
         for required in ("name", "url"):
             if required not in data:
                 raise InvalidForwarder(required, "is required")
-    fields = {name: _field(name, value) for name, value in data.items()}
+    fields = {name: _parse(name, value) for name, value in data.items()}
     if "verbs" in fields and not fields["verbs"]:
         raise InvalidForwarder("verbs", "must name at least one verb")
     return fields
 
 
+def _parse(field: str, value: Any) -> Any:
+    if field == "template":
+        return parse_template(value)
+    if field == "terminated":
+        return _terminated(value)
+    return _field(field, value)
+
+
 def spec_defaults() -> dict[str, Any]:
-    return {"kind": "generic", "verbs": DEFAULT_VERBS, "paused": False, "max_in_flight": 4}
+    return {
+        "kind": "generic",
+        "verbs": DEFAULT_VERBS,
+        "paused": False,
+        "max_in_flight": 4,
+        "template": None,
+        "terminated": "drop",
+    }
 
 
 def normalise_lists(fields: Mapping[str, Any]) -> dict[str, Sequence[str]]:

@@ -61,7 +61,17 @@ class ForwarderView:
                 for s in f.secrets
             ],
             "created": f.created.isoformat(),
+            "template": _template_view(f),
+            "terminated": f.terminated,
         }
+
+
+def _template_view(forwarder: Forwarder) -> dict[str, Any] | None:
+    """Name, version and lookup tables of the template in use (not its text)."""
+    template = forwarder.mapping_template()
+    if template is None:
+        return None
+    return {**template.summary(), "default": forwarder.template is None}
 
 
 @dataclass(frozen=True, slots=True)

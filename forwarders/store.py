@@ -1,7 +1,8 @@
 """Forwarders in MongoDB, and the indexes of every forwarding collection.
 
 forwarders          {_id, name, kind, url, verbs, activity_*, paused, paused_reason,
-                     max_in_flight, secrets: [{id, value (sealed), added, expires}], created}
+                     max_in_flight, secrets: [{id, value (sealed), added, expires}], created,
+                     template: null | {name, version, csv, lookups: [{name, csv}]}, terminated}
 forwarder_events    the delivery queue, one document per event (see `forwarders.jobs`)
 forwarder_attempts  one document per delivery attempt
 forwarder_state     discovery: resume token, seq watermark, leader lease
@@ -10,12 +11,14 @@ forwarder_workers   one heartbeat document per running worker
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 
+from forwarders.mapping import Template, load_template
 from forwarders.rules import Forwarder, SigningSecret
 from forwarders.secretbox import SecretBox
 
@@ -63,6 +66,8 @@ class ForwarderStore:
             "max_in_flight": forwarder.max_in_flight,
             "secrets": self._sealed(forwarder.secrets),
             "created": forwarder.created,
+            "template": template_document(forwarder.template),
+            "terminated": forwarder.terminated,
         }
 
     def _sealed(self, secrets: tuple[SigningSecret, ...]) -> list[dict[str, Any]]:
@@ -90,6 +95,8 @@ class ForwarderStore:
             max_in_flight=int(doc.get("max_in_flight", 4)),
             secrets=secrets,
             created=doc["created"],
+            template=template_of(doc.get("template")),
+            terminated=doc.get("terminated", "drop"),
         )
 
     async def insert(self, forwarder: Forwarder) -> None:
@@ -105,6 +112,8 @@ class ForwarderStore:
     async def update(self, forwarder_id: str, fields: dict[str, Any]) -> Forwarder | None:
         """Set plain fields (never `secrets`: see `set_secrets`)."""
         values = {k: list(v) if isinstance(v, tuple) else v for k, v in fields.items()}
+        if "template" in fields:
+            values["template"] = template_document(fields["template"])
         doc = await self.forwarders.find_one_and_update(
             {"_id": forwarder_id}, {"$set": values}, return_document=ReturnDocument.AFTER
         )
@@ -132,3 +141,28 @@ class ForwarderStore:
 
 def prune_expired(secrets: tuple[SigningSecret, ...], now: datetime) -> tuple[SigningSecret, ...]:
     return tuple(s for s in secrets if s.active(now))
+
+
+def template_document(template: Template | None) -> dict[str, Any] | None:
+    """The template as stored: its CSV and lookup texts, so every worker renders the same."""
+    if template is None:
+        return None
+    return {
+        "name": template.name,
+        "version": template.version,
+        "csv": template.text,
+        "lookups": [{"name": k, "csv": v} for k, v in sorted(template.lookup_texts.items())],
+    }
+
+
+def template_of(doc: dict[str, Any] | None) -> Template | None:
+    if not doc:
+        return None
+    lookups = tuple((t["name"], t["csv"]) for t in doc.get("lookups", ()))
+    return _load(doc["csv"], lookups, doc.get("name"))
+
+
+@functools.lru_cache(maxsize=64)
+def _load(text: str, lookups: tuple[tuple[str, str], ...], name: str | None) -> Template:
+    """Parsed once per process: forwarders are read on every discovery refresh."""
+    return load_template(text, lookups=dict(lookups), name=name)

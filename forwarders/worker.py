@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import PyMongoError
@@ -34,9 +35,12 @@ from pymongo.errors import PyMongoError
 from forwarders.config import ForwardingSettings
 from forwarders.delivery import deliver, delivery_client
 from forwarders.discovery import Discovery, ForwarderCache
-from forwarders.events import Event
+from forwarders.events import REVOKED, Event, generic_payload
+from forwarders.identity_store import IdentityStore
 from forwarders.jobs import Attempt, Job, JobStore
+from forwarders.mapping import KINDS_WITH_TEMPLATES
 from forwarders.outcome import Dead, Delivered, EndpointGone, Outcome, RetryLater, classify
+from forwarders.pipeline import Pipeline
 from forwarders.rules import Forwarder
 from forwarders.schedule import next_delay
 from forwarders.secretbox import SecretBox
@@ -71,6 +75,8 @@ class Worker:
         self.store = ForwarderStore(db, SecretBox(self.settings.secrets_key))
         self.cache = ForwarderCache(self.store)
         self.wake = asyncio.Event()
+        self.identities = IdentityStore(db, self.settings.alias_domains)
+        self.pipeline = Pipeline(db, self.identities, self.jobs)
         self.discovery = Discovery(
             db,
             self.jobs,
@@ -80,6 +86,7 @@ class Worker:
             rescan_seconds=self.settings.rescan_seconds,
             lease_seconds=self.settings.discovery_lease_seconds,
             on_enqueued=self.hint,
+            pipeline=self.pipeline,
         )
         self.client = delivery_client(
             allow_private=self.settings.allow_private, transport=transport
@@ -170,8 +177,11 @@ class Worker:
             await self.jobs.dead_letter(job, "no active signing secret", self.clock())
             log.warning("event %s forwarder %s: dead (no signing secret)", job.id, forwarder.name)
             return
+        body = await self._body(forwarder, job)
+        if body is None:
+            return
         stamp = int(datetime.now(UTC).timestamp())  # wall time: receivers check it against theirs
-        response = await deliver(self.client, forwarder, job.event, secrets, stamp)
+        response = await deliver(self.client, forwarder, job.event, secrets, stamp, body)
         now = self.clock()
         outcome = classify(
             response.status, retry_after=response.retry_after, error=response.error, now=now
@@ -188,6 +198,22 @@ class Worker:
             excerpt=response.excerpt,
         )
         await self._record(forwarder, job, attempt, outcome)
+
+    async def _body(self, forwarder: Forwarder, job: Job) -> bytes | None:
+        """The stored payload. A job without one (a replayed unmatched, dropped or dead
+        event, or one queued before payloads were stored) is rendered now; None when it
+        turns out not deliverable (its new state is recorded)."""
+        if job.payload is not None:
+            return orjson.dumps(job.payload)
+        if forwarder.kind not in KINDS_WITH_TEMPLATES or job.event.type == REVOKED:
+            return orjson.dumps(generic_payload(job.event))
+        disposition = await self.pipeline.prepare_claimed(forwarder, job)
+        if not await self.jobs.settle_claimed(job, disposition, self.clock()):
+            return None  # the lease ran out meanwhile: whoever holds it now sends
+        if disposition.state != "pending":
+            log.info("event %s: %s (%s)", job.id, disposition.state, disposition.reason)
+            return None
+        return orjson.dumps(disposition.payload)
 
     async def _record(
         self, forwarder: Forwarder, job: Job, attempt: Attempt, outcome: Outcome
@@ -227,7 +253,7 @@ class Worker:
         """Discover by backfill, then deliver until no job is due (arq's burst mode, for tests
         and one-shot runs). Returns how many deliveries succeeded."""
         before = self.delivered
-        await ensure_indexes(self.db)
+        await self._ensure_indexes()
         await self.discovery.backfill()
         await self.cache.refresh()
         while True:
@@ -238,7 +264,7 @@ class Worker:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Until `stop` is set: discover (when holding the lease), deliver, heartbeat."""
-        await ensure_indexes(self.db)
+        await self._ensure_indexes()
         log.info("forwarder worker %s started", self.id)
         background = [
             asyncio.create_task(self.discovery.lead(stop)),
@@ -256,6 +282,11 @@ class Worker:
             with contextlib.suppress(PyMongoError):
                 await self.db[WORKERS].delete_one({"_id": self.id})
             log.info("forwarder worker %s stopped", self.id)
+
+    async def _ensure_indexes(self) -> None:
+        await ensure_indexes(self.db)
+        await self.jobs.ensure_indexes()
+        await self.identities.ensure_indexes()
 
     async def _dispatch(self, stop: asyncio.Event) -> None:
         while not stop.is_set():

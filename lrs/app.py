@@ -15,6 +15,7 @@ from starlette.middleware import Middleware
 from starlette.routing import Mount, Route
 
 from forwarders.config import ForwardingSettings
+from forwarders.identity_service import IdentityService
 from forwarders.service import ForwarderService
 from forwarders.worker import Worker
 from lrs.alternate_syntax import AlternateSyntaxMiddleware
@@ -28,6 +29,7 @@ from lrs.resources.about import about
 from lrs.resources.activities import ActivitiesResource
 from lrs.resources.admin_credentials import ROUTES as CREDENTIAL_ROUTES
 from lrs.resources.admin_forwarders import ROUTES as ADMIN_ROUTES
+from lrs.resources.admin_identities import ROUTES as IDENTITY_ROUTES
 from lrs.resources.agents import AgentsResource
 from lrs.resources.documents import (
     ActivityProfileResource,
@@ -77,6 +79,13 @@ async def open_services(
     await forwarders.ensure_indexes()
     audit = AuditLog(db)
     await audit.ensure_indexes()
+    identities = IdentityService(
+        db,
+        alias_domains=forwarding.alias_domains,
+        secrets_key=forwarding.secrets_key,
+        max_import_bytes=forwarding.max_import_bytes,
+    )
+    await identities.ensure_indexes()
     home = settings.public_url or f"http://{settings.host}:{settings.port}"
     return Services(
         settings=settings,
@@ -89,6 +98,7 @@ async def open_services(
         activities=MongoActivityStore(db),
         forwarders=forwarders,
         audit=audit,
+        identities=identities,
     )
 
 
@@ -150,7 +160,7 @@ def create_app(
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         *OAuthEndpoints(gate).routes(),
-        Mount("/admin", routes=ADMIN_ROUTES + CREDENTIAL_ROUTES),
+        Mount("/admin", routes=[*ADMIN_ROUTES, *CREDENTIAL_ROUTES, *IDENTITY_ROUTES]),
         Mount(
             "/xapi",
             routes=[

@@ -25,9 +25,11 @@ from pymongo import AsyncMongoClient
 from forwarders.config import ForwardingSettings
 from forwarders.service import ForwarderService
 from forwarders.worker import run_worker
+from lrs import cli_identities
 from lrs.auth.config import AuthSettings
 from lrs.auth.credential_admin import credential_admin
 from lrs.auth.scopes import ADMIN, ALL, KNOWN_SCOPES
+from lrs.cli_templates import add_template_options, template_fields
 from lrs.settings import Settings, SettingsError, env_bool
 from lrs.storage.embedded import EmbeddedDatabase, EmbeddedDatabaseError
 from lrs.storage.mongo_credentials import CredentialExists
@@ -242,6 +244,13 @@ def cmd_forwarders(settings: Settings, args: argparse.Namespace) -> int:
         return _run(_forwarders_admin(settings, uri, forwarding, args))
 
 
+def cmd_identities(settings: Settings, args: argparse.Namespace) -> int:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    forwarding = ForwardingSettings.from_env(os.environ)
+    with database_uri(settings) as (uri, _):
+        return _run(cli_identities.run(settings, uri, forwarding, args))
+
+
 def _running_uri(settings: Settings) -> str | None:
     uri_file = _uri_file(settings)
     return uri_file.read_text().strip() if uri_file.exists() else None
@@ -284,7 +293,9 @@ async def _admin_action(service: ForwarderService, args: argparse.Namespace) -> 
         spec: dict[str, Any] = {"name": args.name, "kind": args.kind, "url": args.url}
         if args.verbs:
             spec["verbs"] = args.verbs.split(",")
-        return (await service.create_forwarder(spec)).as_dict()
+        return (await service.create_forwarder({**spec, **template_fields(args)})).as_dict()
+    if action == "update":
+        return (await service.update_forwarder(args.id, template_fields(args))).as_dict()
     if action == "list":
         return [view.as_dict() for view in await service.list_forwarders()]
     if action in ("pause", "resume"):
@@ -314,6 +325,10 @@ def _forwarders_parser(commands: Any) -> None:
     create.add_argument("--url", required=True)
     create.add_argument("--kind", default="generic", choices=["generic", "marketplace", "crm"])
     create.add_argument("--verbs", help="comma-separated verb IRIs (default: completed, passed)")
+    add_template_options(create)
+    update = actions.add_parser("update", help="change a forwarder's template or policy")
+    update.add_argument("id")
+    add_template_options(update)
     actions.add_parser("list", help="list forwarders (never their secrets)")
     for name in ("pause", "resume", "delete", "test", "rotate-secret"):
         actions.add_parser(name, help=f"{name} a forwarder").add_argument("id")
@@ -345,6 +360,7 @@ def parser() -> argparse.ArgumentParser:
     revoke = actions.add_parser("revoke", help="revoke a credential")
     revoke.add_argument("key")
     _forwarders_parser(commands)
+    cli_identities.add_parser(commands)
     return root
 
 
@@ -358,7 +374,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as error:
         log.error("%s", error)
         return 2
-    handlers = {"serve": cmd_serve, "credentials": cmd_credentials, "forwarders": cmd_forwarders}
+    handlers = {
+        "serve": cmd_serve,
+        "credentials": cmd_credentials,
+        "forwarders": cmd_forwarders,
+        "identities": cmd_identities,
+    }
     return handlers[args.command](settings, args)
 
 

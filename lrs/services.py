@@ -8,6 +8,7 @@ from typing import Any
 
 from pymongo import AsyncMongoClient
 
+from forwarders.identity_service import IdentityService
 from forwarders.service import ForwarderService
 from lrs.audit import AuditLog
 from lrs.settings import Settings
@@ -32,6 +33,7 @@ class Services:
     activities: MongoActivityStore
     forwarders: ForwarderService
     audit: AuditLog
+    identities: IdentityService
     in_flight: set[int] = field(default_factory=set)
     """Sequence numbers handed out to writes not yet acknowledged (for Consistent-Through)."""
 

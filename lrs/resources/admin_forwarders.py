@@ -24,6 +24,8 @@ from statements.errors import BadRequest
 from statements.formats import parse_timestamp
 
 MAX_ADMIN_BODY = 64 * 1024
+MAX_FORWARDER_BODY = 6 * 1024 * 1024
+"""A forwarder's body may carry its mapping template and lookup tables (forwarders.mapping)."""
 
 
 def _service(request: Request) -> ForwarderService:
@@ -32,8 +34,8 @@ def _service(request: Request) -> ForwarderService:
     return services.forwarders
 
 
-async def _json(request: Request) -> dict[str, Any]:
-    body = await read_body(request, MAX_ADMIN_BODY)
+async def _json(request: Request, limit: int = MAX_ADMIN_BODY) -> dict[str, Any]:
+    body = await read_body(request, limit)
     value = parse_json(body) if body else {}
     if not isinstance(value, dict):
         raise BadRequest("the body must be a JSON object")
@@ -54,7 +56,7 @@ async def list_forwarders(request: Request) -> Response:
 
 async def create_forwarder(request: Request) -> Response:
     service = _service(request)
-    created = await service.create_forwarder(await _json(request))
+    created = await service.create_forwarder(await _json(request, MAX_FORWARDER_BODY))
     await record_admin_change(request, "forwarder.created", created.view.forwarder.id)
     return XAPIResponse(created.as_dict(), status_code=201)
 
@@ -67,7 +69,7 @@ async def forwarder(request: Request) -> Response:
         await record_admin_change(request, "forwarder.deleted", forwarder_id)
         return Response(status_code=204)
     if request.method == "PATCH":
-        body = await _json(request)
+        body = await _json(request, MAX_FORWARDER_BODY)
         view = await service.update_forwarder(forwarder_id, body)
         await record_admin_change(
             request, "forwarder.updated", forwarder_id, {"fields": sorted(body)}

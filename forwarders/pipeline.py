@@ -1,0 +1,241 @@
+"""From a matched statement to a deliverable payload: resolve the person, apply the
+employment policy, render the template, and decide the event's state.
+
+For `marketplace` and `crm` forwarders an event is deliverable only once its actor resolves
+to exactly one person:
+
+    resolved, active (or policy send) -> pending, `payload` rendered by the forwarder's template
+    resolved, terminated, policy drop -> dropped (reason)
+    resolved, template cannot render  -> dead ("required field missing: <source> -> <target>")
+    not resolved (none or several)   -> unmatched (reason, `learner_keys` for re-drive)
+
+Generic forwarders send the generic payload, stored the same way. The payload is rendered
+once, when the event becomes deliverable, and sent as stored: retries and replays carry the
+same body.
+
+Re-drive: an identity import that creates or updates people resolves again every unmatched
+event holding one of their keys (the statement is re-read from `statements`). Discovery also
+re-drives each unmatched event it has just stored, once: an import committed between its
+resolution and its insert would otherwise never see it.
+
+Revocation (a voided statement): a marketplace/CRM event that was deliverable (it has a
+payload) gets a `learning.revoked` event (`revocation_payload`); one still unmatched is
+dropped instead, since nothing was ever sent for it. Generic forwarders revoke every event,
+as before.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+from pymongo.asynchronous.database import AsyncDatabase
+
+from forwarders.events import Event, generic_payload, revoked_event
+from forwarders.identity_store import IdentityStore, Resolution
+from forwarders.jobs import Disposition, Job, JobStore, Original
+from forwarders.mapping import (
+    KINDS_WITH_TEMPLATES,
+    MissingRequiredField,
+    RenderError,
+    render_payload,
+)
+from forwarders.rules import Forwarder
+
+log = logging.getLogger("forwarders.pipeline")
+
+REDRIVE_PAGE = 200
+VOIDED_UNMATCHED = "the statement was voided before its person was known"
+STATEMENT_GONE = "the statement was voided (or is no longer stored)"
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A statement a forwarder matched, and the event it makes."""
+
+    forwarder: Forwarder
+    statement: Mapping[str, Any]
+    event: Event
+
+
+@dataclass(slots=True)
+class RedriveReport:
+    resolved: int = 0
+    """Unmatched events that became pending (or dropped or dead: no longer waiting)."""
+    still_unmatched: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return {"resolved": self.resolved, "still_unmatched": self.still_unmatched}
+
+
+def decide(candidate: Candidate, resolution: Resolution | None) -> Disposition:
+    """The state of one event (pure). `resolution` is None for a generic forwarder."""
+    forwarder, event = candidate.forwarder, candidate.event
+    template = forwarder.mapping_template()
+    if template is None:
+        return Disposition(event, "pending", generic_payload(event))
+    if resolution is None or resolution.person is None:
+        reason = resolution.reason if resolution is not None else "no identity resolution"
+        keys = resolution.keys if resolution is not None else ()
+        return Disposition(event, "unmatched", reason=reason, learner_keys=keys)
+    person = resolution.person
+    who = person.employee_id
+    if person.terminated and forwarder.terminated == "drop":
+        reason = f"employee {who} is terminated (forwarder policy: drop)"
+        return Disposition(event, "dropped", reason=reason, employee_id=who)
+    try:
+        payload = render_payload(template, event, candidate.statement, person)
+    except MissingRequiredField as error:
+        reason = f"required field missing: {error.source_field} -> {error.target_field}"
+        return Disposition(event, "dead", reason=reason, employee_id=who)
+    except RenderError as error:
+        return Disposition(event, "dead", reason=f"mapping failed: {error}", employee_id=who)
+    return Disposition(event, "pending", payload, employee_id=who)
+
+
+def revocation_payload(event: Event, original: Original) -> dict[str, Any]:
+    """The body of a marketplace/CRM `learning.revoked`: the same envelope as a rendered
+    payload, naming the revoked event and carrying its mapped data, so a receiver can find
+    and retract the record it made from it."""
+    revoked = original.payload or {}
+    return {
+        "type": event.type,
+        "id": event.id,
+        "timestamp": event.timestamp,
+        "template": revoked.get("template"),
+        "data": {
+            "revokes_event_id": event.revokes,
+            "voiding_statement_id": event.voiding_statement_id,
+            "statement_id": event.statement_id,
+            "employee_id": original.employee_id,
+            "revoked": revoked.get("data"),
+        },
+    }
+
+
+def revocation(
+    forwarder: Forwarder, original: Original, voiding: Mapping[str, Any]
+) -> Disposition | None:
+    """The revocation of `original`, or None when nothing was ever deliverable for it."""
+    event = revoked_event(original.event, voiding)
+    if forwarder.kind not in KINDS_WITH_TEMPLATES:
+        return Disposition(event, "pending", generic_payload(event))
+    if original.payload is None:
+        return None
+    payload = revocation_payload(event, original)
+    return Disposition(event, "pending", payload, employee_id=original.employee_id)
+
+
+class Pipeline:
+    def __init__(
+        self, db: AsyncDatabase[dict[str, Any]], identities: IdentityStore, jobs: JobStore
+    ) -> None:
+        self.statements = db["statements"]
+        self.identities = identities
+        self.jobs = jobs
+
+    async def prepare(self, candidates: Sequence[Candidate]) -> list[Disposition]:
+        """The disposition of each candidate; actors are resolved in one query."""
+        mapped = [c for c in candidates if c.forwarder.kind in KINDS_WITH_TEMPLATES]
+        actors = {c.event.statement_id: c.statement.get("actor") for c in mapped}
+        ids = list(actors)
+        found = await self.identities.resolve_many([_mapping(actors[i]) for i in ids])
+        resolutions = dict(zip(ids, found, strict=True))
+        return [decide(c, resolutions.get(c.event.statement_id)) for c in candidates]
+
+    async def revocations(
+        self,
+        forwarders: Mapping[str, Forwarder],
+        voiding: Mapping[str, Mapping[str, Any]],
+        now: datetime,
+    ) -> list[Disposition]:
+        """`voiding` maps each voided statement id to its voiding statement."""
+        found: list[Disposition] = []
+        for original in await self.jobs.originals(list(voiding)):
+            forwarder = forwarders.get(original.event.forwarder_id)
+            if forwarder is None:
+                continue
+            made = revocation(forwarder, original, voiding[original.event.statement_id])
+            if made is not None:
+                found.append(made)
+        await self.jobs.drop_unmatched(list(voiding), VOIDED_UNMATCHED, now)
+        return found
+
+    # -- re-drive ---------------------------------------------------------------------------
+
+    async def redrive(
+        self,
+        forwarders: Sequence[Forwarder],
+        now: datetime,
+        *,
+        keys: Iterable[str] | None = None,
+        event_ids: Sequence[str] | None = None,
+    ) -> RedriveReport:
+        """Resolve again the unmatched events holding one of `keys` (or among `event_ids`)."""
+        by_id = {f.id: f for f in forwarders}
+        report, wanted = RedriveReport(), None if keys is None else sorted(set(keys))
+        for start in range(0, len(wanted) if wanted is not None else 1, REDRIVE_PAGE):
+            page = wanted[start : start + REDRIVE_PAGE] if wanted is not None else None
+            after: str | None = None
+            while True:
+                events = await self.jobs.unmatched(page, event_ids, REDRIVE_PAGE, after)
+                await self._redrive_events(by_id, events, now, report)
+                if len(events) < REDRIVE_PAGE:
+                    break
+                after = events[-1].id
+        return report
+
+    async def _redrive_events(
+        self,
+        forwarders: Mapping[str, Forwarder],
+        events: Sequence[Event],
+        now: datetime,
+        report: RedriveReport,
+    ) -> None:
+        statements = await self._statements([e.statement_id for e in events])
+        candidates, gone = [], []
+        for event in events:
+            forwarder, statement = (
+                forwarders.get(event.forwarder_id),
+                statements.get(event.statement_id),
+            )
+            if forwarder is None:
+                continue  # deleted: its events go with it
+            if statement is None:
+                gone.append(Disposition(event, "dropped", reason=STATEMENT_GONE))
+            else:
+                candidates.append(Candidate(forwarder, statement, event))
+        for disposition in [*gone, *await self.prepare(candidates)]:
+            if not await self.jobs.settle_unmatched(disposition, now):
+                continue
+            if disposition.state == "unmatched":
+                report.still_unmatched += 1
+            else:
+                report.resolved += 1
+
+    async def _statements(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The statements (not voided) with these ids, parsed."""
+        cursor = self.statements.find({"_id": {"$in": list(ids)}}, {"raw": 1, "voided": 1})
+        return {
+            doc["_id"]: orjson.loads(doc["raw"]) async for doc in cursor if not doc.get("voided")
+        }
+
+    # -- the worker's late rendering --------------------------------------------------------
+
+    async def prepare_claimed(self, forwarder: Forwarder, job: Job) -> Disposition:
+        """The disposition of a claimed job that has no payload yet: a replayed unmatched,
+        dropped or dead event, rendered now with today's people and template."""
+        statements = await self._statements([job.event.statement_id])
+        statement = statements.get(job.event.statement_id)
+        if statement is None:
+            return Disposition(job.event, "dropped", reason=STATEMENT_GONE)
+        [disposition] = await self.prepare([Candidate(forwarder, statement, job.event)])
+        return disposition
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, dict) else {}

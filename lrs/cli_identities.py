@@ -1,0 +1,90 @@
+"""`lrs identities import FILE [--format csv|jsonl]`, `show EMPLOYEE_ID`, `unmatched`.
+
+The import prints the report (created, updated, unchanged, conflicting and invalid rows, and
+how many waiting events it resolved) and exits 1 when any row was conflicting or invalid, so
+a scheduled HRIS sync can alert on it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from pymongo import AsyncMongoClient
+
+from forwarders.config import ForwardingSettings
+from forwarders.identity_service import IdentityService, import_format
+from lrs.settings import Settings
+from statements.errors import XAPIError
+
+log = logging.getLogger("lrs")
+SUFFIXES = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+
+
+def add_parser(commands: Any) -> None:
+    identities = commands.add_parser("identities", help="people from the HRIS, for forwarders")
+    actions = identities.add_subparsers(dest="action", required=True)
+    load = actions.add_parser("import", help="upsert people from a CSV or JSON Lines file")
+    load.add_argument("file", type=Path)
+    load.add_argument("--format", choices=["csv", "jsonl"], help="default: from the file suffix")
+    actions.add_parser("show", help="one person").add_argument("employee_id")
+    waiting = actions.add_parser("unmatched", help="events waiting for an identity")
+    waiting.add_argument("--forwarder", help="forwarder id")
+    waiting.add_argument("--limit", type=int, default=100)
+
+
+def _format(args: argparse.Namespace) -> str:
+    if args.format:
+        return str(args.format)
+    suffix = args.file.suffix.lower()
+    if suffix not in SUFFIXES:
+        raise XAPIError(f"cannot tell the format of {args.file.name}: pass --format csv|jsonl")
+    return SUFFIXES[suffix]
+
+
+async def run(
+    settings: Settings, uri: str, forwarding: ForwardingSettings, args: argparse.Namespace
+) -> int:
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+        uri, tz_aware=True, w="majority", journal=True
+    )
+    try:
+        service = IdentityService(
+            client[settings.database],
+            alias_domains=forwarding.alias_domains,
+            secrets_key=forwarding.secrets_key,
+            max_import_bytes=sys.maxsize,  # a local file: the operator's own choice
+        )
+        await service.ensure_indexes()
+        return await _action(service, args)
+    except XAPIError as error:
+        log.error("%s", error.message)
+        return 1
+    except OSError as error:
+        log.error("cannot read %s: %s", args.file, error.strerror)
+        return 1
+    finally:
+        await client.close()
+
+
+async def _action(service: IdentityService, args: argparse.Namespace) -> int:
+    if args.action == "import":
+        fmt = import_format(_format(args))
+        report = await service.import_people(args.file.read_bytes(), fmt)
+        _print(report)
+        return 1 if report["conflicting_count"] or report["invalid_count"] else 0
+    if args.action == "show":
+        _print((await service.get_person(args.employee_id)).as_dict())
+        return 0
+    page = await service.list_unmatched(forwarder_id=args.forwarder, limit=args.limit)
+    _print(page.as_dict())
+    return 0
+
+
+def _print(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, default=str, indent=2) + "\n")
+    sys.stdout.flush()
