@@ -25,6 +25,7 @@ from lrs.errors import handle_http_exception, handle_unexpected, handle_xapi_err
 from lrs.middleware import RequestIdMiddleware, XAPIVersionMiddleware
 from lrs.resources.about import about
 from lrs.resources.activities import ActivitiesResource
+from lrs.resources.admin_data import ROUTES as DATA_ROUTES
 from lrs.resources.admin_forwarders import ROUTES as ADMIN_ROUTES
 from lrs.resources.agents import AgentsResource
 from lrs.resources.documents import (
@@ -34,6 +35,7 @@ from lrs.resources.documents import (
 )
 from lrs.resources.health import healthz, readyz
 from lrs.resources.statements import StatementsResource
+from lrs.retention import periodic_retention
 from lrs.services import Services
 from lrs.settings import Settings
 from lrs.storage.indexes import ensure_indexes
@@ -146,7 +148,10 @@ def create_app(
         services = await open_services(settings, uri, forwarding)
         credentials.target = services.credentials
         try:
-            async with in_process_worker(services, forwarding or ForwardingSettings(), run_worker):
+            async with (
+                in_process_worker(services, forwarding or ForwardingSettings(), run_worker),
+                periodic_retention(services.client[settings.database], settings, services.audit),
+            ):
                 yield {"services": services}
         finally:
             # bounded: with the database gone, closing must not hold the shutdown hostage
@@ -155,7 +160,7 @@ def create_app(
     routes = [
         Route("/healthz", healthz),
         Route("/readyz", readyz),
-        Mount("/admin", routes=ADMIN_ROUTES),
+        Mount("/admin", routes=ADMIN_ROUTES + DATA_ROUTES),
         Mount(
             "/xapi",
             routes=[

@@ -25,6 +25,7 @@ from pymongo import AsyncMongoClient
 from forwarders.config import ForwardingSettings
 from forwarders.service import ForwarderService
 from forwarders.worker import run_worker
+from lrs import data_cli
 from lrs.auth.scopes import ADMIN, ALL, KNOWN_SCOPES
 from lrs.settings import Settings, SettingsError, env_bool
 from lrs.storage.embedded import EmbeddedDatabase, EmbeddedDatabaseError
@@ -242,6 +243,13 @@ def cmd_forwarders(settings: Settings, args: argparse.Namespace) -> int:
         return _run(_forwarders_admin(settings, uri, forwarding, args))
 
 
+def cmd_data(settings: Settings, args: argparse.Namespace) -> int:
+    """`lrs erase` and `lrs retention` (see lrs.data_cli)."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    with database_uri(settings) as (uri, _):
+        return _run(data_cli.run(settings, uri, args))
+
+
 def _running_uri(settings: Settings) -> str | None:
     uri_file = _uri_file(settings)
     return uri_file.read_text().strip() if uri_file.exists() else None
@@ -345,6 +353,7 @@ def parser() -> argparse.ArgumentParser:
     revoke = actions.add_parser("revoke", help="revoke a credential")
     revoke.add_argument("key")
     _forwarders_parser(commands)
+    data_cli.add_parsers(commands)
     return root
 
 
@@ -359,6 +368,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.error("%s", error)
         return 2
     handlers = {"serve": cmd_serve, "credentials": cmd_credentials, "forwarders": cmd_forwarders}
+    handlers.update(dict.fromkeys(data_cli.COMMANDS, cmd_data))
     return handlers[args.command](settings, args)
 
 

@@ -1,0 +1,56 @@
+"""Deleting in bounded batches, and finding attachment contents nobody references any more.
+
+Shared by erasure (`lrs.erasure`) and retention (`lrs.retention`). Every lookup goes through
+an index: statements by `_id` or by their `h:<sha2>` keys (`statement_keys.attachment`),
+never a scan of `att` or of the raw text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any
+
+from pymongo.asynchronous.collection import AsyncCollection
+
+from lrs.storage import statement_keys
+
+BATCH = 1000
+"""Ids per `$in`: bounded request sizes whatever the number of matches."""
+
+Collection = AsyncCollection[dict[str, Any]]
+
+
+def batches(values: Sequence[Any], size: int = BATCH) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+async def delete_ids(collection: Collection, ids: Sequence[Any]) -> int:
+    deleted = 0
+    for chunk in batches(ids):
+        deleted += (await collection.delete_many({"_id": {"$in": list(chunk)}})).deleted_count
+    return deleted
+
+
+async def find_ids(
+    collection: Collection, ids: Sequence[Any], projection: dict[str, int]
+) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    for chunk in batches(ids):
+        found += [doc async for doc in collection.find({"_id": {"$in": list(chunk)}}, projection)]
+    return found
+
+
+async def unreferenced_attachments(
+    statements: Collection, hashes: Iterable[str], gone: Callable[[dict[str, Any]], bool]
+) -> list[str]:
+    """The hashes no remaining statement carries. `gone(doc)` (doc: `_id`, `seq`) says whether
+    a referencing statement is (about to be) deleted, so a dry run answers like a real run."""
+    wanted = sorted(set(hashes))
+    referenced: set[str] = set()
+    for chunk in batches(wanted):
+        match = {"keys": {"$in": [statement_keys.attachment(h) for h in chunk]}}
+        async for doc in statements.find(match, {"seq": 1, "att": 1}):
+            if not gone(doc):
+                referenced.update(doc.get("att", ()))
+    return [h for h in wanted if h not in referenced]
