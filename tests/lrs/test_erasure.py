@@ -15,7 +15,7 @@ from forwarders.jobs import JobStore
 from tests.lrs.resources.test_statements_attachments import attachment_for, multipart
 
 ADA = {"objectType": "Agent", "name": "Ada Lovelace", "mbox": "mailto:ada@example.com"}
-ADA_SHA1 = hashlib.sha1(b"mailto:ada@example.com").hexdigest()
+ADA_SHA1 = hashlib.sha1(b"mailto:ada@example.com", usedforsecurity=False).hexdigest()
 BOB = {"objectType": "Agent", "name": "Bob", "mbox": "mailto:bob@example.com"}
 VERBS = "http://adlnet.gov/expapi/verbs/"
 COURSE = "http://example.com/courses/xapi-101"
