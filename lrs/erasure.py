@@ -36,6 +36,7 @@ from lrs.audit import AuditLog
 from lrs.settings import Settings
 from lrs.storage import statement_keys
 from lrs.storage.cleanup import (
+    LOOKUP_BATCH,
     Collection,
     batches,
     delete_ids,
@@ -225,7 +226,7 @@ async def _by_statement(
     events: Collection, statement_ids: Sequence[str], projection: dict[str, int]
 ) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
-    for chunk in batches(statement_ids):
+    for chunk in batches(statement_ids, LOOKUP_BATCH):
         match = {"statement": {"$in": list(chunk)}}
         found += [doc async for doc in events.find(match, projection)]
     return found
