@@ -43,7 +43,14 @@ from lrs.storage.cleanup import (
     find_ids,
     unreferenced_attachments,
 )
-from statements.erasure import Candidate, ErasurePlan, erasure_keys, plan_erasure, pseudonym
+from statements.erasure import (
+    Candidate,
+    ErasurePlan,
+    attachment_hashes,
+    erasure_keys,
+    plan_erasure,
+    pseudonym,
+)
 from statements.errors import BadRequest
 from statements.index import agent_key
 from statements.types import StatementIndex
@@ -132,11 +139,7 @@ async def erase_agent(
         statements_pseudonymised=[k.id for k in plan.pseudonymised],
         statements_rekeyed=[k.id for k in plan.rekeyed],
     )
-    gone = set(plan.deleted)
-    hashes = [h for d in docs if d["_id"] in gone for h in d.get("att", ())]
-    report.attachments_deleted = await unreferenced_attachments(
-        db["statements"], hashes, lambda doc: doc["_id"] in gone
-    )
+    report.attachments_deleted = await _orphans(db, docs, plan)
     documents = await _documents(db, keys)
     report.documents_deleted = [_document_id(d) for d in documents]
     events, scrubbed = await _events(db, plan, keys)
@@ -189,6 +192,30 @@ async def _candidates(
     refs = sorted({d["ref"] for d in docs if d.get("ref") and d["ref"] not in ids})
     targets = await find_ids(statements, refs, {"keys": 1})
     return docs, {t["_id"]: statement_keys.index_from_keys(t.get("keys", ())) for t in targets}
+
+
+async def _orphans(db: Database, docs: list[dict[str, Any]], plan: ErasurePlan) -> list[str]:
+    """Contents carried by deleted statements (or dropped signatures) that nothing keeps."""
+    carried = _carried(plan)
+    hashes = [h for d in docs for h in d.get("att", ()) if h not in carried.get(d["_id"], (h,))]
+
+    def remaining(doc: dict[str, Any]) -> Sequence[str]:
+        statement_id: str = doc["_id"]
+        if statement_id in carried:
+            return carried[statement_id]
+        return [str(h) for h in doc.get("att", ())]
+
+    return await unreferenced_attachments(db["statements"], hashes, remaining)
+
+
+def _carried(plan: ErasurePlan) -> dict[str, tuple[str, ...]]:
+    """What each decided statement carries afterwards: nothing once deleted, the rewritten
+    text's attachments once pseudonymised (re-keyed ones keep theirs: absent here)."""
+    carried: dict[str, tuple[str, ...]] = dict.fromkeys(plan.deleted, ())
+    for kept in plan.pseudonymised:
+        assert kept.statement is not None  # noqa: S101 - pseudonymised means rewritten
+        carried[kept.id] = attachment_hashes(kept.statement)
+    return carried
 
 
 async def _documents(db: Database, keys: tuple[str, ...]) -> list[dict[str, Any]]:
@@ -256,10 +283,11 @@ async def _rewrite(
     authorities = dict.fromkeys(keys, renamed_to)
     for kept in (*plan.pseudonymised, *plan.rekeyed):
         doc = docs[kept.id]
+        att = doc.get("att", ()) if kept.statement is None else attachment_hashes(kept.statement)
         new_keys = statement_keys.rekeyed(
-            doc.get("keys", ()), kept.index, authorities=authorities, attachments=doc.get("att", ())
+            doc.get("keys", ()), kept.index, authorities=authorities, attachments=att
         )
         fields: dict[str, Any] = {"keys": new_keys}
         if kept.statement is not None:
-            fields["raw"] = orjson.dumps(kept.statement).decode()
+            fields.update(raw=orjson.dumps(kept.statement).decode(), att=list(att))
         await db["statements"].update_one({"_id": kept.id}, {"$set": fields})

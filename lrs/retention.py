@@ -117,9 +117,12 @@ async def _old_statements(db: Database, cutoff_seq: int, report: RetentionReport
             batch = []
     if batch:
         await _settle(db, batch, cutoff_seq, kept, hashes, report)
-    orphans = await unreferenced_attachments(
-        statements, hashes, lambda doc: doc["seq"] < cutoff_seq and doc["_id"] not in kept
-    )
+
+    def remaining(doc: dict[str, Any]) -> list[str]:
+        gone = doc["seq"] < cutoff_seq and doc["_id"] not in kept
+        return [] if gone else list(doc.get("att", ()))
+
+    orphans = await unreferenced_attachments(statements, hashes, remaining)
     report.attachments_deleted = len(orphans)
     if not report.dry_run:
         await delete_ids(db["attachments"], orphans)

@@ -14,6 +14,8 @@ The policy (docs/data-protection.md):
   target stays (someone else's statement) or has not arrived, the voiding statement is
   pseudonymised instead: deleting it would leave a voided statement with no voiding
   statement behind it, or let a later copy of the target arrive un-voided.
+- A pseudonymised statement loses its signature attachments: a JWS signature covers (and
+  carries) the original text, agent included, and no longer matches the rewritten one.
 - A statement that matches the agent only through a StatementRef (it inherited the target's
   filter values, Communication 2.1.3) keeps its text; its index is recomputed from its own
   (rewritten) content and its target's new index, or its own alone when the target is gone.
@@ -29,6 +31,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from statements.attachments import SIGNATURE_USAGE
 from statements.index import agent_key, derive_index, merge_targeted, normalize_mbox
 from statements.types import Statement, StatementIndex
 
@@ -130,9 +133,33 @@ class _Rewriter:
 def rewrite_statement(
     statement: Mapping[str, Any], keys: Iterable[str], replacement: Mapping[str, Any]
 ) -> dict[str, Any]:
-    """The statement with every occurrence of the agent replaced by `replacement`; equal to
-    the original when the agent does not occur in it."""
-    return _Rewriter(keys, replacement).statement(statement)
+    """The statement with every occurrence of the agent replaced by `replacement` and, if
+    that changed anything, without its signature attachments; equal to the original when
+    the agent does not occur in it."""
+    rewritten = _Rewriter(keys, replacement).statement(statement)
+    if rewritten == statement:
+        return rewritten
+    attachments = rewritten.get("attachments")
+    if isinstance(attachments, list):
+        unsigned = [a for a in attachments if not _is_signature(a)]
+        if unsigned:
+            rewritten["attachments"] = unsigned
+        else:
+            del rewritten["attachments"]
+    return rewritten
+
+
+def _is_signature(attachment: Any) -> bool:
+    return isinstance(attachment, dict) and attachment.get("usageType") == SIGNATURE_USAGE
+
+
+def attachment_hashes(statement: Mapping[str, Any]) -> tuple[str, ...]:
+    """The SHA-256 of every attachment a statement declares (as stored beside it)."""
+    attachments = statement.get("attachments")
+    if not isinstance(attachments, list):
+        return ()
+    found = (str(a["sha2"]).lower() for a in attachments if isinstance(a, dict) and "sha2" in a)
+    return tuple(dict.fromkeys(found))
 
 
 # -- the plan -------------------------------------------------------------------------------
@@ -177,8 +204,11 @@ def plan_erasure(
     that candidates target but that are not candidates themselves (they stay as they are)."""
     by_id = {c.id: c for c in candidates}
     deleted = _deleted(by_id, keys)
-    rewriter = _Rewriter(keys, replacement)
-    texts = {c.id: rewriter.statement(c.statement) for c in by_id.values() if c.id not in deleted}
+    texts = {
+        c.id: rewrite_statement(c.statement, keys, replacement)
+        for c in by_id.values()
+        if c.id not in deleted
+    }
     indexes = _Indexes(texts, by_id, deleted, outside_targets)
     pseudonymised: list[Kept] = []
     rekeyed: list[Kept] = []

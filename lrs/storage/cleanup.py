@@ -47,15 +47,17 @@ async def find_ids(
 
 
 async def unreferenced_attachments(
-    statements: Collection, hashes: Iterable[str], gone: Callable[[dict[str, Any]], bool]
+    statements: Collection,
+    hashes: Iterable[str],
+    remaining: Callable[[dict[str, Any]], Iterable[str]],
 ) -> list[str]:
-    """The hashes no remaining statement carries. `gone(doc)` (doc: `_id`, `seq`) says whether
-    a referencing statement is (about to be) deleted, so a dry run answers like a real run."""
+    """The hashes no remaining statement carries. `remaining(doc)` (doc: `_id`, `seq`, `att`)
+    gives the hashes a referencing statement still carries after the operation (none when
+    it is deleted), so a dry run answers like a real run."""
     wanted = sorted(set(hashes))
     referenced: set[str] = set()
     for chunk in batches(wanted, LOOKUP_BATCH):
         match = {"keys": {"$in": [statement_keys.attachment(h) for h in chunk]}}
         async for doc in statements.find(match, {"seq": 1, "att": 1}):
-            if not gone(doc):
-                referenced.update(doc.get("att", ()))
+            referenced.update(remaining(doc))
     return [h for h in wanted if h not in referenced]

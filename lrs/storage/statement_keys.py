@@ -99,10 +99,10 @@ def rekeyed(
     attachments: Iterable[str] = (),
 ) -> list[str]:
     """A stored statement's keys after its index changed (erasure): the filter keys come
-    from `index`, authority keys are renamed through `authorities` (old agent key -> new),
-    every other key (`*`, `s:`, `h:`) stays, and attachment keys are added if missing."""
+    from `index` and the attachment keys from `attachments`, authority keys are renamed
+    through `authorities` (old agent key -> new), every other key (`*`, `s:`) stays."""
     renamed = {authority(k): authority(v) for k, v in authorities.items()}
-    filter_prefixes = set(FILTER_PREFIXES.values())
-    kept = [renamed.get(key, key) for key in old if key[:2] not in filter_prefixes]
+    replaced = {*FILTER_PREFIXES.values(), attachment("")}
+    kept = [renamed.get(key, key) for key in old if key[:2] not in replaced]
     merged = [*kept, *filter_keys(index), *(attachment(sha2) for sha2 in attachments)]
     return list(dict.fromkeys(merged))

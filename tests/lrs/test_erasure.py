@@ -290,3 +290,38 @@ async def test_erasure_needs_the_admin_scope_and_a_valid_agent(client, admin, ma
         response = await client.post("/admin/erasure", json=bad, headers=admin)
         assert response.status_code == 400, bad
         assert response.json()["details"]["field"] == field
+
+
+async def test_a_pseudonymised_signed_statement_loses_its_signature(client, admin, services):
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    from statements.multipart import build_multipart_mixed
+    from statements.types import Attachment
+    from tests.statements.test_signatures import sign, with_signature
+
+    statement = {
+        "id": str(uuid.uuid4()),
+        "actor": BOB,
+        "verb": verb("attended"),
+        "object": {"objectType": "Activity", "id": WORKSHOP},
+        "context": {"instructor": ADA},
+    }
+    jws = sign(statement, rsa.generate_private_key(public_exponent=65537, key_size=2048))
+    sha2 = hashlib.sha256(jws).hexdigest()
+    part = Attachment(sha2, "application/octet-stream", jws)
+    body = build_multipart_mixed(orjson.dumps(with_signature(statement, jws)), [part], "b0UNDARY")
+    headers = {"Content-Type": 'multipart/mixed; boundary="b0UNDARY"'}
+    posted = await client.post("/xapi/statements", content=body, headers=headers)
+    assert posted.status_code == 200, posted.text
+
+    report = await erase(client, admin)
+
+    assert report["statements_pseudonymised"] == [statement["id"]]
+    assert report["attachments_deleted"] == [sha2]
+    assert await services.statements.get_attachments([sha2]) == []
+    got = await client.get(
+        "/xapi/statements", params={"statementId": statement["id"], "attachments": "true"}
+    )
+    assert got.status_code == 200
+    assert not any(trace.encode() in got.content for trace in TRACES)
+    assert "attachments" not in await statement_of(client, statement["id"])

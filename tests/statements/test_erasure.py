@@ -134,3 +134,14 @@ def test_statement_ref_cycles_terminate():
     b = candidate("b", statement(BOB, obj=ref("a"), context={"instructor": ADA}))
     plan = plan_erasure([a, b], KEYS, P, {})
     assert {k.id for k in plan.pseudonymised} == {"a", "b"}
+
+
+def test_a_rewritten_statement_drops_its_signature_but_an_untouched_one_keeps_it():
+    signature = {"usageType": "http://adlnet.gov/expapi/attachments/signature", "sha2": "ab"}
+    other = {"usageType": "http://example.com/usage/file", "sha2": "cd"}
+    mention = statement(BOB, context={"instructor": ADA}, attachments=[signature, other])
+    untouched = statement(BOB, attachments=[signature])
+    assert rewrite_statement(mention, KEYS, P)["attachments"] == [other]
+    assert rewrite_statement(untouched, KEYS, P) == untouched
+    only_signed = statement(BOB, object=ADA, attachments=[signature])
+    assert "attachments" not in rewrite_statement(only_signed, KEYS, P)
