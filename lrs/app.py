@@ -28,6 +28,7 @@ from lrs.middleware import RequestIdMiddleware, XAPIVersionMiddleware
 from lrs.resources.about import about
 from lrs.resources.activities import ActivitiesResource
 from lrs.resources.admin_credentials import ROUTES as CREDENTIAL_ROUTES
+from lrs.resources.admin_data import ROUTES as DATA_ROUTES
 from lrs.resources.admin_forwarders import ROUTES as ADMIN_ROUTES
 from lrs.resources.admin_identities import ROUTES as IDENTITY_ROUTES
 from lrs.resources.agents import AgentsResource
@@ -39,6 +40,7 @@ from lrs.resources.documents import (
 from lrs.resources.health import healthz, readyz
 from lrs.resources.oauth import OAuthEndpoints
 from lrs.resources.statements import StatementsResource
+from lrs.retention import periodic_retention
 from lrs.services import Services
 from lrs.settings import Settings
 from lrs.storage.indexes import ensure_indexes
@@ -149,7 +151,10 @@ def create_app(
         services = await open_services(settings, uri, forwarding)
         gate.attach(services.credentials, services.audit)
         try:
-            async with in_process_worker(services, forwarding or ForwardingSettings(), run_worker):
+            async with (
+                in_process_worker(services, forwarding or ForwardingSettings(), run_worker),
+                periodic_retention(services.client[settings.database], settings, services.audit),
+            ):
                 yield {"services": services}
         finally:
             await gate.aclose()
@@ -160,7 +165,10 @@ def create_app(
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         *OAuthEndpoints(gate).routes(),
-        Mount("/admin", routes=[*ADMIN_ROUTES, *CREDENTIAL_ROUTES, *IDENTITY_ROUTES]),
+        Mount(
+            "/admin",
+            routes=[*ADMIN_ROUTES, *CREDENTIAL_ROUTES, *IDENTITY_ROUTES, *DATA_ROUTES],
+        ),
         Mount(
             "/xapi",
             routes=[

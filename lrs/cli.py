@@ -25,7 +25,7 @@ from pymongo import AsyncMongoClient
 from forwarders.config import ForwardingSettings
 from forwarders.service import ForwarderService
 from forwarders.worker import run_worker
-from lrs import cli_identities
+from lrs import cli_identities, data_cli
 from lrs.auth.config import AuthSettings
 from lrs.auth.credential_admin import credential_admin
 from lrs.auth.scopes import ADMIN, ALL, KNOWN_SCOPES
@@ -251,6 +251,13 @@ def cmd_identities(settings: Settings, args: argparse.Namespace) -> int:
         return _run(cli_identities.run(settings, uri, forwarding, args))
 
 
+def cmd_data(settings: Settings, args: argparse.Namespace) -> int:
+    """`lrs erase` and `lrs retention` (see lrs.data_cli)."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    with database_uri(settings) as (uri, _):
+        return _run(data_cli.run(settings, uri, args))
+
+
 def _running_uri(settings: Settings) -> str | None:
     uri_file = _uri_file(settings)
     return uri_file.read_text().strip() if uri_file.exists() else None
@@ -361,6 +368,7 @@ def parser() -> argparse.ArgumentParser:
     revoke.add_argument("key")
     _forwarders_parser(commands)
     cli_identities.add_parser(commands)
+    data_cli.add_parsers(commands)
     return root
 
 
@@ -380,6 +388,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "forwarders": cmd_forwarders,
         "identities": cmd_identities,
     }
+    handlers.update(dict.fromkeys(data_cli.COMMANDS, cmd_data))
     return handlers[args.command](settings, args)
 
 

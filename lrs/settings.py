@@ -77,6 +77,14 @@ class Settings:
     log_level: str = "info"
     fallback_version: SpecVersion = "2.0.0"
     """The version header on responses to requests that sent none (2.0.0 or 1.0.3)."""
+    pseudonym_key: str | None = field(default=None, repr=False)
+    """Secret of the erasure pseudonyms (HMAC key); None: one generated and kept in the DB."""
+    retention_statement_days: int = 0
+    """Delete statements stored more than this many days ago (0: keep forever)."""
+    retention_delivery_days: int = 0
+    """Delete finished forwarder deliveries older than this many days (0: keep forever)."""
+    retention_interval_minutes: int = 0
+    """Apply the retention policy every this many minutes in `lrs serve` (0: never)."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -108,6 +116,10 @@ class Settings:
             fallback_version=_version(
                 environ.get("LRS_FALLBACK_VERSION", defaults.fallback_version)
             ),
+            pseudonym_key=environ.get("LRS_PSEUDONYM_KEY") or None,
+            retention_statement_days=_int(environ, "LRS_RETENTION_STATEMENT_DAYS", 0),
+            retention_delivery_days=_int(environ, "LRS_RETENTION_DELIVERY_DAYS", 0),
+            retention_interval_minutes=_int(environ, "LRS_RETENTION_INTERVAL_MINUTES", 0),
         ).validated()
 
     def validated(self) -> Settings:

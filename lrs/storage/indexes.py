@@ -33,6 +33,9 @@ DOCUMENT_INDEXES = [
         name="identity",
         unique=True,
     ),
+    # every State / Agent Profile document of one agent, for erasure (lrs.erasure): the
+    # identity index cannot serve it, `activity` comes before `agent` there
+    IndexModel([("agent", ASCENDING)], name="agent"),
 ]
 ACTIVITY_DEFINITION_INDEXES = [IndexModel([("activity", ASCENDING)], name="activity")]
 

@@ -3,7 +3,7 @@
 One document per statement:
 
     {_id: <statement id>, seq: <int64 stored sequence>, raw: <the statement's JSON text>,
-     keys: ["*", "v:<verb>", "a:<agent>", ...],   (see statement_keys.py)
+     keys: ["*", "v:<verb>", "a:<agent>", "h:<sha2>", ...],   (see statement_keys.py)
      ref: <id its StatementRef targets>, voiding: <bool>, voided: <bool>, att: [<sha2>...]}
 
 The statement is kept as JSON text, exactly as accepted: extension keys with dots or `$`
@@ -121,7 +121,10 @@ class MongoStatementStore:
                     "seq": statement.seq,
                     "raw": statement.raw,
                     "keys": keys.statement_keys(
-                        index, authority_key=statement.authority_key, ref=statement.ref
+                        index,
+                        authority_key=statement.authority_key,
+                        ref=statement.ref,
+                        attachments=statement.attachment_hashes,
                     ),
                     "ref": statement.ref,
                     "voiding": statement.index.voids is not None,

@@ -4,6 +4,8 @@
     v:<verb>     a:<agent> (actor/object)   A:<agent> (anywhere related_agents reaches)
     t:<activity> (object)   T:<activity> (anywhere related_activities reaches)
     r:<registration>   u:<authority>   s:<id of the statement its StatementRef targets>
+    h:<sha2>     an attachment content the statement carries (so erasure and retention find
+                 the statements still referencing a content through the index, never a scan)
 
 Values come from `statements.index.derive_index`; user data only ever becomes an array
 *value*, never a field name or an operator.
@@ -11,7 +13,7 @@ Values come from `statements.index.derive_index`; user data only ever becomes an
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from statements.types import StatementIndex, StatementQuery
 
@@ -46,13 +48,18 @@ def index_from_keys(keys: Iterable[str]) -> StatementIndex:
 
 
 def statement_keys(
-    index: StatementIndex, *, authority_key: str | None, ref: str | None
+    index: StatementIndex,
+    *,
+    authority_key: str | None,
+    ref: str | None,
+    attachments: Iterable[str] = (),
 ) -> list[str]:
     keys = [ALL, *filter_keys(index)]
     if authority_key is not None:
         keys.append(authority(authority_key))
     if ref is not None:
         keys.append(targets(ref))
+    keys.extend(attachment(sha2) for sha2 in attachments)
     return keys
 
 
@@ -62,6 +69,10 @@ def authority(key: str) -> str:
 
 def targets(statement_id: str) -> str:
     return "s:" + statement_id
+
+
+def attachment(sha2: str) -> str:
+    return "h:" + sha2
 
 
 def query_keys(query: StatementQuery, authority_key: str | None) -> list[str]:
@@ -78,3 +89,20 @@ def query_keys(query: StatementQuery, authority_key: str | None) -> list[str]:
     if authority_key is not None:
         keys.append(authority(authority_key))
     return keys or [ALL]
+
+
+def rekeyed(
+    old: Iterable[str],
+    index: StatementIndex,
+    *,
+    authorities: Mapping[str, str],
+    attachments: Iterable[str] = (),
+) -> list[str]:
+    """A stored statement's keys after its index changed (erasure): the filter keys come
+    from `index` and the attachment keys from `attachments`, authority keys are renamed
+    through `authorities` (old agent key -> new), every other key (`*`, `s:`) stays."""
+    renamed = {authority(k): authority(v) for k, v in authorities.items()}
+    replaced = {*FILTER_PREFIXES.values(), attachment("")}
+    kept = [renamed.get(key, key) for key in old if key[:2] not in replaced]
+    merged = [*kept, *filter_keys(index), *(attachment(sha2) for sha2 in attachments)]
+    return list(dict.fromkeys(merged))

@@ -7,6 +7,7 @@ from lrs.storage.statement_keys import (
     filter_keys,
     index_from_keys,
     query_keys,
+    rekeyed,
     statement_keys,
 )
 from statements.types import StatementIndex, StatementQuery
@@ -52,3 +53,20 @@ def test_related_filters_use_the_related_keys():
 def test_unfiltered_query_reads_the_catch_all_and_mine_reads_the_authority():
     assert query_keys(StatementQuery(), None) == [ALL]
     assert query_keys(StatementQuery(), "me") == ["u:me"]
+
+
+def test_attachment_contents_are_keys_too():
+    keys = statement_keys(INDEX, authority_key=None, ref=None, attachments=["abc"])
+    assert "h:abc" in keys
+    assert index_from_keys(keys) == INDEX
+
+
+def test_rekeyed_replaces_filter_keys_renames_authority_and_keeps_the_rest():
+    old = statement_keys(INDEX, authority_key="mbox::mailto:a@x.com", ref="target")
+    new_index = StatementIndex(("http://v",), (), ("account::h::p",), (), (), (), None)
+    keys = rekeyed(
+        old, new_index, authorities={"mbox::mailto:a@x.com": "account::h::p"}, attachments=["f"]
+    )
+    assert sorted(keys) == sorted(
+        [ALL, "v:http://v", "A:account::h::p", "u:account::h::p", "s:target", "h:f"]
+    )

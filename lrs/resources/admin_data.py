@@ -1,0 +1,86 @@
+"""The data-protection admin API under /admin (scope `admin`): erasure and retention.
+
+    POST /admin/erasure    {"agent": {...}, "dry_run": false}  -> the erasure report
+    POST /admin/retention  {"dry_run": true}                   -> the retention report
+
+Thin: parse, call `lrs.erasure` / `lrs.retention`, shape. Both are audit-logged there.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from lrs.auth.backend import credential_of
+from lrs.auth.scopes import require_admin
+from lrs.erasure import parse_agent, run_erasure
+from lrs.resources.bodies import parse_json, read_body
+from lrs.responses import XAPIResponse
+from lrs.retention import run_retention
+from lrs.services import Services
+from statements.errors import BadRequest
+
+MAX_BODY = 64 * 1024
+BODY_FIELDS = {"erasure": {"agent", "dry_run"}, "retention": {"dry_run"}}
+
+
+async def _body(request: Request, kind: str) -> dict[str, Any]:
+    body = await read_body(request, MAX_BODY)
+    value = parse_json(body) if body else {}
+    if not isinstance(value, dict):
+        raise BadRequest("the body must be a JSON object")
+    unknown = sorted(set(value) - BODY_FIELDS[kind])
+    if unknown:
+        raise BadRequest(f"unknown field {unknown[0]!r}", {"field": unknown[0]})
+    if not isinstance(value.get("dry_run", False), bool):
+        raise BadRequest("dry_run must be true or false", {"field": "dry_run"})
+    return value
+
+
+def _who(request: Request) -> tuple[str, str | None]:
+    credential = credential_of(request.scope)
+    require_admin(credential)
+    return credential.key, request.client.host if request.client else None
+
+
+async def erasure(request: Request) -> Response:
+    actor, source = _who(request)
+    body = await _body(request, "erasure")
+    if "agent" not in body:
+        raise BadRequest("agent is required", {"field": "agent"})
+    agent = parse_agent(body["agent"])
+    services: Services = request.state.services
+    report = await run_erasure(
+        services.client[services.settings.database],
+        services.settings,
+        services.audit,
+        agent,
+        dry_run=body.get("dry_run", False),
+        actor=actor,
+        source=source,
+    )
+    return XAPIResponse(report.as_dict())
+
+
+async def retention(request: Request) -> Response:
+    actor, source = _who(request)
+    body = await _body(request, "retention")
+    services: Services = request.state.services
+    report = await run_retention(
+        services.client[services.settings.database],
+        services.settings,
+        services.audit,
+        dry_run=body.get("dry_run", False),
+        actor=actor,
+        source=source,
+    )
+    return XAPIResponse(report.as_dict())
+
+
+ROUTES = [
+    Route("/erasure", erasure, methods=["POST"]),
+    Route("/retention", retention, methods=["POST"]),
+]
