@@ -31,6 +31,8 @@ import orjson
 from pymongo.asynchronous.database import AsyncDatabase
 
 from forwarders.events import learner_of
+from forwarders.identity import actor_keys
+from forwarders.identity_store import IDENTITIES
 from forwarders.store import EVENTS
 from lrs.audit import AuditLog
 from lrs.settings import Settings
@@ -78,6 +80,8 @@ class ErasureReport:
     attachments_deleted: list[str] = field(default_factory=list)
     forwarder_events_deleted: list[str] = field(default_factory=list)
     forwarder_events_scrubbed: list[str] = field(default_factory=list)
+    identities_deleted: list[str] = field(default_factory=list)
+    """Employee ids of HRIS people whose identifiers include the agent's."""
 
     def counts(self) -> dict[str, int]:
         return {k: len(v) for k, v in asdict(self).items() if isinstance(v, list) and k != "keys"}
@@ -145,13 +149,13 @@ async def erase_agent(
     events, scrubbed = await _events(db, plan, keys)
     report.forwarder_events_deleted = events
     report.forwarder_events_scrubbed = [e["_id"] for e in scrubbed]
+    report.identities_deleted = await _people(db, agent)
     if not dry_run:
         await delete_ids(db[EVENTS], events)
         await _scrub_events(db, scrubbed, replacement)
         await delete_ids(db["documents"], [d["_id"] for d in documents])
         await delete_ids(db["attachments"], report.attachments_deleted)
-        # Hook: `identities` (HRIS people and their IFIs, forwarders' identity resolution)
-        # is owned elsewhere; erase the person's identity records here once it exists.
+        await delete_ids(db[IDENTITIES], report.identities_deleted)
         await _rewrite(db, plan, {d["_id"]: d for d in docs}, keys, replacement)
         await delete_ids(db["statements"], list(plan.deleted))
     return report
@@ -218,6 +222,16 @@ def _carried(plan: ErasurePlan) -> dict[str, tuple[str, ...]]:
     return carried
 
 
+async def _people(db: Database, agent: Mapping[str, Any]) -> list[str]:
+    """The HRIS people the agent resolves to (any of its identifiers): their record holds
+    the same personal data, and an erased learner must not be re-identified through it. A
+    later HRIS import that still lists the person brings the record back, by design."""
+    keys = list(actor_keys(agent))
+    if not keys:
+        return []
+    return [doc["_id"] async for doc in db[IDENTITIES].find({"keys": {"$in": keys}}, {"_id": 1})]
+
+
 async def _documents(db: Database, keys: tuple[str, ...]) -> list[dict[str, Any]]:
     projection = {"kind": 1, "activity": 1, "registration": 1, "doc_id": 1}
     return [d async for d in db["documents"].find({"agent": {"$in": list(keys)}}, projection)]
@@ -266,7 +280,12 @@ async def _scrub_events(
     for event in events:
         log = [{**entry, "excerpt": ""} for entry in event.get("log", ())]
         await db[EVENTS].update_one(
-            {"_id": event["_id"]}, {"$set": {"event.learner": learner, "log": log}}
+            {"_id": event["_id"]},
+            {
+                "$set": {"event.learner": learner, "log": log},
+                # the rendered body and the resolution carry the person's data (email, ids)
+                "$unset": {"payload": "", "employee_id": "", "learner_keys": ""},
+            },
         )
 
 

@@ -325,3 +325,28 @@ async def test_a_pseudonymised_signed_statement_loses_its_signature(client, admi
     assert got.status_code == 200
     assert not any(trace.encode() in got.content for trace in TRACES)
     assert "attachments" not in await statement_of(client, statement["id"])
+
+
+async def test_the_hris_person_and_rendered_payloads_of_the_agent_are_erased(
+    client, admin, world, db, services
+):
+    people = (
+        "employee_id,email,other_emails\n"
+        "E-ADA,ADA@example.com,ada.lovelace@example.com\n"
+        "E-BOB,bob@example.com,\n"
+    )
+    await services.identities.import_people(people, "csv")
+    taught = await db["forwarder_events"].find_one({"statement": world["ada_voids"]["id"]})
+    await db["forwarder_events"].update_one(
+        {"_id": taught["_id"]},
+        {"$set": {"payload": {"data": {"email": "ada@example.com"}}, "employee_id": "E-ADA"}},
+    )
+
+    dry = await erase(client, admin, dry_run=True)
+    assert dry["identities_deleted"] == ["E-ADA"]
+    assert await db["identities"].count_documents({}) == 2
+    await erase(client, admin)
+
+    assert [doc["_id"] async for doc in db["identities"].find({})] == ["E-BOB"]
+    scrubbed = await db["forwarder_events"].find_one({"_id": taught["_id"]})
+    assert "payload" not in scrubbed and "employee_id" not in scrubbed
