@@ -17,12 +17,16 @@ from starlette.routing import Mount, Route
 from forwarders.config import ForwardingSettings
 from forwarders.service import ForwarderService
 from forwarders.worker import Worker
+from lrs.access import AccessMiddleware
 from lrs.alternate_syntax import AlternateSyntaxMiddleware
 from lrs.audit import AuditLog
 from lrs.auth.backend import AuthMiddleware
 from lrs.auth.scopes import Credential
+from lrs.cors import cors_middleware
 from lrs.errors import handle_http_exception, handle_unexpected, handle_xapi_error
+from lrs.metrics import Metrics
 from lrs.middleware import RequestIdMiddleware, XAPIVersionMiddleware
+from lrs.ratelimit import RateLimitMiddleware, rate_limiter
 from lrs.resources.about import about
 from lrs.resources.activities import ActivitiesResource
 from lrs.resources.admin_forwarders import ROUTES as ADMIN_ROUTES
@@ -33,6 +37,7 @@ from lrs.resources.documents import (
     StateResource,
 )
 from lrs.resources.health import healthz, readyz
+from lrs.resources.metrics import metrics as metrics_endpoint
 from lrs.resources.statements import StatementsResource
 from lrs.services import Services
 from lrs.settings import Settings
@@ -71,10 +76,18 @@ async def take_node_number(db: AsyncDatabase[dict[str, Any]]) -> int:
 
 
 async def open_services(
-    settings: Settings, mongodb_uri: str, forwarding: ForwardingSettings | None = None
+    settings: Settings,
+    mongodb_uri: str,
+    forwarding: ForwardingSettings | None = None,
+    metrics: Metrics | None = None,
 ) -> Services:
+    metrics = metrics or Metrics(settings.metrics_cache_seconds)
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
-        mongodb_uri, tz_aware=True, w="majority", journal=True
+        mongodb_uri,
+        tz_aware=True,
+        w="majority",
+        journal=True,
+        event_listeners=[metrics.command_listener],
     )
     db = client[settings.database]
     await ensure_indexes(db)
@@ -89,7 +102,7 @@ async def open_services(
     return Services(
         settings=settings,
         client=client,
-        statements=MongoStatementStore(db),
+        statements=MongoStatementStore(db, on_stored=metrics.observe_stored),
         credentials=MongoCredentialStore(db, authority_home=home),
         validators={v: StatementValidator(v) for v in ("1.0.3", "2.0.0")},
         clock=SequenceClock(await take_node_number(db)),
@@ -97,6 +110,7 @@ async def open_services(
         activities=MongoActivityStore(db),
         forwarders=forwarders,
         audit=audit,
+        metrics=metrics,
     )
 
 
@@ -109,7 +123,8 @@ async def in_process_worker(
         yield
         return
     stop = asyncio.Event()
-    worker = Worker(services.client[services.settings.database], forwarding)
+    db = services.client[services.settings.database]
+    worker = Worker(db, forwarding, on_attempt=services.metrics.observe_delivery)
     await worker.__aenter__()
     task = asyncio.create_task(worker.run(stop))
     try:
@@ -140,10 +155,11 @@ def create_app(
     if uri is None:
         raise ValueError("create_app needs a MongoDB URI (the CLI starts the embedded one)")
     credentials = _LazyCredentials()
+    metrics = Metrics(settings.metrics_cache_seconds)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[AppState]:
-        services = await open_services(settings, uri, forwarding)
+        services = await open_services(settings, uri, forwarding, metrics)
         credentials.target = services.credentials
         try:
             async with in_process_worker(services, forwarding or ForwardingSettings(), run_worker):
@@ -155,6 +171,7 @@ def create_app(
     routes = [
         Route("/healthz", healthz),
         Route("/readyz", readyz),
+        Route("/metrics", metrics_endpoint),
         Mount("/admin", routes=ADMIN_ROUTES),
         Mount(
             "/xapi",
@@ -171,9 +188,15 @@ def create_app(
     ]
     middleware = [
         Middleware(RequestIdMiddleware),
+        Middleware(
+            AccessMiddleware, routes=routes, metrics=metrics, access_log=settings.access_log
+        ),
+        # outside authentication: preflights need no credential, and 401/403/429 carry CORS
+        *cors_middleware(settings.cors_origins, settings.cors_max_age),
         Middleware(AlternateSyntaxMiddleware, max_body_bytes=settings.max_body_bytes),
         Middleware(XAPIVersionMiddleware, fallback=settings.fallback_version),
         Middleware(AuthMiddleware, credentials=credentials),
+        Middleware(RateLimitMiddleware, limiter=rate_limiter(settings)),
     ]
     return Starlette(
         routes=routes,

@@ -10,6 +10,7 @@ from pymongo import AsyncMongoClient
 
 from forwarders.service import ForwarderService
 from lrs.audit import AuditLog
+from lrs.metrics import Metrics
 from lrs.settings import Settings
 from lrs.storage.mongo_activities import MongoActivityStore
 from lrs.storage.mongo_credentials import MongoCredentialStore
@@ -32,6 +33,7 @@ class Services:
     activities: MongoActivityStore
     forwarders: ForwarderService
     audit: AuditLog
+    metrics: Metrics = field(default_factory=Metrics)
     in_flight: set[int] = field(default_factory=set)
     """Sequence numbers handed out to writes not yet acknowledged (for Consistent-Through)."""
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lrs.logs import LOG_FORMATS, LogFormat
 from statements.types import SpecVersion
 
 
@@ -56,6 +59,27 @@ def _version(raw: str) -> SpecVersion:
     raise SettingsError(f"LRS_FALLBACK_VERSION must be 2.0.0 or 1.0.3, got {raw!r}")
 
 
+ORIGIN = re.compile(r"[a-z][a-z0-9+.-]*://[^/\s?#]+", re.IGNORECASE)
+
+
+def _origins(raw: str) -> tuple[str, ...]:
+    """`LRS_CORS_ORIGINS`: comma-separated origins (`https://host[:port]`), or `*` for any."""
+    origins = tuple(o.strip().rstrip("/") for o in raw.split(",") if o.strip())
+    if "*" in origins:
+        return ("*",)
+    bad = [o for o in origins if not ORIGIN.fullmatch(o)]
+    if bad:
+        raise SettingsError(f"LRS_CORS_ORIGINS: not an origin (scheme://host[:port]): {bad}")
+    return origins
+
+
+def _log_format(raw: str) -> LogFormat:
+    for name in LOG_FORMATS:
+        if raw == name:
+            return name
+    raise SettingsError(f"LRS_LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}, got {raw!r}")
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """Everything configurable. Build with `Settings.from_env(os.environ)` or directly in tests."""
@@ -77,6 +101,16 @@ class Settings:
     log_level: str = "info"
     fallback_version: SpecVersion = "2.0.0"
     """The version header on responses to requests that sent none (2.0.0 or 1.0.3)."""
+    cors_origins: tuple[str, ...] = ()
+    """Origins browsers may call from (`*` for any); none: no CORS headers at all."""
+    cors_max_age: int = 600
+    rate_limit_per_second: float = 0.0
+    """Per credential, per API process; 0 turns rate limiting off."""
+    rate_limit_burst: int = 0
+    """Requests a credential may make at once; 0: one second's worth of the rate."""
+    log_format: LogFormat = "auto"
+    access_log: bool = True
+    metrics_cache_seconds: float = 10.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -108,6 +142,21 @@ class Settings:
             fallback_version=_version(
                 environ.get("LRS_FALLBACK_VERSION", defaults.fallback_version)
             ),
+            cors_origins=_origins(environ.get("LRS_CORS_ORIGINS", "")),
+            cors_max_age=_int(environ, "LRS_CORS_MAX_AGE", defaults.cors_max_age),
+            rate_limit_per_second=env_number(
+                environ, "LRS_RATE_LIMIT_PER_SECOND", 0.0, 0.0, integer=False
+            ),
+            rate_limit_burst=_int(environ, "LRS_RATE_LIMIT_BURST", defaults.rate_limit_burst),
+            log_format=_log_format(environ.get("LRS_LOG_FORMAT", "auto").strip().lower()),
+            access_log=env_bool(environ, "LRS_ACCESS_LOG", defaults.access_log),
+            metrics_cache_seconds=env_number(
+                environ,
+                "LRS_METRICS_CACHE_SECONDS",
+                defaults.metrics_cache_seconds,
+                0.0,
+                integer=False,
+            ),
         ).validated()
 
     def validated(self) -> Settings:
@@ -116,6 +165,11 @@ class Settings:
         if self.default_query_limit > self.max_query_limit:
             raise SettingsError("LRS_DEFAULT_QUERY_LIMIT must not exceed LRS_MAX_QUERY_LIMIT")
         return self
+
+    @property
+    def effective_rate_limit_burst(self) -> int:
+        """The bucket size: as configured, else one second's worth of the rate (at least 1)."""
+        return self.rate_limit_burst or max(1, math.ceil(self.rate_limit_per_second))
 
     @property
     def db_dir(self) -> Path:
