@@ -75,6 +75,9 @@ class AccessMiddleware:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
+        # as received: routing rewrites `root_path` and `path_params` in place
+        request = {k: scope[k] for k in ("type", "method", "path") if k in scope}
+        request["root_path"] = scope.get("root_path", "")
         holder: dict[str, Any] = {}
         scope[HOLDER] = holder
         status = 500  # unless a response starts: an exception escaped
@@ -89,11 +92,13 @@ class AccessMiddleware:
             await self.app(scope, receive, send_noting_status)
         finally:
             seconds = time.perf_counter() - started
-            self._record(scope, status, seconds, holder.get("credential"))
+            self._record(request, scope, status, seconds, holder.get("credential"))
 
-    def _record(self, scope: Scope, status: int, seconds: float, credential: str | None) -> None:
-        method: str = scope["method"]
-        route = route_template(self.routes, scope)
+    def _record(
+        self, request: Scope, scope: Scope, status: int, seconds: float, credential: str | None
+    ) -> None:
+        method: str = request["method"]
+        route = route_template(self.routes, request)
         self.metrics.observe_request(method, route, status, seconds)
         if not self.access_log:
             return

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client.exposition import generate_latest
 from pymongo import monitoring
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -29,7 +29,8 @@ from forwarders.jobs import Attempt
 from forwarders.stats import queue_counts
 
 UNMATCHED = "unmatched"
-CONTENT_TYPE = CONTENT_TYPE_LATEST
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+"""The classic text format every Prometheus-compatible scraper reads (our names are ASCII)."""
 DB_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 DELIVERY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
