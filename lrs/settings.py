@@ -73,6 +73,16 @@ def _origins(raw: str) -> tuple[str, ...]:
     return origins
 
 
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
+
+
+def _log_level(raw: str) -> str:
+    level = raw.strip().lower()
+    if level not in LOG_LEVELS:
+        raise SettingsError(f"LRS_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, got {raw!r}")
+    return level
+
+
 def _log_format(raw: str) -> LogFormat:
     for name in LOG_FORMATS:
         if raw == name:
@@ -138,7 +148,7 @@ class Settings:
             embedded_cache_size=environ.get(
                 "LRS_EMBEDDED_CACHE_SIZE", defaults.embedded_cache_size
             ),
-            log_level=environ.get("LRS_LOG_LEVEL", defaults.log_level).lower(),
+            log_level=_log_level(environ.get("LRS_LOG_LEVEL", defaults.log_level)),
             fallback_version=_version(
                 environ.get("LRS_FALLBACK_VERSION", defaults.fallback_version)
             ),

@@ -13,8 +13,9 @@ import pytest
 from starlette.requests import Request
 
 from lrs.errors import handle_unexpected
-from lrs.logs import MASK, configure_logging, mask, with_fields
+from lrs.logs import MASK, configure_logging, mask, resolved_format, with_fields
 from lrs.middleware import request_id_from
+from lrs.settings import Settings, SettingsError
 from tests.conftest import basic
 from tests.lrs.test_cli import get, read_until, serve  # noqa: F401 - `serve` is a fixture
 
@@ -189,3 +190,22 @@ async def test_an_unexpected_error_is_logged_and_answered_with_the_request_id(ca
     assert response.headers["X-Request-ID"] == "req-boom"
     (line,) = [line for line in lines(captured) if line["logger"] == "lrs.errors"]
     assert line["request_id"] == "req-boom" and "RuntimeError: boom" in line["exception"]
+
+
+def test_log_settings_are_checked():
+    assert (Settings.from_env({}).log_format, Settings.from_env({}).log_level) == ("auto", "info")
+    chosen = Settings.from_env({"LRS_LOG_FORMAT": "JSON", "LRS_LOG_LEVEL": "Debug"})
+    assert (chosen.log_format, chosen.log_level) == ("json", "debug")
+    for bad in ({"LRS_LOG_FORMAT": "xml"}, {"LRS_LOG_LEVEL": "loud"}):
+        with pytest.raises(SettingsError, match=next(iter(bad))):
+            Settings.from_env(bad)
+
+
+def test_auto_format_is_text_on_a_terminal_and_json_otherwise():
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    assert resolved_format("auto", Terminal()) == "text"
+    assert resolved_format("auto", io.StringIO()) == "json"
+    assert resolved_format("text", io.StringIO()) == "text"
