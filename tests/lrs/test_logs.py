@@ -209,3 +209,13 @@ def test_auto_format_is_text_on_a_terminal_and_json_otherwise():
     assert resolved_format("auto", Terminal()) == "text"
     assert resolved_format("auto", io.StringIO()) == "json"
     assert resolved_format("text", io.StringIO()) == "text"
+
+
+async def test_the_request_id_is_returned_given_or_made(client):
+    given = await client.get("/xapi/about", headers={"X-Request-ID": "trace-01:abc"})
+    assert given.headers["X-Request-ID"] == "trace-01:abc"
+    replaced = await client.get("/xapi/about", headers={"X-Request-ID": "has spaces"})
+    made = await client.get("/xapi/about")
+    for response in (replaced, made):
+        assert len(response.headers["X-Request-ID"]) == 32
+    assert replaced.headers["X-Request-ID"] != made.headers["X-Request-ID"]
