@@ -45,6 +45,7 @@ from forwarders.rules import Forwarder
 from forwarders.schedule import next_delay
 from forwarders.secretbox import SecretBox
 from forwarders.store import WORKERS, ForwarderStore, ensure_indexes
+from lrs.logs import configure_logging
 from lrs.settings import Settings, SettingsError
 
 log = logging.getLogger("forwarders.worker")
@@ -65,8 +66,11 @@ class Worker:
         rng: random.Random | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         worker_id: str | None = None,
+        on_attempt: Callable[[Attempt], None] | None = None,
     ) -> None:
         self.db = db
+        self.on_attempt = on_attempt
+        """Told of every delivery attempt (the API process's metrics, when in-process)."""
         self.settings = settings or ForwardingSettings()
         self.clock = clock
         self.rng = rng or random.Random()  # noqa: S311 - jitter, not security
@@ -197,6 +201,8 @@ class Worker:
             error=response.error,
             excerpt=response.excerpt,
         )
+        if self.on_attempt is not None:
+            self.on_attempt(attempt)
         await self._record(forwarder, job, attempt, outcome)
 
     async def _body(self, forwarder: Forwarder, job: Job) -> bytes | None:
@@ -375,15 +381,14 @@ async def _main(uri: str, database: str, settings: ForwardingSettings) -> None:
 
 
 def main() -> int:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging()
     try:
         settings = Settings.from_env(os.environ)
         forwarding = ForwardingSettings.from_env(os.environ)
     except SettingsError as error:
         log.error("%s", error)
         return 2
+    configure_logging(settings.log_format, settings.log_level)
     uri = mongodb_uri(settings)
     if uri is None:
         log.error("set LRS_MONGODB_URI, or start `lrs serve` (embedded database) first")

@@ -18,13 +18,17 @@ from forwarders.config import ForwardingSettings
 from forwarders.identity_service import IdentityService
 from forwarders.service import ForwarderService
 from forwarders.worker import Worker
+from lrs.access import AccessMiddleware
 from lrs.alternate_syntax import AlternateSyntaxMiddleware
 from lrs.audit import AuditLog
 from lrs.auth.backend import AuthMiddleware
 from lrs.auth.config import AuthSettings
 from lrs.auth.gate import AuthGate
+from lrs.cors import cors_middleware
 from lrs.errors import handle_http_exception, handle_unexpected, handle_xapi_error
+from lrs.metrics import Metrics
 from lrs.middleware import RequestIdMiddleware, XAPIVersionMiddleware
+from lrs.ratelimit import RateLimitMiddleware, rate_limiter
 from lrs.resources.about import about
 from lrs.resources.activities import ActivitiesResource
 from lrs.resources.admin_credentials import ROUTES as CREDENTIAL_ROUTES
@@ -38,6 +42,7 @@ from lrs.resources.documents import (
     StateResource,
 )
 from lrs.resources.health import healthz, readyz
+from lrs.resources.metrics import metrics as metrics_endpoint
 from lrs.resources.oauth import OAuthEndpoints
 from lrs.resources.statements import StatementsResource
 from lrs.retention import periodic_retention
@@ -67,10 +72,18 @@ async def take_node_number(db: AsyncDatabase[dict[str, Any]]) -> int:
 
 
 async def open_services(
-    settings: Settings, mongodb_uri: str, forwarding: ForwardingSettings | None = None
+    settings: Settings,
+    mongodb_uri: str,
+    forwarding: ForwardingSettings | None = None,
+    metrics: Metrics | None = None,
 ) -> Services:
+    metrics = metrics or Metrics(settings.metrics_cache_seconds)
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
-        mongodb_uri, tz_aware=True, w="majority", journal=True
+        mongodb_uri,
+        tz_aware=True,
+        w="majority",
+        journal=True,
+        event_listeners=[metrics.command_listener],
     )
     db = client[settings.database]
     await ensure_indexes(db)
@@ -92,7 +105,7 @@ async def open_services(
     return Services(
         settings=settings,
         client=client,
-        statements=MongoStatementStore(db),
+        statements=MongoStatementStore(db, on_stored=metrics.observe_stored),
         credentials=MongoCredentialStore(db, authority_home=home),
         validators={v: StatementValidator(v) for v in ("1.0.3", "2.0.0")},
         clock=SequenceClock(await take_node_number(db)),
@@ -101,6 +114,7 @@ async def open_services(
         forwarders=forwarders,
         audit=audit,
         identities=identities,
+        metrics=metrics,
     )
 
 
@@ -113,7 +127,8 @@ async def in_process_worker(
         yield
         return
     stop = asyncio.Event()
-    worker = Worker(services.client[services.settings.database], forwarding)
+    db = services.client[services.settings.database]
+    worker = Worker(db, forwarding, on_attempt=services.metrics.observe_delivery)
     await worker.__aenter__()
     task = asyncio.create_task(worker.run(stop))
     try:
@@ -145,10 +160,11 @@ def create_app(
     if uri is None:
         raise ValueError("create_app needs a MongoDB URI (the CLI starts the embedded one)")
     gate = AuthGate(auth or AuthSettings(), settings)
+    metrics = Metrics(settings.metrics_cache_seconds)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[AppState]:
-        services = await open_services(settings, uri, forwarding)
+        services = await open_services(settings, uri, forwarding, metrics)
         gate.attach(services.credentials, services.audit)
         try:
             async with (
@@ -165,6 +181,7 @@ def create_app(
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         *OAuthEndpoints(gate).routes(),
+        Route("/metrics", metrics_endpoint),
         Mount(
             "/admin",
             routes=[*ADMIN_ROUTES, *CREDENTIAL_ROUTES, *IDENTITY_ROUTES, *DATA_ROUTES],
@@ -184,9 +201,15 @@ def create_app(
     ]
     middleware = [
         Middleware(RequestIdMiddleware),
+        Middleware(
+            AccessMiddleware, routes=routes, metrics=metrics, access_log=settings.access_log
+        ),
+        # outside authentication: preflights need no credential, and 401/403/429 carry CORS
+        *cors_middleware(settings.cors_origins, settings.cors_max_age),
         Middleware(AlternateSyntaxMiddleware, max_body_bytes=settings.max_body_bytes),
         Middleware(XAPIVersionMiddleware, fallback=settings.fallback_version),
         Middleware(AuthMiddleware, gate=gate),
+        Middleware(RateLimitMiddleware, limiter=rate_limiter(settings)),
     ]
     return Starlette(
         routes=routes,

@@ -30,6 +30,7 @@ from lrs.auth.config import AuthSettings
 from lrs.auth.credential_admin import credential_admin
 from lrs.auth.scopes import ADMIN, ALL, KNOWN_SCOPES
 from lrs.cli_templates import add_template_options, template_fields
+from lrs.logs import configure_logging
 from lrs.settings import Settings, SettingsError, env_bool
 from lrs.storage.embedded import EmbeddedDatabase, EmbeddedDatabaseError
 from lrs.storage.mongo_credentials import CredentialExists
@@ -161,7 +162,8 @@ async def _serve(settings: Settings, uri: str, database: EmbeddedDatabase | None
         port=settings.port,
         log_level=settings.log_level,
         http="httptools",
-        access_log=False,
+        access_log=False,  # lrs.access logs each request (with its route and credential key)
+        log_config=None,  # keep our handlers: uvicorn's lines go through the same masking
         lifespan="on",
     )
     server = uvicorn.Server(config)
@@ -373,15 +375,14 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging()
     args = parser().parse_args(argv)
     try:
         settings = Settings.from_env(os.environ)
     except SettingsError as error:
         log.error("%s", error)
         return 2
+    configure_logging(settings.log_format, settings.log_level)
     handlers = {
         "serve": cmd_serve,
         "credentials": cmd_credentials,

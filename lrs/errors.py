@@ -77,10 +77,11 @@ async def handle_http_exception(request: Request, exc: Exception) -> Response:
 async def handle_unexpected(request: Request, exc: Exception) -> Response:
     """A bug: log it with the request id, answer 500 without a traceback."""
     request_id = request.scope.get("request_id", "-")
-    log.exception("unhandled error (request %s)", request_id)
+    # Starlette answers this outside our middleware: stamp the id on the line and the response
+    log.exception("unhandled error (request %s)", request_id, extra={"request_id": request_id})
     body = {
         "error": "internal_error",
         "message": "internal error",
         "details": {"request_id": request_id},
     }
-    return XAPIResponse(body, status_code=500)
+    return XAPIResponse(body, status_code=500, headers={"X-Request-ID": request_id})

@@ -5,6 +5,7 @@ Pure ASGI (no BaseHTTPMiddleware) to keep the hot path cheap.
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -13,6 +14,7 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lrs.errors import error_response
+from lrs.logs import request_id_var
 from statements.errors import UnsupportedVersion
 from statements.types import SpecVersion
 
@@ -89,8 +91,19 @@ async def _send_with_version(
     await response(scope, receive, send)
 
 
+REQUEST_ID = re.compile(r"[A-Za-z0-9._:/+=@-]{1,128}")
+"""An accepted `X-Request-ID`: bounded, and of characters that need no escaping anywhere
+(UUIDs, ULIDs, W3C trace ids, proxies' ids); anything else is replaced by a new id."""
+
+
+def request_id_from(header: str | None) -> str:
+    return header if header and REQUEST_ID.fullmatch(header) else uuid.uuid4().hex
+
+
 class RequestIdMiddleware:
-    """Accepts `X-Request-ID` (bounded) or makes one; returns it and exposes it to handlers."""
+    """Accepts `X-Request-ID` (well-formed) or makes one; returns it, exposes it to handlers
+    (`scope["request_id"]`) and to every log line of the request (`lrs.logs.request_id_var`).
+    """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -99,13 +112,16 @@ class RequestIdMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        given = Headers(scope=scope).get("x-request-id", "")
-        request_id = given if 0 < len(given) <= 128 and given.isprintable() else uuid.uuid4().hex
+        request_id = request_id_from(Headers(scope=scope).get("x-request-id"))
         scope["request_id"] = request_id
+        token = request_id_var.set(request_id)
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
                 MutableHeaders(scope=message)["X-Request-ID"] = request_id
             await send(message)
 
-        await self.app(scope, receive, send_with_id)
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            request_id_var.reset(token)

@@ -11,6 +11,7 @@ from pymongo import AsyncMongoClient
 from forwarders.identity_service import IdentityService
 from forwarders.service import ForwarderService
 from lrs.audit import AuditLog
+from lrs.metrics import Metrics
 from lrs.settings import Settings
 from lrs.storage.mongo_activities import MongoActivityStore
 from lrs.storage.mongo_credentials import MongoCredentialStore
@@ -34,6 +35,7 @@ class Services:
     forwarders: ForwarderService
     audit: AuditLog
     identities: IdentityService
+    metrics: Metrics = field(default_factory=Metrics)
     in_flight: set[int] = field(default_factory=set)
     """Sequence numbers handed out to writes not yet acknowledged (for Consistent-Through)."""
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lrs.logs import LOG_FORMATS, LogFormat
 from statements.types import SpecVersion
 
 
@@ -56,6 +59,37 @@ def _version(raw: str) -> SpecVersion:
     raise SettingsError(f"LRS_FALLBACK_VERSION must be 2.0.0 or 1.0.3, got {raw!r}")
 
 
+ORIGIN = re.compile(r"[a-z][a-z0-9+.-]*://[^/\s?#]+", re.IGNORECASE)
+
+
+def _origins(raw: str) -> tuple[str, ...]:
+    """`LRS_CORS_ORIGINS`: comma-separated origins (`https://host[:port]`), or `*` for any."""
+    origins = tuple(o.strip().rstrip("/") for o in raw.split(",") if o.strip())
+    if "*" in origins:
+        return ("*",)
+    bad = [o for o in origins if not ORIGIN.fullmatch(o)]
+    if bad:
+        raise SettingsError(f"LRS_CORS_ORIGINS: not an origin (scheme://host[:port]): {bad}")
+    return origins
+
+
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
+
+
+def _log_level(raw: str) -> str:
+    level = raw.strip().lower()
+    if level not in LOG_LEVELS:
+        raise SettingsError(f"LRS_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, got {raw!r}")
+    return level
+
+
+def _log_format(raw: str) -> LogFormat:
+    for name in LOG_FORMATS:
+        if raw == name:
+            return name
+    raise SettingsError(f"LRS_LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}, got {raw!r}")
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """Everything configurable. Build with `Settings.from_env(os.environ)` or directly in tests."""
@@ -85,6 +119,16 @@ class Settings:
     """Delete finished forwarder deliveries older than this many days (0: keep forever)."""
     retention_interval_minutes: int = 0
     """Apply the retention policy every this many minutes in `lrs serve` (0: never)."""
+    cors_origins: tuple[str, ...] = ()
+    """Origins browsers may call from (`*` for any); none: no CORS headers at all."""
+    cors_max_age: int = 600
+    rate_limit_per_second: float = 0.0
+    """Per credential, per API process; 0 turns rate limiting off."""
+    rate_limit_burst: int = 0
+    """Requests a credential may make at once; 0: one second's worth of the rate."""
+    log_format: LogFormat = "auto"
+    access_log: bool = True
+    metrics_cache_seconds: float = 10.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -112,7 +156,7 @@ class Settings:
             embedded_cache_size=environ.get(
                 "LRS_EMBEDDED_CACHE_SIZE", defaults.embedded_cache_size
             ),
-            log_level=environ.get("LRS_LOG_LEVEL", defaults.log_level).lower(),
+            log_level=_log_level(environ.get("LRS_LOG_LEVEL", defaults.log_level)),
             fallback_version=_version(
                 environ.get("LRS_FALLBACK_VERSION", defaults.fallback_version)
             ),
@@ -120,6 +164,21 @@ class Settings:
             retention_statement_days=_int(environ, "LRS_RETENTION_STATEMENT_DAYS", 0),
             retention_delivery_days=_int(environ, "LRS_RETENTION_DELIVERY_DAYS", 0),
             retention_interval_minutes=_int(environ, "LRS_RETENTION_INTERVAL_MINUTES", 0),
+            cors_origins=_origins(environ.get("LRS_CORS_ORIGINS", "")),
+            cors_max_age=_int(environ, "LRS_CORS_MAX_AGE", defaults.cors_max_age),
+            rate_limit_per_second=env_number(
+                environ, "LRS_RATE_LIMIT_PER_SECOND", 0.0, 0.0, integer=False
+            ),
+            rate_limit_burst=_int(environ, "LRS_RATE_LIMIT_BURST", defaults.rate_limit_burst),
+            log_format=_log_format(environ.get("LRS_LOG_FORMAT", "auto").strip().lower()),
+            access_log=env_bool(environ, "LRS_ACCESS_LOG", defaults.access_log),
+            metrics_cache_seconds=env_number(
+                environ,
+                "LRS_METRICS_CACHE_SECONDS",
+                defaults.metrics_cache_seconds,
+                0.0,
+                integer=False,
+            ),
         ).validated()
 
     def validated(self) -> Settings:
@@ -128,6 +187,11 @@ class Settings:
         if self.default_query_limit > self.max_query_limit:
             raise SettingsError("LRS_DEFAULT_QUERY_LIMIT must not exceed LRS_MAX_QUERY_LIMIT")
         return self
+
+    @property
+    def effective_rate_limit_burst(self) -> int:
+        """The bucket size: as configured, else one second's worth of the rate (at least 1)."""
+        return self.rate_limit_burst or max(1, math.ceil(self.rate_limit_per_second))
 
     @property
     def db_dir(self) -> Path:

@@ -22,6 +22,8 @@ STATE = "state"
 DEFINE = "define"
 PROFILE = "profile"
 ADMIN = "admin"
+METRICS = "metrics"
+"""Reading `/metrics` only (for a Prometheus scraper's credential); `admin` also may."""
 
 XAPI_SCOPES = (
     STATEMENTS_WRITE,
@@ -33,7 +35,7 @@ XAPI_SCOPES = (
     DEFINE,
     PROFILE,
 )
-KNOWN_SCOPES = frozenset((*XAPI_SCOPES, ADMIN))
+KNOWN_SCOPES = frozenset((*XAPI_SCOPES, ADMIN, METRICS))
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import orjson
@@ -44,7 +44,13 @@ WINDOW_PROJECTION = {"seq": 1, "raw": 1, "att": 1, "voided": 1}
 
 
 class MongoStatementStore:
-    def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
+    def __init__(
+        self,
+        db: AsyncDatabase[dict[str, Any]],
+        on_stored: Callable[[int], None] | None = None,
+    ) -> None:
+        self.on_stored = on_stored
+        """Told how many new statements each insert durably stored (for metrics)."""
         self.statements = db["statements"]
         self.attachments = db["attachments"]
         self.meta = db["meta"]
@@ -69,6 +75,8 @@ class MongoStatementStore:
         if docs:
             await self._note_first_seq(min(d["seq"] for d in docs))
             await self._insert(docs, fresh)
+            if self.on_stored is not None:
+                self.on_stored(len(docs))
             await self._note_newest_seq(max(d["seq"] for d in docs))
             await self._apply_effects(fresh, known)
         return [s.id for s in statements]

@@ -1,0 +1,114 @@
+"""One access-log line and the HTTP metrics for every request.
+
+Requests are labelled by their route template (`/xapi/statements`,
+`/admin/forwarders/{forwarder_id}`), never by the raw path, so log queries group naturally
+and metric label values stay bounded whatever clients send. The template is found by
+matching the app's routes here, at the edge, so a request refused before routing (401,
+429, 413) is still labelled with the route it asked for.
+
+The credential key (never the secret) is noted by middleware that runs after authentication
+(`note_credential`), in a holder this middleware puts in the scope: a holder, because inner
+middleware may hand a copy of the scope down (the alternate request syntax does).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from starlette.routing import BaseRoute, Match, Mount
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from lrs.logs import with_fields
+from lrs.metrics import Metrics
+
+log = logging.getLogger("lrs.access")
+UNMATCHED = "<unmatched>"
+HOLDER = "lrs.access"
+
+
+def route_template(routes: Sequence[BaseRoute], scope: Scope) -> str:
+    """The path template of the route that serves `scope`, or `<unmatched>`."""
+    partial: str | None = None
+    for route in routes:
+        match, child = route.matches(scope)
+        if match is Match.NONE:
+            continue
+        if isinstance(route, Mount):
+            inner = route_template(route.routes, {**scope, **child})
+            if inner != UNMATCHED:
+                return route.path + inner
+            continue
+        path = getattr(route, "path", None)
+        if not isinstance(path, str):
+            continue
+        if match is Match.FULL:
+            return path
+        partial = partial or path  # the path matched, the method did not (a 405)
+    return partial or UNMATCHED
+
+
+def note_credential(scope: Scope, key: str) -> None:
+    """Record which credential a request authenticated with, for the access log."""
+    holder = scope.get(HOLDER)
+    if isinstance(holder, dict):
+        holder["credential"] = key
+
+
+class AccessMiddleware:
+    def __init__(
+        self,
+        app: ASGIApp,
+        routes: Sequence[BaseRoute],
+        metrics: Metrics,
+        access_log: bool = True,
+    ) -> None:
+        self.app = app
+        self.routes = routes
+        self.metrics = metrics
+        self.access_log = access_log
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        # as received: routing rewrites `root_path` and `path_params` in place
+        request = {k: scope[k] for k in ("type", "method", "path") if k in scope}
+        request["root_path"] = scope.get("root_path", "")
+        holder: dict[str, Any] = {}
+        scope[HOLDER] = holder
+        status = 500  # unless a response starts: an exception escaped
+
+        async def send_noting_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_noting_status)
+        finally:
+            seconds = time.perf_counter() - started
+            self._record(request, scope, status, seconds, holder.get("credential"))
+
+    def _record(
+        self, request: Scope, scope: Scope, status: int, seconds: float, credential: str | None
+    ) -> None:
+        method: str = request["method"]
+        route = route_template(self.routes, request)
+        self.metrics.observe_request(method, route, status, seconds)
+        if not self.access_log:
+            return
+        client = scope.get("client")
+        fields = with_fields(
+            method=method,
+            route=route,
+            status=status,
+            duration_ms=round(seconds * 1000, 2),
+            credential=credential,
+            client=client[0] if client else None,
+        )
+        log.info("%s %s %s %.1f ms", method, route, status, seconds * 1000, extra=fields)
