@@ -1,4 +1,4 @@
-"""The `lrs` command: `serve`, and `credentials create|list|revoke`.
+"""The `lrs` command: `serve`, `credentials create|list|revoke`, `forwarders ...`, `demo-receiver`.
 
 With no `LRS_MONGODB_URI`, `serve` runs the embedded database under `LRS_DATA_DIR` and
 records its address in `<data dir>/db.uri`, so other commands reach the same database while
@@ -22,6 +22,7 @@ from typing import Any
 import uvicorn
 from pymongo import AsyncMongoClient
 
+from forwarders import demo_receiver
 from forwarders.config import ForwardingSettings
 from forwarders.service import ForwarderService
 from forwarders.worker import run_worker
@@ -345,6 +346,7 @@ def parser() -> argparse.ArgumentParser:
     revoke = actions.add_parser("revoke", help="revoke a credential")
     revoke.add_argument("key")
     _forwarders_parser(commands)
+    demo_receiver.add_parser(commands)
     return root
 
 
@@ -359,6 +361,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.error("%s", error)
         return 2
     handlers = {"serve": cmd_serve, "credentials": cmd_credentials, "forwarders": cmd_forwarders}
+    handlers["demo-receiver"] = demo_receiver.command
     return handlers[args.command](settings, args)
 
 
