@@ -40,6 +40,7 @@ from forwarders.signing import (
     SignatureError,
     WebhookSigner,
 )
+from lrs.settings import Settings
 
 log = logging.getLogger("lrs.demo_receiver")
 
@@ -175,8 +176,8 @@ def add_parser(commands: Any) -> None:
     )
 
 
-def command(_settings: Any, args: argparse.Namespace) -> int:
-    """Run the receiver until interrupted (the LRS settings are not needed)."""
+def command(settings: Settings, args: argparse.Namespace) -> int:
+    """Run the receiver until interrupted (it needs none of the LRS `settings`)."""
     import uvicorn
 
     settings = ReceiverSettings.from_env(
