@@ -180,26 +180,26 @@ def command(settings: Settings, args: argparse.Namespace) -> int:
     """Run the receiver until interrupted (it needs none of the LRS `settings`)."""
     import uvicorn
 
-    settings = ReceiverSettings.from_env(
+    config = ReceiverSettings.from_env(
         os.environ, secrets=args.secret, host=args.host, port=args.port
     )
-    if not settings.secrets:
+    if not config.secrets:
         log.error("give --secret whsec_... or set %s", SECRET_VARIABLE)
         return 2
     try:
-        receiver = DemoReceiver(settings)
+        receiver = DemoReceiver(config)
     except InvalidSecret as error:
         log.error("%s", error)
         return 2
     log.info(
         "demo receiver on http://%s:%s/ (events on stdout, one JSON line each)",
-        settings.host,
-        settings.port,
+        config.host,
+        config.port,
     )
     uvicorn.run(
         receiver.app,
-        host=settings.host,
-        port=settings.port,
+        host=config.host,
+        port=config.port,
         log_level="warning",
         access_log=False,
         lifespan="off",
