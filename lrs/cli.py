@@ -24,6 +24,7 @@ from pymongo import AsyncMongoClient
 
 from forwarders import demo_receiver
 from forwarders.config import ForwardingSettings
+from forwarders.health import check_worker
 from forwarders.service import ForwarderService
 from forwarders.worker import run_worker
 from lrs.auth.scopes import ADMIN, ALL, KNOWN_SCOPES
@@ -232,11 +233,15 @@ async def _credentials(settings: Settings, uri: str, args: argparse.Namespace) -
 
 def cmd_forwarders(settings: Settings, args: argparse.Namespace) -> int:
     forwarding = ForwardingSettings.from_env(os.environ)
-    if args.action == "run":
+    if args.action in ("run", "health"):
         uri = settings.mongodb_uri or _running_uri(settings)
         if uri is None:
             log.error("set LRS_MONGODB_URI, or start `lrs serve` (embedded database) first")
             return 2
+        if args.action == "health":
+            status, report = check_worker(uri, settings.database, args.max_age)
+            out(report)
+            return status
         return _run(_run_worker(uri, settings.database, forwarding))
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     with database_uri(settings) as (uri, _):
@@ -310,6 +315,8 @@ def _forwarders_parser(commands: Any) -> None:
     forwarders = commands.add_parser("forwarders", help="webhook forwarders and their worker")
     actions = forwarders.add_subparsers(dest="action", required=True)
     actions.add_parser("run", help="run a forwarding worker (any number may run)")
+    health = actions.add_parser("health", help="exit 0 if a worker on this host heartbeats")
+    health.add_argument("--max-age", type=float, default=30.0, help="seconds")
     create = actions.add_parser("create", help="create a forwarder (prints its secret once)")
     create.add_argument("--name", required=True)
     create.add_argument("--url", required=True)
