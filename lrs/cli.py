@@ -22,11 +22,11 @@ from typing import Any
 import uvicorn
 from pymongo import AsyncMongoClient
 
-from forwarders import demo_receiver
 from forwarders.config import ForwardingSettings
 from forwarders.health import check_worker
 from forwarders.service import ForwarderService
 from forwarders.worker import run_worker
+from lrs import demo_receiver
 from lrs.auth.scopes import ADMIN, ALL, KNOWN_SCOPES
 from lrs.settings import Settings, SettingsError, env_bool
 from lrs.storage.embedded import EmbeddedDatabase, EmbeddedDatabaseError
