@@ -272,6 +272,8 @@ class ForwarderService:
 
 
 def _states(states: Sequence[str]) -> list[str]:
+    if not isinstance(states, list | tuple):  # from a JSON body: could be anything
+        raise InvalidForwarder("states", f"must be a list among {', '.join(STATES)}")
     unknown = [s for s in states if s not in STATES]
     if unknown or not states:
         raise InvalidForwarder("states", f"must be among {', '.join(STATES)}")

@@ -1,4 +1,4 @@
-"""The `lrs` command: `serve`, and `credentials create|list|revoke`.
+"""The `lrs` command: `serve`, `credentials create|list|revoke`, `forwarders ...`, `demo-receiver`.
 
 With no `LRS_MONGODB_URI`, `serve` runs the embedded database under `LRS_DATA_DIR` and
 records its address in `<data dir>/db.uri`, so other commands reach the same database while
@@ -23,9 +23,10 @@ import uvicorn
 from pymongo import AsyncMongoClient
 
 from forwarders.config import ForwardingSettings
+from forwarders.health import check_worker
 from forwarders.service import ForwarderService
 from forwarders.worker import run_worker
-from lrs import cli_identities, data_cli
+from lrs import cli_identities, data_cli, demo_receiver
 from lrs.auth.config import AuthSettings
 from lrs.auth.credential_admin import credential_admin
 from lrs.auth.scopes import ADMIN, ALL, KNOWN_SCOPES
@@ -235,11 +236,15 @@ async def _credentials(settings: Settings, uri: str, args: argparse.Namespace) -
 
 def cmd_forwarders(settings: Settings, args: argparse.Namespace) -> int:
     forwarding = ForwardingSettings.from_env(os.environ)
-    if args.action == "run":
+    if args.action in ("run", "health"):
         uri = settings.mongodb_uri or _running_uri(settings)
         if uri is None:
             log.error("set LRS_MONGODB_URI, or start `lrs serve` (embedded database) first")
             return 2
+        if args.action == "health":
+            status, report = check_worker(uri, settings.database, args.max_age)
+            out(report)
+            return status
         return _run(_run_worker(uri, settings.database, forwarding))
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     with database_uri(settings) as (uri, _):
@@ -329,6 +334,8 @@ def _forwarders_parser(commands: Any) -> None:
     forwarders = commands.add_parser("forwarders", help="webhook forwarders and their worker")
     actions = forwarders.add_subparsers(dest="action", required=True)
     actions.add_parser("run", help="run a forwarding worker (any number may run)")
+    health = actions.add_parser("health", help="exit 0 if a worker on this host heartbeats")
+    health.add_argument("--max-age", type=float, default=30.0, help="seconds")
     create = actions.add_parser("create", help="create a forwarder (prints its secret once)")
     create.add_argument("--name", required=True)
     create.add_argument("--url", required=True)
@@ -371,6 +378,7 @@ def parser() -> argparse.ArgumentParser:
     _forwarders_parser(commands)
     cli_identities.add_parser(commands)
     data_cli.add_parsers(commands)
+    demo_receiver.add_parser(commands)
     return root
 
 
@@ -390,6 +398,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "identities": cmd_identities,
     }
     handlers.update(dict.fromkeys(data_cli.COMMANDS, cmd_data))
+    handlers["demo-receiver"] = demo_receiver.command
     return handlers[args.command](settings, args)
 
 

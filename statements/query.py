@@ -165,7 +165,7 @@ def _parse_time(name: str, raw: str | None) -> datetime | None:
 def _parse_limit(raw: str | None, default: int, maximum: int) -> int:
     if raw is None:
         return default
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()):  # "²".isdigit() is true, int("²") fails
         raise InvalidQuery("limit", "must be a non-negative integer")
     value = int(raw)
     return default if value == 0 else min(value, maximum)

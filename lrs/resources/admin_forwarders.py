@@ -42,6 +42,24 @@ async def _json(request: Request, limit: int = MAX_ADMIN_BODY) -> dict[str, Any]
     return value
 
 
+MAX_OVERLAP_HOURS = 24 * 365
+
+
+def _overlap_hours(value: Any) -> float:
+    """How long old secrets keep signing after a rotation: a number of hours, 0 to a year."""
+    if type(value) not in (int, float) or not 0 <= value <= MAX_OVERLAP_HOURS:
+        message = f"overlap_hours must be a number from 0 to {MAX_OVERLAP_HOURS}"
+        raise BadRequest(message, {"field": "overlap_hours"})
+    return float(value)
+
+
+def _optional_text(value: Any, name: str) -> str | None:
+    """A string or nothing: never an object that would become a query operator."""
+    if value is not None and not isinstance(value, str):
+        raise BadRequest(f"{name} must be a string", {"field": name})
+    return value
+
+
 def _time(value: Any, name: str) -> datetime:
     parsed = parse_timestamp(value) if isinstance(value, str) else None
     if parsed is None:
@@ -97,7 +115,7 @@ async def _forwarder_action(
     if action == "resume":
         return XAPIResponse((await service.resume_forwarder(forwarder_id)).as_dict())
     if action == "rotate-secret":
-        overlap = timedelta(hours=float(body.get("overlap_hours", 24)))
+        overlap = timedelta(hours=_overlap_hours(body.get("overlap_hours", 24)))
         secret = await service.rotate_secret(forwarder_id, body.get("secret"), overlap)
         return XAPIResponse({"secret": secret if "secret" not in body else None})
     if action == "test":
@@ -113,7 +131,7 @@ async def list_events(request: Request) -> Response:
     service = _service(request)
     params = request.query_params
     limit = params.get("limit", "100")
-    if not limit.isdigit():
+    if not (limit.isascii() and limit.isdigit()):  # "²".isdigit() is true, int("²") fails
         raise BadRequest("limit must be a positive integer", {"parameter": "limit"})
     before = _time(params["before"], "before") if "before" in params else None
     records = await service.list_events(
@@ -147,7 +165,7 @@ async def replay_range(request: Request) -> Response:
     count = await service.replay_range(
         _time(body.get("start"), "start"),
         _time(body.get("end"), "end"),
-        forwarder_id=body.get("forwarder"),
+        forwarder_id=_optional_text(body.get("forwarder"), "forwarder"),
         states=body.get("states", ["dead"]),
     )
     details = {"start": body.get("start"), "end": body.get("end"), "replayed": count}

@@ -76,3 +76,36 @@ async def test_bad_forwarder_spec_is_400_naming_the_field(client, admin):
 async def test_replay_range_needs_timestamps(client, admin):
     response = await client.post("/admin/events/replay", json={"start": "x"}, headers=admin)
     assert response.status_code == 400
+
+
+# found by tests/test_fuzz.py (500s before): ill-typed admin inputs are 400s naming the field
+
+
+@pytest.mark.parametrize("overlap", ["x", [1], 1e308, -1, True, None])
+async def test_a_rotation_overlap_that_is_not_a_sane_number_is_400(client, admin, overlap):
+    created = (await client.post("/admin/forwarders", json=SPEC, headers=admin)).json()
+    response = await client.post(
+        f"/admin/forwarders/{created['id']}/rotate-secret",
+        json={"overlap_hours": overlap},
+        headers=admin,
+    )
+    assert response.status_code == 400
+    assert response.json()["details"]["field"] == "overlap_hours"
+
+
+@pytest.mark.parametrize("limit", ["²", "x", "-1"])
+async def test_an_event_listing_limit_that_is_not_ascii_digits_is_400(client, admin, limit):
+    response = await client.get("/admin/events", params={"limit": limit}, headers=admin)
+    assert response.status_code == 400
+    assert response.json()["details"]["parameter"] == "limit"
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [{"states": 5}, {"states": "dead"}, {"forwarder": {"$ne": None}}, {"forwarder": 7}],
+)
+async def test_a_replay_range_with_ill_typed_states_or_forwarder_is_400(client, admin, fields):
+    body = {"start": "2020-01-01T00:00:00Z", "end": "2030-01-01T00:00:00Z", **fields}
+    response = await client.post("/admin/events/replay", json=body, headers=admin)
+    assert response.status_code == 400
+    assert response.json()["details"]["field"] in fields

@@ -6,6 +6,8 @@ import json
 import uuid
 from urllib.parse import parse_qsl, urlsplit
 
+import pytest
+
 COMPLETED = "http://adlnet.gov/expapi/verbs/completed"
 VOIDED = "http://adlnet.gov/expapi/verbs/voided"
 
@@ -149,6 +151,14 @@ async def test_statement_id_with_other_filters_is_400(client):
 
 async def test_unknown_parameter_is_400(client):
     assert (await client.get("/xapi/statements", params={"foo": "bar"})).status_code == 400
+
+
+@pytest.mark.parametrize("limit", ["²", "١٢", "-1", "1.5", " 7", ""])
+async def test_a_limit_that_is_not_ascii_digits_is_400_naming_it(client, limit):
+    # found by tests/test_fuzz.py: "²".isdigit() is true but int("²") raised, a 500
+    response = await client.get("/xapi/statements", params={"limit": limit})
+    assert response.status_code == 400
+    assert response.json()["details"]["parameter"] == "limit"
 
 
 async def test_malformed_agent_parameter_is_400(client):
