@@ -37,6 +37,7 @@ from lrs.resources.documents import (
     AgentProfileResource,
     StateResource,
 )
+from lrs.resources.feeds import ROUTES as FEED_ROUTES
 from lrs.resources.health import healthz, readyz
 from lrs.resources.oauth import OAuthEndpoints
 from lrs.resources.statements import StatementsResource
@@ -101,6 +102,7 @@ async def open_services(
         forwarders=forwarders,
         audit=audit,
         identities=identities,
+        forwarding=forwarding,
     )
 
 
@@ -169,6 +171,7 @@ def create_app(
             "/admin",
             routes=[*ADMIN_ROUTES, *CREDENTIAL_ROUTES, *IDENTITY_ROUTES, *DATA_ROUTES],
         ),
+        Mount("/feeds", routes=FEED_ROUTES),
         Mount(
             "/xapi",
             routes=[

@@ -49,7 +49,7 @@ class AuthMiddleware:
     @staticmethod
     def _protected(scope: Scope) -> bool:
         path: str = scope["path"]
-        if path.startswith("/admin/"):
+        if path.startswith(("/admin/", "/feeds/")):
             return True
         return is_xapi_path(path) and path not in UNVERSIONED and scope["method"] != "OPTIONS"
 

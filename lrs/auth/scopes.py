@@ -22,6 +22,10 @@ STATE = "state"
 DEFINE = "define"
 PROFILE = "profile"
 ADMIN = "admin"
+FEEDS_READ = "feeds/read"
+"""The completion feed (GET /feeds/completions). Not an xAPI scope, so `all` does not grant
+it: the feed carries HRIS data joined to learning records (employee ids, emails), which a
+content tool holding `all` must not read; `admin` reaches it too."""
 
 XAPI_SCOPES = (
     STATEMENTS_WRITE,
@@ -33,7 +37,7 @@ XAPI_SCOPES = (
     DEFINE,
     PROFILE,
 )
-KNOWN_SCOPES = frozenset((*XAPI_SCOPES, ADMIN))
+KNOWN_SCOPES = frozenset((*XAPI_SCOPES, ADMIN, FEEDS_READ))
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +85,14 @@ def require_admin(credential: Credential) -> None:
     """The LRS's own APIs need `admin` itself: the xAPI `all` scope does not reach them."""
     if ADMIN not in credential.scopes:
         raise Forbidden("this API needs the admin scope", {"required_any": [ADMIN]})
+
+
+def require_feeds(credential: Credential) -> None:
+    """The completion feed needs `feeds/read` (or `admin`); xAPI's `all` does not reach it."""
+    if not credential.has_any({FEEDS_READ, ADMIN}):
+        raise Forbidden(
+            "this feed needs the feeds/read scope", {"required_any": [ADMIN, FEEDS_READ]}
+        )
 
 
 READ_SCOPES = frozenset({STATEMENTS_READ, STATEMENTS_READ_MINE, ALL_READ})
