@@ -116,9 +116,9 @@ async def _reconcile(
 
 async def _preview(service: ForwarderService, pipeline: Pipeline, args: argparse.Namespace) -> int:
     """Reads only: no index is ensured, nothing is stored."""
-    forwarder = await service.find(args.forwarder)
     now = service.clock()
     statement, generated_id = read_statement(args.statement, args.xapi_version, now)
+    forwarder = await service.find(args.forwarder)
     if generated_id:
         log.warning("the statement has no id: a random one stands in (webhook-id differs)")
     if forwarder.paused:
