@@ -249,8 +249,8 @@ class CompletionFeed:
             if len(docs) == need:  # the window may hold more: go on from its last event
                 position = Position(*_order(docs[-1]))
             else:
-                position = Position(high)
-                span *= MAX_GROWTH if len(docs) < need // MAX_GROWTH else 1
+                position = Position(high)  # not full: the window is exhausted, widen
+                span *= MAX_GROWTH if len(docs) * MAX_GROWTH <= need else 2
         return found
 
     async def _window(

@@ -10,6 +10,7 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
+from pymongo import AsyncMongoClient, monitoring
 
 from forwarders.events import event_id, sample_event, statement_event
 from forwarders.feed import CompletionFeed, Position, at_ms, decode_cursor, encode_cursor
@@ -263,3 +264,44 @@ async def test_the_feed_reads_through_the_forwarder_ready_index(db, feed, make_f
     window = {"$gt": at_ms(0), "$lte": at_ms(10**12)}
     plan = await db[EVENTS].find({"forwarder": forwarder["id"], "ready": window}).explain()
     assert "forwarder_ready" in str(plan["queryPlanner"]["winningPlan"])
+
+
+class Finds(monitoring.CommandListener):
+    def __init__(self) -> None:
+        self.count = 0
+
+    def started(self, event):
+        self.count += event.command_name == "find"
+
+    def succeeded(self, event):
+        pass
+
+    def failed(self, event):
+        pass
+
+
+async def test_a_cursor_far_behind_crosses_a_quiet_stretch_in_a_few_reads(
+    mongo_server, settings, admin, jobs, make_forwarder, make_statement, clock
+):
+    """Windows widen while they come back sparse: a day of silence costs a few dozen reads,
+    not one per quarter second."""
+    forwarder = await make_forwarder("hook")
+    early = await put(jobs, forwarder["id"], make_statement, clock())
+    clock.advance(86_400)
+    late = await put(jobs, forwarder["id"], make_statement, clock())
+    clock.advance(10)
+    finds = Finds()
+    counted = AsyncMongoClient(mongo_server.uri, tz_aware=True, event_listeners=[finds])
+    try:
+        feed = CompletionFeed(
+            counted[settings.database], admin.store, settle_seconds=SETTLE, clock=clock
+        )
+        page = await feed.page(forwarder_id=forwarder["id"], after=None, limit=1)
+        rest = await feed.page(
+            forwarder_id=forwarder["id"], after=decode_cursor(page.next), limit=5
+        )
+    finally:
+        await counted.close()
+
+    assert [e["id"] for e in [*page.events, *rest.events]] == [early, late]
+    assert finds.count <= 40
