@@ -12,10 +12,12 @@ from datetime import timedelta
 import pytest
 from pymongo import AsyncMongoClient, monitoring
 
+from forwarders.config import ForwardingSettings
 from forwarders.events import event_id, sample_event, statement_event
 from forwarders.feed import CompletionFeed, Position, at_ms, decode_cursor, encode_cursor
 from forwarders.jobs import Disposition, JobStore
 from forwarders.store import EVENTS
+from lrs.settings import SettingsError
 from tests.forwarders.test_delivery import post
 
 SETTLE = 5.0
@@ -305,3 +307,12 @@ async def test_a_cursor_far_behind_crosses_a_quiet_stretch_in_a_few_reads(
 
     assert [e["id"] for e in [*page.events, *rest.events]] == [early, late]
     assert finds.count <= 40
+
+
+def test_the_settle_delay_is_read_from_the_environment():
+    assert ForwardingSettings.from_env({}).feed_settle_seconds == 5.0
+    assert (
+        ForwardingSettings.from_env({"LRS_FEED_SETTLE_SECONDS": "2.5"}).feed_settle_seconds == 2.5
+    )
+    with pytest.raises(SettingsError, match="LRS_FEED_SETTLE_SECONDS"):
+        ForwardingSettings.from_env({"LRS_FEED_SETTLE_SECONDS": "-1"})
