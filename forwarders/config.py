@@ -48,6 +48,10 @@ class ForwardingSettings:
     """Email domains whose `+tag` aliases name the same person (`LRS_IDENTITY_ALIAS_DOMAINS`)."""
     max_import_bytes: int = 32 * 1024 * 1024
     """The largest identity import the admin API accepts (`LRS_IDENTITY_MAX_IMPORT_BYTES`)."""
+    feed_settle_seconds: float = 5.0
+    """The completion feed serves events ready at least this long ago (`LRS_FEED_SETTLE_SECONDS`):
+    it must exceed the time between a writer reading its clock for `ready` and its write
+    committing, plus the clock skew between writers and API nodes (docs/feeds.md)."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> ForwardingSettings:
@@ -71,5 +75,8 @@ class ForwardingSettings:
                 env_number(
                     environ, "LRS_IDENTITY_MAX_IMPORT_BYTES", d.max_import_bytes, 1024, integer=True
                 )
+            ),
+            feed_settle_seconds=_float(
+                environ, "LRS_FEED_SETTLE_SECONDS", d.feed_settle_seconds, 0
             ),
         )

@@ -83,6 +83,17 @@ async def deliver(
     `forwarder`, signed with every active secret; `timestamp` is now (unix seconds):
     `webhook-timestamp` is per attempt, `webhook-id` is the event's."""
     body = render(forwarder.kind, event) if body is None else body
-    headers = WebhookSigner(secrets).headers(event.id, timestamp, body)
+    return await post(
+        client, forwarder.url, body, request_headers(event.id, secrets, timestamp, body)
+    )
+
+
+def request_headers(
+    event_id: str, secrets: list[str], timestamp: int, body: bytes
+) -> dict[str, str]:
+    """The headers of a delivery besides the client's own (`user-agent`): the Standard
+    Webhooks trio signed with every active secret, and the content type. `lrs forwarders
+    preview` shows exactly these."""
+    headers = WebhookSigner(secrets).headers(event_id, timestamp, body)
     headers["content-type"] = "application/json"
-    return await post(client, forwarder.url, body, headers)
+    return headers

@@ -141,6 +141,20 @@ class ForwarderService:
             raise ForwarderNotFound(forwarder_id)
         return forwarder
 
+    async def find(self, name_or_id: str, *, by_name: bool = True) -> Forwarder:
+        """A forwarder by id, else (`by_name`) by its name when exactly one has it."""
+        forwarder = await self.store.get(name_or_id)
+        if forwarder is not None or not by_name:
+            return forwarder or await self._forwarder(name_or_id)
+        named = [f for f in await self.store.all() if f.name == name_or_id]
+        if len(named) > 1:
+            raise InvalidForwarder(
+                "forwarder", f"{len(named)} forwarders are named {name_or_id!r}: use an id"
+            )
+        if not named:
+            raise ForwarderNotFound(name_or_id)
+        return named[0]
+
     async def get_forwarder(self, forwarder_id: str) -> ForwarderView:
         return ForwarderView(await self._forwarder(forwarder_id))
 

@@ -41,6 +41,7 @@ from lrs.resources.documents import (
     AgentProfileResource,
     StateResource,
 )
+from lrs.resources.feeds import ROUTES as FEED_ROUTES
 from lrs.resources.health import healthz, readyz
 from lrs.resources.metrics import metrics as metrics_endpoint
 from lrs.resources.oauth import OAuthEndpoints
@@ -115,6 +116,7 @@ async def open_services(
         audit=audit,
         identities=identities,
         metrics=metrics,
+        forwarding=forwarding,
     )
 
 
@@ -186,6 +188,7 @@ def create_app(
             "/admin",
             routes=[*ADMIN_ROUTES, *CREDENTIAL_ROUTES, *IDENTITY_ROUTES, *DATA_ROUTES],
         ),
+        Mount("/feeds", routes=FEED_ROUTES),
         Mount(
             "/xapi",
             routes=[

@@ -26,7 +26,7 @@ from forwarders.config import ForwardingSettings
 from forwarders.health import check_worker
 from forwarders.service import ForwarderService
 from forwarders.worker import run_worker
-from lrs import cli_identities, data_cli, demo_receiver
+from lrs import cli_forwarders_tools, cli_identities, data_cli, demo_receiver
 from lrs.auth.config import AuthSettings
 from lrs.auth.credential_admin import credential_admin
 from lrs.auth.scopes import ADMIN, ALL, KNOWN_SCOPES
@@ -248,6 +248,8 @@ def cmd_forwarders(settings: Settings, args: argparse.Namespace) -> int:
         return _run(_run_worker(uri, settings.database, forwarding))
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     with database_uri(settings) as (uri, _):
+        if args.action in cli_forwarders_tools.ACTIONS:
+            return _run(cli_forwarders_tools.run(settings, uri, forwarding, args))
         return _run(_forwarders_admin(settings, uri, forwarding, args))
 
 
@@ -355,6 +357,7 @@ def _forwarders_parser(commands: Any) -> None:
     replay.add_argument("--id", help="forwarder id")
     replay.add_argument("--event", help="one event id")
     replay.add_argument("--states", default="dead")
+    cli_forwarders_tools.add_parsers(actions)
 
 
 def parser() -> argparse.ArgumentParser:

@@ -8,6 +8,7 @@ from typing import Any
 
 from pymongo import AsyncMongoClient
 
+from forwarders.config import ForwardingSettings
 from forwarders.identity_service import IdentityService
 from forwarders.service import ForwarderService
 from lrs.audit import AuditLog
@@ -38,6 +39,7 @@ class Services:
     metrics: Metrics = field(default_factory=Metrics)
     in_flight: set[int] = field(default_factory=set)
     """Sequence numbers handed out to writes not yet acknowledged (for Consistent-Through)."""
+    forwarding: ForwardingSettings = field(default_factory=ForwardingSettings)
 
     def consistent_through_ms(self) -> int:
         """Every statement stored up to this instant is visible to queries."""

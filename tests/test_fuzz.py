@@ -249,7 +249,9 @@ async def test_mutated_statements_never_get_a_5xx(client, body, method):
     params = {}
     if method == "PUT":
         given_id = body.get("id") if isinstance(body, dict) else None
-        params["statementId"] = given_id if isinstance(given_id, str) else str(uuid.uuid4())
+        # capped: a real server refuses longer request lines (h11: 64 KiB) before the app,
+        # and httpx refuses to build them at all
+        params["statementId"] = given_id[:2000] if isinstance(given_id, str) else str(uuid.uuid4())
     content = encode(body)
     response = await client.request(
         method,

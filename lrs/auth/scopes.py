@@ -24,6 +24,10 @@ PROFILE = "profile"
 ADMIN = "admin"
 METRICS = "metrics"
 """Reading `/metrics` only (for a Prometheus scraper's credential); `admin` also may."""
+FEEDS_READ = "feeds/read"
+"""The completion feed (GET /feeds/completions). Not an xAPI scope, so `all` does not grant
+it: the feed carries HRIS data joined to learning records (employee ids, emails), which a
+content tool holding `all` must not read; `admin` reaches it too."""
 
 XAPI_SCOPES = (
     STATEMENTS_WRITE,
@@ -35,7 +39,7 @@ XAPI_SCOPES = (
     DEFINE,
     PROFILE,
 )
-KNOWN_SCOPES = frozenset((*XAPI_SCOPES, ADMIN, METRICS))
+KNOWN_SCOPES = frozenset((*XAPI_SCOPES, ADMIN, METRICS, FEEDS_READ))
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +87,14 @@ def require_admin(credential: Credential) -> None:
     """The LRS's own APIs need `admin` itself: the xAPI `all` scope does not reach them."""
     if ADMIN not in credential.scopes:
         raise Forbidden("this API needs the admin scope", {"required_any": [ADMIN]})
+
+
+def require_feeds(credential: Credential) -> None:
+    """The completion feed needs `feeds/read` (or `admin`); xAPI's `all` does not reach it."""
+    if not credential.has_any({FEEDS_READ, ADMIN}):
+        raise Forbidden(
+            "this feed needs the feeds/read scope", {"required_any": [ADMIN, FEEDS_READ]}
+        )
 
 
 READ_SCOPES = frozenset({STATEMENTS_READ, STATEMENTS_READ_MINE, ALL_READ})

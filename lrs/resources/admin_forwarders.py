@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from forwarders.reconcile import Reconciler, parse_moment
 from forwarders.service import ForwarderService
 from lrs.auth.backend import credential_of
 from lrs.auth.scopes import require_admin
@@ -20,7 +21,7 @@ from lrs.resources.admin_credentials import record_admin_change
 from lrs.resources.bodies import parse_json, read_body
 from lrs.responses import XAPIResponse
 from lrs.services import Services
-from statements.errors import BadRequest
+from statements.errors import BadRequest, InvalidQuery
 from statements.formats import parse_timestamp
 
 MAX_ADMIN_BODY = 64 * 1024
@@ -173,10 +174,48 @@ async def replay_range(request: Request) -> Response:
     return XAPIResponse({"replayed": count})
 
 
+async def reconcile(request: Request) -> Response:
+    """GET reports; POST (body `{"since", "until"?, "requeue"?, "replay_dead"?}`) also acts:
+    requeues the missing events (unless `requeue` is false) and replays dead ones if asked."""
+    service = _service(request)
+    services: Services = request.state.services
+    forwarder = await service.find(request.path_params["forwarder_id"], by_name=False)
+    acting = request.method == "POST"
+    given: dict[str, Any] = await _json(request) if acting else dict(request.query_params)
+    unknown = sorted(set(given) - (RECONCILE_FIELDS if acting else {"since", "until"}))
+    if unknown:
+        raise InvalidQuery(unknown[0], "unknown parameter")
+    report = await Reconciler(
+        service.db, services.identities.pipeline, clock=service.clock
+    ).reconcile(
+        forwarder,
+        parse_moment(given.get("since"), "since"),
+        parse_moment(given["until"], "until") if given.get("until") else None,
+        requeue=acting and _flag(given, "requeue", True),
+        replay_dead=acting and _flag(given, "replay_dead", False),
+        forwarders=await service.store.all(),
+    )
+    if acting:
+        details = {"requeued": report.requeued, "replayed_dead": report.replayed_dead}
+        await record_admin_change(request, "forwarder.reconcile", forwarder.id, details)
+    return XAPIResponse(report.as_dict())
+
+
+RECONCILE_FIELDS = frozenset({"since", "until", "requeue", "replay_dead"})
+
+
+def _flag(body: dict[str, Any], name: str, default: bool) -> bool:
+    value = body.get(name, default)
+    if not isinstance(value, bool):
+        raise BadRequest(f"{name} must be true or false", {"field": name})
+    return value
+
+
 ROUTES = [
     Route("/forwarders", list_forwarders, methods=["GET"]),
     Route("/forwarders", create_forwarder, methods=["POST"]),
     Route("/forwarders/{forwarder_id}", forwarder, methods=["GET", "PATCH", "DELETE"]),
+    Route("/forwarders/{forwarder_id}/reconcile", reconcile, methods=["GET", "POST"]),
     Route("/forwarders/{forwarder_id}/{action}", forwarder_action, methods=["POST"]),
     Route("/events", list_events, methods=["GET"]),
     Route("/events/replay", replay_range, methods=["POST"]),

@@ -1,0 +1,225 @@
+"""Reconciliation: does every statement a forwarder should have sent have its event, and
+where is each event now? (`lrs forwarders reconcile`, `/admin/forwarders/{id}/reconcile`).
+
+The qualifying statements are found the way discovery finds them, never by a collection
+scan: for each of the forwarder's verbs, the `v:<verb>` key of the `(keys, seq)` index over
+the `seq` range of [since, until) (seq encodes the stored millisecond), read in bounded seq
+slices; then the same pure decision as discovery (`statement_candidates`: not voided, stored
+after the forwarder was created, `rules.matches`). Each one's event id is deterministic
+(uuid5 of forwarder and statement), so its event is a point read by `_id`.
+
+Report: counts and (bounded) ids per outcome: `missing` (no event: statement ids),
+`undelivered` (pending or failed), `dead`, `unmatched`, `dropped`, `delivered` (event ids).
+Voided statements are counted apart (their events are revoked or dropped, not reconciled).
+
+`requeue` enqueues the missing ones through the pipeline exactly as discovery does (identity
+resolution, the employment policy, the template; a new unmatched event is re-driven once);
+`replay_dead` puts the dead-lettered ones back in the queue. `until` defaults to a minute
+ago: statements stored in the last moments may simply not be discovered yet.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from pymongo.asynchronous.database import AsyncDatabase
+
+from forwarders.discovery import PROJECTION, statement_candidates
+from forwarders.pipeline import Candidate, Pipeline
+from forwarders.rules import Forwarder
+from forwarders.store import EVENTS
+from lrs.storage.sequence import MS_SHIFT
+from lrs.storage.statement_keys import FILTER_PREFIXES
+from statements.errors import InvalidQuery
+from statements.formats import parse_timestamp
+
+DEFAULT_GRACE = timedelta(minutes=1)
+MAX_IDS = 100
+BATCH = 500
+FIRST_SPAN = 5000 << MS_SHIFT
+OUTCOMES = ("missing", "undelivered", "dead", "unmatched", "dropped", "delivered")
+BY_STATE = {
+    "pending": "undelivered",
+    "failed": "undelivered",
+    "dead": "dead",
+    "unmatched": "unmatched",
+    "dropped": "dropped",
+    "delivered": "delivered",
+}
+Clock = Callable[[], datetime]
+
+
+def parse_moment(value: Any, name: str) -> datetime:
+    """An ISO 8601 date-time, or a date (its midnight UTC): `--since 2025-03-01` works."""
+    text = value.strip() if isinstance(value, str) else ""
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        text += "T00:00:00Z"
+    moment = parse_timestamp(text) if text else None
+    if moment is None:
+        raise InvalidQuery(name, "must be an ISO 8601 date or date-time (2025-03-01T00:00:00Z)")
+    return moment
+
+
+def _seq_of(moment: datetime) -> int:
+    """The first seq of the millisecond `moment` falls in."""
+    return int(moment.timestamp() * 1000) << MS_SHIFT
+
+
+@dataclass
+class Outcome:
+    count: int = 0
+    ids: list[str] = field(default_factory=list)
+
+    def add(self, identifier: str) -> None:
+        self.count += 1
+        if len(self.ids) < MAX_IDS:
+            self.ids.append(identifier)
+
+
+@dataclass
+class Report:
+    forwarder: Forwarder
+    since: datetime
+    until: datetime
+    qualifying: int = 0
+    voided: int = 0
+    outcomes: dict[str, Outcome] = field(
+        default_factory=lambda: {name: Outcome() for name in OUTCOMES}
+    )
+    requeued: dict[str, int] | None = None
+    replayed_dead: int | None = None
+
+    @property
+    def drift(self) -> bool:
+        """Something did not reach, or may not reach, the receiver."""
+        return any(self.outcomes[n].count for n in ("missing", "undelivered", "dead", "unmatched"))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "forwarder": {"id": self.forwarder.id, "name": self.forwarder.name},
+            "since": self.since.isoformat(),
+            "until": self.until.isoformat(),
+            "qualifying": self.qualifying,
+            "voided": self.voided,
+            "counts": {name: o.count for name, o in self.outcomes.items()},
+            "ids": {name: o.ids for name, o in self.outcomes.items()},
+            "ids_limit": MAX_IDS,
+            "drift": self.drift,
+            "requeued": self.requeued,
+            "replayed_dead": self.replayed_dead,
+        }
+
+
+class Reconciler:
+    def __init__(
+        self, db: AsyncDatabase[dict[str, Any]], pipeline: Pipeline, *, clock: Clock
+    ) -> None:
+        self.statements = db["statements"]
+        self.events = db[EVENTS]
+        self.pipeline = pipeline
+        self.clock = clock
+
+    async def reconcile(
+        self,
+        forwarder: Forwarder,
+        since: datetime,
+        until: datetime | None = None,
+        *,
+        requeue: bool = False,
+        replay_dead: bool = False,
+        forwarders: Sequence[Forwarder] = (),
+    ) -> Report:
+        """`forwarders` (all of them) lets a requeued unmatched event be re-driven."""
+        until = until or self.clock() - DEFAULT_GRACE
+        if since >= until:
+            raise InvalidQuery("since", f"must be before until ({until.isoformat()})")
+        report = Report(forwarder, since, until)
+        if requeue:
+            report.requeued = dict.fromkeys(("pending", "unmatched", "dropped", "dead"), 0)
+        if replay_dead:
+            report.replayed_dead = 0
+        low = max(_seq_of(since), _seq_of(forwarder.created)) - 1
+        for verb in forwarder.verbs:
+            async for docs in self._slices(FILTER_PREFIXES["verbs"] + verb, low, _seq_of(until)):
+                await self._check(report, verb, docs, forwarders or [forwarder])
+        return report
+
+    async def _slices(self, key: str, low: int, high: int) -> AsyncIterator[list[dict[str, Any]]]:
+        """Pages of the statements carrying `key` with seq in (low, high), in seq slices
+        (the embedded database reads a whole range before `limit`), as discovery reads."""
+        span = FIRST_SPAN
+        while low < high - 1:
+            top = min(low + span, high - 1)
+            query = {"keys": key, "seq": {"$gt": low, "$lte": top}}
+            cursor = self.statements.find(query, PROJECTION).sort("seq", 1).limit(BATCH)
+            docs = await cursor.to_list()
+            if docs:
+                yield docs
+            if len(docs) == BATCH:
+                low, span = int(docs[-1]["seq"]), max(FIRST_SPAN, span // 2)
+            else:
+                low, span = top, span * 4 if len(docs) < BATCH // 4 else span
+
+    async def _check(
+        self,
+        report: Report,
+        verb: str,
+        docs: Sequence[Mapping[str, Any]],
+        forwarders: Sequence[Forwarder],
+    ) -> None:
+        """Classify one page of statements found under `verb`'s key. A statement also
+        carries the keys of the statement it references, so only those whose own verb is
+        `verb` count here (each is counted under exactly one key)."""
+        forwarder = report.forwarder
+        report.voided += sum(
+            len(_own(verb, statement_candidates([forwarder], {**d, "voided": False})))
+            for d in docs
+            if d.get("voided")
+        )
+        candidates = _own(verb, [c for d in docs for c in statement_candidates([forwarder], d)])
+        report.qualifying += len(candidates)
+        ids = [c.event.id for c in candidates]
+        states = {
+            doc["_id"]: doc["state"]
+            async for doc in self.events.find({"_id": {"$in": ids}}, {"state": 1})
+        }
+        missing: list[Candidate] = []
+        dead: list[str] = []
+        for candidate in candidates:
+            state = states.get(candidate.event.id)
+            if state is None:
+                report.outcomes["missing"].add(candidate.event.statement_id)
+                missing.append(candidate)
+                continue
+            report.outcomes[BY_STATE.get(state, "undelivered")].add(candidate.event.id)
+            if state == "dead":
+                dead.append(candidate.event.id)
+        if report.requeued is not None and missing:
+            await self._requeue(report.requeued, missing, forwarders)
+        if report.replayed_dead is not None and dead:
+            report.replayed_dead += await self.pipeline.jobs.replay(
+                {"_id": {"$in": dead}, "state": "dead"}, self.clock()
+            )
+
+    async def _requeue(
+        self, counts: dict[str, int], missing: Sequence[Candidate], forwarders: Sequence[Forwarder]
+    ) -> None:
+        """Through the pipeline, as discovery enqueues: resolve, decide, store; re-drive a
+        new unmatched event once (an import may have committed meanwhile)."""
+        now = self.clock()
+        dispositions = await self.pipeline.prepare(missing)
+        new = await self.pipeline.jobs.enqueue_dispositions(dispositions, now)
+        for disposition in dispositions:
+            if disposition.event.id in new:
+                counts[disposition.state] = counts.get(disposition.state, 0) + 1
+        waiting = [d.event.id for d in dispositions if d.state == "unmatched" and d.event.id in new]
+        if waiting:
+            await self.pipeline.redrive(forwarders, now, event_ids=waiting)
+
+
+def _own(verb: str, candidates: Sequence[Candidate]) -> list[Candidate]:
+    return [c for c in candidates if c.statement.get("verb", {}).get("id") == verb]
