@@ -28,7 +28,6 @@ from typing import Any
 
 import httpx
 import orjson
-from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import PyMongoError
 
@@ -47,6 +46,7 @@ from forwarders.secretbox import SecretBox
 from forwarders.store import WORKERS, ForwarderStore, ensure_indexes
 from lrs.logs import configure_logging
 from lrs.settings import Settings, SettingsError
+from lrs.storage.client import mongo_client
 
 log = logging.getLogger("forwarders.worker")
 CANDIDATE_PAGE = 100
@@ -354,9 +354,7 @@ async def run_worker(
     mongodb_uri: str, database: str, settings: ForwardingSettings, stop: asyncio.Event
 ) -> None:
     """A worker with its own database client, until `stop` (for `lrs forwarders run`)."""
-    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
-        mongodb_uri, tz_aware=True, w="majority", journal=True
-    )
+    client = mongo_client(mongodb_uri)
     try:
         async with Worker(client[database], settings) as worker:
             await worker.run(stop)

@@ -7,7 +7,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Any, TypedDict
 
-from pymongo import AsyncMongoClient, ReturnDocument
+from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -49,6 +49,7 @@ from lrs.resources.statements import StatementsResource
 from lrs.retention import periodic_retention
 from lrs.services import Services
 from lrs.settings import Settings
+from lrs.storage.client import mongo_client
 from lrs.storage.indexes import ensure_indexes
 from lrs.storage.mongo_activities import MongoActivityStore
 from lrs.storage.mongo_credentials import MongoCredentialStore
@@ -79,13 +80,7 @@ async def open_services(
     metrics: Metrics | None = None,
 ) -> Services:
     metrics = metrics or Metrics(settings.metrics_cache_seconds)
-    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
-        mongodb_uri,
-        tz_aware=True,
-        w="majority",
-        journal=True,
-        event_listeners=[metrics.command_listener],
-    )
+    client = mongo_client(mongodb_uri, [metrics.command_listener])
     db = client[settings.database]
     await ensure_indexes(db)
     forwarding = forwarding or ForwardingSettings()

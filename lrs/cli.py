@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
-from pymongo import AsyncMongoClient
 
 from forwarders.config import ForwardingSettings
 from forwarders.health import check_worker
@@ -33,6 +32,7 @@ from lrs.auth.scopes import ADMIN, ALL, KNOWN_SCOPES
 from lrs.cli_templates import add_template_options, template_fields
 from lrs.logs import configure_logging
 from lrs.settings import Settings, SettingsError, env_bool
+from lrs.storage.client import mongo_client
 from lrs.storage.embedded import EmbeddedDatabase, EmbeddedDatabaseError
 from lrs.storage.mongo_credentials import CredentialExists
 from statements.errors import XAPIError
@@ -284,9 +284,7 @@ async def _run_worker(uri: str, database: str, forwarding: ForwardingSettings) -
 async def _forwarders_admin(
     settings: Settings, uri: str, forwarding: ForwardingSettings, args: argparse.Namespace
 ) -> int:
-    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
-        uri, tz_aware=True, w="majority", journal=True
-    )
+    client = mongo_client(uri)
     try:
         service = ForwarderService(
             client[settings.database],

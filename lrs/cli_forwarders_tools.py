@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
 from forwarders.config import ForwardingSettings
@@ -35,6 +34,7 @@ from forwarders.preview import preview
 from forwarders.reconcile import Reconciler, parse_moment
 from forwarders.service import ForwarderService
 from lrs.settings import Settings
+from lrs.storage.client import mongo_client
 from lrs.storage.sequence import stored_string
 from statements.errors import XAPIError
 from statements.prepare import prepare_statement
@@ -72,9 +72,7 @@ def add_parsers(actions: Any) -> None:
 async def run(
     settings: Settings, uri: str, forwarding: ForwardingSettings, args: argparse.Namespace
 ) -> int:
-    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
-        uri, tz_aware=True, w="majority", journal=True
-    )
+    client = mongo_client(uri)
     try:
         db = client[settings.database]
         service = ForwarderService(

@@ -14,11 +14,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from pymongo import AsyncMongoClient
-
 from forwarders.config import ForwardingSettings
 from forwarders.identity_service import IdentityService, import_format
 from lrs.settings import Settings
+from lrs.storage.client import mongo_client
 from statements.errors import XAPIError
 
 log = logging.getLogger("lrs")
@@ -49,9 +48,7 @@ def _format(args: argparse.Namespace) -> str:
 async def run(
     settings: Settings, uri: str, forwarding: ForwardingSettings, args: argparse.Namespace
 ) -> int:
-    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
-        uri, tz_aware=True, w="majority", journal=True
-    )
+    client = mongo_client(uri)
     try:
         service = IdentityService(
             client[settings.database],

@@ -14,12 +14,12 @@ import sys
 from typing import Any
 
 import orjson
-from pymongo import AsyncMongoClient
 
 from lrs.audit import AuditLog
 from lrs.erasure import parse_agent, run_erasure
 from lrs.retention import run_retention
 from lrs.settings import Settings
+from lrs.storage.client import mongo_client
 from lrs.storage.indexes import ensure_indexes
 from statements.errors import BadRequest, XAPIError
 
@@ -52,9 +52,7 @@ def _agent(raw: str) -> dict[str, Any]:
 
 
 async def run(settings: Settings, uri: str, args: argparse.Namespace) -> int:
-    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
-        uri, tz_aware=True, w="majority", journal=True
-    )
+    client = mongo_client(uri)
     try:
         db = client[settings.database]
         await ensure_indexes(db)
