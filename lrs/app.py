@@ -55,6 +55,7 @@ from lrs.storage.mongo_activities import MongoActivityStore
 from lrs.storage.mongo_credentials import MongoCredentialStore
 from lrs.storage.mongo_documents import MongoDocumentStore
 from lrs.storage.mongo_statements import MongoStatementStore
+from lrs.storage.rekey import upgrade_keys
 from lrs.storage.sequence import SequenceClock
 from statements.errors import XAPIError
 from statements.validate import StatementValidator
@@ -83,6 +84,7 @@ async def open_services(
     client = mongo_client(mongodb_uri, [metrics.command_listener])
     db = client[settings.database]
     await ensure_indexes(db)
+    await upgrade_keys(db)
     forwarding = forwarding or ForwardingSettings()
     forwarders = ForwarderService(
         db, secrets_key=forwarding.secrets_key, allow_private=forwarding.allow_private

@@ -20,13 +20,14 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import orjson
+from pymongo import UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from lrs.storage import statement_keys as keys
 from lrs.storage.protocols import NewStatement
 from lrs.storage.sequence import MS_SHIFT, since_bound, until_bound
-from lrs.storage.windows import WindowPlan
+from lrs.storage.windows import DensityMemory, WindowPlan
 from statements.compare import statements_equivalent
 from statements.errors import StatementConflict
 from statements.index import merge_targeted
@@ -54,7 +55,7 @@ class MongoStatementStore:
         self.statements = db["statements"]
         self.attachments = db["attachments"]
         self.meta = db["meta"]
-        self._density: dict[str, float] = {}
+        self._density = DensityMemory()
         self._first: int | None = None
         self._first_noted = False
         self._newest = 0
@@ -78,7 +79,7 @@ class MongoStatementStore:
             if self.on_stored is not None:
                 self.on_stored(len(docs))
             await self._note_newest_seq(max(d["seq"] for d in docs))
-            await self._apply_effects(fresh, known)
+            await self._apply_effects(fresh, known, docs)
         return [s.id for s in statements]
 
     async def _related_documents(
@@ -121,8 +122,7 @@ class MongoStatementStore:
         indexes: dict[str, StatementIndex] = {}
         docs = []
         for statement in fresh:
-            index = self._inherited_index(statement, known, indexes)
-            indexes[statement.id] = index
+            index = _inherited_index(statement, known, batch, indexes, MAX_TARGETING_DEPTH)
             docs.append(
                 {
                     "_id": statement.id,
@@ -141,22 +141,6 @@ class MongoStatementStore:
                 }
             )
         return docs
-
-    @staticmethod
-    def _inherited_index(
-        statement: NewStatement,
-        known: dict[str, dict[str, Any]],
-        batch_indexes: dict[str, StatementIndex],
-    ) -> StatementIndex:
-        """The spec's StatementRef filter rule: match what the targeted statement matches."""
-        if statement.ref is None:
-            return statement.index
-        if statement.ref in batch_indexes:
-            return merge_targeted(statement.index, batch_indexes[statement.ref])
-        target = known.get(statement.ref)
-        if target is None:
-            return statement.index
-        return merge_targeted(statement.index, keys.index_from_keys(target.get("keys", ())))
 
     @staticmethod
     def _voided_on_arrival(
@@ -204,7 +188,10 @@ class MongoStatementStore:
                 raise StatementConflict(doc["_id"])
 
     async def _apply_effects(
-        self, fresh: Sequence[NewStatement], known: dict[str, dict[str, Any]]
+        self,
+        fresh: Sequence[NewStatement],
+        known: dict[str, dict[str, Any]],
+        docs: Sequence[dict[str, Any]],
     ) -> None:
         """Voiding, and StatementRef filter inheritance for statements that arrived earlier."""
         batch = {s.id: s for s in fresh}
@@ -213,25 +200,34 @@ class MongoStatementStore:
         ]
         if voided:
             await self.statements.update_many({"_id": {"$in": voided}}, {"$set": {"voided": True}})
-        targeters = [
-            doc["_id"] for doc in known.values() if doc.get("ref") in {s.id for s in fresh}
-        ]
-        for statement in fresh:
-            if any(known[t].get("ref") == statement.id for t in targeters):
-                await self._propagate(statement.id, keys.filter_keys(statement.index))
+        targeted = {doc.get("ref") for doc in known.values()}
+        for doc in docs:
+            if doc["_id"] in targeted:
+                await self._propagate(doc["_id"], keys.index_from_keys(doc["keys"]))
 
-    async def _propagate(self, target_id: str, inherited: list[str]) -> None:
-        """Earlier statements targeting this one now match its filters too (recursively)."""
+    async def _propagate(self, target_id: str, inherited: StatementIndex) -> None:
+        """Earlier statements targeting this one now match its filters too (recursively).
+
+        Each targeter gets the target's values and the pairs they make with its own, so
+        its keys are computed one by one (targeters are few: only statements that arrived
+        before the statement they reference)."""
         frontier = [target_id]
         for _ in range(MAX_TARGETING_DEPTH):
             match = {"keys": {"$in": [keys.targets(i) for i in frontier]}}
-            ids = [d["_id"] for d in await self._fetch(match, {"_id": 1})]
-            if not ids:
+            targeters = await self._fetch(match, {"keys": 1})
+            if not targeters:
                 return
-            await self.statements.update_many(
-                {"_id": {"$in": ids}}, {"$addToSet": {"keys": {"$each": inherited}}}
+            await self.statements.bulk_write(
+                [
+                    UpdateOne(
+                        {"_id": doc["_id"]},
+                        {"$addToSet": {"keys": {"$each": _inheriting(doc, inherited)}}},
+                    )
+                    for doc in targeters
+                ],
+                ordered=False,
             )
-            frontier = ids
+            frontier = [doc["_id"] for doc in targeters]
 
     async def _store_attachments(self, attachments: Sequence[Attachment]) -> None:
         for attachment in attachments:
@@ -262,14 +258,16 @@ class MongoStatementStore:
     ) -> StatementPage:
         """A page in `stored` order, read through small seq windows (see `windows.py`)."""
         required = keys.query_keys(query, authority_key)
-        kind = required[0][:2]
+        shape, kind = tuple(required), "".join(sorted(k.partition(":")[0] for k in required))
         low, high = await self._bounds(query)
+        density, densest = self._density.estimate(shape, kind)
         plan = WindowPlan(
             low,
             high,
             query.ascending,
             query.limit + 1,
-            self._density.get(kind),
+            density,
+            densest,
             start=await self._newest_seq() if not query.ascending else None,
         )
         # The index bounds come from the most selective key alone: `$all`, like any other
@@ -280,12 +278,13 @@ class MongoStatementStore:
             wanted = plan.want - plan.found
             batch = await self._window(match, window, query.ascending, wanted, bool(others))
             live = [d for d in batch if not d.get("voided") and _has_all(d.get("keys", ()), others)]
-            if len(batch) == wanted and len(live) < wanted:
-                plan.resume_after(batch[-1]["seq"])  # skipped ones filled the read: go on
-            plan.record(window, len(live))
+            stopped_at = batch[-1]["seq"] if len(batch) == wanted else None
+            if stopped_at is not None and len(live) < wanted:
+                plan.resume_after(stopped_at)  # skipped ones filled the read: go on
+            plan.record(window, len(live), stopped_at)
             docs += live
         if (density := plan.observed_density()) is not None:
-            self._density[kind] = density
+            self._density.remember(shape, kind, density)
         more = docs[query.limit - 1]["seq"] if len(docs) > query.limit else None
         return StatementPage([_stored(doc) for doc in docs[: query.limit]], more)
 
@@ -329,7 +328,7 @@ class MongoStatementStore:
         """A lower bound of every stored seq (past-the-end when nothing was ever stored)."""
         if self._first is None:
             doc = await self.meta.find_one({"_id": "statements"})
-            if doc is None:
+            if doc is None or "first_seq" not in doc:
                 return self._future_seq()
             # a minute of margin for API nodes whose clocks lag behind this one
             self._first = max(0, int(doc["first_seq"]) - (60_000 << MS_SHIFT))
@@ -369,6 +368,36 @@ class MongoStatementStore:
         async for doc in self.attachments.find({"_id": {"$in": list(hashes)}}):
             found.append(Attachment(doc["_id"], doc["content_type"], bytes(doc["content"])))
         return found
+
+
+def _inherited_index(
+    statement: NewStatement,
+    known: dict[str, dict[str, Any]],
+    batch: dict[str, NewStatement],
+    indexes: dict[str, StatementIndex],
+    depth: int,
+) -> StatementIndex:
+    """The spec's StatementRef filter rule: match what the targeted statement matches.
+
+    The target may be stored already (`known`) or come in the same batch, before or after
+    the statement (its index is worked out first, to `depth` levels)."""
+    if statement.id in indexes:
+        return indexes[statement.id]
+    index = statement.index
+    indexes[statement.id] = index  # a reference cycle ends here
+    ref = statement.ref
+    if ref is not None and ref in batch and depth > 0:
+        target = _inherited_index(batch[ref], known, batch, indexes, depth - 1)
+        index = merge_targeted(index, target)
+    elif ref is not None and ref in known:
+        index = merge_targeted(index, keys.index_from_keys(known[ref].get("keys", ())))
+    indexes[statement.id] = index
+    return index
+
+
+def _inheriting(targeter: dict[str, Any], inherited: StatementIndex) -> list[str]:
+    own = keys.index_from_keys(targeter.get("keys", ()))
+    return keys.filter_keys(merge_targeted(own, inherited))
 
 
 def _has_all(present: Sequence[str], required: list[str]) -> bool:

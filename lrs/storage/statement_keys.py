@@ -6,6 +6,12 @@
     r:<registration>   u:<authority>   s:<id of the statement its StatementRef targets>
     h:<sha2>     an attachment content the statement carries (so erasure and retention find
                  the statements still referencing a content through the index, never a scan)
+    va:<verb> <agent>   ta:<activity> <agent>   vt:<verb> <activity>
+                 pairs of the plain filters, so that a query on two of them reads only its own
+                 matches: through `a:` alone, agent+verb would read every statement of the
+                 agent to find the few with that verb (measured: 40 reads, 4.6 s at p50 for
+                 verb+activity on 120,000 statements). The first value is an IRI, which holds
+                 no space, so the first space separates the two unambiguously.
 
 Values come from `statements.index.derive_index`; user data only ever becomes an array
 *value*, never a field name or an operator.
@@ -28,12 +34,40 @@ FILTER_PREFIXES = {
 }
 
 
+PAIR_PREFIXES = ("va:", "ta:", "vt:")
+KEYS_VERSION = 2
+"""Bumped when the keys a statement carries change; `lrs.storage.rekey` brings a store up."""
+
+
 def filter_keys(index: StatementIndex) -> list[str]:
     """The keys a statement matches through its own (and its targets') filter values."""
     keys: list[str] = []
     for attribute, prefix in FILTER_PREFIXES.items():
         keys.extend(prefix + value for value in getattr(index, attribute))
+    return keys + pair_keys(index)
+
+
+def pair_keys(index: StatementIndex) -> list[str]:
+    """Every (verb, agent), (activity, agent) and (verb, activity) pair of the plain filters.
+
+    Of the union of values when the statement targets another (StatementRef): each filter
+    matches through either statement, so a pair does too."""
+    keys = [verb_agent(v, a) for v in index.verbs for a in index.agents]
+    keys += [activity_agent(t, a) for t in index.activities for a in index.agents]
+    keys += [verb_activity(v, t) for v in index.verbs for t in index.activities]
     return keys
+
+
+def verb_agent(verb: str, agent: str) -> str:
+    return f"va:{verb} {agent}"
+
+
+def activity_agent(activity: str, agent: str) -> str:
+    return f"ta:{activity} {agent}"
+
+
+def verb_activity(verb: str, activity: str) -> str:
+    return f"vt:{verb} {activity}"
 
 
 def index_from_keys(keys: Iterable[str]) -> StatementIndex:
@@ -76,15 +110,29 @@ def attachment(sha2: str) -> str:
 
 
 def query_keys(query: StatementQuery, authority_key: str | None) -> list[str]:
-    """Keys a result must carry, the most selective first (its index bounds come first)."""
+    """Keys a result must carry, the most selective first (its index bounds come first).
+
+    Two plain filters among agent, activity and verb are asked for as their pair key; a
+    third is checked on the statements that pair reads."""
+    agent = query.agent if not query.related_agents else None
+    activity = query.activity if not query.related_activities else None
+    pair: str | None = None
+    if agent is not None and activity is not None:
+        pair = activity_agent(activity, agent)
+    elif agent is not None and query.verb is not None:
+        pair = verb_agent(query.verb, agent)
+    elif activity is not None and query.verb is not None:
+        pair = verb_activity(query.verb, activity)
     keys: list[str] = []
     if query.registration is not None:
         keys.append("r:" + query.registration)
-    if query.agent is not None:
+    if pair is not None:
+        keys.append(pair)
+    if query.agent is not None and (pair is None or pair[:2] == "vt"):
         keys.append(("A:" if query.related_agents else "a:") + query.agent)
-    if query.activity is not None:
+    if query.activity is not None and (pair is None or pair[:2] == "va"):
         keys.append(("T:" if query.related_activities else "t:") + query.activity)
-    if query.verb is not None:
+    if query.verb is not None and (pair is None or pair[:2] == "ta"):
         keys.append("v:" + query.verb)
     if authority_key is not None:
         keys.append(authority(authority_key))
@@ -103,6 +151,10 @@ def rekeyed(
     through `authorities` (old agent key -> new), every other key (`*`, `s:`) stays."""
     renamed = {authority(k): authority(v) for k, v in authorities.items()}
     replaced = {*FILTER_PREFIXES.values(), attachment("")}
-    kept = [renamed.get(key, key) for key in old if key[:2] not in replaced]
+    kept = [
+        renamed.get(key, key)
+        for key in old
+        if key[:2] not in replaced and not key.startswith(PAIR_PREFIXES)
+    ]
     merged = [*kept, *filter_keys(index), *(attachment(sha2) for sha2 in attachments)]
     return list(dict.fromkeys(merged))

@@ -11,6 +11,8 @@ The planner is pure; `lrs.storage.mongo_statements` runs the queries.
 
 from __future__ import annotations
 
+from collections import OrderedDict, deque
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 
 from lrs.storage.sequence import MS_SHIFT
@@ -18,10 +20,11 @@ from lrs.storage.sequence import MS_SHIFT
 MIN_SPAN_MS = 1
 MAX_GROWTH = 4
 INITIAL_SPAN_MS = 200
-MAX_INITIAL_SPAN_MS = 1000
-"""A remembered density may come from a sparser stretch (or filter value): never open with
-more than a second of statements, since the server reads the whole window."""
 MAX_ROUNDS = 64
+MARGIN = 1.25
+"""Windows are sized for a quarter more matches than needed (measured on the benchmark:
+1.6, 2 and 3 read more documents and saved too few second reads)."""
+WIDEST_FIRST = 4
 
 
 @dataclass
@@ -37,7 +40,10 @@ class WindowPlan:
     ascending: bool
     want: int
     density: float | None = None
-    """Expected matches per millisecond, from earlier queries on the same index."""
+    """Expected matches per millisecond, from earlier queries (see `DensityMemory`)."""
+    densest: float | None = None
+    """The highest density this query might plausibly have: the first window never holds
+    more than `WIDEST_FIRST` pages at that density, since the server reads a whole window."""
     start: int | None = None
     """Descending reads: the newest seq known to exist; the first window reaches down from
     there (covering the empty stretch above it in one read)."""
@@ -56,7 +62,10 @@ class WindowPlan:
     def _initial_span(self) -> int:
         if not self.density:
             return INITIAL_SPAN_MS
-        return min(MAX_INITIAL_SPAN_MS, max(MIN_SPAN_MS, int(self.want / self.density * 1.25) + 1))
+        span = self.want / self.density * MARGIN
+        if self.densest:
+            span = min(span, self.want / self.densest * WIDEST_FIRST)
+        return max(MIN_SPAN_MS, int(span) + 1)
 
     def next_window(self) -> tuple[int, int] | None:
         if self.found >= self.want or self.rounds >= MAX_ROUNDS or self.low >= self.high:
@@ -83,21 +92,69 @@ class WindowPlan:
         """The last read stopped at `seq` inside its window: continue just past it."""
         self._edge = seq + 1 if self.ascending else seq
 
-    def record(self, window: tuple[int, int], matches: int) -> None:
-        """Account for a window's matches and size the next one from the density seen."""
+    def record(self, window: tuple[int, int], matches: int, stopped_at: int | None = None) -> None:
+        """Account for a window's matches and size the next one from the density seen.
+
+        `stopped_at`: the read hit its limit at this seq, so only the stretch from the
+        window's starting edge to there was seen (counting the whole window would halve the
+        density each time the page fills early, and the next window would be twice too big).
+        """
         self.found += matches
-        top = min(window[1], self._dense_top) if not self.ascending else window[1]
-        self.covered_ms += max(1, (top - window[0]) >> MS_SHIFT)
+        low, high = window
+        if not self.ascending:
+            high = min(high, self._dense_top)
+        if stopped_at is not None:
+            if self.ascending:
+                high = min(high, stopped_at + 1)
+            else:
+                low = max(low, stopped_at)
+        self.covered_ms += max(1, (high - low) >> MS_SHIFT)
         remaining = self.want - self.found
         if remaining <= 0:
             return
         if matches == 0:
             growth = float(MAX_GROWTH)
         else:
-            growth = min(float(MAX_GROWTH), max(1.5, remaining / matches * 1.25))
+            growth = min(float(MAX_GROWTH), max(1.5, remaining / matches * MARGIN))
         self._span_ms = max(MIN_SPAN_MS, int(self._span_ms * growth))
 
     def observed_density(self) -> float | None:
         if self.found == 0 or self.covered_ms == 0:
             return None
         return self.found / self.covered_ms
+
+
+class DensityMemory:
+    """Matches per millisecond seen by earlier reads, to size a read's first window.
+
+    Remembered per query (its required keys) for the last `capacity` queries. A query not
+    seen before takes the median of the recent reads of its kind (say, any agent filter),
+    capped by the densest of them: an overestimate costs one more window, an underestimate
+    makes the first window too wide. The median, not the maximum: on the benchmark's agents
+    it saved a third of the second reads (1.9 reads per query down to 1.3).
+    """
+
+    def __init__(self, capacity: int = 4096, per_kind: int = 32) -> None:
+        self.capacity = capacity
+        self.per_kind = per_kind
+        self._by_query: OrderedDict[Hashable, float] = OrderedDict()
+        self._by_kind: dict[str, deque[float]] = {}
+
+    def estimate(self, query: Hashable, kind: str) -> tuple[float | None, float | None]:
+        """(expected, densest plausible) matches per millisecond, or None when unknown."""
+        known = self._by_query.get(query)
+        if known is not None:
+            self._by_query.move_to_end(query)
+            return known, None
+        recent = self._by_kind.get(kind)
+        if not recent:
+            return None, None
+        ordered = sorted(recent)
+        return ordered[len(ordered) // 2], ordered[-1]
+
+    def remember(self, query: Hashable, kind: str, density: float) -> None:
+        self._by_query[query] = density
+        self._by_query.move_to_end(query)
+        while len(self._by_query) > self.capacity:
+            self._by_query.popitem(last=False)
+        self._by_kind.setdefault(kind, deque(maxlen=self.per_kind)).append(density)

@@ -142,6 +142,64 @@ async def test_statement_targeting_a_match_is_returned_by_the_filter(client, mak
     assert set(await ids_of(client, activity=activity)) == {target, referrer}
 
 
+async def test_two_or_three_filters_match_only_statements_that_meet_each(client, make_statement):
+    x, y = agent(f"x-{uuid.uuid4()}@example.com"), agent(f"y-{uuid.uuid4()}@example.com")
+    verb_v, verb_w = f"http://example.com/verbs/v-{uuid.uuid4()}", COMPLETED
+    activity = {"id": f"http://example.com/a-{uuid.uuid4()}"}
+    (s1, s2, s3) = await post(
+        client,
+        make_statement(actor=x, verb={"id": verb_v}, object=activity),
+        make_statement(actor=x, verb={"id": verb_w}, object=activity),
+        make_statement(actor=y, verb={"id": verb_v}, object=activity),
+    )
+    assert await ids_of(client, agent=json.dumps(x), verb=verb_v) == [s1]
+    assert set(await ids_of(client, verb=verb_v, activity=activity["id"])) == {s1, s3}
+    assert set(await ids_of(client, agent=json.dumps(x), activity=activity["id"])) == {s1, s2}
+    both = {"agent": json.dumps(x), "verb": verb_v, "activity": activity["id"]}
+    assert await ids_of(client, **both) == [s1]
+    assert await ids_of(client, **both, related_agents="true") == [s1]
+    assert await ids_of(client, agent=json.dumps(y), verb=verb_w) == []
+
+
+def referring(make_statement, actor, verb, target):
+    return make_statement(
+        id=str(uuid.uuid4()),
+        actor=actor,
+        verb={"id": verb},
+        object={"objectType": "StatementRef", "id": target},
+    )
+
+
+@pytest.mark.parametrize("order", ["target first", "referrer first", "one batch, referrer first"])
+async def test_combined_filters_follow_the_statement_ref_rule_one_filter_at_a_time(
+    client, make_statement, order
+):
+    # 2.0 4.1.6.1 "Filter Conditions for StatementRefs": each filter is met when the
+    # targeting or the targeted statement meets it, so agent X + verb V finds a referrer by
+    # X of a statement with verb V, whichever of the two was stored first.
+    x, y = agent(f"x-{uuid.uuid4()}@example.com"), agent(f"y-{uuid.uuid4()}@example.com")
+    verb_v = f"http://example.com/verbs/v-{uuid.uuid4()}"
+    commented = "http://example.com/verbs/commented"
+    activity = f"http://example.com/a-{uuid.uuid4()}"
+    target = make_statement(
+        id=str(uuid.uuid4()), actor=y, verb={"id": verb_v}, object={"id": activity}
+    )
+    referrer = referring(make_statement, x, commented, target["id"])
+    if order == "target first":
+        await post(client, target)
+        await post(client, referrer)
+    elif order == "referrer first":
+        await post(client, referrer)
+        await post(client, target)
+    else:
+        await post(client, referrer, target)
+    assert await ids_of(client, agent=json.dumps(x), verb=verb_v) == [referrer["id"]]
+    assert await ids_of(client, agent=json.dumps(x), activity=activity) == [referrer["id"]]
+    assert await ids_of(client, agent=json.dumps(y), verb=commented) == [referrer["id"]]
+    by_pair = await ids_of(client, verb=verb_v, activity=activity)
+    assert set(by_pair) == {target["id"], referrer["id"]}
+
+
 async def test_statement_id_with_other_filters_is_400(client):
     response = await client.get(
         "/xapi/statements", params={"statementId": str(uuid.uuid4()), "verb": COMPLETED}

@@ -6,6 +6,7 @@ from lrs.storage.statement_keys import (
     ALL,
     filter_keys,
     index_from_keys,
+    pair_keys,
     query_keys,
     rekeyed,
     statement_keys,
@@ -41,8 +42,44 @@ def test_filter_keys_leave_out_the_catch_all():
 
 
 def test_query_keys_put_the_most_selective_filter_first():
-    query = StatementQuery(verb="http://v", agent="ag", registration="r-1")
-    assert query_keys(query, None) == ["r:r-1", "a:ag", "v:http://v"]
+    query = StatementQuery(activity="http://t", registration="r-1")
+    assert query_keys(query, None) == ["r:r-1", "t:http://t"]
+
+
+def test_statements_carry_every_pair_of_plain_agent_verb_and_activity():
+    assert set(pair_keys(INDEX)) == {
+        "va:http://v mbox::mailto:a@x.com",
+        "ta:http://act mbox::mailto:a@x.com",
+        "vt:http://v http://act",
+    }
+    assert set(pair_keys(INDEX)) <= set(statement_keys(INDEX, authority_key=None, ref=None))
+
+
+def test_pairs_multiply_out_every_value():
+    index = StatementIndex(("v1", "v2"), ("a1", "a2"), (), ("t1",), (), (), None)
+    assert len(pair_keys(index)) == 2 * 2 + 1 * 2 + 2 * 1
+
+
+def test_two_plain_filters_are_asked_for_as_their_pair():
+    assert query_keys(StatementQuery(verb="http://v", agent="ag"), None) == ["va:http://v ag"]
+    assert query_keys(StatementQuery(activity="http://t", agent="ag"), None) == ["ta:http://t ag"]
+    assert query_keys(StatementQuery(verb="http://v", activity="http://t"), None) == [
+        "vt:http://v http://t"
+    ]
+
+
+def test_three_plain_filters_read_the_agent_activity_pair_and_check_the_verb():
+    query = StatementQuery(verb="http://v", activity="http://t", agent="ag", registration="r")
+    assert query_keys(query, "me") == ["r:r", "ta:http://t ag", "v:http://v", "u:me"]
+
+
+def test_a_related_filter_is_never_paired():
+    query = StatementQuery(verb="http://v", agent="ag", related_agents=True)
+    assert query_keys(query, None) == ["A:ag", "v:http://v"]
+    query = StatementQuery(verb="http://v", activity="http://t", related_activities=True)
+    assert query_keys(query, None) == ["T:http://t", "v:http://v"]
+    query = StatementQuery(agent="ag", activity="http://t", related_activities=True)
+    assert query_keys(query, None) == ["a:ag", "T:http://t"]
 
 
 def test_related_filters_use_the_related_keys():
@@ -70,3 +107,11 @@ def test_rekeyed_replaces_filter_keys_renames_authority_and_keeps_the_rest():
     assert sorted(keys) == sorted(
         [ALL, "v:http://v", "A:account::h::p", "u:account::h::p", "s:target", "h:f"]
     )
+
+
+def test_rekeyed_drops_the_pairs_of_the_old_values_and_adds_the_new_ones():
+    old = statement_keys(INDEX, authority_key=None, ref=None)
+    new_index = StatementIndex(("http://v",), ("account::h::p",), (), ("http://act",), (), (), None)
+    keys = rekeyed(old, new_index, authorities={})
+    assert not any("mailto:a@x.com" in key for key in keys)
+    assert "va:http://v account::h::p" in keys and "vt:http://v http://act" in keys

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from lrs.storage.sequence import MS_SHIFT
-from lrs.storage.windows import MAX_ROUNDS, WindowPlan
+from lrs.storage.windows import MAX_ROUNDS, WIDEST_FIRST, DensityMemory, WindowPlan
 
 MS = 1 << MS_SHIFT
 
@@ -50,10 +50,46 @@ def test_known_density_sizes_the_first_window_to_the_page():
     assert (window[1] - window[0]) // MS == int(10 / 2.0 * 1.25) + 1
 
 
-def test_a_remembered_sparse_density_never_opens_with_more_than_a_second():
-    plan = WindowPlan(low=0, high=10**9 * MS, ascending=False, want=10, density=1e-6)
+def test_a_sparse_known_density_opens_one_wide_window():
+    plan = WindowPlan(low=0, high=10**9 * MS, ascending=False, want=10, density=1e-5)
     window = plan.next_window()
-    assert (window[1] - window[0]) // MS == 1000
+    assert (window[1] - window[0]) // MS == int(10 / 1e-5 * 1.25) + 1
+
+
+def test_the_first_window_holds_at_most_a_few_pages_at_the_densest_plausible_density():
+    plan = WindowPlan(low=0, high=10**9 * MS, ascending=False, want=10, density=1e-5, densest=1.0)
+    window = plan.next_window()
+    assert (window[1] - window[0]) // MS == 10 * WIDEST_FIRST + 1
+
+
+def test_a_page_cut_short_by_its_limit_counts_only_the_stretch_read():
+    plan = WindowPlan(low=0, high=1000 * MS, ascending=False, want=11, density=0.1)
+    window = plan.next_window()
+    plan.record(window, 11, stopped_at=window[1] - 20 * MS)
+    assert plan.observed_density() == 11 / 20
+    ascending = WindowPlan(low=0, high=1000 * MS, ascending=True, want=11, density=0.1)
+    window = ascending.next_window()
+    ascending.record(window, 11, stopped_at=window[0] + 10 * MS - 1)
+    assert ascending.observed_density() == 11 / 10
+
+
+def test_density_memory_knows_each_query_and_guesses_a_new_one_from_its_kind():
+    memory = DensityMemory()
+    assert memory.estimate("a:1", "a") == (None, None)
+    for i, density in enumerate([0.1, 0.2, 0.3, 0.4, 5.0]):
+        memory.remember(f"a:{i}", "a", density)
+    assert memory.estimate("a:1", "a") == (0.2, None)
+    assert memory.estimate("a:new", "a") == (0.3, 5.0)
+    assert memory.estimate("v:new", "v") == (None, None)
+
+
+def test_density_memory_is_bounded():
+    memory = DensityMemory(capacity=2, per_kind=2)
+    for i in range(5):
+        memory.remember(i, "a", float(i))
+    assert memory.estimate(4, "a") == (4.0, None)
+    assert memory.estimate(3, "a") == (3.0, None)
+    assert memory.estimate(0, "a") == (4.0, 4.0)  # forgotten: the kind's last two, 3 and 4
 
 
 def test_observed_density_is_matches_per_millisecond():
