@@ -55,7 +55,7 @@ from lrs.storage.mongo_activities import MongoActivityStore
 from lrs.storage.mongo_credentials import MongoCredentialStore
 from lrs.storage.mongo_documents import MongoDocumentStore
 from lrs.storage.mongo_statements import MongoStatementStore
-from lrs.storage.rekey import upgrade_keys
+from lrs.storage.rekey import upgrading_keys
 from lrs.storage.sequence import SequenceClock
 from statements.errors import XAPIError
 from statements.validate import StatementValidator
@@ -84,7 +84,6 @@ async def open_services(
     client = mongo_client(mongodb_uri, [metrics.command_listener])
     db = client[settings.database]
     await ensure_indexes(db)
-    await upgrade_keys(db)
     forwarding = forwarding or ForwardingSettings()
     forwarders = ForwarderService(
         db, secrets_key=forwarding.secrets_key, allow_private=forwarding.allow_private
@@ -167,6 +166,7 @@ def create_app(
         gate.attach(services.credentials, services.audit)
         try:
             async with (
+                upgrading_keys(services.client[settings.database]),
                 in_process_worker(services, forwarding or ForwardingSettings(), run_worker),
                 periodic_retention(services.client[settings.database], settings, services.audit),
             ):

@@ -26,6 +26,7 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from lrs.storage import statement_keys as keys
 from lrs.storage.protocols import NewStatement
+from lrs.storage.rekey import keys_current
 from lrs.storage.sequence import MS_SHIFT, since_bound, until_bound
 from lrs.storage.windows import DensityMemory, WindowPlan
 from statements.compare import statements_equivalent
@@ -52,6 +53,7 @@ class MongoStatementStore:
     ) -> None:
         self.on_stored = on_stored
         """Told how many new statements each insert durably stored (for metrics)."""
+        self.db = db
         self.statements = db["statements"]
         self.attachments = db["attachments"]
         self.meta = db["meta"]
@@ -62,6 +64,8 @@ class MongoStatementStore:
         self._newest_shared = 0
         self._newest_read_at = -1e9
         self._newest_published_at = -1e9
+        self._pairs_current = False
+        self._pairs_checked_at = -1e9
 
     # -- commands ---------------------------------------------------------------------------
 
@@ -257,7 +261,7 @@ class MongoStatementStore:
         self, query: StatementQuery, *, authority_key: str | None
     ) -> StatementPage:
         """A page in `stored` order, read through small seq windows (see `windows.py`)."""
-        required = keys.query_keys(query, authority_key)
+        required = keys.query_keys(query, authority_key, pairs=await self._pairs_stored())
         shape, kind = tuple(required), "".join(sorted(k.partition(":")[0] for k in required))
         low, high = await self._bounds(query)
         density, densest = self._density.estimate(shape, kind)
@@ -307,6 +311,14 @@ class MongoStatementStore:
             .limit(limit)
         )
         return [doc async for doc in cursor]
+
+    async def _pairs_stored(self) -> bool:
+        """Whether every stored statement has its pair keys (see `lrs.storage.rekey`):
+        asked of the database every few seconds until it says yes, then never again."""
+        if not self._pairs_current and time.monotonic() - self._pairs_checked_at > 5.0:
+            self._pairs_checked_at = time.monotonic()
+            self._pairs_current = await keys_current(self.db)
+        return self._pairs_current
 
     async def _bounds(self, query: StatementQuery) -> tuple[int, int]:
         """[low, high) of the seq range the query may touch."""

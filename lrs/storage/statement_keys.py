@@ -109,34 +109,44 @@ def attachment(sha2: str) -> str:
     return "h:" + sha2
 
 
-def query_keys(query: StatementQuery, authority_key: str | None) -> list[str]:
+def query_keys(
+    query: StatementQuery, authority_key: str | None, *, pairs: bool = True
+) -> list[str]:
     """Keys a result must carry, the most selective first (its index bounds come first).
 
     Two plain filters among agent, activity and verb are asked for as their pair key; a
-    third is checked on the statements that pair reads."""
-    agent = query.agent if not query.related_agents else None
-    activity = query.activity if not query.related_activities else None
-    pair: str | None = None
-    if agent is not None and activity is not None:
-        pair = activity_agent(activity, agent)
-    elif agent is not None and query.verb is not None:
-        pair = verb_agent(query.verb, agent)
-    elif activity is not None and query.verb is not None:
-        pair = verb_activity(query.verb, activity)
+    third is checked on the statements that pair reads. `pairs=False` while stored
+    statements are being given their pairs (`lrs.storage.rekey`)."""
+    pair = _pair(query) if pairs else None
+    paired = pair[:2] if pair is not None else ""
     keys: list[str] = []
     if query.registration is not None:
         keys.append("r:" + query.registration)
     if pair is not None:
         keys.append(pair)
-    if query.agent is not None and (pair is None or pair[:2] == "vt"):
+    if query.agent is not None and paired not in ("va", "ta"):
         keys.append(("A:" if query.related_agents else "a:") + query.agent)
-    if query.activity is not None and (pair is None or pair[:2] == "va"):
+    if query.activity is not None and paired not in ("ta", "vt"):
         keys.append(("T:" if query.related_activities else "t:") + query.activity)
-    if query.verb is not None and (pair is None or pair[:2] == "ta"):
+    if query.verb is not None and paired not in ("va", "vt"):
         keys.append("v:" + query.verb)
     if authority_key is not None:
         keys.append(authority(authority_key))
     return keys or [ALL]
+
+
+def _pair(query: StatementQuery) -> str | None:
+    """The most selective pair of the query's plain filters: agent+activity, agent+verb,
+    then verb+activity."""
+    agent = query.agent if not query.related_agents else None
+    activity = query.activity if not query.related_activities else None
+    if agent is not None and activity is not None:
+        return activity_agent(activity, agent)
+    if agent is not None and query.verb is not None:
+        return verb_agent(query.verb, agent)
+    if activity is not None and query.verb is not None:
+        return verb_activity(query.verb, activity)
+    return None
 
 
 def rekeyed(

@@ -3,11 +3,16 @@ is missed after the first start of this version."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 import uuid
 
+import httpx
 import pytest
+from asgi_lifespan import LifespanManager
 
+from lrs.app import create_app
 from lrs.storage import statement_keys as keys
 from lrs.storage.rekey import MARKER, upgrade_keys
 
@@ -53,9 +58,11 @@ async def test_statements_stored_without_pairs_are_found_again_after_the_upgrade
     stored = await db["meta"].find_one({"_id": "statements"})
     if not oldest_seq_recorded:  # the upgrade then reads from seq 0, in growing windows
         await db["meta"].update_one({"_id": "statements"}, {"$unset": {"first_seq": ""}})
-    assert await by_agent_and_verb(client, actor) == []  # what the upgrade is for
+    pair = {"keys": keys.verb_agent(VERB, "mbox::" + actor["mbox"])}
+    assert await db["statements"].count_documents(pair) == 0  # what the upgrade is for
 
     assert await upgrade_keys(db) == 3
+    assert await db["statements"].count_documents(pair) == 3
     await db["meta"].replace_one({"_id": "statements"}, stored)
     assert await by_agent_and_verb(client, actor) == ids[::-1]
     marker = await db["meta"].find_one({"_id": MARKER})
@@ -91,3 +98,62 @@ async def test_keys_are_added_never_replaced(client, services, make_statement):
     stored = await db["statements"].find_one({"_id": statement_id})
     assert "x:kept" in stored["keys"]
     assert len(stored["keys"]) == len(set(stored["keys"]))
+
+
+async def hold_lease(db, seconds: float) -> None:
+    await db["meta"].update_one(
+        {"_id": MARKER},
+        {"$set": {"version": 1, "lease_owner": "elsewhere", "lease_until": time.time() + seconds}},
+        upsert=True,
+    )
+
+
+async def test_the_upgrade_waits_while_another_process_holds_its_lease(
+    client, services, make_statement
+):
+    await post_statements(client, make_statement, 1, learner())
+    db = services.client[services.settings.database]
+    await as_version_1(db)
+    await hold_lease(db, 60)
+    assert await upgrade_keys(db) is None
+    await hold_lease(db, -1)  # lapsed: the holder died
+    assert await upgrade_keys(db) == 1
+
+
+async def test_a_new_process_on_an_old_store_answers_correctly_before_and_after_the_upgrade(
+    client, services, make_statement, mongo_server, settings
+):
+    actor = learner()
+    ids = await post_statements(client, make_statement, 2, actor)
+    db = services.client[services.settings.database]
+    await as_version_1(db)
+    await hold_lease(db, 60)  # another process is upgrading: this one must not use pairs
+    app = create_app(settings, mongo_server.uri)
+    async with LifespanManager(app) as manager:
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://lrs.test", headers=client.headers
+        ) as second:
+            assert await by_agent_and_verb(second, actor) == ids[::-1]
+            await hold_lease(db, -1)
+            assert await upgrade_keys(db) == 2
+            assert await by_agent_and_verb(second, actor) == ids[::-1]
+
+
+async def test_starting_on_an_old_store_upgrades_it_in_the_background(
+    client, services, make_statement, mongo_server, settings
+):
+    actor = learner()
+    await post_statements(client, make_statement, 2, actor)
+    db = services.client[services.settings.database]
+    await as_version_1(db)
+    app = create_app(settings, mongo_server.uri)
+    async with LifespanManager(app):
+        for _ in range(100):
+            marker = await db["meta"].find_one({"_id": MARKER})
+            if marker and marker.get("version") == keys.KEYS_VERSION:
+                break
+            await asyncio.sleep(0.1)
+    assert marker["version"] == keys.KEYS_VERSION
+    stored = [doc async for doc in db["statements"].find({}, {"keys": 1})]
+    assert all(any(k.startswith("va:") for k in doc["keys"]) for doc in stored)

@@ -115,3 +115,8 @@ def test_rekeyed_drops_the_pairs_of_the_old_values_and_adds_the_new_ones():
     keys = rekeyed(old, new_index, authorities={})
     assert not any("mailto:a@x.com" in key for key in keys)
     assert "va:http://v account::h::p" in keys and "vt:http://v http://act" in keys
+
+
+def test_while_stored_statements_lack_pairs_queries_ask_for_single_keys():
+    query = StatementQuery(verb="http://v", agent="ag", activity="http://t")
+    assert query_keys(query, None, pairs=False) == ["a:ag", "t:http://t", "v:http://v"]
