@@ -39,7 +39,9 @@ from collections import Counter
 from collections.abc import Awaitable, Coroutine, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
+import http1
 import httpx
 import orjson
 from common import (
@@ -96,6 +98,8 @@ class Plan:
 
     statements: int
     concurrency: int
+    low_concurrency: int = 4
+    """Filtered GETs again at this concurrency: latency when the cores are not saturated."""
     batch_concurrency: int = 4
     extra_batch_concurrency: tuple[int, ...] = (2, 8)
     extra_batch_statements: int = 10_000
@@ -273,18 +277,18 @@ def format_row(r: Row) -> str:
 # -- LRS phases (HTTP) ----------------------------------------------------------------------
 
 
-def _check(response: httpx.Response) -> None:
+def _check(response: http1.Response) -> None:
     if response.status_code != 200:
         raise RuntimeError(f"HTTP {response.status_code}: {response.text[:200]}")
 
 
-def http_client(base_url: str, concurrency: int) -> httpx.AsyncClient:
-    return httpx.AsyncClient(
-        base_url=base_url,
-        auth=httpx.BasicAuth(ADMIN_KEY, ADMIN_SECRET),
+def http_client(base_url: str, concurrency: int) -> http1.Client:
+    """The load driver's client (see http1.py for why not httpx)."""
+    return http1.Client(
+        base_url,
+        auth=(ADMIN_KEY, ADMIN_SECRET),
         headers={"X-Experience-API-Version": "2.0.0"},
-        limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
-        timeout=httpx.Timeout(60.0),
+        connections=concurrency,
     )
 
 
@@ -300,7 +304,7 @@ def statement_bodies(
 
 
 async def post_statements(
-    client: httpx.AsyncClient,
+    client: http1.Client,
     bodies: Iterator[bytes],
     stored: list[str],
     *,
@@ -318,7 +322,7 @@ async def post_statements(
 
 
 async def get_by_id(
-    client: httpx.AsyncClient, ids: list[str], *, concurrency: int, max_seconds: float
+    client: http1.Client, ids: list[str], *, concurrency: int, max_seconds: float
 ) -> Measured:
     async def run(statement_id: str) -> int:
         response = await client.get("/xapi/statements", params={"statementId": statement_id})
@@ -344,7 +348,7 @@ def query_params(pools: Pools, shape: str, rng: random.Random) -> dict[str, str]
 
 
 async def filtered_gets(
-    client: httpx.AsyncClient,
+    client: http1.Client,
     jobs: list[dict[str, str]],
     more_links: list[str],
     returned: Counter[int],
@@ -367,10 +371,11 @@ async def filtered_gets(
 
 
 async def follow_more(
-    client: httpx.AsyncClient, links: list[str], *, concurrency: int, max_seconds: float
+    client: http1.Client, links: list[str], *, concurrency: int, max_seconds: float
 ) -> Measured:
     async def run(link: str) -> int:
-        response = await client.get(link)
+        parts = urlsplit(link)  # `more` is a path; an absolute IRL is reduced to one
+        response = await client.get(f"{parts.path}?{parts.query}" if parts.query else parts.path)
         _check(response)
         return 1
 
@@ -756,7 +761,7 @@ def lrs_authority(base_url: str) -> Doc:
 
 async def post_phase(
     ctx: Context,
-    client: httpx.AsyncClient,
+    client: http1.Client,
     name: str,
     *,
     statements: int,
@@ -771,7 +776,7 @@ async def post_phase(
     await ctx.recorder.phase(name, "lrs", concurrency, work, writes=True)
 
 
-async def lrs_writes(ctx: Context, client: httpx.AsyncClient) -> None:
+async def lrs_writes(ctx: Context, client: http1.Client) -> None:
     plan, pids = ctx.plan, ctx.recorder.pids
     spies = start_profiles(pids, plan.profile_seconds, ctx.workdir, "batch")
     await post_phase(
@@ -825,7 +830,7 @@ async def top_up(ctx: Context, db: AsyncDatabase[Doc]) -> None:
     ctx.stored += [d["_id"] for d in docs[: done["statements"]]]  # batches run in order
 
 
-async def lrs_reads(ctx: Context, client: httpx.AsyncClient) -> dict[str, Doc]:
+async def lrs_reads(ctx: Context, client: http1.Client) -> dict[str, Doc]:
     plan, rec, rng = ctx.plan, ctx.recorder, ctx.rng
     ids = [rng.choice(ctx.stored) for _ in range(plan.gets)]
     await rec.phase(
@@ -852,6 +857,21 @@ async def lrs_reads(ctx: Context, client: httpx.AsyncClient) -> dict[str, Doc]:
             ),
         )
         page_sizes[shape] = page_size_summary(returned)
+    for shape in SHAPES if plan.low_concurrency else ():
+        jobs = [query_params(ctx.pools, shape, rng) for _ in range(plan.filtered)]
+        await rec.phase(
+            f"GET {shape}",
+            "lrs",
+            plan.low_concurrency,
+            filtered_gets(
+                client,
+                jobs,
+                [],
+                Counter(),
+                concurrency=plan.low_concurrency,
+                max_seconds=plan.filtered_seconds,
+            ),
+        )
     links = rng.sample(ctx.more_links, min(plan.filtered, len(ctx.more_links)))
     await rec.phase(
         "GET page 2 (more link)",
@@ -1069,6 +1089,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--statements", type=int, default=100_000)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument(
+        "--low-concurrency",
+        type=int,
+        default=4,
+        help="filtered GETs again at this concurrency (0: skip)",
+    )
+    parser.add_argument(
         "--requests", type=int, default=5_000, help="single POSTs, and GETs by statementId"
     )
     parser.add_argument("--queries", type=int, default=1_000, help="GETs per filtered shape")
@@ -1092,6 +1118,7 @@ def main(argv: list[str] | None = None) -> int:
     plan = Plan(
         statements=args.statements,
         concurrency=args.concurrency,
+        low_concurrency=args.low_concurrency,
         singles=args.requests,
         gets=args.requests,
         filtered=args.queries,
