@@ -15,6 +15,7 @@ Duplicates are found through the unique index on `_id`, never by a scan.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -22,7 +23,7 @@ from typing import Any
 import orjson
 from pymongo import UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import BulkWriteError, DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 
 from lrs.storage import statement_keys as keys
 from lrs.storage.protocols import NewStatement
@@ -39,6 +40,8 @@ from statements.types import (
     StatementQuery,
     StoredStatement,
 )
+
+log = logging.getLogger(__name__)
 
 MAX_TARGETING_DEPTH = 10
 NEWEST_REFRESH_SECONDS = 1.0
@@ -66,6 +69,7 @@ class MongoStatementStore:
         self._newest_published_at = -1e9
         self._pairs_current = False
         self._pairs_checked_at = -1e9
+        self._publishing: asyncio.Future[None] | None = None
 
     # -- commands ---------------------------------------------------------------------------
 
@@ -358,14 +362,32 @@ class MongoStatementStore:
         return newest or None
 
     async def _note_newest_seq(self, seq: int) -> None:
-        """Publish our newest seq, at most once a second (one small write, not one per batch)."""
+        """Publish our newest seq, at most once a second (one small write, not one per batch).
+
+        A write inside the second after a publish is published when that second is over
+        (by a task), so the shared value is never more than about a second behind: other
+        processes (and this one after a restart) start newest-first reads there, and every
+        statement above it lands in their first window."""
         self._newest = max(self._newest, seq)
-        if time.monotonic() - self._newest_published_at < NEWEST_REFRESH_SECONDS:
-            return
+        wait = self._newest_published_at + NEWEST_REFRESH_SECONDS - time.monotonic()
+        if wait <= 0:
+            await self._publish_newest()
+        elif self._publishing is None or self._publishing.done():
+            self._publishing = asyncio.ensure_future(self._publish_newest(after=wait))
+
+    async def _publish_newest(self, after: float = 0.0) -> None:
+        if after:
+            await asyncio.sleep(after)
         self._newest_published_at = time.monotonic()
-        await self.meta.update_one(
-            {"_id": "statements"}, {"$max": {"last_seq": self._newest}}, upsert=True
-        )
+        try:
+            await self.meta.update_one(
+                {"_id": "statements"}, {"$max": {"last_seq": self._newest}}, upsert=True
+            )
+        except PyMongoError:
+            if not after:
+                raise
+            # a deferred publish has no request to fail: the next write publishes again
+            log.warning("could not publish the newest stored seq", exc_info=True)
 
     async def _note_first_seq(self, seq: int) -> None:
         """Record the oldest seq once per process, so ascending reads know where to start."""
