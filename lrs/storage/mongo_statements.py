@@ -28,7 +28,13 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 from lrs.storage import statement_keys as keys
 from lrs.storage.protocols import NewStatement
 from lrs.storage.rekey import keys_current
-from lrs.storage.sequence import MS_SHIFT, since_bound, until_bound
+from lrs.storage.sequence import (
+    CLOCK_SKEW_MS,
+    MS_SHIFT,
+    future_seq,
+    since_bound,
+    until_bound,
+)
 from lrs.storage.windows import DensityMemory, WindowPlan
 from statements.compare import statements_equivalent
 from statements.errors import StatementConflict
@@ -327,7 +333,7 @@ class MongoStatementStore:
     async def _bounds(self, query: StatementQuery) -> tuple[int, int]:
         """[low, high) of the seq range the query may touch."""
         low = max(await self._first_seq(), since_bound(query.since) if query.since else 0)
-        high = until_bound(query.until) if query.until else self._future_seq()
+        high = until_bound(query.until) if query.until else future_seq()
         if query.after is not None:
             if query.ascending:
                 low = max(low, query.after + 1)
@@ -335,19 +341,14 @@ class MongoStatementStore:
                 high = min(high, query.after)
         return low, high
 
-    @staticmethod
-    def _future_seq() -> int:
-        """Past anything stored: now plus a minute of clock skew between API nodes."""
-        return (time.time_ns() // 1_000_000 + 60_000 + 1) << MS_SHIFT
-
     async def _first_seq(self) -> int:
         """A lower bound of every stored seq (past-the-end when nothing was ever stored)."""
         if self._first is None:
             doc = await self.meta.find_one({"_id": "statements"})
             if doc is None or "first_seq" not in doc:
-                return self._future_seq()
-            # a minute of margin for API nodes whose clocks lag behind this one
-            self._first = max(0, int(doc["first_seq"]) - (60_000 << MS_SHIFT))
+                return future_seq()
+            # margin for API nodes whose clocks lag behind this one
+            self._first = max(0, int(doc["first_seq"]) - (CLOCK_SKEW_MS << MS_SHIFT))
         return self._first
 
     async def _newest_seq(self) -> int | None:

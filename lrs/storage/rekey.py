@@ -27,7 +27,7 @@ from pymongo import UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 
 from lrs.storage import statement_keys as keys
-from lrs.storage.sequence import MS_SHIFT
+from lrs.storage.sequence import CLOCK_SKEW_MS, MS_SHIFT, future_seq
 
 log = logging.getLogger(__name__)
 
@@ -35,8 +35,6 @@ MARKER = "statement_keys"
 """`meta` document holding the version of the keys every stored statement carries."""
 BATCH = 1000
 FIRST_SPAN_MS = 1000
-FUTURE_MS = 60_000
-"""Past anything stored: a minute of clock skew between API nodes (as the store assumes)."""
 LEASE_SECONDS = 60.0
 
 
@@ -92,9 +90,9 @@ async def upgrade_keys(db: AsyncDatabase[dict[str, Any]]) -> int | None:
     stored = await meta.find_one({"_id": "statements"}) or {}
     # the store records its oldest seq (less a minute for lagging clocks); else from 0, where
     # empty windows grow fourfold: about twenty reads to cross fifty empty years
-    oldest = max(0, int(stored.get("first_seq", 0)) - (FUTURE_MS << MS_SHIFT))
+    oldest = max(0, int(stored.get("first_seq", 0)) - (CLOCK_SKEW_MS << MS_SHIFT))
     low = int(marker.get("resume_seq", oldest))
-    high = (time.time_ns() // 1_000_000 + FUTURE_MS) << MS_SHIFT
+    high = future_seq()
     changed = await _add_pairs(db, low, high, owner)
     await _mark_done(db)
     log.info("statement keys upgraded to version %d: %d statements", keys.KEYS_VERSION, changed)
@@ -133,8 +131,12 @@ async def _add_pairs(db: AsyncDatabase[dict[str, Any]], low: int, high: int, own
             await statements.bulk_write(updates, ordered=False)
             changed += len(updates)
         low = top
-        await meta.update_one({"_id": MARKER}, {"$set": {"resume_seq": low}}, upsert=True)
-        if not await _claim(db, owner):
+        # where to resume, and the lease renewed, in one write that only its holder makes
+        progress = await meta.update_one(
+            {"_id": MARKER, "lease_owner": owner},
+            {"$set": {"resume_seq": low, "lease_until": time.time() + LEASE_SECONDS}},
+        )
+        if progress.modified_count != 1:
             raise RuntimeError("statement keys upgrade: lost the lease to another process")
         span_ms = _next_span(span_ms, len(docs))
     return changed

@@ -34,6 +34,15 @@ def _floor_ms(moment: datetime) -> int:
     return seconds * 1000 + moment.microsecond // 1000
 
 
+CLOCK_SKEW_MS = 60_000
+"""How far the clocks of two API nodes may disagree: seq bounds allow this much margin."""
+
+
+def future_seq() -> int:
+    """Past anything stored: now plus the clock skew between API nodes."""
+    return (time.time_ns() // 1_000_000 + CLOCK_SKEW_MS + 1) << MS_SHIFT
+
+
 def since_bound(moment: datetime) -> int:
     """Statements with seq >= this were stored strictly after `moment` (ms precision)."""
     return (_floor_ms(moment) + 1) << MS_SHIFT

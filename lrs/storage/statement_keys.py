@@ -117,36 +117,35 @@ def query_keys(
     Two plain filters among agent, activity and verb are asked for as their pair key; a
     third is checked on the statements that pair reads. `pairs=False` while stored
     statements are being given their pairs (`lrs.storage.rekey`)."""
-    pair = _pair(query) if pairs else None
-    paired = pair[:2] if pair is not None else ""
+    pair, paired = _pair(query) if pairs else (None, frozenset[str]())
     keys: list[str] = []
     if query.registration is not None:
         keys.append("r:" + query.registration)
     if pair is not None:
         keys.append(pair)
-    if query.agent is not None and paired not in ("va", "ta"):
+    if query.agent is not None and "agent" not in paired:
         keys.append(("A:" if query.related_agents else "a:") + query.agent)
-    if query.activity is not None and paired not in ("ta", "vt"):
+    if query.activity is not None and "activity" not in paired:
         keys.append(("T:" if query.related_activities else "t:") + query.activity)
-    if query.verb is not None and paired not in ("va", "vt"):
+    if query.verb is not None and "verb" not in paired:
         keys.append("v:" + query.verb)
     if authority_key is not None:
         keys.append(authority(authority_key))
     return keys or [ALL]
 
 
-def _pair(query: StatementQuery) -> str | None:
-    """The most selective pair of the query's plain filters: agent+activity, agent+verb,
-    then verb+activity."""
+def _pair(query: StatementQuery) -> tuple[str | None, frozenset[str]]:
+    """The most selective pair of the query's plain filters (agent+activity, agent+verb,
+    then verb+activity) and the two filters it covers."""
     agent = query.agent if not query.related_agents else None
     activity = query.activity if not query.related_activities else None
     if agent is not None and activity is not None:
-        return activity_agent(activity, agent)
+        return activity_agent(activity, agent), frozenset({"agent", "activity"})
     if agent is not None and query.verb is not None:
-        return verb_agent(query.verb, agent)
+        return verb_agent(query.verb, agent), frozenset({"agent", "verb"})
     if activity is not None and query.verb is not None:
-        return verb_activity(query.verb, activity)
-    return None
+        return verb_activity(query.verb, activity), frozenset({"activity", "verb"})
+    return None, frozenset()
 
 
 def rekeyed(
