@@ -18,17 +18,18 @@ from forwarders.config import ForwardingSettings
 from forwarders.identity_service import IdentityService
 from forwarders.service import ForwarderService
 from forwarders.worker import Worker
-from lrs.access import AccessMiddleware
-from lrs.alternate_syntax import AlternateSyntaxMiddleware
 from lrs.audit import AuditLog
 from lrs.auth.backend import AuthMiddleware
 from lrs.auth.config import AuthSettings
+from lrs.auth.credential_store import MongoCredentialStore
 from lrs.auth.gate import AuthGate
-from lrs.cors import cors_middleware
 from lrs.errors import handle_http_exception, handle_unexpected, handle_xapi_error
+from lrs.http.access_log import AccessMiddleware
+from lrs.http.alternate_syntax import AlternateSyntaxMiddleware
+from lrs.http.cors import cors_middleware
+from lrs.http.middleware import RequestIdMiddleware, XAPIVersionMiddleware
+from lrs.http.ratelimit import RateLimitMiddleware, rate_limiter
 from lrs.metrics import Metrics
-from lrs.middleware import RequestIdMiddleware, XAPIVersionMiddleware
-from lrs.ratelimit import RateLimitMiddleware, rate_limiter
 from lrs.resources.about import about
 from lrs.resources.activities import ActivitiesResource
 from lrs.resources.admin_credentials import ROUTES as CREDENTIAL_ROUTES
@@ -52,7 +53,6 @@ from lrs.settings import Settings
 from lrs.storage.client import mongo_client
 from lrs.storage.indexes import ensure_indexes
 from lrs.storage.mongo_activities import MongoActivityStore
-from lrs.storage.mongo_credentials import MongoCredentialStore
 from lrs.storage.mongo_documents import MongoDocumentStore
 from lrs.storage.mongo_statements import MongoStatementStore
 from lrs.storage.rekey import upgrading_keys

@@ -3,7 +3,7 @@
 Each app gets its own `CollectorRegistry` (no module-level state: tests build many apps, and
 two apps in one process must not share counters). What is counted where:
 
-- HTTP requests and latency: `lrs.access.AccessMiddleware`, labelled by route template
+- HTTP requests and latency: `lrs.http.access_log.AccessMiddleware`, labelled by route template
   (never the raw path: label values stay bounded);
 - statements stored: `MongoStatementStore` after each durable insert (`on_stored`);
 - database latency: a pymongo `CommandListener` on the service's client;

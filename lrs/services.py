@@ -12,10 +12,10 @@ from forwarders.config import ForwardingSettings
 from forwarders.identity_service import IdentityService
 from forwarders.service import ForwarderService
 from lrs.audit import AuditLog
+from lrs.auth.credential_store import MongoCredentialStore
 from lrs.metrics import Metrics
 from lrs.settings import Settings
 from lrs.storage.mongo_activities import MongoActivityStore
-from lrs.storage.mongo_credentials import MongoCredentialStore
 from lrs.storage.mongo_documents import MongoDocumentStore
 from lrs.storage.mongo_statements import MongoStatementStore
 from lrs.storage.sequence import SequenceClock, ms_of

@@ -19,7 +19,7 @@ import jsonschema
 import pytest
 import yaml
 
-from lrs.cli import parser
+from lrs.cli.main import parser
 from tests.test_docs import setting_names
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -15,7 +15,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from lrs.auth.scopes import Credential
 from lrs.errors import error_response
-from lrs.middleware import UNVERSIONED, is_xapi_path
+from lrs.http.middleware import UNVERSIONED, is_xapi_path
 from statements.errors import Unauthenticated, XAPIError
 
 BEARER_CHALLENGE = 'Bearer realm="xAPI", error="invalid_token"'

@@ -13,8 +13,8 @@ from typing import Any
 from pymongo import AsyncMongoClient
 
 from lrs.audit import AuditLog
+from lrs.auth.credential_store import MongoCredentialStore
 from lrs.settings import Settings
-from lrs.storage.mongo_credentials import MongoCredentialStore
 
 CREATED = "credential.created"
 REVOKED = "credential.revoked"

@@ -20,12 +20,12 @@ import jwt
 from lrs.audit import AuditLog
 from lrs.auth.basic import parse_basic
 from lrs.auth.config import AuthSettings
+from lrs.auth.credential_store import MongoCredentialStore
 from lrs.auth.jwt import TokenIssuer, load_signing_key
 from lrs.auth.limiter import FailureLimiter
 from lrs.auth.oidc import OIDCVerifier
 from lrs.auth.scopes import Credential, implied
 from lrs.settings import Settings
-from lrs.storage.mongo_credentials import MongoCredentialStore
 from statements.errors import Unauthenticated
 
 log = logging.getLogger("lrs.auth")

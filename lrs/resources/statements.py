@@ -15,8 +15,8 @@ from starlette.responses import Response
 
 from lrs.auth.backend import credential_of
 from lrs.auth.scopes import STATEMENTS_WRITE, Credential, require, statement_read_mode
+from lrs.http.middleware import CONSISTENT_THROUGH
 from lrs.ingest import store_statements
-from lrs.middleware import CONSISTENT_THROUGH
 from lrs.resources.bodies import read_statements_body
 from lrs.resources.statement_output import (
     iso_ms,

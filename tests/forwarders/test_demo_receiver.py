@@ -17,8 +17,8 @@ import pytest
 from standardwebhooks.webhooks import Webhook
 
 from forwarders.signing import WebhookSigner, generate_secret
-from lrs.cli import main, parser
-from lrs.demo_receiver import MAX_BODY_BYTES, DemoReceiver, ReceiverSettings, SeenIds
+from lrs.cli.demo_receiver import MAX_BODY_BYTES, DemoReceiver, ReceiverSettings, SeenIds
+from lrs.cli.main import main, parser
 from lrs.storage.embedded import free_port
 from tests.forwarders.test_delivery import post
 

@@ -13,7 +13,7 @@ from pymongo import MongoClient
 from forwarders.health import check_worker
 from forwarders.store import WORKERS
 from forwarders.worker import utc_now
-from lrs.cli import main
+from lrs.cli.main import main
 
 
 async def check(uri: str, database: str, **options):

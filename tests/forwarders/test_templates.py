@@ -15,7 +15,7 @@ from forwarders.events import statement_event
 from forwarders.mapping import TEMPLATES, InvalidTemplate, default_template, render_payload
 from forwarders.rules import Forwarder
 from forwarders.store import template_document, template_of
-from lrs.cli import main
+from lrs.cli.main import main
 from tests.forwarders.test_mapping import HEADER, Person
 
 ADL = "http://adlnet.gov/expapi/verbs/"

@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 import orjson
 import pytest
 
-from lrs.ratelimit import RateLimiter, TokenBucket, retry_after_seconds
+from lrs.http.ratelimit import RateLimiter, TokenBucket, retry_after_seconds
 from lrs.settings import Settings, SettingsError
 from tests.lrs.custom_app import running_app
 

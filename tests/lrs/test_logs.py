@@ -13,11 +13,11 @@ import pytest
 from starlette.requests import Request
 
 from lrs.errors import handle_unexpected
+from lrs.http.middleware import request_id_from
 from lrs.logs import MASK, configure_logging, mask, resolved_format, with_fields
-from lrs.middleware import request_id_from
 from lrs.settings import Settings, SettingsError
 from tests.conftest import basic
-from tests.lrs.test_cli import get, read_until, serve  # noqa: F401 - `serve` is a fixture
+from tests.lrs.cli.test_cli import get, read_until, serve  # noqa: F401 - `serve` is a fixture
 
 JWT = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJrZXkiLCJzY29wZSI6ImFsbCJ9.c2lnbmF0dXJl"
 WHSEC = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -143,7 +143,9 @@ async def test_requests_log_their_id_and_never_a_secret(captured, client, servic
     # masked: this is what the filter is for
     assert f"whsec_{MASK}" in text
     access = {
-        line["request_id"]: line for line in lines(captured) if line["logger"] == "lrs.access"
+        line["request_id"]: line
+        for line in lines(captured)
+        if line["logger"] == "lrs.http.access_log"
     }
     assert access["req-wrong"]["status"] == 401 and access["req-wrong"]["credential"] is None
     assert access["req-jwt"]["status"] == 401
@@ -172,7 +174,7 @@ def test_lrs_serve_writes_json_lines_through_one_handler(serve):  # noqa: F811
     output = process.stdout.read()
     logged = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
     assert any(line["logger"].startswith("uvicorn") for line in logged)  # routed through ours
-    access = [line for line in logged if line["logger"] == "lrs.access"]
+    access = [line for line in logged if line["logger"] == "lrs.http.access_log"]
     assert [line["status"] for line in access] == [401, 200]
     assert all(len(line["request_id"]) == 32 for line in access)
     assert access[1]["credential"] == "boss"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from lrs.access import UNMATCHED, route_template
 from lrs.app import create_app
 from lrs.auth.scopes import KNOWN_SCOPES, METRICS
+from lrs.http.access_log import UNMATCHED, route_template
 
 FAMILIES = {
     "lrs_http_requests",

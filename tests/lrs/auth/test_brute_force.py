@@ -6,8 +6,8 @@ import pytest
 
 from lrs.auth.basic import DUMMY_HASH, verify_secret
 from lrs.auth.config import AuthSettings
+from lrs.auth.credential_store import MongoCredentialStore
 from lrs.auth.limiter import FailureLimiter
-from lrs.storage.mongo_credentials import MongoCredentialStore
 from statements.errors import TooManyRequests
 from tests.conftest import basic
 from tests.lrs.auth.conftest import SECRET

@@ -12,7 +12,7 @@ from pymongo import MongoClient
 
 from lrs.auth.config import AuthSettings
 from lrs.auth.jwt import load_signing_key
-from lrs.cli import main
+from lrs.cli.main import main
 from lrs.settings import SettingsError
 
 

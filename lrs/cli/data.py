@@ -1,7 +1,7 @@
 """`lrs erase` and `lrs retention`: the data-protection commands (docs/data-protection.md).
 
-`lrs.cli` only registers them; this module parses their arguments and runs them against
-the database `lrs.cli.database_uri` chose. Both print their report as JSON and are
+`lrs.cli.main` only registers them; this module parses their arguments and runs them against
+the database `lrs.cli.main.database_uri` chose. Both print their report as JSON and are
 audit-logged with actor and source `cli`.
 """
 

@@ -24,9 +24,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from lrs.logs import with_fields
 from lrs.metrics import Metrics
 
-log = logging.getLogger("lrs.access")
+log = logging.getLogger("lrs.http.access_log")
 UNMATCHED = "<unmatched>"
-HOLDER = "lrs.access"
+HOLDER = "lrs.http.access_log"
 
 
 def route_template(routes: Sequence[BaseRoute], scope: Scope) -> str:

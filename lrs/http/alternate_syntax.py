@@ -13,7 +13,7 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lrs.errors import error_response
-from lrs.middleware import is_xapi_path
+from lrs.http.middleware import is_xapi_path
 from statements.errors import BadRequest, PayloadTooLarge, XAPIError
 
 METHODS = frozenset({"GET", "PUT", "POST", "DELETE", "HEAD"})

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from lrs.access import note_credential
 from lrs.auth.scopes import Credential
 from lrs.errors import error_response
+from lrs.http.access_log import note_credential
 from lrs.settings import Settings
 from statements.errors import TooManyRequests
 

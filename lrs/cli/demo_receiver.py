@@ -42,7 +42,7 @@ from forwarders.signing import (
 )
 from lrs.settings import Settings
 
-log = logging.getLogger("lrs.demo_receiver")
+log = logging.getLogger("lrs.cli.demo_receiver")
 
 SECRET_VARIABLE = "LRS_DEMO_RECEIVER_SECRET"  # noqa: S105 - a variable name, not a secret
 MAX_BODY_BYTES = 1024 * 1024

@@ -8,7 +8,7 @@ import uuid
 import pytest
 from pymongo import MongoClient
 
-from lrs.cli import main
+from lrs.cli.main import main
 
 
 @pytest.fixture

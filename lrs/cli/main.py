@@ -25,16 +25,16 @@ from forwarders.config import ForwardingSettings
 from forwarders.health import check_worker
 from forwarders.service import ForwarderService
 from forwarders.worker import run_worker
-from lrs import cli_forwarders_tools, cli_identities, data_cli, demo_receiver
 from lrs.auth.config import AuthSettings
 from lrs.auth.credential_admin import credential_admin
+from lrs.auth.credential_store import CredentialExists
 from lrs.auth.scopes import ADMIN, ALL, KNOWN_SCOPES
-from lrs.cli_templates import add_template_options, template_fields
+from lrs.cli import data, demo_receiver, forwarders_tools, identities
+from lrs.cli.templates import add_template_options, template_fields
 from lrs.logs import configure_logging
 from lrs.settings import Settings, SettingsError, env_bool
 from lrs.storage.client import mongo_client
 from lrs.storage.embedded import EmbeddedDatabase, EmbeddedDatabaseError
-from lrs.storage.mongo_credentials import CredentialExists
 from statements.errors import XAPIError
 
 log = logging.getLogger("lrs")
@@ -98,8 +98,8 @@ async def ensure_admin(settings: Settings, uri: str) -> tuple[str, str] | None:
             return settings.admin_key, settings.admin_secret
         saved = _admin_file(settings)
         if saved.exists():
-            data = json.loads(saved.read_text())
-            return str(data["key"]), str(data["secret"])
+            pair = json.loads(saved.read_text())
+            return str(pair["key"]), str(pair["secret"])
         if await store.count_active() > 0:
             return None
         key, secret = await admin.create("admin", [ALL, ADMIN], actor="cli", source="cli")
@@ -163,7 +163,7 @@ async def _serve(settings: Settings, uri: str, database: EmbeddedDatabase | None
         port=settings.port,
         log_level=settings.log_level,
         http="httptools",
-        access_log=False,  # lrs.access logs each request (with its route and credential key)
+        access_log=False,  # lrs.http.access_log logs each request, with route and key
         log_config=None,  # keep our handlers: uvicorn's lines go through the same masking
         lifespan="on",
     )
@@ -248,8 +248,8 @@ def cmd_forwarders(settings: Settings, args: argparse.Namespace) -> int:
         return _run(_run_worker(uri, settings.database, forwarding))
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     with database_uri(settings) as (uri, _):
-        if args.action in cli_forwarders_tools.ACTIONS:
-            return _run(cli_forwarders_tools.run(settings, uri, forwarding, args))
+        if args.action in forwarders_tools.ACTIONS:
+            return _run(forwarders_tools.run(settings, uri, forwarding, args))
         return _run(_forwarders_admin(settings, uri, forwarding, args))
 
 
@@ -257,14 +257,14 @@ def cmd_identities(settings: Settings, args: argparse.Namespace) -> int:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     forwarding = ForwardingSettings.from_env(os.environ)
     with database_uri(settings) as (uri, _):
-        return _run(cli_identities.run(settings, uri, forwarding, args))
+        return _run(identities.run(settings, uri, forwarding, args))
 
 
 def cmd_data(settings: Settings, args: argparse.Namespace) -> int:
-    """`lrs erase` and `lrs retention` (see lrs.data_cli)."""
+    """`lrs erase` and `lrs retention` (see lrs.cli.data)."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     with database_uri(settings) as (uri, _):
-        return _run(data_cli.run(settings, uri, args))
+        return _run(data.run(settings, uri, args))
 
 
 def _running_uri(settings: Settings) -> str | None:
@@ -355,7 +355,7 @@ def _forwarders_parser(commands: Any) -> None:
     replay.add_argument("--id", help="forwarder id")
     replay.add_argument("--event", help="one event id")
     replay.add_argument("--states", default="dead")
-    cli_forwarders_tools.add_parsers(actions)
+    forwarders_tools.add_parsers(actions)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -377,8 +377,8 @@ def parser() -> argparse.ArgumentParser:
     revoke = actions.add_parser("revoke", help="revoke a credential")
     revoke.add_argument("key")
     _forwarders_parser(commands)
-    cli_identities.add_parser(commands)
-    data_cli.add_parsers(commands)
+    identities.add_parser(commands)
+    data.add_parsers(commands)
     demo_receiver.add_parser(commands)
     return root
 
@@ -398,10 +398,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         "forwarders": cmd_forwarders,
         "identities": cmd_identities,
     }
-    handlers.update(dict.fromkeys(data_cli.COMMANDS, cmd_data))
+    handlers.update(dict.fromkeys(data.COMMANDS, cmd_data))
     handlers["demo-receiver"] = demo_receiver.command
     return handlers[args.command](settings, args)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
