@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 
-from lrs.auth.scopes import Credential
+from lrs.auth.scopes import Credential, may_define
 from lrs.services import Services
 from lrs.storage.protocols import NewStatement
 from lrs.storage.sequence import ms_of, stored_string
@@ -72,7 +72,8 @@ async def store_statements(
             for statement, seq in zip(statements, seqs, strict=True)
         ]
         ids = await services.statements.insert_statements(ready, list(by_hash.values()))
-        await services.activities.record_definitions(credential, ready)
+        if may_define(credential):
+            await services.activities.record_definitions(ready)
         return ids
     finally:
         services.in_flight.difference_update(seqs)

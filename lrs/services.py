@@ -15,9 +15,7 @@ from lrs.audit import AuditLog
 from lrs.auth.credential_store import MongoCredentialStore
 from lrs.metrics import Metrics
 from lrs.settings import Settings
-from lrs.storage.mongo_activities import MongoActivityStore
-from lrs.storage.mongo_documents import MongoDocumentStore
-from lrs.storage.mongo_statements import MongoStatementStore
+from lrs.storage.protocols import ActivityStore, DocumentStore, StatementStore
 from lrs.storage.sequence import SequenceClock, ms_of
 from statements.types import SpecVersion
 from statements.validate import StatementValidator
@@ -27,12 +25,12 @@ from statements.validate import StatementValidator
 class Services:
     settings: Settings
     client: AsyncMongoClient[dict[str, Any]]
-    statements: MongoStatementStore
+    statements: StatementStore
     credentials: MongoCredentialStore
     validators: dict[SpecVersion, StatementValidator]
     clock: SequenceClock
-    documents: MongoDocumentStore
-    activities: MongoActivityStore
+    documents: DocumentStore
+    activities: ActivityStore
     forwarders: ForwarderService
     audit: AuditLog
     identities: IdentityService

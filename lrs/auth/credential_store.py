@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,7 +21,6 @@ from lrs.auth.basic import (
     verify_secret,
 )
 from lrs.auth.scopes import Credential, unknown_scopes
-from lrs.storage.protocols import CredentialRecord
 
 ACTIVE_TTL = 5.0
 """How long a token's credential is remembered as active (seconds): a revocation reaches
@@ -29,6 +29,17 @@ other processes' token checks within this time, and this process's at once."""
 
 class CredentialExists(ValueError):
     pass
+
+
+@dataclass(frozen=True, slots=True)
+class CredentialRecord:
+    """A credential as the admin listing shows it: never its secret or its hash."""
+
+    key: str
+    name: str
+    scopes: tuple[str, ...]
+    created: str
+    revoked: bool
 
 
 class MongoCredentialStore:

@@ -55,6 +55,19 @@ class Credential:
         return any(scope in self.scopes for scope in wanted)
 
 
+DEFINING_SCOPES = (DEFINE, ALL)
+
+
+def may_define(credential: Credential) -> bool:
+    """Whether statements written with this credential update the Activities Resource.
+
+    1.0.3 Communication 4.2, `define`: "If storing a Statement when this is not granted, ids
+    will be saved [...] but SHOULD NOT update its canonical representation of any Actors or
+    Activities".
+    """
+    return credential.has_any(DEFINING_SCOPES)
+
+
 def unknown_scopes(scopes: Iterable[str]) -> list[str]:
     return sorted(set(scopes) - KNOWN_SCOPES)
 

@@ -15,9 +15,8 @@ processes never lose a definition. Reading folds the variants in stored order
 (`statements.activities.activity_object`); an activity with many variants is compacted into
 one on read.
 
-Trust (1.0.3 Communication 4.2 scope table, `define`: "If storing a Statement when this is
-not granted, ids will be saved [...] but SHOULD NOT update its canonical representation of
-any Actors or Activities"): only statements written with `define` (or `all`) are recorded.
+Trust is the caller's decision (`lrs.auth.scopes.may_define`): this store records whatever
+batch it is given, and the write path hands it only batches written with `define`.
 """
 
 from __future__ import annotations
@@ -30,7 +29,6 @@ import orjson
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
-from lrs.auth.scopes import ALL, DEFINE, Credential
 from lrs.storage.protocols import NewStatement
 from statements.activities import (
     activity_definitions,
@@ -39,7 +37,6 @@ from statements.activities import (
     definition_digest,
 )
 
-DEFINING_SCOPES = (DEFINE, ALL)
 DUPLICATE_KEY = 11000
 COMPACT_OVER = 32
 """Variants of one activity beyond which a read folds them into one stored definition."""
@@ -77,12 +74,8 @@ class MongoActivityStore:
         self.definitions = db["activity_definitions"]
         self.cache = DigestCache(cache_size)
 
-    async def record_definitions(
-        self, credential: Credential, statements: Sequence[NewStatement]
-    ) -> int:
+    async def record_definitions(self, statements: Sequence[NewStatement]) -> int:
         """Record the definitions of a stored batch; returns how many variants were written."""
-        if not credential.has_any(DEFINING_SCOPES):
-            return 0
         variants, order = _variants(statements)
         changed = [
             digest

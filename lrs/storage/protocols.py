@@ -1,7 +1,11 @@
 """Storage seams, one Protocol per aggregate. One implementation each (MongoDB), no plugins.
 
-They take and return domain types; `_id`, index sub-documents and query operators are built
-only inside `mongo_*.py`, from typed values, so user data never becomes a field path.
+`Services` holds the stores by these types, so a request handler reaches only what is
+declared here, and mypy checks that each `Mongo*Store` satisfies its Protocol where the
+lifespan builds it. They take and return domain types; `_id`, index sub-documents and query
+operators are built only inside `mongo_*.py`, from typed values, so user data never becomes
+a field path. Credentials have no Protocol here: their store belongs to `lrs.auth`, which
+storage never imports.
 """
 
 from __future__ import annotations
@@ -11,7 +15,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from lrs.auth.scopes import Credential
 from statements.documents import DocumentContent, DocumentKey, DocumentScope, StoredDocument
 from statements.types import (
     Attachment,
@@ -37,16 +40,10 @@ class NewStatement:
     attachment_hashes: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class CredentialRecord:
-    key: str
-    name: str
-    scopes: tuple[str, ...]
-    created: str
-    revoked: bool
-
-
 class StatementStore(Protocol):
+    """Statements and their attachments: the write path inserts, the Statement and Agents
+    resources read."""
+
     async def insert_statements(
         self, statements: Sequence[NewStatement], attachments: Sequence[Attachment]
     ) -> list[str]: ...
@@ -58,18 +55,6 @@ class StatementStore(Protocol):
     ) -> StatementPage: ...
 
     async def get_attachments(self, hashes: Sequence[str]) -> list[Attachment]: ...
-
-
-class CredentialStore(Protocol):
-    async def create(
-        self, name: str, scopes: Sequence[str], *, key: str | None = None, secret: str | None = None
-    ) -> tuple[str, str]: ...
-
-    async def authenticate(self, key: str, secret: str) -> Credential | None: ...
-
-    async def list(self) -> list[CredentialRecord]: ...
-
-    async def revoke(self, key: str) -> bool: ...
 
 
 class DocumentStore(Protocol):
@@ -99,8 +84,8 @@ class DocumentStore(Protocol):
 
 
 class ActivityStore(Protocol):
-    async def record_definitions(
-        self, credential: Credential, statements: Sequence[NewStatement]
-    ) -> int: ...
+    """Activity definitions seen in trusted statements, for the Activities Resource."""
+
+    async def record_definitions(self, statements: Sequence[NewStatement]) -> int: ...
 
     async def get_activity(self, activity_id: str) -> dict[str, Any]: ...

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from lrs.auth.scopes import Credential
+from lrs.auth.scopes import Credential, may_define
 from lrs.ingest import _new_statement
 from lrs.storage.mongo_activities import COMPACT_OVER, DigestCache
 
@@ -111,10 +111,16 @@ async def test_an_unchanged_definition_costs_no_write(services, make_statement):
         _new_statement(make_statement(object=activity(DEFINITION)), seq, credential, "2.0.0")
         for seq in seqs[2:]
     ]
-    assert await services.activities.record_definitions(credential, first) == 1
-    assert await services.activities.record_definitions(credential, again) == 0
-    refused = Credential("w", frozenset({"statements/write"}), {"mbox": "mailto:w@example.com"})
-    assert await services.activities.record_definitions(refused, first) == 0
+    assert await services.activities.record_definitions(first) == 1
+    assert await services.activities.record_definitions(again) == 0
+
+
+def test_only_credentials_with_define_or_all_update_activity_definitions():
+    authority = {"mbox": "mailto:w@example.com"}
+    assert may_define(Credential("a", frozenset({"all"}), authority))
+    assert may_define(Credential("d", frozenset({"statements/write", "define"}), authority))
+    refused = Credential("w", frozenset({"statements/write"}), authority)
+    assert not may_define(refused)
 
 
 async def test_many_variants_are_compacted_on_read_without_losing_anything(
