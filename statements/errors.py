@@ -4,7 +4,6 @@
      ├── BadRequest                 malformed request the spec answers with 400
      │    ├── InvalidStatement      statement(s) violate the data model (carries Violations)
      │    ├── DuplicateStatementIds the same id twice in one batch
-     │    ├── InvalidVoiding        voiding a voiding statement, or a malformed voiding
      │    ├── InvalidQuery          a bad query parameter
      │    ├── InvalidDocument       a document body the resource cannot accept
      │    └── UnsupportedVersion    missing or unsupported X-Experience-API-Version
@@ -18,6 +17,10 @@
      └── TooManyRequests            rate limited (429)
 
 Each class builds its own message; `lrs.errors` maps classes to HTTP status in one table.
+A malformed voiding statement is an `InvalidStatement` (rule
+`voiding.object_not_statement_ref`); one that targets a voiding statement is stored and
+voids nothing (XAPI-00016: it MAY be rejected, or accepted and ignored), so voiding
+needs no class of its own.
 """
 
 from __future__ import annotations
@@ -74,10 +77,6 @@ class DuplicateStatementIds(BadRequest):
     def __init__(self, ids: Iterable[str]) -> None:
         dup = sorted(set(ids))
         super().__init__(f"statement id(s) appear more than once in the batch: {dup}", dup)
-
-
-class InvalidVoiding(BadRequest):
-    error = "invalid_voiding"
 
 
 class InvalidQuery(BadRequest):

@@ -1,5 +1,8 @@
-"""Indexes, created at start-up (idempotent). Each GET filter has a compound index ending in
-`seq`, so the filter and the `stored` order are served by the same index."""
+"""Indexes of the collections lrs.storage owns, created at start-up (idempotent).
+
+Statements have one multikey index, `(keys, seq)`: each statement lists its filter values as
+prefixed keys (`lrs.storage.statement_keys`), so every GET filter, `since`/`until` and the
+`more` cursor are one range of `seq` under one key, in the `stored` order."""
 
 from __future__ import annotations
 
@@ -11,10 +14,8 @@ from pymongo.asynchronous.database import AsyncDatabase
 STATEMENT_KEYS_INDEX = "keys_seq"
 
 STATEMENT_INDEXES = [
-    # One multikey index serves every filter, `since`/`until` and paging: each statement lists
-    # its filter values as prefixed keys ("v:<verb>", "a:<agent>", ..., "*" for all), and
-    # `seq` orders within a key. One index rather than one per filter: SecantusDB's insert
-    # cost grows with the number of indexes (measured: 9 indexes 376 docs/s, this one 820).
+    # One index rather than one per filter: SecantusDB's insert cost grows with the number of
+    # indexes (measured: 9 indexes 376 docs/s, this one 820).
     IndexModel([("keys", ASCENDING), ("seq", DESCENDING)], name=STATEMENT_KEYS_INDEX),
 ]
 
