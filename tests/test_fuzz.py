@@ -28,6 +28,8 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
+from statements.query import FILTER_PARAMS, SINGLE_PARAMS, encode_cursor
+
 SENT: Counter[str] = Counter()
 STATUSES: Counter[int] = Counter()
 
@@ -68,23 +70,8 @@ XAPI_KEYS = [
     "statement",
     "language",
 ]
-PARAMS = [
-    "statementId",
-    "voidedStatementId",
-    "agent",
-    "verb",
-    "activity",
-    "registration",
-    "related_activities",
-    "related_agents",
-    "since",
-    "until",
-    "limit",
-    "format",
-    "attachments",
-    "ascending",
-    "more",
-]
+PARAMS = sorted(FILTER_PARAMS | SINGLE_PARAMS)
+"""Every parameter GET /xapi/statements reads, from the parser itself (a copy would drift)."""
 QUERY_VALUES = [
     '{"mbox": "mailto:ada@example.com"}',
     '{"objectType": "Group", "member": [{"mbox": "mailto:ada@example.com"}]}',
@@ -99,6 +86,11 @@ QUERY_VALUES = [
     "true",
     "false",
     "10",
+    encode_cursor(0),
+    encode_cursor(1 << 62),
+    encode_cursor(1 << 64),
+    "s-1",
+    "s" + "f" * 40,
 ]
 """Plausible values, so that combinations of valid parameters get past parsing too."""
 DOCUMENT_PARAMS = ["activityId", "agent", "registration", "stateId", "profileId", "since"]
