@@ -103,7 +103,9 @@ async def open_services(
         settings=settings,
         client=client,
         statements=MongoStatementStore(db, on_stored=metrics.observe_stored),
-        credentials=MongoCredentialStore(db, authority_home=home),
+        credentials=MongoCredentialStore(
+            db, authority_home=home, hash_cost=settings.secret_hash_cost
+        ),
         validators={v: StatementValidator(v) for v in ("1.0.3", "2.0.0")},
         clock=SequenceClock(await take_node_number(db)),
         documents=MongoDocumentStore(db),

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lrs.auth.basic import SCRYPT_N
 from lrs.logs import LOG_FORMATS, LogFormat
 from statements.types import SpecVersion
 
@@ -129,6 +130,9 @@ class Settings:
     log_format: LogFormat = "auto"
     access_log: bool = True
     metrics_cache_seconds: float = 10.0
+    secret_hash_cost: int = SCRYPT_N
+    """scrypt's cost (N) for new credential secrets. No environment variable: production keeps
+    the default; the test suite lowers it, where hashing dominated the time of a test."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:

@@ -39,12 +39,12 @@ def parse_basic(header: str | None) -> tuple[str, str] | None:
     return key, secret
 
 
-def hash_secret(secret: str, *, salt: bytes | None = None) -> str:
+def hash_secret(secret: str, *, salt: bytes | None = None, n: int = SCRYPT_N) -> str:
+    """The stored form of a secret; `n` (scrypt's cost, a power of two) is recorded in it, so
+    a check always uses the cost the hash was made with."""
     salt = salt or secrets.token_bytes(16)
-    digest = hashlib.scrypt(
-        secret.encode(), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P, dklen=32
-    )
-    return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${salt.hex()}${digest.hex()}"
+    digest = hashlib.scrypt(secret.encode(), salt=salt, n=n, r=SCRYPT_R, p=SCRYPT_P, dklen=32)
+    return f"scrypt${n}${SCRYPT_R}${SCRYPT_P}${salt.hex()}${digest.hex()}"
 
 
 def verify_secret(secret: str, stored: str) -> bool:
@@ -63,7 +63,11 @@ def verify_secret(secret: str, stored: str) -> bool:
 
 # A fixed hash to verify against when the key does not exist, so that timing does not tell
 # an attacker whether a key exists.
-DUMMY_HASH = hash_secret("not-a-real-secret", salt=b"\x00" * 16)
+def dummy_hash(n: int = SCRYPT_N) -> str:
+    return hash_secret("not-a-real-secret", salt=b"\x00" * 16, n=n)
+
+
+DUMMY_HASH = dummy_hash()
 
 
 def new_key() -> str:

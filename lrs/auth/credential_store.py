@@ -14,7 +14,9 @@ from pymongo.errors import DuplicateKeyError
 
 from lrs.auth.basic import (
     DUMMY_HASH,
+    SCRYPT_N,
     VerifiedCache,
+    dummy_hash,
     hash_secret,
     new_key,
     new_secret,
@@ -49,8 +51,12 @@ class MongoCredentialStore:
         *,
         authority_home: str,
         verify: Callable[[str, str], bool] = verify_secret,
+        hash_cost: int = SCRYPT_N,
     ) -> None:
         self.collection = db["credentials"]
+        self.hash_cost = hash_cost
+        self.dummy_hash = DUMMY_HASH if hash_cost == SCRYPT_N else dummy_hash(hash_cost)
+        """Checked for unknown keys: it has the cost of a real hash, so timing tells nothing."""
         self.authority_home = authority_home
         self.cache: VerifiedCache[Credential] = VerifiedCache()
         self.verify = verify
@@ -72,7 +78,7 @@ class MongoCredentialStore:
         if bad:
             raise ValueError(f"unknown scope(s): {bad}")
         key, secret = key or new_key(), secret or new_secret()
-        hashed = await asyncio.to_thread(hash_secret, secret)
+        hashed = await asyncio.to_thread(hash_secret, secret, n=self.hash_cost)
         doc = {
             "_id": key,
             "name": name,
@@ -96,7 +102,7 @@ class MongoCredentialStore:
             # the same scrypt as a real check, so the answer's timing does not tell whether
             # the key exists
             self.cache.forget(key)
-            await asyncio.to_thread(self.verify, secret, DUMMY_HASH)
+            await asyncio.to_thread(self.verify, secret, self.dummy_hash)
             return None
         if not await asyncio.to_thread(self.verify, secret, str(doc["secret_hash"])):
             return None

@@ -117,3 +117,26 @@ async def test_unknown_and_revoked_keys_run_the_same_scrypt_check(services):
     assert checked[1].startswith("scrypt$") and checked[1] != DUMMY_HASH
     assert checked[2] == DUMMY_HASH
     assert DUMMY_HASH.split("$")[:4] == checked[1].split("$")[:4]  # same scrypt cost
+
+
+async def test_an_unknown_key_costs_the_same_scrypt_as_a_real_one_at_any_configured_cost(
+    services,
+):
+    checked: list[str] = []
+
+    def recording_verify(secret: str, stored: str) -> bool:
+        checked.append(stored)
+        return verify_secret(secret, stored)
+
+    store = MongoCredentialStore(
+        services.credentials.collection.database,
+        authority_home="http://lrs.test",
+        verify=recording_verify,
+        hash_cost=2**5,
+    )
+    key, _ = await store.create("x", ["all"])
+
+    assert await store.authenticate("no-such-key", "guess") is None
+    assert await store.authenticate(key, "wrong") is None
+    assert checked[0] != DUMMY_HASH
+    assert checked[0].split("$")[:4] == checked[1].split("$")[:4] == ["scrypt", "32", "8", "1"]
