@@ -3,7 +3,6 @@ exact boundaries, voiding kept consistent and orphaned attachments removed."""
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import hashlib
 import uuid
@@ -17,6 +16,7 @@ from forwarders.jobs import JobStore
 from lrs.app import create_app
 from lrs.retention import run_retention
 from lrs.storage.sequence import SequenceClock
+from tests.conditions import eventually
 from tests.lrs.resources.test_statements_attachments import attachment_for, multipart
 
 NOW = datetime(2025, 1, 31, tzinfo=UTC)
@@ -214,11 +214,9 @@ async def test_serve_applies_the_policy_periodically_when_configured(mongo_serve
     async with LifespanManager(app) as manager:
         services = manager._state["services"]
         try:
-            for _ in range(200):
-                entries = await services.audit.list(action="retention.run")
-                if entries:
-                    break
-                await asyncio.sleep(0.05)
+            entries = await eventually(
+                lambda: services.audit.list(action="retention.run"), "the periodic retention run"
+            )
             assert entries and entries[0].actor == "retention"
         finally:
             await services.client.drop_database(settings.database)

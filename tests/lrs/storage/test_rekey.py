@@ -3,7 +3,6 @@ is missed after the first start of this version."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 import uuid
@@ -15,6 +14,7 @@ from asgi_lifespan import LifespanManager
 from lrs.app import create_app
 from lrs.storage import statement_keys as keys
 from lrs.storage.rekey import MARKER, upgrade_keys
+from tests.conditions import eventually
 
 VERB = "http://adlnet.gov/expapi/verbs/completed"
 
@@ -148,12 +148,13 @@ async def test_starting_on_an_old_store_upgrades_it_in_the_background(
     db = services.client[services.settings.database]
     await as_version_1(db)
     app = create_app(settings, mongo_server.uri)
+
+    async def upgraded():
+        marker = await db["meta"].find_one({"_id": MARKER})
+        return marker if marker and marker.get("version") == keys.KEYS_VERSION else None
+
     async with LifespanManager(app):
-        for _ in range(100):
-            marker = await db["meta"].find_one({"_id": MARKER})
-            if marker and marker.get("version") == keys.KEYS_VERSION:
-                break
-            await asyncio.sleep(0.1)
+        marker = await eventually(upgraded, "the background upgrade to mark the store current")
     assert marker["version"] == keys.KEYS_VERSION
     stored = [doc async for doc in db["statements"].find({}, {"keys": 1})]
     assert all(any(k.startswith("va:") for k in doc["keys"]) for doc in stored)
