@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test check conformance bench clean
+.PHONY: run test test-fast check conformance bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,10 @@ run: $(VENV)/.run-installed
 
 test: $(VENV)/.test-installed
 	$(BIN)/python -m pytest
+
+# the edit loop: everything but the tests marked slow (fuzzing, spawned servers and workers)
+test-fast: $(VENV)/.test-installed
+	$(BIN)/python -m pytest -m "not slow" -p no:cacheprovider
 
 check: $(VENV)/.test-installed
 	$(BIN)/ruff format --check .

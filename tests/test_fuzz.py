@@ -30,6 +30,8 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from statements.query import FILTER_PARAMS, SINGLE_PARAMS, encode_cursor
 
+pytestmark = pytest.mark.slow  # about 80 s: thousands of generated requests
+
 SENT: Counter[str] = Counter()
 STATUSES: Counter[int] = Counter()
 

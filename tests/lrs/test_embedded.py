@@ -10,6 +10,8 @@ from pymongo import MongoClient
 
 from lrs.storage.embedded import EmbeddedDatabase, EmbeddedDatabaseError, pid_of
 
+pytestmark = pytest.mark.slow  # each starts and stops a database process
+
 
 def test_data_survives_a_restart(tmp_path):
     storage = str(tmp_path / "db")

@@ -160,6 +160,7 @@ async def test_requests_log_their_id_and_never_a_secret(captured, client, servic
     assert database  # the request's own database commands carry its id
 
 
+@pytest.mark.slow  # starts `lrs serve`
 def test_lrs_serve_writes_json_lines_through_one_handler(serve):  # noqa: F811
     process, env = serve(LRS_LOG_FORMAT="json", LRS_ADMIN_KEY="boss", LRS_ADMIN_SECRET="s3cr3t-x")
     read_until(process, "/xapi/statements")

@@ -15,6 +15,8 @@ import pytest
 
 from lrs.storage.embedded import free_port
 
+pytestmark = pytest.mark.slow  # each starts `lrs` processes (2-45 s)
+
 LRS = str(Path(sys.executable).parent / "lrs")
 
 

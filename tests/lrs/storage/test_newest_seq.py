@@ -9,7 +9,11 @@ from __future__ import annotations
 import asyncio
 import time
 
+import pytest
+
 from tests.conditions import PATIENCE
+
+pytestmark = pytest.mark.slow  # waits out the throttle second (3 s)
 
 
 async def last_seq(db) -> int:
