@@ -27,6 +27,7 @@ from lrs.errors import handle_http_exception, handle_unexpected, handle_xapi_err
 from lrs.http.access_log import AccessMiddleware
 from lrs.http.alternate_syntax import AlternateSyntaxMiddleware
 from lrs.http.cors import cors_middleware
+from lrs.http.internal_errors import InternalErrorMiddleware
 from lrs.http.middleware import RequestIdMiddleware, XAPIVersionMiddleware
 from lrs.http.ratelimit import RateLimitMiddleware, rate_limiter
 from lrs.metrics import Metrics
@@ -206,6 +207,7 @@ def create_app(
         ),
         # outside authentication: preflights need no credential, and 401/403/429 carry CORS
         *cors_middleware(settings.cors_origins, settings.cors_max_age),
+        Middleware(InternalErrorMiddleware, fallback=settings.fallback_version),
         Middleware(AlternateSyntaxMiddleware, max_body_bytes=settings.max_body_bytes),
         Middleware(XAPIVersionMiddleware, fallback=settings.fallback_version),
         Middleware(AuthMiddleware, gate=gate),
