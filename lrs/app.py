@@ -30,6 +30,7 @@ from lrs.http.cors import cors_middleware
 from lrs.http.internal_errors import InternalErrorMiddleware
 from lrs.http.middleware import RequestIdMiddleware, XAPIVersionMiddleware
 from lrs.http.ratelimit import RateLimitMiddleware, rate_limiter
+from lrs.http.security_headers import SecurityHeadersMiddleware
 from lrs.metrics import Metrics
 from lrs.resources.about import about
 from lrs.resources.activities import ActivitiesResource
@@ -202,6 +203,7 @@ def create_app(
     ]
     middleware = [
         Middleware(RequestIdMiddleware),
+        Middleware(SecurityHeadersMiddleware),
         Middleware(
             AccessMiddleware, routes=routes, metrics=metrics, access_log=settings.access_log
         ),

@@ -23,6 +23,7 @@ from starlette.responses import Response
 
 from lrs.auth.backend import credential_of
 from lrs.auth.scopes import PROFILE, STATE, require
+from lrs.http.security_headers import DOWNLOAD
 from lrs.resources.bodies import read_body
 from lrs.services import Services
 from statements.document_params import DocumentParams, Method, parse_document_params
@@ -68,6 +69,7 @@ class _DocumentResource(HTTPEndpoint):
             "Content-Type": document.content_type,
             "ETag": quoted(document.etag),
             "Last-Modified": http_date(document.updated),
+            **DOWNLOAD,
         }
         return Response(document.content, headers=headers)
 

@@ -9,6 +9,7 @@ from email.utils import format_datetime
 import orjson
 from starlette.responses import Response
 
+from lrs.http.security_headers import DOWNLOAD
 from lrs.storage.sequence import ms_of
 from statements.canonical import canonical_format, ids_format
 from statements.multipart import build_multipart_mixed, new_boundary
@@ -56,4 +57,5 @@ def json_or_multipart(
         return Response(body, headers=headers, media_type="application/json")
     boundary = new_boundary()
     content = build_multipart_mixed(body, attachments, boundary)
+    headers = {**headers, **DOWNLOAD}  # the attachments are bytes someone stored
     return Response(content, headers=headers, media_type=f'multipart/mixed; boundary="{boundary}"')
