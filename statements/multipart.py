@@ -38,12 +38,13 @@ _PARAM = re.compile(r';\s*([^\s=;]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;]*)')
 # RFC 2046 5.1.1: 1 to 70 of bchars, not ending in a space.
 _BOUNDARY = re.compile(r"[0-9A-Za-z'()+_,\-./:=? ]{0,69}[0-9A-Za-z'()+_,\-./:=?]")
 _WHITESPACE = b" \t"
-_CONTROL = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
-"""What no header line may hold (a lone CR or LF would start another header when the part's
-Content-Type is sent again with the attachment)."""
 
 Span = tuple[int, int]
 """Where a part sits in the body: [start, end) offsets, so content is copied only once."""
+
+_CONTROL = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
+"""What no header line may hold (a lone CR or LF would start another header when the part's
+Content-Type is sent again with the attachment)."""
 
 
 def sha2_matches(sha2: str, content: bytes) -> bool:

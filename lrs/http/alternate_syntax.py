@@ -69,7 +69,7 @@ class AlternateSyntaxMiddleware:
         method = _method(scope, query)
         if headers.get("content-type", "").split(";")[0].strip().lower() != FORM:
             raise BadRequest(f"the alternate request syntax needs a {FORM} body")
-        form = split_form(await self._read(receive, headers), CONTENT)
+        form = split_form(await self._read(receive), CONTENT)
         moved = _moved_headers(form.fields)
         sent = headers.get("x-experience-api-version", "").encode("latin-1")
         if moved.get("x-experience-api-version", sent).startswith(b"2."):
@@ -95,10 +95,7 @@ class AlternateSyntaxMiddleware:
         )
         return new_scope, content
 
-    async def _read(self, receive: Receive, headers: Headers) -> bytes:
-        declared = headers.get("content-length", "")
-        if declared.isascii() and declared.isdigit() and int(declared) > self.max_body_bytes:
-            raise PayloadTooLarge(f"request body over {self.max_body_bytes} bytes")
+    async def _read(self, receive: Receive) -> bytes:
         chunks, size, more = [], 0, True
         while more:
             message = await receive()

@@ -55,7 +55,7 @@ def json_or_multipart(
     """application/json, or multipart/mixed with the attachments when they were asked for."""
     if attachments is None:
         return Response(body, headers=headers, media_type="application/json")
+    headers = {**headers, **DOWNLOAD}  # the attachments are bytes someone stored
     boundary = new_boundary()
     content = build_multipart_mixed(body, attachments, boundary)
-    headers = {**headers, **DOWNLOAD}  # the attachments are bytes someone stored
     return Response(content, headers=headers, media_type=f'multipart/mixed; boundary="{boundary}"')
