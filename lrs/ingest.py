@@ -83,7 +83,7 @@ def _new_statement(
     seq: int,
     credential: Credential,
     version: SpecVersion,
-    received: Collection[str],
+    received: Collection[str] = (),
 ) -> NewStatement:
     prepared = prepare_statement(
         statement,
