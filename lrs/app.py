@@ -27,8 +27,10 @@ from lrs.errors import handle_http_exception, handle_unexpected, handle_xapi_err
 from lrs.http.access_log import AccessMiddleware
 from lrs.http.alternate_syntax import AlternateSyntaxMiddleware
 from lrs.http.cors import cors_middleware
+from lrs.http.internal_errors import InternalErrorMiddleware
 from lrs.http.middleware import RequestIdMiddleware, XAPIVersionMiddleware
 from lrs.http.ratelimit import RateLimitMiddleware, rate_limiter
+from lrs.http.security_headers import SecurityHeadersMiddleware
 from lrs.metrics import Metrics
 from lrs.resources.about import about
 from lrs.resources.activities import ActivitiesResource
@@ -203,11 +205,13 @@ def create_app(
     ]
     middleware = [
         Middleware(RequestIdMiddleware),
+        Middleware(SecurityHeadersMiddleware),
         Middleware(
             AccessMiddleware, routes=routes, metrics=metrics, access_log=settings.access_log
         ),
         # outside authentication: preflights need no credential, and 401/403/429 carry CORS
         *cors_middleware(settings.cors_origins, settings.cors_max_age),
+        Middleware(InternalErrorMiddleware, fallback=settings.fallback_version),
         Middleware(AlternateSyntaxMiddleware, max_body_bytes=settings.max_body_bytes),
         Middleware(XAPIVersionMiddleware, fallback=settings.fallback_version),
         Middleware(AuthMiddleware, gate=gate),

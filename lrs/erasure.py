@@ -302,7 +302,9 @@ async def _rewrite(
     authorities = dict.fromkeys(keys, renamed_to)
     for kept in (*plan.pseudonymised, *plan.rekeyed):
         doc = docs[kept.id]
-        att = doc.get("att", ()) if kept.statement is None else attachment_hashes(kept.statement)
+        att = doc.get("att", ())
+        if kept.statement is not None:  # what it still declares, of the bytes it came with
+            att = [h for h in attachment_hashes(kept.statement) if h in att]
         new_keys = statement_keys.rekeyed(
             doc.get("keys", ()), kept.index, authorities=authorities, attachments=att
         )

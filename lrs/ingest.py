@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 import orjson
@@ -16,7 +16,7 @@ from lrs.auth.scopes import Credential, may_define
 from lrs.services import Services
 from lrs.storage.protocols import NewStatement
 from lrs.storage.sequence import ms_of, stored_string
-from statements.attachments import match_attachments, signature_parts
+from statements.attachments import carried_hashes, match_attachments, signature_parts
 from statements.errors import DuplicateStatementIds, PayloadTooLarge
 from statements.index import agent_key, derive_index, statement_ref_target
 from statements.prepare import prepare_statement
@@ -68,7 +68,7 @@ async def store_statements(
     services.in_flight.update(seqs)
     try:
         ready = [
-            _new_statement(statement, seq, credential, version)
+            _new_statement(statement, seq, credential, version, by_hash.keys())
             for statement, seq in zip(statements, seqs, strict=True)
         ]
         ids = await services.statements.insert_statements(ready, list(by_hash.values()))
@@ -80,7 +80,11 @@ async def store_statements(
 
 
 def _new_statement(
-    statement: dict[str, Any], seq: int, credential: Credential, version: SpecVersion
+    statement: dict[str, Any],
+    seq: int,
+    credential: Credential,
+    version: SpecVersion,
+    received: Collection[str] = (),
 ) -> NewStatement:
     prepared = prepare_statement(
         statement,
@@ -88,11 +92,6 @@ def _new_statement(
         authority=credential.authority,
         stored=stored_string(ms_of(seq)),
         new_id=_new_id,
-    )
-    hashes = tuple(
-        dict.fromkeys(
-            str(a["sha2"]).lower() for a in prepared.get("attachments", ()) if "sha2" in a
-        )
     )
     return NewStatement(
         id=str(prepared["id"]).lower(),
@@ -102,5 +101,5 @@ def _new_statement(
         index=derive_index(prepared),
         ref=statement_ref_target(prepared),
         authority_key=agent_key(credential.authority),
-        attachment_hashes=hashes,
+        attachment_hashes=carried_hashes(prepared, received),
     )

@@ -22,7 +22,7 @@ itself posts parts whose size differs from `length` and expects 200.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from typing import Any
 
 from statements.errors import BadRequest, InvalidStatement, Violation
@@ -88,6 +88,25 @@ def match_attachments(
         "attachment.part_missing",
     )
     return {sha2: _with_content_type(part, declared) for sha2, part in received.items()}
+
+
+def carried_hashes(statement: Statement, received: Collection[str]) -> tuple[str, ...]:
+    """The sha2 of the statement's attachments whose bytes arrived with it, in order, once.
+
+    These are the attachments a GET with `attachments=true` serves with the statement.
+    Content is stored once per hash, so without this a statement declaring someone else's
+    `sha2` with a `fileUrl` and no part (which the spec says to accept) would be served that
+    someone's bytes: a hash is not a capability. A bodiless attachment is served by its
+    `fileUrl` alone, as the spec describes it ("the Attachment data can be retrieved" there),
+    even when the same bytes came with another statement, the same client's included.
+    """
+    return tuple(
+        dict.fromkeys(
+            sha2
+            for _, attachment in _objects(statement.get("attachments"), "")
+            if (sha2 := _sha2(attachment)) in received
+        )
+    )
 
 
 def _reject_undeclared(parts: Sequence[Attachment], declared: set[str]) -> None:

@@ -31,7 +31,10 @@ _SHA1_RE = re.compile(r"[0-9A-Fa-f]{40}\Z")
 _SHA2_RE = re.compile(r"(?:[0-9A-Fa-f]{56}|[0-9A-Fa-f]{64}|[0-9A-Fa-f]{96}|[0-9A-Fa-f]{128})\Z")
 
 _MIME_NAME = r"[!#$%&'*+.^_`|~0-9A-Za-z\-]+"  # an RFC 2045 "token"
-_MIME_PARAMETER = rf"[ \t]*;[ \t]*{_MIME_NAME}=(?:{_MIME_NAME}|\"(?:[^\"\\]|\\.)*\")"
+# RFC 9110 5.6.4 quoted-string, ASCII only: a media type ends up in headers (a document's
+# Content-Type, a multipart part's), so nothing a header could not carry
+_QUOTED = r'"(?:[\t \x21\x23-\x5b\x5d-\x7e]|\\[\t \x21-\x7e])*"'
+_MIME_PARAMETER = rf"[ \t]*;[ \t]*{_MIME_NAME}=(?:{_MIME_NAME}|{_QUOTED})"
 _MIME_RE = re.compile(rf"{_MIME_NAME}/{_MIME_NAME}(?:{_MIME_PARAMETER})*[ \t]*\Z")
 
 # RFC 5646 2.1 (well-formed tags), case-insensitive.

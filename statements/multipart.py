@@ -24,6 +24,7 @@ import secrets
 from collections.abc import Sequence
 
 from statements.errors import BadRequest, PayloadTooLarge
+from statements.formats import is_mime_type
 from statements.types import Attachment
 
 CRLF = b"\r\n"
@@ -40,6 +41,10 @@ _WHITESPACE = b" \t"
 
 Span = tuple[int, int]
 """Where a part sits in the body: [start, end) offsets, so content is copied only once."""
+
+_CONTROL = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
+"""What no header line may hold (a lone CR or LF would start another header when the part's
+Content-Type is sent again with the attachment)."""
 
 
 def sha2_matches(sha2: str, content: bytes) -> bool:
@@ -145,6 +150,8 @@ def _parse_headers(block: bytes, number: int) -> dict[str, str]:
     headers: dict[str, str] = {}
     name = ""
     for line in block.split(CRLF):
+        if _CONTROL.search(line):
+            raise BadRequest(f"part {number}: header line {line[:80]!r} has a control character")
         if line[:1] in (b" ", b"\t") and name:  # an obsolete folded continuation line
             headers[name] += " " + line.strip().decode("latin-1")
             continue
@@ -172,7 +179,10 @@ def _attachment(body: bytes, span: Span, number: int) -> Attachment:
         raise BadRequest(
             f"part {number}: X-Experience-API-Hash {sha2} does not match the part's content"
         )
-    return Attachment(sha2.lower(), headers.get("content-type", ""), content, headers)
+    content_type = headers.get("content-type", "")
+    if content_type and not is_mime_type(content_type):
+        raise BadRequest(f"part {number}: Content-Type {content_type!r} is not a media type")
+    return Attachment(sha2.lower(), content_type, content, headers)
 
 
 def new_boundary() -> str:

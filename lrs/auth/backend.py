@@ -19,6 +19,10 @@ from lrs.http.middleware import UNVERSIONED, is_xapi_path
 from statements.errors import Unauthenticated, XAPIError
 
 BEARER_CHALLENGE = 'Bearer realm="xAPI", error="invalid_token"'
+ADMIN_CHALLENGE = 'Bearer realm="admin"'
+"""Never a Basic challenge on /admin: a browser shown one asks for a login, then sends the
+admin credential by itself with every later request there, cross-site form posts included.
+Admin clients send their credential without waiting to be asked (curl -u, httpx, requests)."""
 
 
 class Admitter(Protocol):
@@ -41,6 +45,8 @@ class AuthMiddleware:
             response = error_response(error)
             if isinstance(error, Unauthenticated) and error.error == "invalid_token":
                 response.headers["WWW-Authenticate"] = BEARER_CHALLENGE
+            elif isinstance(error, Unauthenticated) and scope["path"].startswith("/admin/"):
+                response.headers["WWW-Authenticate"] = ADMIN_CHALLENGE
             await response(scope, receive, send)
             return
         scope["credential"] = credential

@@ -3,16 +3,24 @@
 A browser that cannot send custom headers POSTs `?method=PUT` with a form body carrying
 the headers (Authorization, X-Experience-API-Version, Content-Type, If-Match, ...), the
 `content`, and the other parameters. xAPI 2.0 dropped the syntax, so there it is a 400.
+
+The credential is inside the body, so the body is read before authentication; what is done
+with it then is bounded (`lrs.http.forms`): the small fields are split and decoded, the
+`content` stays encoded. It is decoded when the application first reads the body, which
+every resource does only after authenticating the request and checking its scope, and off
+the event loop when it is large. A stranger's form costs a read and a count, nothing more.
 """
 
 from __future__ import annotations
 
 from urllib.parse import parse_qsl, urlencode
 
+import anyio.to_thread
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lrs.errors import error_response
+from lrs.http.forms import decode_utf8, decoded_length, header_value, split_form
 from lrs.http.middleware import is_xapi_path
 from statements.errors import BadRequest, PayloadTooLarge, XAPIError
 
@@ -29,6 +37,9 @@ FORM_HEADERS = frozenset(
     }
 )
 FORM = "application/x-www-form-urlencoded"
+CONTENT = "content"
+THREAD_BYTES = 64 * 1024
+"""Content larger than this is decoded in a worker thread."""
 
 
 class AlternateSyntaxMiddleware:
@@ -45,34 +56,26 @@ class AlternateSyntaxMiddleware:
             await self.app(scope, receive, send)
             return
         try:
-            rewritten, body = await self._rewrite(scope, receive, query)
+            rewritten, content = await self._rewrite(scope, receive, query)
         except XAPIError as error:
             await error_response(error)(scope, receive, send)
             return
-        await self.app(rewritten, _replay(body, receive), send)
+        await self.app(rewritten, _replay(content, receive), send)
 
     async def _rewrite(
         self, scope: Scope, receive: Receive, query: list[tuple[str, str]]
     ) -> tuple[Scope, bytes]:
         headers = Headers(scope=scope)
-        if scope["method"] != "POST":
-            raise BadRequest("the alternate request syntax is only allowed with POST")
-        if len(query) != 1:
-            raise BadRequest(
-                "with the alternate request syntax, `method` is the only query parameter"
-            )
-        method = query[0][1].upper()
-        if method not in METHODS:
-            raise BadRequest(f"unsupported method {query[0][1]!r} in the alternate request syntax")
+        method = _method(scope, query)
         if headers.get("content-type", "").split(";")[0].strip().lower() != FORM:
             raise BadRequest(f"the alternate request syntax needs a {FORM} body")
-        fields = parse_qsl((await self._read(receive)).decode("utf-8"), keep_blank_values=True)
-        moved = {name.lower(): value for name, value in fields if name.lower() in FORM_HEADERS}
-        version = moved.get("x-experience-api-version", headers.get("x-experience-api-version", ""))
-        if version.startswith("2."):
+        form = split_form(await self._read(receive), CONTENT)
+        moved = _moved_headers(form.fields)
+        sent = headers.get("x-experience-api-version", "").encode("latin-1")
+        if moved.get("x-experience-api-version", sent).startswith(b"2."):
             raise BadRequest("xAPI 2.0 has no alternate request syntax")
-        content = next((v for n, v in fields if n == "content"), "").encode("utf-8")
-        params = [(n, v) for n, v in fields if n.lower() not in FORM_HEADERS and n != "content"]
+        content = form.large or b""
+        params = [(n, v) for n, v in form.fields if n.lower() not in FORM_HEADERS]
         new_headers = [
             (k, v)
             for k, v in scope["headers"]
@@ -81,11 +84,9 @@ class AlternateSyntaxMiddleware:
             and k != b"content-type"
         ]
         new_headers += [
-            (name.encode(), value.encode("latin-1"))
-            for name, value in moved.items()
-            if name != "content-length"
+            (name.encode(), value) for name, value in moved.items() if name != "content-length"
         ]
-        new_headers.append((b"content-length", str(len(content)).encode()))
+        new_headers.append((b"content-length", str(decoded_length(content)).encode()))
         if "content-type" not in moved and content:
             new_headers.append((b"content-type", b"application/json"))
         new_scope = dict(scope)
@@ -107,15 +108,47 @@ class AlternateSyntaxMiddleware:
         return b"".join(chunks)
 
 
-def _replay(body: bytes, original: Receive) -> Receive:
-    """Hand the decoded content to the app, then pass through (e.g. the disconnect)."""
+def _method(scope: Scope, query: list[tuple[str, str]]) -> str:
+    if scope["method"] != "POST":
+        raise BadRequest("the alternate request syntax is only allowed with POST")
+    if len(query) != 1:
+        raise BadRequest("with the alternate request syntax, `method` is the only query parameter")
+    method = query[0][1].upper()
+    if method not in METHODS:
+        raise BadRequest(f"unsupported method {query[0][1]!r} in the alternate request syntax")
+    return method
+
+
+def _moved_headers(fields: list[tuple[str, str]]) -> dict[str, bytes]:
+    """The form fields that are headers, by lower-case name, checked as header values; each
+    may be given once."""
+    moved: dict[str, bytes] = {}
+    for name, value in fields:
+        header = name.lower()
+        if header in FORM_HEADERS:
+            if header in moved:
+                raise BadRequest(f"the form has more than one {name} field", {"field": name})
+            moved[header] = header_value(name, value)
+    return moved
+
+
+async def _decoded(content: bytes) -> bytes:
+    """The content's bytes (text in UTF-8): in a worker thread when it is large."""
+    if len(content) <= THREAD_BYTES:
+        return decode_utf8(content, CONTENT)
+    return await anyio.to_thread.run_sync(decode_utf8, content, CONTENT)
+
+
+def _replay(content: bytes, original: Receive) -> Receive:
+    """Hand the decoded content to the app when it first asks, then pass through (e.g. the
+    disconnect). Decoding errors surface there, inside the application: a 400."""
     sent = False
 
     async def receive() -> Message:
         nonlocal sent
         if not sent:
             sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
+            return {"type": "http.request", "body": await _decoded(content), "more_body": False}
         return await original()
 
     return receive

@@ -23,6 +23,7 @@ from starlette.responses import Response
 
 from lrs.auth.backend import credential_of
 from lrs.auth.scopes import PROFILE, STATE, require
+from lrs.http.security_headers import DOWNLOAD
 from lrs.resources.bodies import read_body
 from lrs.services import Services
 from statements.document_params import DocumentParams, Method, parse_document_params
@@ -40,7 +41,8 @@ from statements.documents import (
     quoted,
     read_posted,
 )
-from statements.errors import NotFound
+from statements.errors import BadRequest, NotFound
+from statements.formats import is_mime_type
 from statements.types import SpecVersion
 
 MAX_DOCUMENT_BYTES = 15 * 1024 * 1024
@@ -65,25 +67,24 @@ class _DocumentResource(HTTPEndpoint):
         if document is None:
             raise NotFound(f"no document with this id ({params.document_id!r}) here")
         headers = {
-            "Content-Type": document.content_type,
+            "Content-Type": _served_type(document.content_type),
             "ETag": quoted(document.etag),
             "Last-Modified": http_date(document.updated),
+            **DOWNLOAD,
         }
         return Response(document.content, headers=headers)
 
     async def put(self, request: Request) -> Response:
         services, params, version = self._parse(request, "PUT")
         body = await _read_document(services, request)
-        content = DocumentContent(body, request.headers.get("content-type") or DEFAULT_CONTENT_TYPE)
+        content = DocumentContent(body, _content_type(request))
         plan = partial(plan_put, content, _preconditions(request), kind=self.kind, version=version)
         stored = await services.documents.write_document(_key(params), plan, needs_content=False)
         return Response(status_code=204, headers={"ETag": quoted(stored.etag)})
 
     async def post(self, request: Request) -> Response:
         services, params, _ = self._parse(request, "POST")
-        posted = read_posted(
-            await _read_document(services, request), request.headers.get("content-type")
-        )
+        posted = read_posted(await _read_document(services, request), _content_type(request))
         plan = partial(plan_post, posted, _preconditions(request))
         stored = await services.documents.write_document(_key(params), plan, needs_content=True)
         return Response(status_code=204, headers={"ETag": quoted(stored.etag)})
@@ -126,6 +127,23 @@ class AgentProfileResource(_DocumentResource):
 def _key(params: DocumentParams) -> DocumentKey:
     assert params.document_id is not None  # noqa: S101 - parse_document_params requires it
     return DocumentKey(params.scope, params.document_id)
+
+
+def _content_type(request: Request) -> str:
+    """The Content-Type to store: every GET of the document echoes it, so it must be a media
+    type (a header value); anything else would break those answers, or inject headers."""
+    value = request.headers.get("content-type") or DEFAULT_CONTENT_TYPE
+    if not is_mime_type(value):
+        raise BadRequest(
+            f"Content-Type {value!r} is not a media type (type/subtype; parameter=value)",
+            {"rule": "document.content_type"},
+        )
+    return value
+
+
+def _served_type(stored: str) -> str:
+    """A stored Content-Type, unless it could not be a header (stored before the check)."""
+    return stored if is_mime_type(stored) else DEFAULT_CONTENT_TYPE
 
 
 def _preconditions(request: Request) -> Preconditions:

@@ -9,6 +9,7 @@ from email.utils import format_datetime
 import orjson
 from starlette.responses import Response
 
+from lrs.http.security_headers import DOWNLOAD
 from lrs.storage.sequence import ms_of
 from statements.canonical import canonical_format, ids_format
 from statements.multipart import build_multipart_mixed, multipart_content_type, new_boundary
@@ -54,6 +55,7 @@ def json_or_multipart(
     """application/json, or multipart/mixed with the attachments when they were asked for."""
     if attachments is None:
         return Response(body, headers=headers, media_type="application/json")
+    headers = {**headers, **DOWNLOAD}  # the attachments are bytes someone stored
     boundary = new_boundary()
     content = build_multipart_mixed(body, attachments, boundary)
     return Response(content, headers=headers, media_type=multipart_content_type(boundary))

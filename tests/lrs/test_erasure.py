@@ -350,3 +350,20 @@ async def test_the_hris_person_and_rendered_payloads_of_the_agent_are_erased(
     assert [doc["_id"] async for doc in db["identities"].find({})] == ["E-BOB"]
     scrubbed = await db["forwarder_events"].find_one({"_id": taught["_id"]})
     assert "payload" not in scrubbed and "employee_id" not in scrubbed
+
+
+async def test_a_pseudonymised_statement_does_not_gain_bytes_it_did_not_come_with(
+    client, admin, make_statement
+):
+    """Rewriting a statement keeps what it carried, never links a bodiless attachment."""
+    await post(client, make_statement(actor=BOB, attachments=[attachment_for(b"bob's")]), b"bob's")
+    bodiless = attachment_for(b"bob's", fileUrl="http://example.com/bobs")
+    taught = await post(
+        client, make_statement(actor=BOB, context={"instructor": ADA}, attachments=[bodiless])
+    )
+    report = await erase(client, admin)
+    assert report["statements_pseudonymised"] == [taught["id"]]
+    got = await client.get(
+        "/xapi/statements", params={"statementId": taught["id"], "attachments": "true"}
+    )
+    assert b"bob's" not in got.content

@@ -152,6 +152,13 @@ def test_sha2_hex_rejects_other_strings(value):
         ("text/plain;", False),
         ("text plain", False),
         ("", False),
+        # a media type is echoed in headers: nothing a header could not carry
+        ('text/plain; a="b\r\nX-Injected: yes"', False),
+        ('text/plain; a="\x01"', False),
+        ('text/plain; a="caf\u00e9"', False),
+        ('text/plain; a="b\\\nc"', False),
+        ("text/plain\r\nX-Injected: yes", False),
+        ('text/plain; a="b\\"c; d"', True),
     ],
 )
 def test_mime_type(value, expected):

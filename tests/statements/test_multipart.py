@@ -349,3 +349,22 @@ def test_sha2_matches_only_the_digest_of_the_content():
     assert not sha2_matches(TEXT_SHA, TEXT + b"!")
     assert not sha2_matches("abc", TEXT)
     assert not sha2_matches("z" * 64, TEXT)
+
+
+@pytest.mark.parametrize(
+    "content_type", ["text/plain\nX-Injected: yes", "text/plain\rX: y", 'text/plain; a="\x00"']
+)
+def test_a_part_header_a_header_could_not_carry_is_rejected(content_type):
+    """The part's Content-Type is stored and sent again with the attachment."""
+    raw = body(statement_part(), attachment_part(TEXT, Content_Type=content_type))
+
+    with pytest.raises(BadRequest, match="part 2: "):
+        parse_multipart_mixed(raw, CONTENT_TYPE)
+
+
+@pytest.mark.parametrize("content_type", ["plain text", "text/", 'text/plain; a="b'])
+def test_a_part_content_type_that_is_not_a_media_type_is_rejected(content_type):
+    raw = body(statement_part(), attachment_part(TEXT, Content_Type=content_type))
+
+    with pytest.raises(BadRequest, match="part 2: Content-Type .* is not a media type"):
+        parse_multipart_mixed(raw, CONTENT_TYPE)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from lrs.settings import Settings, SettingsError
+from tests.conftest import basic
 from tests.lrs.custom_app import running_app
 
 ORIGIN = "https://author.example.com"
@@ -120,3 +121,34 @@ def test_origins_setting_parses_lists_and_star_and_refuses_junk():
     assert Settings.from_env({}).cors_origins == ()
     with pytest.raises(SettingsError, match="LRS_CORS_ORIGINS"):
         Settings.from_env({"LRS_CORS_ORIGINS": "a.example/path"})
+
+
+async def test_a_500_from_a_resource_carries_cors_version_and_request_id(mongo_server, settings):
+    async with running_app(mongo_server, settings, cors_origins=(ORIGIN,)) as lrs:
+        broken = "5a1c7f3e-0000-4000-8000-000000000500"
+        db = lrs.services.client[settings.database]
+        await db["statements"].insert_one({"_id": broken, "seq": 1})  # no "raw": a bug's shape
+        auth = await lrs.credential("all")
+        async with lrs.client({**auth, "Origin": ORIGIN}) as browser:
+            response = await browser.get("/xapi/statements", params={"statementId": broken})
+    assert response.status_code == 500
+    assert response.headers["Access-Control-Allow-Origin"] == ORIGIN
+    assert response.headers["X-Experience-API-Version"] == "2.0.0"
+    request_id = response.headers["X-Request-ID"]
+    assert response.json() == {
+        "error": "internal_error",
+        "message": "internal error",
+        "details": {"request_id": request_id},
+    }
+
+
+async def test_a_500_from_authentication_carries_cors_headers(mongo_server, settings):
+    async with running_app(mongo_server, settings, cors_origins=(ORIGIN,)) as lrs:
+        db = lrs.services.client[settings.database]
+        await db["credentials"].insert_one({"_id": "broken", "scopes": ["all"]})  # no hash
+        async with lrs.client({"Authorization": basic("broken", "x"), "Origin": ORIGIN}) as b:
+            response = await b.get("/xapi/statements")
+    assert response.status_code == 500
+    assert response.headers["Access-Control-Allow-Origin"] == ORIGIN
+    assert response.headers["X-Experience-API-Version"] == "2.0.0"
+    assert response.json()["details"]["request_id"] == response.headers["X-Request-ID"]

@@ -451,3 +451,26 @@ async def test_updated_moves_forward_even_when_the_clock_does_not(services, medd
 async def test_delete_if_none_match_star_of_a_missing_state_is_204(client):
     response = await client.delete(URL, params=params("missing"), headers={"If-None-Match": "*"})
     assert response.status_code == 204
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    ["text/plain\r\nX-Injected: yes", 'text/plain; a="\x01"', "plain text", "json", "text/"],
+)
+@pytest.mark.parametrize("write", [put, post])
+async def test_a_content_type_that_is_not_a_media_type_is_400(client, write, content_type):
+    """It is echoed in every later GET's headers: a broken one would break those answers."""
+    response = await write(client, b"x", content_type=content_type)
+    assert response.status_code == 400, response.text
+    assert response.json()["details"] == {"rule": "document.content_type"}
+    assert (await client.get(URL, params=params())).status_code == 404
+
+
+async def test_a_stored_content_type_that_is_not_a_media_type_is_served_as_bytes(client, services):
+    """Stored before the check above: served as octets rather than breaking the answer."""
+    broken = DocumentContent(b"x", "text/plain\r\nX-Injected: yes")
+    await services.documents.write_document(KEY, lambda current: broken, needs_content=False)
+    got = await client.get(URL, params=params())
+    assert got.status_code == 200 and got.content == b"x"
+    assert got.headers["Content-Type"] == "application/octet-stream"
+    assert "X-Injected" not in got.headers

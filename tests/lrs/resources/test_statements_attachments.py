@@ -100,3 +100,51 @@ async def test_other_content_types_are_400(client):
         "/xapi/statements", content=b"a=b", headers={"Content-Type": "text/plain"}
     )
     assert response.status_code == 400
+
+
+async def get_with_attachments(client, statement_id, headers):
+    got = await client.get(
+        "/xapi/statements",
+        params={"statementId": statement_id, "attachments": "true"},
+        headers=headers,
+    )
+    assert got.status_code == 200, got.text
+    return parse_multipart_mixed(got.content, got.headers["content-type"])[1]
+
+
+async def test_a_bodiless_attachment_never_reads_bytes_stored_by_another_statement(
+    client, make_statement, make_credentials
+):
+    """The probe's attack: declare another client's sha2 with a fileUrl, read the bytes."""
+    secret = b"the other client's grades"
+    victim = await make_credentials(("statements/write", "statements/read/mine"), name="victim")
+    mine = make_statement(id=str(uuid.uuid4()), attachments=[attachment_for(secret)])
+    body, headers = multipart(mine, secret)
+    stored = await client.post("/xapi/statements", content=body, headers={**headers, **victim})
+    assert stored.status_code == 200
+    thief = await make_credentials(("statements/write", "statements/read/mine"), name="thief")
+    bodiless = attachment_for(secret, fileUrl="http://example.com/anything")
+    theirs = make_statement(id=str(uuid.uuid4()), attachments=[bodiless])
+    posted = await client.post("/xapi/statements", json=theirs, headers=thief)
+    assert posted.status_code == 200  # a fileUrl needs no part: the spec says accept it
+
+    assert await get_with_attachments(client, theirs["id"], thief) == []
+    listed = await client.get("/xapi/statements", params={"attachments": "true"}, headers=thief)
+    assert secret not in listed.content
+    assert [p.content for p in await get_with_attachments(client, mine["id"], victim)] == [secret]
+
+
+async def test_a_statement_serves_the_bytes_that_came_with_it_even_if_stored_before(
+    client, make_statement
+):
+    content = b"sent twice"
+    ids = []
+    for _ in range(2):
+        statement = make_statement(id=str(uuid.uuid4()), attachments=[attachment_for(content)])
+        body, headers = multipart(statement, content)
+        assert (await client.post("/xapi/statements", content=body, headers=headers)).is_success
+        ids.append(statement["id"])
+    for statement_id in ids:
+        assert [p.content for p in await get_with_attachments(client, statement_id, {})] == [
+            content
+        ]
