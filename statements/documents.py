@@ -179,8 +179,10 @@ def _check_put_headers(
         )
     if current is None and kind != "state" and version == "1.0.3":
         raise BadRequest(
-            "a PUT to a profile resource must carry an If-Match or If-None-Match header",
-            {"rule": "concurrency.header_required"},
+            "a PUT to a profile resource must carry an If-Match or If-None-Match header (xAPI "
+            "1.0.3): send If-None-Match: * to create this document (If-Match with its ETag "
+            "replaces an existing one)",
+            {"rule": "concurrency.header_required", "required_header": "If-None-Match"},
         )
 
 

@@ -11,7 +11,7 @@ from starlette.responses import Response
 
 from lrs.storage.sequence import ms_of
 from statements.canonical import canonical_format, ids_format
-from statements.multipart import build_multipart_mixed, new_boundary
+from statements.multipart import build_multipart_mixed, multipart_content_type, new_boundary
 from statements.types import Attachment, StatementFormat, StoredStatement
 
 
@@ -56,4 +56,4 @@ def json_or_multipart(
         return Response(body, headers=headers, media_type="application/json")
     boundary = new_boundary()
     content = build_multipart_mixed(body, attachments, boundary)
-    return Response(content, headers=headers, media_type=f'multipart/mixed; boundary="{boundary}"')
+    return Response(content, headers=headers, media_type=multipart_content_type(boundary))
