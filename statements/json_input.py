@@ -50,21 +50,26 @@ def decode_json(data: bytes | str) -> Any:
 def nesting_exceeds(value: Any, limit: int, size_hint: int | None = None) -> bool:
     """Whether `value` nests objects and arrays more than `limit` deep.
 
-    Iterative, so a deep value cannot exhaust the stack it is being checked for. Going past
-    `limit` takes at least `2 * (limit + 1)` encoded characters (`size_hint`), which skips the
-    walk for small inputs (parameters, most documents).
+    Walks one level at a time, iteratively, so a deep value cannot exhaust the stack it is
+    being checked for, and only containers are kept (about a third of orjson's parse time
+    for a batch of statements). Going past `limit` takes at least `2 * (limit + 1)` encoded
+    characters (`size_hint`), which skips the walk for small inputs.
     """
     if not isinstance(value, dict | list):
         return False
     if size_hint is not None and size_hint < 2 * (limit + 1):
         return False
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        node, depth = stack.pop()
-        children = node.values() if isinstance(node, dict) else node
+    level: list[Any] = [value]
+    depth = 1
+    while level:
         if depth > limit:
             return True
-        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+        below: list[Any] = []
+        for node in level:
+            for child in node.values() if type(node) is dict else node:
+                if type(child) is dict or type(child) is list:
+                    below.append(child)
+        level, depth = below, depth + 1
     return False
 
 
