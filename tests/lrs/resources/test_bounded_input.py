@@ -8,7 +8,10 @@ import json
 import uuid
 
 import pytest
+from starlette.requests import Request
 
+from lrs.resources.bodies import read_body
+from statements.errors import PayloadTooLarge
 from statements.json_input import MAX_DEPTH
 
 STATE = "/xapi/activities/state"
@@ -188,3 +191,17 @@ async def test_document_since_far_in_either_direction_is_served(client):
     for since in ("9999-12-31T23:59:59-23:00", "0001-01-01T00:00:00+23:00"):
         response = await client.get(STATE, params={**listing, "since": since})
         assert response.status_code == 200, since
+
+
+@pytest.mark.parametrize("declared", ["\u00b2".encode("latin-1"), b"9" * 5000])
+async def test_a_content_length_that_is_not_a_plain_number_never_raises(declared):
+    async def receive():
+        return {"type": "http.request", "body": b"{}", "more_body": False}
+
+    scope = {"type": "http", "method": "POST", "headers": [(b"content-length", declared)]}
+    request = Request(scope, receive)
+    if declared.isdigit():
+        with pytest.raises(PayloadTooLarge):
+            await read_body(request, 1024)
+    else:
+        assert await read_body(request, 1024) == b"{}"
