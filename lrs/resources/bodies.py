@@ -14,6 +14,7 @@ from statements.types import Attachment
 
 async def read_body(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length", "")
+    # an early refusal only: 20 digits are past any limit, and the stream check below is the bound
     if declared.isascii() and declared.isdigit() and int(declared[:20]) > limit:
         raise PayloadTooLarge(f"request body over {limit} bytes", {"limit": limit})
     chunks: list[bytes] = []
