@@ -43,6 +43,7 @@ from forwarders.rules import Forwarder
 from forwarders.store import EVENTS, ForwarderStore
 from lrs.storage.sequence import stored_string
 from statements.errors import InvalidQuery
+from statements.int_params import parse_int_param
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
@@ -52,6 +53,8 @@ INITIAL_SPAN_MS = 250
 MAX_GROWTH = 4
 CURSOR_VERSION = "f1."
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+LAST_MS = (datetime.max.replace(tzinfo=UTC) - EPOCH) // timedelta(milliseconds=1)
+"""A cursor past the last instant `datetime` holds is not one this feed returned."""
 PROJECTION = {
     "forwarder": 1,
     "type": 1,
@@ -87,7 +90,7 @@ def decode_cursor(value: str) -> Position:
         ms, event_id = orjson.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
     except (binascii.Error, ValueError, TypeError):
         raise bad from None
-    if isinstance(ms, bool) or not isinstance(ms, int) or ms < 0:
+    if isinstance(ms, bool) or not isinstance(ms, int) or not 0 <= ms <= LAST_MS:
         raise bad
     if not (event_id is None or (isinstance(event_id, str) and event_id)):
         raise bad
@@ -95,11 +98,7 @@ def decode_cursor(value: str) -> Position:
 
 
 def parse_limit(raw: str | None) -> int:
-    if raw is None:
-        return DEFAULT_LIMIT
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
-        raise InvalidQuery("limit", f"must be an integer from 1 to {MAX_LIMIT}")
-    return int(raw)
+    return parse_int_param("limit", raw, default=DEFAULT_LIMIT, minimum=1, maximum=MAX_LIMIT)
 
 
 def ms_of(moment: datetime) -> int:

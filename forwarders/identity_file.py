@@ -24,10 +24,9 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-import orjson
-
 from forwarders.errors import InvalidImport
 from forwarders.identity import MAX_TEXT, Person, normalise_email, normalise_home_page
+from statements.json_input import JSONInputError, decode_json
 
 Format = Literal["csv", "jsonl"]
 FORMATS: tuple[Format, ...] = ("csv", "jsonl")
@@ -159,9 +158,9 @@ def _jsonl_records(text: str) -> Iterator[Record]:
         if not raw.strip():
             continue
         try:
-            value = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            yield line, RowError(line, "row", "not valid JSON")
+            value = decode_json(raw)
+        except JSONInputError as error:
+            yield line, RowError(line, "row", error.message)
             continue
         if not isinstance(value, dict):
             yield line, RowError(line, "row", "must be a JSON object")

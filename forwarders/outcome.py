@@ -47,7 +47,7 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
     if value is None or not value.strip():
         return None
     text = value.strip()
-    if text.isdigit():
+    if text.isascii() and text.isdigit():  # "²".isdigit() is true, float("²") fails
         return float(text)
     try:
         moment = parsedate_to_datetime(text)

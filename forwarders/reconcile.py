@@ -32,10 +32,10 @@ from forwarders.discovery import PROJECTION, statement_candidates
 from forwarders.pipeline import Candidate, Pipeline
 from forwarders.rules import Forwarder
 from forwarders.store import EVENTS
-from lrs.storage.sequence import MS_SHIFT
+from lrs.storage.sequence import MS_SHIFT, seq_at
 from lrs.storage.statement_keys import FILTER_PREFIXES
 from statements.errors import InvalidQuery
-from statements.formats import parse_timestamp
+from statements.formats import parse_timestamp, utc_instant
 
 DEFAULT_GRACE = timedelta(minutes=1)
 MAX_IDS = 100
@@ -61,12 +61,12 @@ def parse_moment(value: Any, name: str) -> datetime:
     moment = parse_timestamp(text) if text else None
     if moment is None:
         raise InvalidQuery(name, "must be an ISO 8601 date or date-time (2025-03-01T00:00:00Z)")
-    return moment
+    return utc_instant(moment)
 
 
 def _seq_of(moment: datetime) -> int:
     """The first seq of the millisecond `moment` falls in."""
-    return int(moment.timestamp() * 1000) << MS_SHIFT
+    return seq_at(moment)
 
 
 @dataclass

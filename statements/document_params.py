@@ -15,12 +15,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-import orjson
-
 from statements.documents import DocumentKind, DocumentScope
 from statements.errors import InvalidQuery
-from statements.formats import is_uuid, parse_timestamp
+from statements.formats import is_uuid, parse_timestamp, utc_instant
 from statements.index import agent_key
+from statements.json_input import JSONInputError, decode_json
 from statements.types import SpecVersion
 from statements.validate import validate_activity_id, validate_agent
 
@@ -117,9 +116,9 @@ def parse_agent_object(raw: str, version: SpecVersion) -> dict[str, Any]:
     if len(raw) > MAX_PARAMETER_LENGTH:
         raise InvalidQuery("agent", f"longer than {MAX_PARAMETER_LENGTH} characters")
     try:
-        agent = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        raise InvalidQuery("agent", "must be a JSON Agent object (it is not valid JSON)") from None
+        agent = decode_json(raw)
+    except JSONInputError as error:
+        raise InvalidQuery("agent", f"must be a JSON Agent object ({error.message})") from None
     problems = validate_agent(agent, version)
     if problems:
         first = problems[0]
@@ -151,4 +150,4 @@ def _since(raw: str | None) -> datetime | None:
     moment = parse_timestamp(raw)
     if moment is None:
         raise InvalidQuery("since", "must be an ISO 8601 timestamp")
-    return moment
+    return utc_instant(moment)

@@ -38,6 +38,7 @@ from statements.errors import (
     PreconditionFailed,
     PreconditionRequired,
 )
+from statements.json_input import JSONInputError, decode_json
 from statements.types import SpecVersion
 
 DocumentKind = Literal["state", "activity_profile", "agent_profile"]
@@ -178,8 +179,10 @@ def _check_put_headers(
         )
     if current is None and kind != "state" and version == "1.0.3":
         raise BadRequest(
-            "a PUT to a profile resource must carry an If-Match or If-None-Match header",
-            {"rule": "concurrency.header_required"},
+            "a PUT to a profile resource must carry an If-Match or If-None-Match header (xAPI "
+            "1.0.3): send If-None-Match: * to create this document (If-Match with its ETag "
+            "replaces an existing one)",
+            {"rule": "concurrency.header_required", "required_header": "If-None-Match"},
         )
 
 
@@ -203,11 +206,10 @@ def read_posted(content: bytes, content_type: str | None) -> PostedDocument:
     if media_type_of(document.content_type) != JSON_TYPE:
         return PostedDocument(document, None)
     try:
-        value = orjson.loads(content)
-    except orjson.JSONDecodeError as error:
+        value = decode_json(content)
+    except JSONInputError as error:
         raise InvalidDocument(
-            f"the posted application/json document is not valid JSON: {error}",
-            {"rule": "json.syntax"},
+            f"the posted application/json document: {error.message}", {"rule": error.rule}
         ) from None
     return PostedDocument(document, value if isinstance(value, dict) else None)
 
@@ -242,8 +244,12 @@ def _stored_json_object(current: StoredDocument) -> dict[str, Any]:
     if media_type_of(current.content_type) != JSON_TYPE:
         raise refusal
     try:
-        value = orjson.loads(current.content)
-    except orjson.JSONDecodeError:
+        value = decode_json(current.content)
+    except JSONInputError as error:
+        if error.rule == "json.depth":  # stored by a PUT, which keeps any bytes as they are
+            raise InvalidDocument(
+                f"cannot merge: the stored document: {error.message}", {"rule": error.rule}
+            ) from None
         raise refusal from None
     if not isinstance(value, dict):
         raise refusal

@@ -82,8 +82,11 @@ class DuplicateStatementIds(BadRequest):
 class InvalidQuery(BadRequest):
     error = "invalid_query"
 
-    def __init__(self, parameter: str, message: str) -> None:
-        super().__init__(f"{parameter}: {message}", {"parameter": parameter})
+    def __init__(self, parameter: str, message: str, *, rule: str | None = None) -> None:
+        details = (
+            {"parameter": parameter} if rule is None else {"parameter": parameter, "rule": rule}
+        )
+        super().__init__(f"{parameter}: {message}", details)
         self.parameter = parameter
 
 

@@ -177,6 +177,20 @@ def parse_timestamp(value: str) -> datetime | None:
     return moment if offset is not None else moment.replace(tzinfo=UTC)
 
 
+def utc_instant(moment: datetime) -> datetime:
+    """`moment` in UTC, for a query bound: instants past `datetime`'s range become its ends.
+
+    `9999-12-31T23:59:59-23:00` parses but lies in the year 10000, which neither `datetime`
+    nor a BSON date holds; as a `since` or `until` it means "after everything" (and
+    `0001-01-01T00:00:00+23:00` "before everything"), so the bound is clamped, not refused.
+    """
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        end = datetime.max if moment.year == datetime.max.year else datetime.min
+        return end.replace(tzinfo=UTC)
+
+
 def _parse_unusual(match: re.Match[str]) -> datetime | None:
     """Leap seconds and lower-case `t`/`z`, which `datetime.fromisoformat` refuses."""
     year, month, day, hour, minute, second, fraction, offset = match.groups()

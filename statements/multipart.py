@@ -37,6 +37,8 @@ _HEX = re.compile(r"[0-9a-fA-F]+")
 _PARAM = re.compile(r';\s*([^\s=;]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;]*)')
 # RFC 2046 5.1.1: 1 to 70 of bchars, not ending in a space.
 _BOUNDARY = re.compile(r"[0-9A-Za-z'()+_,\-./:=? ]{0,69}[0-9A-Za-z'()+_,\-./:=?]")
+_TOKEN_RE = re.compile(r"[0-9A-Za-z'+_\-.]+")
+"""Boundary characters that are also RFC 2045 token characters: no quotes needed."""
 _WHITESPACE = b" \t"
 
 Span = tuple[int, int]
@@ -191,7 +193,13 @@ def new_boundary() -> str:
 
 
 def multipart_content_type(boundary: str) -> str:
-    """The Content-Type header value of a body built with `build_multipart_mixed`."""
+    """The Content-Type header value of a body built with `build_multipart_mixed`.
+
+    A boundary of token characters (ours always is) goes unquoted: quoting is legal but
+    needless, and TinCanJS takes everything after `boundary=` as the boundary, quotes and all.
+    """
+    if _TOKEN_RE.fullmatch(boundary):
+        return f"multipart/mixed; boundary={boundary}"
     return f'multipart/mixed; boundary="{boundary}"'
 
 

@@ -7,16 +7,17 @@ stable while new statements arrive (they sort after the cursor, or before it whe
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import orjson
-
 from statements.errors import InvalidQuery
 from statements.formats import is_uuid, parse_timestamp
 from statements.index import agent_key
+from statements.int_params import parse_int_param
+from statements.json_input import JSONInputError, decode_json
 from statements.types import SpecVersion, StatementFormat, StatementQuery
 from statements.validate import validate_activity_id, validate_agent
 
@@ -40,6 +41,8 @@ FILTER_PARAMS = frozenset(
 SINGLE_PARAMS = frozenset({"statementId", "voidedStatementId", "format", "attachments"})
 FORMATS: tuple[StatementFormat, ...] = ("exact", "ids", "canonical")
 CURSOR_PREFIX = "s"
+_CURSOR_RE = re.compile(CURSOR_PREFIX + r"([0-9a-f]{1,16})", re.ASCII)
+"""16 hex digits hold the largest position (an int64)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,9 +119,10 @@ def _parse_agent(raw: str | None, version: SpecVersion) -> str | None:
     if raw is None:
         return None
     try:
-        agent: Any = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        raise InvalidQuery("agent", "must be a JSON Agent or identified Group object") from None
+        agent: Any = decode_json(raw)
+    except JSONInputError as error:
+        message = f"must be a JSON Agent or identified Group object ({error.message})"
+        raise InvalidQuery("agent", message) from None
     problems = validate_agent(agent, version)
     if problems:
         raise InvalidQuery("agent", f"{problems[0].path or '/'}: {problems[0].message}")
@@ -163,12 +167,9 @@ def _parse_time(name: str, raw: str | None) -> datetime | None:
 
 
 def _parse_limit(raw: str | None, default: int, maximum: int) -> int:
-    if raw is None:
-        return default
-    if not (raw.isascii() and raw.isdigit()):  # "²".isdigit() is true, int("²") fails
-        raise InvalidQuery("limit", "must be a non-negative integer")
-    value = int(raw)
-    return default if value == 0 else min(value, maximum)
+    """`limit` is a ceiling (0: the server's choice), so a larger one is the server's maximum."""
+    value = parse_int_param("limit", raw, default=default, minimum=0, maximum=maximum, clamp=True)
+    return default if value == 0 else value
 
 
 def _parse_format(raw: str | None) -> StatementFormat:
@@ -185,12 +186,11 @@ def encode_cursor(position: int) -> str:
 
 
 def decode_cursor(token: str) -> int:
-    if not token.startswith(CURSOR_PREFIX):
+    """The position of a cursor `encode_cursor` made: a non-negative int64, as positions are."""
+    match = _CURSOR_RE.fullmatch(token)
+    if match is None or int(match[1], 16) >= 1 << 63:
         raise InvalidQuery("cursor", "not a cursor this LRS issued")
-    try:
-        return int(token[len(CURSOR_PREFIX) :], 16)
-    except ValueError:
-        raise InvalidQuery("cursor", "not a cursor this LRS issued") from None
+    return int(match[1], 16)
 
 
 def more_params(params: Iterable[tuple[str, str]], position: int) -> list[tuple[str, str]]:

@@ -32,7 +32,6 @@ import base64
 import binascii
 from typing import Any
 
-import orjson
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from jwt.algorithms import RSAAlgorithm
@@ -42,6 +41,7 @@ from jwt.exceptions import PyJWTError
 from statements.attachments import SIGNATURE_USAGE
 from statements.compare import json_equal, statements_equivalent
 from statements.errors import InvalidStatement, Violation
+from statements.json_input import JSONInputError, decode_json
 from statements.multipart import sha2_matches
 from statements.types import Statement
 
@@ -112,9 +112,9 @@ def _certificate_key(x5c: Any, path: str) -> RSAPublicKey:
 def _original_statement(payload: bytes, path: str) -> Statement:
     """The statement the signer serialized: the payload MUST be valid JSON of a statement."""
     try:
-        original = orjson.loads(payload)
-    except orjson.JSONDecodeError as error:
-        message = f"the JWS payload is not valid JSON: {error}"
+        original = decode_json(payload)
+    except JSONInputError as error:
+        message = f"the JWS payload: {error.message}"
         raise _reject("signature.payload_invalid", message, path) from None
     if not isinstance(original, dict):
         raise _reject("signature.payload_invalid", "the JWS payload is not a JSON object", path)

@@ -7,6 +7,10 @@ public key is published as a JWKS (RFC 7517) so that other services can verify t
 
 Verification pins the one configured algorithm: a token announcing any other (`none`, or
 HS256 signed with our public key as the secret) fails before its signature is looked at.
+Every claim the issuer writes is required, with its RFC 7519 type: `exp`, `nbf` and `iat`
+are NumericDates (JSON numbers; PyJWT alone would read the string "1700000000" as one), and
+`sub`, `jti` and `scope` strings. A token missing one is not ours: 401, never a 403 for an
+empty scope.
 """
 
 from __future__ import annotations
@@ -29,7 +33,8 @@ from lrs.auth.config import AuthSettings
 from lrs.settings import SettingsError
 
 ACCESS_JWT_TYP = "at+jwt"
-REQUIRED_CLAIMS = ["exp", "iat", "iss", "aud", "sub", "jti"]
+REQUIRED_CLAIMS = ["exp", "nbf", "iat", "iss", "aud", "sub", "jti", "scope"]
+NUMERIC_DATES = ("exp", "nbf", "iat")
 EC_ALGORITHMS = {"secp256r1": "ES256", "secp384r1": "ES384", "secp521r1": "ES512"}
 MIN_RSA_BITS = 2048
 
@@ -108,6 +113,18 @@ def load_signing_key(auth: AuthSettings) -> SigningKey | None:
     return None
 
 
+def check_numeric_dates(claims: dict[str, Any]) -> None:
+    """`exp`, `nbf` and `iat`, where present, are JSON numbers (RFC 7519 2: NumericDate).
+
+    PyJWT converts them with `int()`, so `"exp": "9999999999"` would pass its checks;
+    a token that types its dates as strings was not made by a conforming issuer.
+    """
+    for name in NUMERIC_DATES:
+        value = claims.get(name)
+        if name in claims and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise jwt.InvalidTokenError(f"the {name} claim must be a NumericDate (a number)")
+
+
 class TokenIssuer:
     """Mints and verifies the LRS's own tokens. `clock` (seconds since the epoch) is a
     parameter so tests can mint a token that is already expired."""
@@ -156,10 +173,11 @@ class TokenIssuer:
             leeway=self.leeway,
             options={"require": REQUIRED_CLAIMS},
         )
-        scope = claims.get("scope", "")
-        if not isinstance(scope, str) or not isinstance(claims["sub"], str):
-            raise jwt.InvalidTokenError("malformed scope or sub claim")
-        return TokenClaims(claims["sub"], str(claims["jti"]), frozenset(scope.split()))
+        check_numeric_dates(claims)
+        for name in ("sub", "jti", "scope"):
+            if not isinstance(claims[name], str):
+                raise jwt.InvalidTokenError(f"the {name} claim must be a string")
+        return TokenClaims(claims["sub"], claims["jti"], frozenset(claims["scope"].split()))
 
     def jwks(self) -> dict[str, Any] | None:
         return None if self.key.public_jwk is None else {"keys": [self.key.public_jwk]}

@@ -8,7 +8,9 @@ invented key ids cannot make us hammer the provider.
 
 Verification pins what may be trusted: the issuer, the audience, an allow-list of
 asymmetric algorithms (never `none`, never HS*: a public key must not become an HMAC
-secret), a key whose type matches the algorithm, and a bounded clock skew.
+secret), a key whose type matches the algorithm, a bounded clock skew, and `exp` (required),
+`nbf` and `iat` (when present) typed as NumericDates. Scopes are the provider's business: a
+valid token without usable scopes authenticates and gets 403.
 
 Who the caller is: `authority` is an Agent whose account is (homePage = the configured
 home, by default the issuer; name = the configured claim, by default `sub`). Which scopes:
@@ -31,6 +33,7 @@ import jwt
 import orjson
 
 from lrs.auth.config import AuthSettings
+from lrs.auth.jwt import check_numeric_dates
 from lrs.auth.scopes import XAPI_SCOPES, Credential
 from lrs.settings import SettingsError
 
@@ -211,6 +214,7 @@ class OIDCVerifier:
             leeway=self.auth.jwt_leeway_seconds,
             options={"require": ["exp", "iss", "aud"]},
         )
+        check_numeric_dates(claims)
         return self.credential(claims)
 
     def credential(self, claims: dict[str, Any]) -> Credential:

@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from lrs.audit import MAX_LIST
 from lrs.auth.backend import client_address, credential_of
 from lrs.auth.credential_admin import CredentialAdmin
 from lrs.auth.scopes import Credential, require_admin, unknown_scopes
@@ -26,6 +27,7 @@ from lrs.resources.bodies import parse_json, read_body
 from lrs.responses import XAPIResponse
 from lrs.services import Services
 from statements.errors import BadRequest, NotFound
+from statements.int_params import parse_int_param
 
 MAX_BODY = 16 * 1024
 MAX_NAME = 100
@@ -103,16 +105,14 @@ async def revoke_credential(request: Request) -> Response:
 
 def _audit_query(request: Request) -> tuple[int, str | None, str | None]:
     params = request.query_params
-    limit = params.get("limit", "100")
-    if not limit.isdigit() or not 1 <= int(limit) <= 1000:
-        raise BadRequest("limit must be an integer from 1 to 1000", {"parameter": "limit"})
+    limit = parse_int_param("limit", params.get("limit"), default=100, minimum=1, maximum=MAX_LIST)
     before = params.get("before")
     if before is not None and not ObjectId.is_valid(before):
         raise BadRequest("before must be the id of an audit entry", {"parameter": "before"})
     action = params.get("action")
     if action is not None and not 0 < len(action) <= MAX_ACTION:
         raise BadRequest(f"action must be 1 to {MAX_ACTION} characters", {"parameter": "action"})
-    return int(limit), before, action
+    return limit, before, action
 
 
 async def list_audit(request: Request) -> Response:

@@ -14,7 +14,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from forwarders.reconcile import Reconciler, parse_moment
-from forwarders.service import ForwarderService
+from forwarders.service import MAX_LIMIT, ForwarderService
 from lrs.auth.backend import credential_of
 from lrs.auth.scopes import require_admin
 from lrs.resources.admin_credentials import record_admin_change
@@ -22,7 +22,8 @@ from lrs.resources.bodies import parse_json, read_body
 from lrs.responses import XAPIResponse
 from lrs.services import Services
 from statements.errors import BadRequest, InvalidQuery
-from statements.formats import parse_timestamp
+from statements.formats import parse_timestamp, utc_instant
+from statements.int_params import parse_int_param
 
 MAX_ADMIN_BODY = 64 * 1024
 MAX_FORWARDER_BODY = 6 * 1024 * 1024
@@ -65,7 +66,7 @@ def _time(value: Any, name: str) -> datetime:
     parsed = parse_timestamp(value) if isinstance(value, str) else None
     if parsed is None:
         raise BadRequest(f"{name} must be an ISO 8601 timestamp", {"field": name})
-    return parsed
+    return utc_instant(parsed)
 
 
 async def list_forwarders(request: Request) -> Response:
@@ -131,14 +132,12 @@ async def _forwarder_action(
 async def list_events(request: Request) -> Response:
     service = _service(request)
     params = request.query_params
-    limit = params.get("limit", "100")
-    if not (limit.isascii() and limit.isdigit()):  # "²".isdigit() is true, int("²") fails
-        raise BadRequest("limit must be a positive integer", {"parameter": "limit"})
+    limit = parse_int_param("limit", params.get("limit"), default=100, minimum=1, maximum=MAX_LIMIT)
     before = _time(params["before"], "before") if "before" in params else None
     records = await service.list_events(
         forwarder_id=params.get("forwarder"),
         state=params.get("state"),
-        limit=int(limit),
+        limit=limit,
         before=before,
     )
     return XAPIResponse([r.as_dict() for r in records])

@@ -10,13 +10,14 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from forwarders.identity_file import Format
-from forwarders.identity_service import IdentityService
+from forwarders.identity_service import MAX_LIMIT, IdentityService
 from lrs.auth.backend import credential_of
 from lrs.auth.scopes import require_admin
 from lrs.resources.bodies import media_type, read_body
 from lrs.responses import XAPIResponse
 from lrs.services import Services
-from statements.errors import BadRequest, InvalidQuery
+from statements.errors import BadRequest
+from statements.int_params import parse_int_param
 
 MEDIA_TYPES: dict[str, Format] = {
     "text/csv": "csv",
@@ -53,11 +54,9 @@ async def person(request: Request) -> Response:
 async def unmatched(request: Request) -> Response:
     service = _service(request)
     params = request.query_params
-    limit = params.get("limit", "100")
-    if not limit.isdigit():
-        raise InvalidQuery("limit", "must be a positive integer")
+    limit = parse_int_param("limit", params.get("limit"), default=100, minimum=1, maximum=MAX_LIMIT)
     page = await service.list_unmatched(
-        forwarder_id=params.get("forwarder"), limit=int(limit), after=params.get("after")
+        forwarder_id=params.get("forwarder"), limit=limit, after=params.get("after")
     )
     return XAPIResponse(page.as_dict())
 

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
 from starlette.requests import Request
 
 from statements.errors import BadRequest, PayloadTooLarge
+from statements.json_input import JSONInputError, decode_json
 from statements.multipart import parse_multipart_mixed
 from statements.types import Attachment
 
 
 async def read_body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    declared = request.headers.get("content-length", "")
+    # an early refusal only: 20 digits are past any limit, and the stream check below is the bound
+    if declared.isascii() and declared.isdigit() and int(declared[:20]) > limit:
         raise PayloadTooLarge(f"request body over {limit} bytes", {"limit": limit})
     chunks: list[bytes] = []
     size = 0
@@ -30,11 +31,9 @@ def parse_json(body: bytes, what: str = "body") -> Any:
     if not body:
         raise BadRequest(f"the {what} is empty; a JSON document is required")
     try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError as error:
-        raise BadRequest(
-            f"the {what} is not valid JSON: {error}", {"rule": "json.syntax"}
-        ) from None
+        return decode_json(body)
+    except JSONInputError as error:
+        raise BadRequest(f"the {what}: {error.message}", {"rule": error.rule}) from None
 
 
 def media_type(request: Request) -> str:

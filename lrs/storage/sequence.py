@@ -5,6 +5,10 @@ Layout: milliseconds since the epoch << 20 | a per-millisecond counter (12 bits)
 node number (8 bits) that each process takes from the database at start-up. The high part
 is the statement's `stored` time, so `since`/`until` become ranges on the same key the
 results are ordered by, and the key is unique across up to 256 concurrent processes.
+
+An int64 holds 43 bits of milliseconds: stored times up to the year 2248. A `since` or
+`until` outside the range (the spec allows any timestamp: `until=9999-12-31T23:59:59Z` simply
+means "everything") is clamped to it rather than overflowing the database's integers.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ COUNTER_BITS = 12
 NODE_BITS = 8
 MS_SHIFT = COUNTER_BITS + NODE_BITS
 COUNTER_MAX = (1 << COUNTER_BITS) - 1
+SEQ_MAX = (1 << 63) - 1
+"""The largest seq the database stores (int64); every bound is clamped to [0, SEQ_MAX]."""
 
 
 def ms_of(seq: int) -> int:
@@ -43,14 +49,24 @@ def future_seq() -> int:
     return (time.time_ns() // 1_000_000 + CLOCK_SKEW_MS + 1) << MS_SHIFT
 
 
+def seq_at(moment: datetime) -> int:
+    """The first seq of the millisecond `moment` falls in."""
+    return _clamped(_floor_ms(moment) << MS_SHIFT)
+
+
 def since_bound(moment: datetime) -> int:
     """Statements with seq >= this were stored strictly after `moment` (ms precision)."""
-    return (_floor_ms(moment) + 1) << MS_SHIFT
+    return _clamped((_floor_ms(moment) + 1) << MS_SHIFT)
 
 
 def until_bound(moment: datetime) -> int:
     """Statements with seq < this were stored at or before `moment`."""
-    return (_floor_ms(moment) + 1) << MS_SHIFT
+    return _clamped((_floor_ms(moment) + 1) << MS_SHIFT)
+
+
+def _clamped(seq: int) -> int:
+    """Before the epoch, nothing was stored; after 2248, nothing can be: both ends hold."""
+    return max(0, min(seq, SEQ_MAX))
 
 
 class SequenceClock:

@@ -88,4 +88,5 @@ def test_retry_after_in_seconds_and_as_a_date():
     past = format_datetime(NOW - timedelta(minutes=2), usegmt=True)
     assert classify(503, retry_after=past, now=NOW) == RetryLater(0.0, "503 response")
     assert classify(429, retry_after="soon", now=NOW) == RetryLater(None, "429 response")
+    assert classify(429, retry_after="\u00b2", now=NOW) == RetryLater(None, "429 response")
     assert classify(429, retry_after="Wed, 21 Oct 2015 07:28:00", now=NOW).after == 0.0

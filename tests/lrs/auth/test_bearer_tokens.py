@@ -9,6 +9,7 @@ import time
 
 import jwt
 import orjson
+import pytest
 from cryptography.hazmat.primitives import serialization
 
 from lrs.auth.config import AuthSettings
@@ -27,6 +28,7 @@ def _claims(key: str, **overrides) -> dict:
         "aud": ISSUER,
         "sub": key,
         "iat": now,
+        "nbf": now,
         "exp": now + 300,
         "jti": "j1",
         "scope": "all",
@@ -84,6 +86,37 @@ async def test_token_missing_a_required_claim_is_rejected(lrs):
     claims = _claims(key)
     del claims["jti"]
     await _assert_rejected(lrs, jwt.encode(claims, SECRET, algorithm="HS256"))
+
+
+@pytest.mark.parametrize("claim", ["nbf", "scope", "exp", "iat", "iss", "aud", "sub", "jti"])
+async def test_a_token_without_any_one_documented_claim_is_401(lrs, claim):
+    key, _ = await lrs.credential("all")
+    claims = _claims(key)
+    del claims[claim]
+    await _assert_rejected(lrs, jwt.encode(claims, SECRET, algorithm="HS256"))
+
+
+@pytest.mark.parametrize(
+    "override",
+    [
+        {"exp": str(int(time.time()) + 300)},
+        {"nbf": str(int(time.time()))},
+        {"iat": "now"},
+        {"exp": True},
+        {"scope": ["all"]},
+        {"sub": 7},
+        {"jti": 1},
+    ],
+)
+async def test_a_token_with_an_ill_typed_claim_is_401(lrs, override):
+    key, _ = await lrs.credential("all")
+    await _assert_rejected(lrs, jwt.encode(_claims(key, **override), SECRET, algorithm="HS256"))
+
+
+async def test_a_token_with_every_claim_well_typed_is_accepted(lrs):
+    key, _ = await lrs.credential("all")
+    token = jwt.encode(_claims(key), SECRET, algorithm="HS256")
+    assert (await lrs.http.get("/xapi/statements", headers=_bearer(token))).status_code == 200
 
 
 async def test_unsigned_alg_none_token_is_rejected(lrs):

@@ -97,6 +97,15 @@ async def test_wrong_audience_issuer_expiry_or_key_is_rejected(start_lrs, idp, r
     assert await _status(lrs, idp.token(exp=None)) == 401
 
 
+@pytest.mark.parametrize("claim", ["exp", "nbf", "iat"])
+async def test_an_idp_token_with_a_date_claim_that_is_not_a_number_is_401(start_lrs, idp, claim):
+    lrs = await start_lrs(oidc_settings(idp))
+    now = int(time.time())
+    values = {"exp": now + 300, "nbf": now, "iat": now}
+    assert await _status(lrs, idp.token(**values)) == 200
+    assert await _status(lrs, idp.token(**{**values, claim: str(values[claim])})) == 401
+
+
 async def test_disallowed_algorithms_are_rejected(start_lrs, idp, rsa_keys):
     lrs = await start_lrs(oidc_settings(idp))
     assert await _status(lrs, idp.token(algorithm="PS256")) == 401  # not in the allow-list
