@@ -15,6 +15,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -34,10 +35,11 @@ from lrs.cli.templates import add_template_options, template_fields
 from lrs.logs import configure_logging
 from lrs.settings import Settings, SettingsError, env_bool
 from lrs.storage.client import mongo_client
-from lrs.storage.embedded import EmbeddedDatabase, EmbeddedDatabaseError
+from lrs.storage.embedded import EmbeddedDatabase, EmbeddedDatabaseError, serves
 from statements.errors import XAPIError
 
 log = logging.getLogger("lrs")
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 def out(text: str = "") -> None:
@@ -62,23 +64,50 @@ def database_uri(
         yield settings.mongodb_uri, None
         return
     uri_file = _uri_file(settings)
-    if not serving and uri_file.exists():
-        yield uri_file.read_text().strip(), None
+    running = None if serving else _running_uri(settings)
+    if running is not None:
+        yield running, None
         return
     database = EmbeddedDatabase(
         str(settings.db_dir),
         cache_size=settings.embedded_cache_size,
         log_path=settings.data_dir / "secantusd.log",
     )
-    uri = database.start()
-    if serving:
-        uri_file.write_text(uri)
     try:
+        uri = database.start()
+        if serving:
+            uri_file.write_text(uri)
         yield uri, database
     finally:
-        if serving:
-            uri_file.unlink(missing_ok=True)
-        database.stop()
+        with _signals_ignored():
+            if serving:
+                uri_file.unlink(missing_ok=True)
+            database.stop()
+
+
+@contextlib.contextmanager
+def _signals_ignored() -> Iterator[None]:
+    """Let the database stop in order: a second Ctrl-C or SIGTERM must not cut it short.
+
+    The stop is bounded (SIGTERM, then SIGKILL after a timeout), so nothing waits forever.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {signum: signal.signal(signum, signal.SIG_IGN) for signum in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+class Stopped(Exception):
+    """SIGTERM arrived (kill, Docker, systemd): stop exactly as Ctrl-C does."""
+
+
+def _raise_stopped(signum: int, frame: object) -> None:
+    raise Stopped(signum)
 
 
 async def ensure_admin(settings: Settings, uri: str) -> tuple[str, str] | None:
@@ -182,15 +211,24 @@ async def _serve(settings: Settings, uri: str, database: EmbeddedDatabase | None
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    """Serve until Ctrl-C or SIGTERM, then stop the database and remove db.uri (exit 0).
+
+    uvicorn shuts down on either signal and then re-raises it: SIGINT becomes
+    KeyboardInterrupt, and SIGTERM becomes `Stopped` through our handler (its default
+    action would kill the process before the database is stopped).
+    """
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    previous = signal.signal(signal.SIGTERM, _raise_stopped)
     try:
         with database_uri(settings, serving=True) as (uri, database):
             return _run(_serve(settings, uri, database))
-    except KeyboardInterrupt:  # uvicorn re-raises the SIGINT it handled, after shutting down
+    except (KeyboardInterrupt, Stopped):
         return 0
     except (EmbeddedDatabaseError, SettingsError) as error:
         log.error("%s", error)
         return 1
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _run(coro: Any) -> int:
@@ -268,8 +306,17 @@ def cmd_data(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _running_uri(settings: Settings) -> str | None:
+    """The address in db.uri while the server that wrote it runs; a stale file is removed."""
     uri_file = _uri_file(settings)
-    return uri_file.read_text().strip() if uri_file.exists() else None
+    try:
+        uri = uri_file.read_text().strip()
+    except FileNotFoundError:
+        return None
+    if serves(uri, str(settings.db_dir)):
+        return uri
+    log.warning("%s names a database that is no longer served: removing it", uri_file)
+    uri_file.unlink(missing_ok=True)
+    return None
 
 
 async def _run_worker(uri: str, database: str, forwarding: ForwardingSettings) -> int:
