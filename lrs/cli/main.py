@@ -31,6 +31,7 @@ from lrs.auth.credential_admin import credential_admin
 from lrs.auth.credential_store import CredentialExists
 from lrs.auth.scopes import ADMIN, ALL, KNOWN_SCOPES
 from lrs.cli import data, demo_receiver, forwarders_tools, identities
+from lrs.cli.edge import edge_protocol
 from lrs.cli.templates import add_template_options, template_fields
 from lrs.logs import configure_logging
 from lrs.settings import Settings, SettingsError, env_bool
@@ -191,7 +192,7 @@ async def _serve(settings: Settings, uri: str, database: EmbeddedDatabase | None
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
-        http="httptools",
+        http=edge_protocol(settings.fallback_version),
         access_log=False,  # lrs.http.access_log logs each request, with route and key
         log_config=None,  # keep our handlers: uvicorn's lines go through the same masking
         lifespan="on",
