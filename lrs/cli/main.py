@@ -17,8 +17,9 @@ import signal
 import sys
 import threading
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import uvicorn
 
@@ -111,7 +112,16 @@ def _raise_stopped(signum: int, frame: object) -> None:
     raise Stopped(signum)
 
 
-async def ensure_admin(settings: Settings, uri: str) -> tuple[str, str] | None:
+@dataclass(frozen=True)
+class AdminCredential:
+    """The first admin credential, and where its secret came from (the banner shows it once)."""
+
+    key: str
+    secret: str
+    source: Literal["generated", "environment", "file"]
+
+
+async def ensure_admin(settings: Settings, uri: str) -> AdminCredential | None:
     """The first admin credential: from LRS_ADMIN_KEY/SECRET, or made on first start."""
     async with credential_admin(settings, uri) as admin:
         store = admin.store
@@ -125,20 +135,25 @@ async def ensure_admin(settings: Settings, uri: str) -> tuple[str, str] | None:
                     key=settings.admin_key,
                     secret=settings.admin_secret,
                 )
-            return settings.admin_key, settings.admin_secret
+            return AdminCredential(settings.admin_key, settings.admin_secret, "environment")
         saved = _admin_file(settings)
         if saved.exists():
             pair = json.loads(saved.read_text())
-            return str(pair["key"]), str(pair["secret"])
+            return AdminCredential(str(pair["key"]), str(pair["secret"]), "file")
         if await store.count_active() > 0:
             return None
         key, secret = await admin.create("admin", [ALL, ADMIN], actor="cli", source="cli")
         saved.write_text(json.dumps({"key": key, "secret": secret}))
         saved.chmod(0o600)
-        return key, secret
+        return AdminCredential(key, secret, "generated")
 
 
-def banner(settings: Settings, admin: tuple[str, str] | None) -> str:
+def banner(settings: Settings, admin: AdminCredential | None) -> str:
+    """Where to send statements, and the admin key.
+
+    The secret is printed only the one time the LRS generated it: start-up output ends up
+    in terminals, CI logs and journald, so later starts say where the secret is kept.
+    """
     base = f"http://{settings.host}:{settings.port}"
     lines = [
         f"LRS listening: xAPI endpoint {base}/xapi",
@@ -146,15 +161,20 @@ def banner(settings: Settings, admin: tuple[str, str] | None) -> str:
     ]
     if admin is None:
         lines.append("  credentials: use one made with `lrs credentials create`")
-    else:
-        key, secret = admin
-        lines += [
-            f"  key:    {key}",
-            f"  secret: {secret}",
-            "  try:",
-            f"    curl -u {key}:{secret} -H 'X-Experience-API-Version: 2.0.0' \\\n"
-            f"      {base}/xapi/statements",
-        ]
+        return "\n".join(lines)
+    saved = _admin_file(settings)
+    secret, shown = {
+        "generated": (f"{admin.secret}  (also saved in {saved})", admin.secret),
+        "environment": ("from LRS_ADMIN_SECRET", "$LRS_ADMIN_SECRET"),
+        "file": (f"kept in {saved}", "SECRET"),
+    }[admin.source]
+    lines += [
+        f"  key:    {admin.key}",
+        f"  secret: {secret}",
+        "  try:",
+        f"    curl -u {admin.key}:{shown} -H 'X-Experience-API-Version: 2.0.0' \\\n"
+        f"      {base}/xapi/statements",
+    ]
     return "\n".join(lines)
 
 
