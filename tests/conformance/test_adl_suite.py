@@ -52,8 +52,8 @@ def serve(version: str, data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
         "LRS_ADMIN_SECRET": SECRET,
         "LRS_FALLBACK_VERSION": version,
     }
-    log = (data_dir.parent / "lrs.log").open("wb")
-    server = subprocess.Popen([str(LRS), "serve"], env=env, stdout=log, stderr=log)
+    with (data_dir.parent / "lrs.log").open("wb") as log:  # the server keeps its own copy
+        server = subprocess.Popen([str(LRS), "serve"], env=env, stdout=log, stderr=log)
     base = f"http://127.0.0.1:{port}"
     wait_ready(base, server)
     return server, base
