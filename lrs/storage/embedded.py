@@ -52,10 +52,17 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
-    """Ask Linux to SIGTERM the database if the LRS dies without stopping it."""
+    """Ask Linux to SIGKILL the child if the LRS dies without stopping it.
+
+    This fires only when the LRS itself was killed (every orderly exit stops the database
+    with SIGTERM and waits for it). SIGKILL, not SIGTERM: a daemon whose shutdown hangs
+    would hold the data directory with nobody left to escalate, and found later reparented
+    to init and deaf to SIGTERM. Nothing acknowledged is lost: every write is journaled
+    (`j: true`) and WiredTiger recovers from its log on the next start.
+    """
     with contextlib.suppress(OSError, AttributeError):
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
 class EmbeddedDatabase:
@@ -301,9 +308,9 @@ def _wait_gone(pid: int, timeout: float) -> bool:
 def take_over(storage: str, grace: float = 10.0) -> None:
     """Make way for a new daemon on `storage`: wait for an orphaned one, then stop it.
 
-    An orphan was told to stop by the parent-death signal and is usually flushing; it gets
-    `grace` seconds, then SIGTERM and `grace` more, then SIGKILL (WiredTiger recovers from
-    its log). A daemon whose launcher still runs belongs to another LRS: that is an error.
+    An orphan is normally already dying (the parent-death signal); one launched otherwise
+    (an older LRS, a stuck shutdown) gets `grace` seconds, then SIGTERM and `grace` more,
+    then SIGKILL. A daemon whose launcher still runs belongs to another LRS: an error.
     """
     running = find_running(storage)
     if running is None:
