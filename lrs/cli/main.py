@@ -15,9 +15,11 @@ import logging
 import os
 import signal
 import sys
+import threading
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import uvicorn
 
@@ -30,14 +32,16 @@ from lrs.auth.credential_admin import credential_admin
 from lrs.auth.credential_store import CredentialExists
 from lrs.auth.scopes import ADMIN, ALL, KNOWN_SCOPES
 from lrs.cli import data, demo_receiver, forwarders_tools, identities
+from lrs.cli.edge import edge_protocol
 from lrs.cli.templates import add_template_options, template_fields
 from lrs.logs import configure_logging
 from lrs.settings import Settings, SettingsError, env_bool
 from lrs.storage.client import mongo_client
-from lrs.storage.embedded import EmbeddedDatabase, EmbeddedDatabaseError
+from lrs.storage.embedded import EmbeddedDatabase, EmbeddedDatabaseError, serves
 from statements.errors import XAPIError
 
 log = logging.getLogger("lrs")
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 def out(text: str = "") -> None:
@@ -62,26 +66,62 @@ def database_uri(
         yield settings.mongodb_uri, None
         return
     uri_file = _uri_file(settings)
-    if not serving and uri_file.exists():
-        yield uri_file.read_text().strip(), None
+    running = None if serving else _running_uri(settings)
+    if running is not None:
+        yield running, None
         return
     database = EmbeddedDatabase(
         str(settings.db_dir),
         cache_size=settings.embedded_cache_size,
         log_path=settings.data_dir / "secantusd.log",
     )
-    uri = database.start()
-    if serving:
-        uri_file.write_text(uri)
     try:
+        uri = database.start()
+        if serving:
+            uri_file.write_text(uri)
         yield uri, database
     finally:
-        if serving:
-            uri_file.unlink(missing_ok=True)
-        database.stop()
+        with _signals_ignored():
+            if serving:
+                uri_file.unlink(missing_ok=True)
+            database.stop()
 
 
-async def ensure_admin(settings: Settings, uri: str) -> tuple[str, str] | None:
+@contextlib.contextmanager
+def _signals_ignored() -> Iterator[None]:
+    """Let the database stop in order: a second Ctrl-C or SIGTERM must not cut it short.
+
+    The stop is bounded (SIGTERM, then SIGKILL after a timeout), so nothing waits forever.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {signum: signal.signal(signum, signal.SIG_IGN) for signum in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+class Stopped(Exception):
+    """SIGTERM arrived (kill, Docker, systemd): stop exactly as Ctrl-C does."""
+
+
+def _raise_stopped(signum: int, frame: object) -> None:
+    raise Stopped(signum)
+
+
+@dataclass(frozen=True)
+class AdminCredential:
+    """The first admin credential, and where its secret came from (the banner shows it once)."""
+
+    key: str
+    secret: str
+    source: Literal["generated", "environment", "file"]
+
+
+async def ensure_admin(settings: Settings, uri: str) -> AdminCredential | None:
     """The first admin credential: from LRS_ADMIN_KEY/SECRET, or made on first start."""
     async with credential_admin(settings, uri) as admin:
         store = admin.store
@@ -95,20 +135,25 @@ async def ensure_admin(settings: Settings, uri: str) -> tuple[str, str] | None:
                     key=settings.admin_key,
                     secret=settings.admin_secret,
                 )
-            return settings.admin_key, settings.admin_secret
+            return AdminCredential(settings.admin_key, settings.admin_secret, "environment")
         saved = _admin_file(settings)
         if saved.exists():
             pair = json.loads(saved.read_text())
-            return str(pair["key"]), str(pair["secret"])
+            return AdminCredential(str(pair["key"]), str(pair["secret"]), "file")
         if await store.count_active() > 0:
             return None
         key, secret = await admin.create("admin", [ALL, ADMIN], actor="cli", source="cli")
         saved.write_text(json.dumps({"key": key, "secret": secret}))
         saved.chmod(0o600)
-        return key, secret
+        return AdminCredential(key, secret, "generated")
 
 
-def banner(settings: Settings, admin: tuple[str, str] | None) -> str:
+def banner(settings: Settings, admin: AdminCredential | None) -> str:
+    """Where to send statements, and the admin key.
+
+    The secret is printed only the one time the LRS generated it: start-up output ends up
+    in terminals, CI logs and journald, so later starts say where the secret is kept.
+    """
     base = f"http://{settings.host}:{settings.port}"
     lines = [
         f"LRS listening: xAPI endpoint {base}/xapi",
@@ -116,15 +161,20 @@ def banner(settings: Settings, admin: tuple[str, str] | None) -> str:
     ]
     if admin is None:
         lines.append("  credentials: use one made with `lrs credentials create`")
-    else:
-        key, secret = admin
-        lines += [
-            f"  key:    {key}",
-            f"  secret: {secret}",
-            "  try:",
-            f"    curl -u {key}:{secret} -H 'X-Experience-API-Version: 2.0.0' \\\n"
-            f"      {base}/xapi/statements",
-        ]
+        return "\n".join(lines)
+    saved = _admin_file(settings)
+    secret, shown = {
+        "generated": (f"{admin.secret}  (also saved in {saved})", admin.secret),
+        "environment": ("from LRS_ADMIN_SECRET", "$LRS_ADMIN_SECRET"),
+        "file": (f"kept in {saved}", "SECRET"),
+    }[admin.source]
+    lines += [
+        f"  key:    {admin.key}",
+        f"  secret: {secret}",
+        "  try:",
+        f"    curl -u {admin.key}:{shown} -H 'X-Experience-API-Version: 2.0.0' \\\n"
+        f"      {base}/xapi/statements",
+    ]
     return "\n".join(lines)
 
 
@@ -162,7 +212,7 @@ async def _serve(settings: Settings, uri: str, database: EmbeddedDatabase | None
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
-        http="httptools",
+        http=edge_protocol(settings.fallback_version),
         access_log=False,  # lrs.http.access_log logs each request, with route and key
         log_config=None,  # keep our handlers: uvicorn's lines go through the same masking
         lifespan="on",
@@ -182,15 +232,24 @@ async def _serve(settings: Settings, uri: str, database: EmbeddedDatabase | None
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    """Serve until Ctrl-C or SIGTERM, then stop the database and remove db.uri (exit 0).
+
+    uvicorn shuts down on either signal and then re-raises it: SIGINT becomes
+    KeyboardInterrupt, and SIGTERM becomes `Stopped` through our handler (its default
+    action would kill the process before the database is stopped).
+    """
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    previous = signal.signal(signal.SIGTERM, _raise_stopped)
     try:
         with database_uri(settings, serving=True) as (uri, database):
             return _run(_serve(settings, uri, database))
-    except KeyboardInterrupt:  # uvicorn re-raises the SIGINT it handled, after shutting down
+    except (KeyboardInterrupt, Stopped):
         return 0
     except (EmbeddedDatabaseError, SettingsError) as error:
         log.error("%s", error)
         return 1
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _run(coro: Any) -> int:
@@ -268,8 +327,17 @@ def cmd_data(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _running_uri(settings: Settings) -> str | None:
+    """The address in db.uri while the server that wrote it runs; a stale file is removed."""
     uri_file = _uri_file(settings)
-    return uri_file.read_text().strip() if uri_file.exists() else None
+    try:
+        uri = uri_file.read_text().strip()
+    except FileNotFoundError:
+        return None
+    if serves(uri, str(settings.db_dir)):
+        return uri
+    log.warning("%s names a database that is no longer served: removing it", uri_file)
+    uri_file.unlink(missing_ok=True)
+    return None
 
 
 async def _run_worker(uri: str, database: str, forwarding: ForwardingSettings) -> int:

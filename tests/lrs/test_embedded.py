@@ -8,7 +8,13 @@ import signal
 import pytest
 from pymongo import MongoClient
 
-from lrs.storage.embedded import EmbeddedDatabase, EmbeddedDatabaseError, pid_of
+from lrs.storage.embedded import (
+    EmbeddedDatabase,
+    EmbeddedDatabaseError,
+    find_running,
+    pid_of,
+    serves,
+)
 
 pytestmark = pytest.mark.slow  # each starts and stops a database process
 
@@ -42,3 +48,24 @@ def test_stop_is_idempotent(tmp_path):
     database.stop()
     database.stop()
     assert database.returncode() is None
+
+
+def test_a_second_database_on_storage_in_use_by_a_live_launcher_is_refused(tmp_path):
+    storage = str(tmp_path / "db")
+    with EmbeddedDatabase(storage) as first:
+        with pytest.raises(EmbeddedDatabaseError, match="in use by"):
+            EmbeddedDatabase(storage).start()
+        assert first.returncode() is None
+
+
+def test_the_running_database_is_found_with_its_launcher(tmp_path):
+    storage = str(tmp_path / "db")
+    assert find_running(storage) is None
+    with EmbeddedDatabase(storage) as database:
+        running = find_running(storage)
+        assert running is not None
+        assert (running.pid, running.port) == (pid_of(database), database.port)
+        assert running.owner == running.parent == os.getpid() and not running.orphaned
+        assert serves(database.uri, storage)
+        assert not serves("mongodb://127.0.0.1:1/?directConnection=true", storage)
+    assert not serves(database.uri, storage)

@@ -89,11 +89,24 @@ def test_admin_credentials_from_the_environment(serve):
     process, env = serve(LRS_ADMIN_KEY="boss", LRS_ADMIN_SECRET="s3cret-value")
     banner = read_until(process, "/xapi/statements")
     assert "boss" in banner
+    assert "s3cret-value" not in banner and "from LRS_ADMIN_SECRET" in banner
     import base64
 
     auth = "Basic " + base64.b64encode(b"boss:s3cret-value").decode()
     status, body = get(f"http://127.0.0.1:{env['LRS_PORT']}/xapi/statements", auth)
     assert status == 200 and json.loads(body)["statements"] == []
+
+
+def test_a_restart_names_where_the_generated_secret_is_kept_instead_of_printing_it(serve, tmp_path):
+    first, _ = serve()
+    read_until(first, "/xapi/statements")
+    first.send_signal(signal.SIGTERM)
+    assert first.wait(60) == 0
+    saved = json.loads((tmp_path / "var" / "admin-credentials.json").read_text())
+    again, _ = serve()
+    banner = read_until(again, "/xapi/statements")
+    assert saved["key"] in banner and saved["secret"] not in banner
+    assert f"kept in {tmp_path / 'var' / 'admin-credentials.json'}" in banner
 
 
 def test_credentials_commands_reach_the_running_server(serve, tmp_path):
