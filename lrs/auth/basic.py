@@ -61,9 +61,9 @@ def verify_secret(secret: str, stored: str) -> bool:
     return hmac.compare_digest(digest, expected)
 
 
-# A fixed hash to verify against when the key does not exist, so that timing does not tell
-# an attacker whether a key exists.
 def dummy_hash(n: int = SCRYPT_N) -> str:
+    """A fixed hash of cost `n` to verify against when the key does not exist, so that timing
+    does not tell an attacker whether a key exists."""
     return hash_secret("not-a-real-secret", salt=b"\x00" * 16, n=n)
 
 
