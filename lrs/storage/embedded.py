@@ -25,7 +25,7 @@ from pymongo import MongoClient
 from pymongo.errors import PyMongoError
 
 DAEMON = "secantusd-py"
-OWNER_ENV = "LRS_EMBEDDED_OWNER"  # the pid that launched the daemon, in the daemon's environment
+OWNER_ENV = "SECANTUSD_LAUNCHED_BY"  # the pid that launched the daemon, in the daemon's environment
 PROC = Path("/proc")
 
 log = logging.getLogger("lrs.storage.embedded")

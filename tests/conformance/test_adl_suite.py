@@ -24,7 +24,7 @@ import pytest
 
 from lrs.storage.embedded import free_port
 
-pytestmark = [pytest.mark.conformance, pytest.mark.timeout(1800)]
+pytestmark = [pytest.mark.conformance, pytest.mark.slow, pytest.mark.timeout(1800)]
 
 LRS = Path(sys.executable).parent / "lrs"
 KEY, SECRET = "conformance", "conformance-secret"
