@@ -3,9 +3,8 @@
     .venv/bin/python bench/documents.py [--agents 10000] [--activities 3] [--requests 1500]
         [--concurrency 8] [--rounds 2] [--baseline /path/to/an/older/tree] [--out FILE]
 
-Each variant gets a fresh embedded database and its own `lrs serve` (`python -m lrs.cli`
-with `PYTHONPATH` set to the variant's source tree: `--baseline` is a checkout of the code to
-compare against, e.g. `git archive main | tar -x -C /tmp/base`; this tree is "current").
+Each variant (see variants.py: `--baseline` is a checkout of the code to compare against)
+gets a fresh embedded database and its own `lrs serve`.
 The store is filled directly with PyMongo in the store's layout (one State document per
 agent and activity, one Agent Profile per agent: 40,000 documents by default), then driven
 over HTTP/1.1. Variants run interleaved (base, current, base, current, ...) because the
@@ -20,15 +19,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import hashlib
 import json
-import os
 import random
-import subprocess
 import sys
-import tempfile
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -36,20 +30,14 @@ from typing import Any
 from urllib.parse import urlencode
 
 import http1
-import httpx
 import orjson
 from bson import Binary
 from common import Measured, drive, latency_summary, peak_rss_mib, settle
 from pymongo import AsyncMongoClient
+from variants import ADMIN_KEY, ADMIN_SECRET, DATABASE, fresh_lrs, variants
 
-from lrs.storage.embedded import EmbeddedDatabase, _die_with_parent, free_port, pid_of, stop_process
 from statements.index import agent_key
 
-HOST = "127.0.0.1"
-ADMIN_KEY = "bench-admin"
-ADMIN_SECRET = "bench-admin-secret-0123456789"  # noqa: S105 - a throwaway local credential
-DATABASE = "bench"
-HERE = Path(__file__).resolve().parent.parent
 PHASE_SECONDS = 20.0
 STARTED = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -117,55 +105,6 @@ async def fill(uri: str, agents: int, activities: int) -> int:
         await client.close()
 
 
-@contextlib.contextmanager
-def running_lrs(
-    tree: Path, uri: str, workdir: Path
-) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
-    port = free_port(HOST)
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(tree),
-        "LRS_HOST": HOST,
-        "LRS_PORT": str(port),
-        "LRS_MONGODB_URI": uri,
-        "LRS_DATABASE": DATABASE,
-        "LRS_ADMIN_KEY": ADMIN_KEY,
-        "LRS_ADMIN_SECRET": ADMIN_SECRET,
-        "LRS_DATA_DIR": str(workdir / "lrs-data"),
-        "LRS_LOG_LEVEL": "warning",
-    }
-    with (workdir / "lrs.log").open("ab") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "lrs.cli", "serve"],
-            cwd=tree,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=log,
-            start_new_session=True,
-            preexec_fn=_die_with_parent,
-        )
-    base_url = f"http://{HOST}:{port}"
-    try:
-        wait_ready(process, base_url)
-        yield process, base_url
-    finally:
-        stop_process(process)
-
-
-def wait_ready(process: subprocess.Popen[bytes], base_url: str, timeout: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout
-    with httpx.Client(base_url=base_url, timeout=2.0) as client:
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                raise SystemExit(f"the LRS exited ({process.returncode})")
-            with contextlib.suppress(httpx.HTTPError):
-                if client.get("/readyz").status_code == 200:
-                    return
-            time.sleep(0.2)
-    raise SystemExit("the LRS was not ready in time")
-
-
 # -- phases ---------------------------------------------------------------------------------
 
 
@@ -231,27 +170,18 @@ async def phases(
 
 
 async def run_variant(args: argparse.Namespace, name: str, tree: Path, seed: int) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory(prefix="lrs-bench-docs-") as tmp:
-        workdir = Path(tmp)
-        database = EmbeddedDatabase(str(workdir / "db"), cache_size="256M")
-        database.start()
-        try:
-            db_pid = pid_of(database)
-            assert db_pid is not None
-            with running_lrs(tree, database.uri, workdir) as (process, base_url):
-                stored = await fill(database.uri, args.agents, args.activities)
-                await settle(db_pid)
-                client = http1.Client(
-                    base_url,
-                    auth=(ADMIN_KEY, ADMIN_SECRET),
-                    headers={"X-Experience-API-Version": "2.0.0"},
-                    connections=args.concurrency,
-                )
-                async with client:
-                    measured = await phases(client, args, random.Random(seed))
-                rss = {"lrs": peak_rss_mib(process.pid), "db": peak_rss_mib(db_pid)}
-        finally:
-            database.stop()
+    with fresh_lrs(tree) as lrs:
+        stored = await fill(lrs.uri, args.agents, args.activities)
+        await settle(lrs.db_pid)
+        client = http1.Client(
+            lrs.base_url,
+            auth=(ADMIN_KEY, ADMIN_SECRET),
+            headers={"X-Experience-API-Version": "2.0.0"},
+            connections=args.concurrency,
+        )
+        async with client:
+            measured = await phases(client, args, random.Random(seed))
+        rss = {"lrs": peak_rss_mib(lrs.lrs_pid), "db": peak_rss_mib(lrs.db_pid)}
     return {"variant": name, "documents": stored, "phases": summarize(measured), "rss_mib": rss}
 
 
@@ -301,12 +231,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    variants = [("current", HERE)]
-    if args.baseline is not None:
-        variants.insert(0, ("baseline", args.baseline.resolve()))
     results = []
     for round_no in range(1, args.rounds + 1):
-        for name, tree in variants:
+        for name, tree in variants(args.baseline):
             result = asyncio.run(run_variant(args, name, tree, seed=round_no))
             print_result(round_no, result)
             results.append({"round": round_no, **result})
