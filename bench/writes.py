@@ -49,14 +49,16 @@ async def measure(args: argparse.Namespace, tree: Path, seed: int) -> dict[str, 
         recorder = Recorder({"lrs": lrs.lrs_pid, "db": lrs.db_pid, "client": os.getpid()})
         factory = StatementFactory(make_pools(SEED), seed)
         stored: list[str] = []
-        async with http_client(lrs.base_url, 16) as client:
-            for name, statements, per_request, concurrency in (
-                ("fill", args.fill, BATCH, 4),
-                (f"batch x{BATCH} c4", args.batches, BATCH, 4),
-                ("single c1", args.singles // 5, 1, 1),
-                ("single c16", args.singles, 1, 16),
-            ):
-                bodies = statement_bodies(factory, statements, per_request)
+        for name, statements, per_request, concurrency in (
+            ("fill", args.fill, BATCH, 4),
+            (f"batch x{BATCH} c4", args.batches, BATCH, 4),
+            ("single c1", args.singles // 5, 1, 1),
+            ("single c16", args.singles, 1, 16),
+        ):
+            bodies = statement_bodies(factory, statements, per_request)
+            # a client per phase: connections idle longer than the server's keep-alive (5 s)
+            # are closed by it, and http1.py does not retry a request on a closed one
+            async with http_client(lrs.base_url, concurrency) as client:
                 work = post_statements(
                     client, bodies, stored, concurrency=concurrency, max_seconds=PHASE_SECONDS
                 )
