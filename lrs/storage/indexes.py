@@ -34,6 +34,21 @@ DOCUMENT_INDEXES = [
         name="identity",
         unique=True,
     ),
+    # the compare-and-set of a conditional write (identity plus the `rev` it was planned
+    # against): SecantusDB serves a filter only from an index holding every field of it,
+    # so without this one each If-Match PUT/POST/DELETE scanned the whole collection
+    # (50,000 documents: 1.5 s; with it: 2 ms)
+    IndexModel(
+        [
+            ("kind", ASCENDING),
+            ("activity", ASCENDING),
+            ("agent", ASCENDING),
+            ("registration", ASCENDING),
+            ("doc_id", ASCENDING),
+            ("rev", ASCENDING),
+        ],
+        name="identity_rev",
+    ),
     # every State / Agent Profile document of one agent, for erasure (lrs.erasure): the
     # identity index cannot serve it, `activity` comes before `agent` there
     IndexModel([("agent", ASCENDING)], name="agent"),

@@ -9,7 +9,9 @@ One collection, one MongoDB document per xAPI document:
      etag: <SHA-1 hex of content>, updated: <datetime, ms>, rev: <int>}
 
 Identity is the unique index `identity` on (kind, activity, agent, registration, doc_id):
-every value is a typed field value, never a field name. Writes are compare-and-set: a new
+every value is a typed field value, never a field name. Every filter sent here is the field
+set of an index prefix (`identity`, `identity_rev`, `agent`), because SecantusDB scans the
+collection for any filter with a field outside the index it picks. Writes are compare-and-set: a new
 document is inserted (a concurrent creator loses on the unique index), an existing one is
 replaced only if `rev` is still the one the plan was made against; otherwise the write is
 re-planned against the fresh document. `updated` strictly increases per document, so
@@ -108,13 +110,17 @@ class MongoDocumentStore:
     async def list_document_ids(
         self, scope: DocumentScope, since: datetime | None
     ) -> tuple[list[str], datetime | None]:
-        """The ids of a scope (updated strictly after `since`) and the latest `updated`."""
-        match = scope_filter(scope)
-        if since is not None:
-            match["updated"] = {"$gt": since}
+        """The ids of a scope (updated strictly after `since`) and the latest `updated`.
+
+        `since` is applied here, not in the filter: the scope is a prefix of the identity
+        index, and a predicate on `updated` beside it would make SecantusDB scan the
+        collection (a scope holds few documents; the collection may hold millions)."""
         ids: list[str] = []
         latest: datetime | None = None
-        async for doc in self.documents.find(match, {"_id": 0, "doc_id": 1, "updated": 1}):
+        projection = {"_id": 0, "doc_id": 1, "updated": 1}
+        async for doc in self.documents.find(scope_filter(scope), projection):
+            if since is not None and doc["updated"] <= since:
+                continue
             ids.append(doc["doc_id"])
             latest = doc["updated"] if latest is None else max(latest, doc["updated"])
         return ids, latest

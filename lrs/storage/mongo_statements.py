@@ -17,15 +17,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from functools import partial
 from typing import Any
 
 import orjson
 from pymongo import UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
+from pymongo.errors import BulkWriteError, PyMongoError, WriteError
 
 from lrs.storage import statement_keys as keys
+from lrs.storage.group_commit import GroupCommit, Outcome
 from lrs.storage.protocols import NewStatement
 from lrs.storage.rekey import keys_current
 from lrs.storage.sequence import (
@@ -50,6 +52,9 @@ from statements.types import (
 log = logging.getLogger(__name__)
 
 MAX_TARGETING_DEPTH = 10
+DUPLICATE_KEY = 11000
+GROUP_LIMIT = 100
+"""Single statements per group write: the batch size the write path is measured at."""
 NEWEST_REFRESH_SECONDS = 1.0
 WINDOW_PROJECTION = {"seq": 1, "raw": 1, "att": 1, "voided": 1}
 
@@ -76,25 +81,111 @@ class MongoStatementStore:
         self._pairs_current = False
         self._pairs_checked_at = -1e9
         self._publishing: asyncio.Future[None] | None = None
+        self.singles = GroupCommit(self._write_group, limit=GROUP_LIMIT)
 
     # -- commands ---------------------------------------------------------------------------
 
     async def insert_statements(
         self, statements: Sequence[NewStatement], attachments: Sequence[Attachment]
     ) -> list[str]:
-        """Store a validated batch; returns the ids. Equivalent re-posts change nothing."""
+        """Store a validated batch; returns the ids. Equivalent re-posts change nothing.
+
+        A batch stands or falls as a whole; a single statement joins the concurrent single
+        statements in one group write (see `group_commit.py`) and keeps its own outcome."""
         await self._store_attachments(attachments)
+        if len(statements) == 1:
+            await self.singles.submit(statements[0])
+        else:
+            await self._insert_batch(statements)
+        return [s.id for s in statements]
+
+    async def _insert_batch(self, statements: Sequence[NewStatement]) -> None:
         known = await self._related_documents(statements)
         fresh = self._without_existing(statements, known)
         docs = self._documents(fresh, known)
         if docs:
-            await self._note_first_seq(min(d["seq"] for d in docs))
-            await self._insert(docs, fresh)
-            if self.on_stored is not None:
-                self.on_stored(len(docs))
-            await self._note_newest_seq(max(d["seq"] for d in docs))
-            await self._apply_effects(fresh, known, docs)
-        return [s.id for s in statements]
+            await self._stored(docs, fresh, known, partial(self._insert, docs, fresh))
+
+    async def _stored(
+        self,
+        docs: list[dict[str, Any]],
+        fresh: Sequence[NewStatement],
+        known: dict[str, dict[str, Any]],
+        insert: Callable[[], Awaitable[Sequence[str]]],
+    ) -> None:
+        """Run `insert` (it returns the ids it stored), then note and apply what it stored."""
+        await self._note_first_seq(min(d["seq"] for d in docs))
+        stored = set(await insert())
+        if not stored:
+            return
+        docs = [d for d in docs if d["_id"] in stored]
+        if self.on_stored is not None:
+            self.on_stored(len(docs))
+        await self._note_newest_seq(max(d["seq"] for d in docs))
+        await self._apply_effects([s for s in fresh if s.id in stored], known, docs)
+
+    async def _write_group(self, group: list[NewStatement]) -> list[Outcome]:
+        """The single statements of concurrent requests in one write, each with its own
+        outcome: the same as it would have had alone, arriving in this order."""
+        known = await self._related_documents(group)
+        outcomes: list[Outcome] = [None] * len(group)
+        first: dict[str, int] = {}
+        twins: dict[int, int] = {}
+        for i, statement in enumerate(group):
+            existing = known.get(statement.id)
+            if existing is not None:
+                outcomes[i] = _conflict_unless_same(orjson.loads(existing["raw"]), statement)
+            elif (earlier := first.get(statement.id)) is None:
+                first[statement.id] = i
+            else:
+                twins[i] = earlier  # the same id earlier in the group: answered after it
+        fresh = [group[i] for i in first.values()]
+        docs = self._documents(fresh, known)
+        if docs:
+            failed: dict[str, Outcome] = {}
+            await self._stored(
+                docs, fresh, known, partial(self._insert_members, docs, fresh, failed)
+            )
+            for statement_id, i in first.items():
+                outcomes[i] = failed.get(statement_id)
+        for i, earlier in twins.items():
+            outcomes[i] = _as_twin(outcomes[earlier], group[earlier], group[i])
+        return outcomes
+
+    async def _insert_members(
+        self,
+        docs: list[dict[str, Any]],
+        fresh: Sequence[NewStatement],
+        failed: dict[str, Outcome],
+    ) -> list[str]:
+        """Insert unordered; every member that could not be stored gets its own outcome in
+        `failed` (a conflict with a concurrent writer of its id, or its write error)."""
+        try:
+            await self.statements.insert_many(docs, ordered=False)
+        except BulkWriteError as error:
+            _raise_unless_durable(error)
+            errors = error.details.get("writeErrors", [])
+            raced = [e["op"]["_id"] for e in errors if e.get("code") == DUPLICATE_KEY]
+            for e in errors:
+                if e.get("code") != DUPLICATE_KEY:
+                    failed[e["op"]["_id"]] = WriteError(e.get("errmsg", ""), e.get("code"), e)
+            if raced:
+                failed.update(await self._race_outcomes(fresh, raced))
+        # equivalent members that lost the race are in `failed` too, with outcome None:
+        # acknowledged, but stored by the other writer (its effects are that writer's)
+        return [d["_id"] for d in docs if d["_id"] not in failed]
+
+    async def _race_outcomes(
+        self, fresh: Sequence[NewStatement], raced: list[str]
+    ) -> dict[str, Outcome]:
+        """Members whose id a concurrent writer stored first: a conflict unless equivalent."""
+        by_id = {s.id: s for s in fresh}
+        outcomes: dict[str, Outcome] = {}
+        async for doc in self.statements.find({"_id": {"$in": raced}}, {"raw": 1}):
+            outcomes[doc["_id"]] = _conflict_unless_same(
+                orjson.loads(doc["raw"]), by_id[doc["_id"]]
+            )
+        return outcomes
 
     async def _related_documents(
         self, statements: Sequence[NewStatement]
@@ -170,26 +261,24 @@ class MongoStatementStore:
             return True
         return any(s.index.voids == statement.id for s in batch.values())
 
-    async def _insert(self, docs: list[dict[str, Any]], fresh: Sequence[NewStatement]) -> None:
-        """Insert; a concurrent writer of the same id is caught by the unique `_id` index."""
-        if len(docs) == 1:
-            try:
-                await self.statements.insert_one(docs[0])
-            except DuplicateKeyError:
-                await self._resolve_race(fresh, [fresh[0].id], inserted=[])
-            return
+    async def _insert(self, docs: list[dict[str, Any]], fresh: Sequence[NewStatement]) -> list[str]:
+        """Insert a batch; a concurrent writer of the same id is caught by the unique `_id`
+        index (the whole batch fails if that one conflicts). Returns the ids inserted."""
+        inserted = [d["_id"] for d in docs]
         try:
             await self.statements.insert_many(docs, ordered=False)
         except BulkWriteError as error:
+            _raise_unless_durable(error)
             duplicate = [
                 e["op"]["_id"]
                 for e in error.details.get("writeErrors", [])
-                if e.get("code") == 11000
+                if e.get("code") == DUPLICATE_KEY
             ]
             if len(duplicate) != len(error.details.get("writeErrors", [])):
                 raise
             inserted = [d["_id"] for d in docs if d["_id"] not in set(duplicate)]
             await self._resolve_race(fresh, duplicate, inserted=inserted)
+        return inserted
 
     async def _resolve_race(
         self, fresh: Sequence[NewStatement], duplicate: list[str], *, inserted: list[str]
@@ -433,6 +522,31 @@ def _inherited_index(
 def _inheriting(targeter: dict[str, Any], inherited: StatementIndex) -> list[str]:
     own = keys.index_from_keys(targeter.get("keys", ()))
     return keys.filter_keys(merge_targeted(own, inherited))
+
+
+def _raise_unless_durable(error: BulkWriteError) -> None:
+    """A write concern error means the writes were applied but their durability (journal,
+    majority) is not confirmed: nothing of it may be acknowledged, whatever else failed."""
+    if error.details.get("writeConcernErrors"):
+        raise error
+
+
+def _conflict_unless_same(
+    stored: dict[str, Any], statement: NewStatement
+) -> StatementConflict | None:
+    if statements_equivalent(stored, statement.statement):
+        return None
+    return StatementConflict(statement.id)
+
+
+def _as_twin(outcome: Outcome, earlier: NewStatement, statement: NewStatement) -> Outcome:
+    """The outcome of a member with the id of an earlier member of its group (`outcome`):
+    what a request for the same id gets once the earlier one is stored (or is not)."""
+    if not statements_equivalent(earlier.statement, statement.statement):
+        return StatementConflict(statement.id)
+    if isinstance(outcome, StatementConflict):
+        return StatementConflict(statement.id)
+    return outcome
 
 
 def _has_all(present: Sequence[str], required: list[str]) -> bool:

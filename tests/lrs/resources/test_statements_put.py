@@ -61,3 +61,26 @@ async def test_put_needs_write_scope(client, make_credentials, make_statement):
     )
     assert response.status_code == 403
     assert response.json()["error"] == "forbidden"
+
+
+async def test_concurrent_puts_each_get_their_own_answer(client, make_statement):
+    """Single statements sent together are written together (group commit), yet each
+    request is answered as if alone: a conflicting body 409s, an identical one 204s."""
+    import asyncio
+
+    taken, fresh = str(uuid.uuid4()), str(uuid.uuid4())
+    statement = make_statement()
+    other = make_statement(verb={"id": "http://adlnet.gov/expapi/verbs/failed"})
+
+    def put(statement_id, body):
+        return client.put("/xapi/statements", params={"statementId": statement_id}, json=body)
+
+    responses = await asyncio.gather(
+        put(taken, statement), put(taken, statement), put(taken, other), put(fresh, statement)
+    )
+
+    got = await client.get("/xapi/statements", params={"statementId": taken})
+    if got.json()["verb"]["id"] == statement["verb"]["id"]:  # the identical pair won
+        assert [r.status_code for r in responses] == [204, 204, 409, 204]
+    else:  # the other body was first: both copies of the first one conflict with it
+        assert [r.status_code for r in responses] == [409, 409, 204, 204]

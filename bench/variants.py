@@ -1,0 +1,110 @@
+"""One source tree's LRS on a fresh database: before/after comparisons in one run.
+
+A variant is a source tree (`--baseline`: a checkout of older code, e.g.
+`git archive main | tar -x -C /tmp/base`; or this tree). Its `lrs serve` runs as
+`python -m lrs.cli serve` with `PYTHONPATH` set to the tree, on this venv's interpreter and
+dependencies, so only the project's own code differs between variants. Benchmarks run the
+variants interleaved (base, current, base, current): the machine's cores are shared, and
+the spread between rounds says how much a difference can be trusted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from lrs.storage.embedded import EmbeddedDatabase, _die_with_parent, free_port, pid_of, stop_process
+
+HOST = "127.0.0.1"
+ADMIN_KEY = "bench-admin"
+ADMIN_SECRET = "bench-admin-secret-0123456789"  # noqa: S105 - a throwaway local credential
+DATABASE = "bench"
+CURRENT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Running:
+    uri: str
+    base_url: str
+    lrs_pid: int
+    db_pid: int
+    workdir: Path
+
+
+def variants(baseline: Path | None) -> list[tuple[str, Path]]:
+    found = [("current", CURRENT)]
+    if baseline is not None:
+        found.insert(0, ("baseline", baseline.resolve()))
+    return found
+
+
+@contextlib.contextmanager
+def fresh_lrs(tree: Path, **settings: str) -> Iterator[Running]:
+    """A new on-disk database and the tree's LRS on it; both stopped on the way out."""
+    with tempfile.TemporaryDirectory(prefix="lrs-bench-") as tmp:
+        workdir = Path(tmp)
+        database = EmbeddedDatabase(str(workdir / "db"), log_path=workdir / "secantusd.log")
+        with database:
+            db_pid = pid_of(database)
+            assert db_pid is not None
+            with running_lrs(tree, database.uri, workdir, settings) as (process, base_url):
+                yield Running(database.uri, base_url, process.pid, db_pid, workdir)
+
+
+@contextlib.contextmanager
+def running_lrs(
+    tree: Path, uri: str, workdir: Path, settings: dict[str, str]
+) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    port = free_port(HOST)
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(tree),
+        "LRS_HOST": HOST,
+        "LRS_PORT": str(port),
+        "LRS_MONGODB_URI": uri,
+        "LRS_DATABASE": DATABASE,
+        "LRS_ADMIN_KEY": ADMIN_KEY,
+        "LRS_ADMIN_SECRET": ADMIN_SECRET,
+        "LRS_DATA_DIR": str(workdir / "lrs-data"),
+        "LRS_LOG_LEVEL": "warning",
+        **settings,
+    }
+    with (workdir / "lrs.log").open("ab") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "lrs.cli", "serve"],
+            cwd=tree,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
+        )
+    base_url = f"http://{HOST}:{port}"
+    try:
+        wait_ready(process, base_url)
+        yield process, base_url
+    finally:
+        stop_process(process)
+
+
+def wait_ready(process: subprocess.Popen[bytes], base_url: str, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    with httpx.Client(base_url=base_url, timeout=2.0) as client:
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise SystemExit(f"the LRS exited ({process.returncode})")
+            with contextlib.suppress(httpx.HTTPError):
+                if client.get("/readyz").status_code == 200:
+                    return
+            time.sleep(0.2)
+    raise SystemExit("the LRS was not ready in time")
