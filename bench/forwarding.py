@@ -5,7 +5,7 @@
 
 Starts its own embedded database (on a temporary directory), a webhook receiver (a separate
 process on loopback: `/ok` answers 200, `/flaky` answers 500 to 20 % of requests), `lrs
-serve` and a forwarder worker (`python -m forwarders.worker`), each a separate process, and
+serve` and a forwarder worker (`python -m lrs.cli.worker`), each a separate process, and
 stops them all at the end.
 
 Phases:
@@ -179,7 +179,7 @@ class Stack:
     def start_worker(self, **extra: str) -> None:
         self.stop_worker()
         log = self.workdir / "worker.log"
-        self.processes["worker"] = spawn(["-m", "forwarders.worker"], {**self.env, **extra}, log)
+        self.processes["worker"] = spawn(["-m", "lrs.cli.worker"], {**self.env, **extra}, log)
 
     def stop_worker(self) -> None:
         worker = self.processes.pop("worker", None)

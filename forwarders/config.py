@@ -1,4 +1,9 @@
-"""Forwarding settings, read once from `LRS_FORWARDER_*` variables (or built directly)."""
+"""Forwarding settings, read once from `LRS_FORWARDER_*` variables (or built directly).
+
+Parsed here, not by `lrs.settings`: forwarding owns its settings and imports nothing from
+`lrs`; the rules (a malformed or too small number, a non-boolean, is an error naming the
+variable) are the same.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,39 @@ from dataclasses import dataclass, field
 
 from forwarders.identity import parse_alias_domains
 from forwarders.schedule import DEFAULT_POLICY, RetryPolicy, parse_schedule
-from lrs.settings import SettingsError, env_bool, env_number
+
+
+class SettingsError(ValueError):
+    """A forwarding setting has a value the worker cannot run with."""
+
+
+def env_number(
+    environ: Mapping[str, str], name: str, default: float, minimum: float, *, integer: bool
+) -> float:
+    """A numeric setting (int or float), at least `minimum`; malformed values are errors."""
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw) if integer else float(raw)
+    except ValueError:
+        what = "an integer" if integer else "a number"
+        raise SettingsError(f"{name} must be {what}, got {raw!r}") from None
+    if value < minimum:
+        raise SettingsError(f"{name} must be >= {minimum}, got {value}")
+    return value
+
+
+def env_bool(environ: Mapping[str, str], name: str, default: bool) -> bool:
+    """A boolean setting: 1/true/yes/on or 0/false/no/off; anything else is an error."""
+    raw = environ.get(name, "").strip().lower()
+    if raw == "":
+        return default
+    if raw in {"1", "true", "yes", "on"}:
+        return True
+    if raw in {"0", "false", "no", "off"}:
+        return False
+    raise SettingsError(f"{name} must be a boolean (true/false), got {raw!r}")
 
 
 def _float(environ: Mapping[str, str], name: str, default: float, minimum: float) -> float:

@@ -423,6 +423,11 @@ class JobStore:
         cursor = cursor.sort([("created", -1), ("_id", -1)]).limit(limit)
         return [EventRecord.from_document(doc) async for doc in cursor]
 
+    async def states(self, event_ids: Sequence[str]) -> dict[str, str]:
+        """The state of each of these events that exists (point reads by `_id`)."""
+        cursor = self.events.find({"_id": {"$in": list(event_ids)}}, {"state": 1})
+        return {doc["_id"]: doc["state"] async for doc in cursor}
+
     async def attempts_of(self, event_id: str) -> list[Attempt]:
         doc = await self.events.find_one({"_id": event_id}, {"log": 1, "forwarder": 1})
         if doc is None:

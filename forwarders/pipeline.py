@@ -14,7 +14,7 @@ once, when the event becomes deliverable, and sent as stored: retries and replay
 same body.
 
 Re-drive: an identity import that creates or updates people resolves again every unmatched
-event holding one of their keys (the statement is re-read from `statements`). Discovery also
+event holding one of their keys (the statement is re-read from the statement source). Discovery also
 re-drives each unmatched event it has just stored, once: an import committed between its
 resolution and its insert would otherwise never see it.
 
@@ -32,9 +32,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import orjson
-from pymongo.asynchronous.database import AsyncDatabase
-
 from forwarders.events import Event, generic_payload, revoked_event
 from forwarders.identity_store import IdentityStore, Resolution
 from forwarders.jobs import Disposition, Job, JobStore, Original
@@ -45,6 +42,7 @@ from forwarders.mapping import (
     render_payload,
 )
 from forwarders.rules import Forwarder
+from forwarders.source import StatementSource
 
 log = logging.getLogger("forwarders.pipeline")
 
@@ -132,9 +130,9 @@ def revocation(
 
 class Pipeline:
     def __init__(
-        self, db: AsyncDatabase[dict[str, Any]], identities: IdentityStore, jobs: JobStore
+        self, statements: StatementSource, identities: IdentityStore, jobs: JobStore
     ) -> None:
-        self.statements = db["statements"]
+        self.statements = statements
         self.identities = identities
         self.jobs = jobs
 
@@ -217,12 +215,10 @@ class Pipeline:
             else:
                 report.resolved += 1
 
-    async def _statements(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    async def _statements(self, ids: Sequence[str]) -> dict[str, Mapping[str, Any]]:
         """The statements (not voided) with these ids, parsed."""
-        cursor = self.statements.find({"_id": {"$in": list(ids)}}, {"raw": 1, "voided": 1})
-        return {
-            doc["_id"]: orjson.loads(doc["raw"]) async for doc in cursor if not doc.get("voided")
-        }
+        found = await self.statements.get(ids)
+        return {statement_id: stored.statement for statement_id, stored in found.items()}
 
     # -- the worker's late rendering --------------------------------------------------------
 

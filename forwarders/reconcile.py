@@ -2,10 +2,10 @@
 where is each event now? (`lrs forwarders reconcile`, `/admin/forwarders/{id}/reconcile`).
 
 The qualifying statements are found the way discovery finds them, never by a collection
-scan: for each of the forwarder's verbs, the `v:<verb>` key of the `(keys, seq)` index over
-the `seq` range of [since, until) (seq encodes the stored millisecond), read in bounded seq
-slices; then the same pure decision as discovery (`statement_candidates`: not voided, stored
-after the forwarder was created, `rules.matches`). Each one's event id is deterministic
+scan: for each of the forwarder's verbs, the statement source's scan of the statements filed
+under it and stored in [since, until), a bounded slice at a time; then the same pure decision
+as discovery (`statement_candidates`: not voided, stored after the forwarder was created,
+`rules.matches`). Each one's event id is deterministic
 (uuid5 of forwarder and statement), so its event is a point read by `_id`.
 
 Report: counts and (bounded) ids per outcome: `missing` (no event: statement ids),
@@ -21,26 +21,20 @@ ago: statements stored in the last moments may simply not be discovered yet.
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from pymongo.asynchronous.database import AsyncDatabase
-
-from forwarders.discovery import PROJECTION, statement_candidates
+from forwarders.discovery import statement_candidates
 from forwarders.pipeline import Candidate, Pipeline
 from forwarders.rules import Forwarder
-from forwarders.store import EVENTS
-from lrs.storage.sequence import MS_SHIFT
-from lrs.storage.statement_keys import FILTER_PREFIXES
+from forwarders.source import StoredStatement
 from statements.errors import InvalidQuery
 from statements.formats import parse_timestamp
 
 DEFAULT_GRACE = timedelta(minutes=1)
 MAX_IDS = 100
-BATCH = 500
-FIRST_SPAN = 5000 << MS_SHIFT
 OUTCOMES = ("missing", "undelivered", "dead", "unmatched", "dropped", "delivered")
 BY_STATE = {
     "pending": "undelivered",
@@ -64,9 +58,9 @@ def parse_moment(value: Any, name: str) -> datetime:
     return moment
 
 
-def _seq_of(moment: datetime) -> int:
-    """The first seq of the millisecond `moment` falls in."""
-    return int(moment.timestamp() * 1000) << MS_SHIFT
+def _ms_of(moment: datetime) -> int:
+    """The millisecond `moment` falls in."""
+    return int(moment.timestamp() * 1000)
 
 
 @dataclass
@@ -115,11 +109,9 @@ class Report:
 
 
 class Reconciler:
-    def __init__(
-        self, db: AsyncDatabase[dict[str, Any]], pipeline: Pipeline, *, clock: Clock
-    ) -> None:
-        self.statements = db["statements"]
-        self.events = db[EVENTS]
+    def __init__(self, pipeline: Pipeline, *, clock: Clock) -> None:
+        self.statements = pipeline.statements
+        self.jobs = pipeline.jobs
         self.pipeline = pipeline
         self.clock = clock
 
@@ -142,33 +134,19 @@ class Reconciler:
             report.requeued = dict.fromkeys(("pending", "unmatched", "dropped", "dead"), 0)
         if replay_dead:
             report.replayed_dead = 0
-        low = max(_seq_of(since), _seq_of(forwarder.created)) - 1
+        position_of = self.statements.position_of
+        low = position_of(max(_ms_of(since), _ms_of(forwarder.created))) - 1
+        high = position_of(_ms_of(until)) - 1
         for verb in forwarder.verbs:
-            async for docs in self._slices(FILTER_PREFIXES["verbs"] + verb, low, _seq_of(until)):
+            async for docs in self.statements.scan(low, high, verb=verb):
                 await self._check(report, verb, docs, forwarders or [forwarder])
         return report
-
-    async def _slices(self, key: str, low: int, high: int) -> AsyncIterator[list[dict[str, Any]]]:
-        """Pages of the statements carrying `key` with seq in (low, high), in seq slices
-        (the embedded database reads a whole range before `limit`), as discovery reads."""
-        span = FIRST_SPAN
-        while low < high - 1:
-            top = min(low + span, high - 1)
-            query = {"keys": key, "seq": {"$gt": low, "$lte": top}}
-            cursor = self.statements.find(query, PROJECTION).sort("seq", 1).limit(BATCH)
-            docs = await cursor.to_list()
-            if docs:
-                yield docs
-            if len(docs) == BATCH:
-                low, span = int(docs[-1]["seq"]), max(FIRST_SPAN, span // 2)
-            else:
-                low, span = top, span * 4 if len(docs) < BATCH // 4 else span
 
     async def _check(
         self,
         report: Report,
         verb: str,
-        docs: Sequence[Mapping[str, Any]],
+        docs: Sequence[StoredStatement],
         forwarders: Sequence[Forwarder],
     ) -> None:
         """Classify one page of statements found under `verb`'s key. A statement also
@@ -176,17 +154,14 @@ class Reconciler:
         `verb` count here (each is counted under exactly one key)."""
         forwarder = report.forwarder
         report.voided += sum(
-            len(_own(verb, statement_candidates([forwarder], {**d, "voided": False})))
+            len(_own(verb, statement_candidates([forwarder], replace(d, voided=False))))
             for d in docs
-            if d.get("voided")
+            if d.voided
         )
         candidates = _own(verb, [c for d in docs for c in statement_candidates([forwarder], d)])
         report.qualifying += len(candidates)
         ids = [c.event.id for c in candidates]
-        states = {
-            doc["_id"]: doc["state"]
-            async for doc in self.events.find({"_id": {"$in": ids}}, {"state": 1})
-        }
+        states = await self.jobs.states(ids)
         missing: list[Candidate] = []
         dead: list[str] = []
         for candidate in candidates:
@@ -201,7 +176,7 @@ class Reconciler:
         if report.requeued is not None and missing:
             await self._requeue(report.requeued, missing, forwarders)
         if report.replayed_dead is not None and dead:
-            report.replayed_dead += await self.pipeline.jobs.replay(
+            report.replayed_dead += await self.jobs.replay(
                 {"_id": {"$in": dead}, "state": "dead"}, self.clock()
             )
 

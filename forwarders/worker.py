@@ -1,11 +1,11 @@
 """The forwarder worker: discover -> enqueue; claim -> deliver -> record.
 
-Run one with `python -m forwarders.worker` (or `lrs forwarders run`), or inside `lrs serve`
-through `Worker.run(stop)`. Any number of workers share the queue: jobs are claimed with
-leases, one worker at a time discovers. Each forwarder gets at most `max_in_flight` lanes
-per worker, and the dispatcher claims round-robin across forwarders, so a slow or dead
-receiver holds only its own lanes. On SIGTERM the worker stops claiming, lets in-flight
-deliveries finish for `shutdown_grace_seconds`, then releases what is left.
+`lrs forwarders run` (`lrs.cli.worker`) runs one as a process, `lrs serve` one inside the
+API process, both through `Worker.run(stop)`. Any number of workers share the queue: jobs
+are claimed with leases, one worker at a time discovers. Each forwarder gets at most
+`max_in_flight` lanes per worker, and the dispatcher claims round-robin across forwarders,
+so a slow or dead receiver holds only its own lanes. On SIGTERM the worker stops claiming,
+lets in-flight deliveries finish for `shutdown_grace_seconds`, then releases what is left.
 """
 
 from __future__ import annotations
@@ -15,15 +15,12 @@ import contextlib
 import logging
 import os
 import random
-import signal
 import socket
-import sys
 import time
 import uuid
 from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -43,10 +40,8 @@ from forwarders.pipeline import Pipeline
 from forwarders.rules import Forwarder
 from forwarders.schedule import next_delay
 from forwarders.secretbox import SecretBox
+from forwarders.source import StatementSource
 from forwarders.store import WORKERS, ForwarderStore, ensure_indexes
-from lrs.logs import configure_logging
-from lrs.settings import Settings, SettingsError
-from lrs.storage.client import mongo_client
 
 log = logging.getLogger("forwarders.worker")
 CANDIDATE_PAGE = 100
@@ -62,6 +57,7 @@ class Worker:
         db: AsyncDatabase[dict[str, Any]],
         settings: ForwardingSettings | None = None,
         *,
+        statements: StatementSource,
         clock: Callable[[], datetime] = utc_now,
         rng: random.Random | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
@@ -80,17 +76,17 @@ class Worker:
         self.cache = ForwarderCache(self.store)
         self.wake = asyncio.Event()
         self.identities = IdentityStore(db, self.settings.alias_domains)
-        self.pipeline = Pipeline(db, self.identities, self.jobs)
+        self.pipeline = Pipeline(statements, self.identities, self.jobs)
         self.discovery = Discovery(
             db,
-            self.jobs,
+            statements,
+            self.pipeline,
             self.cache,
             clock=clock,
             owner=self.id,
             rescan_seconds=self.settings.rescan_seconds,
             lease_seconds=self.settings.discovery_lease_seconds,
             on_enqueued=self.hint,
-            pipeline=self.pipeline,
         )
         self.client = delivery_client(
             allow_private=self.settings.allow_private, transport=transport
@@ -345,55 +341,3 @@ class Worker:
                 )
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), self.settings.heartbeat_seconds)
-
-
-# -- running one as a process ---------------------------------------------------------------
-
-
-async def run_worker(
-    mongodb_uri: str, database: str, settings: ForwardingSettings, stop: asyncio.Event
-) -> None:
-    """A worker with its own database client, until `stop` (for `lrs forwarders run`)."""
-    client = mongo_client(mongodb_uri)
-    try:
-        async with Worker(client[database], settings) as worker:
-            await worker.run(stop)
-    finally:
-        await client.close()
-
-
-def mongodb_uri(settings: Settings) -> str | None:
-    """The configured URI, or that of the embedded database `lrs serve` is running."""
-    if settings.mongodb_uri:
-        return settings.mongodb_uri
-    uri_file = Path(settings.data_dir) / "db.uri"
-    return uri_file.read_text().strip() if uri_file.exists() else None
-
-
-async def _main(uri: str, database: str, settings: ForwardingSettings) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
-    await run_worker(uri, database, settings, stop)
-
-
-def main() -> int:
-    configure_logging()
-    try:
-        settings = Settings.from_env(os.environ)
-        forwarding = ForwardingSettings.from_env(os.environ)
-    except SettingsError as error:
-        log.error("%s", error)
-        return 2
-    configure_logging(settings.log_format, settings.log_level)
-    uri = mongodb_uri(settings)
-    if uri is None:
-        log.error("set LRS_MONGODB_URI, or start `lrs serve` (embedded database) first")
-        return 2
-    asyncio.run(_main(uri, settings.database, forwarding))
-    return 0
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

@@ -57,6 +57,7 @@ from lrs.storage.mongo_documents import MongoDocumentStore
 from lrs.storage.mongo_statements import MongoStatementStore
 from lrs.storage.rekey import upgrading_keys
 from lrs.storage.sequence import SequenceClock
+from lrs.storage.statement_source import MongoStatementSource
 from statements.errors import XAPIError
 from statements.validate import StatementValidator
 
@@ -93,6 +94,7 @@ async def open_services(
     await audit.ensure_indexes()
     identities = IdentityService(
         db,
+        statements=MongoStatementSource(db),
         alias_domains=forwarding.alias_domains,
         secrets_key=forwarding.secrets_key,
         max_import_bytes=forwarding.max_import_bytes,
@@ -126,7 +128,12 @@ async def in_process_worker(
         return
     stop = asyncio.Event()
     db = services.client[services.settings.database]
-    worker = Worker(db, forwarding, on_attempt=services.metrics.observe_delivery)
+    worker = Worker(
+        db,
+        forwarding,
+        statements=MongoStatementSource(db),
+        on_attempt=services.metrics.observe_delivery,
+    )
     await worker.__aenter__()
     task = asyncio.create_task(worker.run(stop))
     try:

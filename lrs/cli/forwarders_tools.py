@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from pymongo.asynchronous.database import AsyncDatabase
 
 from forwarders.config import ForwardingSettings
 from forwarders.identity_store import IdentityStore
@@ -36,6 +35,7 @@ from forwarders.service import ForwarderService
 from lrs.settings import Settings
 from lrs.storage.client import mongo_client
 from lrs.storage.sequence import stored_string
+from lrs.storage.statement_source import MongoStatementSource
 from statements.errors import XAPIError
 from statements.prepare import prepare_statement
 from statements.types import SpecVersion
@@ -78,9 +78,10 @@ async def run(
         service = ForwarderService(
             db, secrets_key=forwarding.secrets_key, allow_private=forwarding.allow_private
         )
-        pipeline = Pipeline(db, IdentityStore(db, forwarding.alias_domains), JobStore(db))
+        identities = IdentityStore(db, forwarding.alias_domains)
+        pipeline = Pipeline(MongoStatementSource(db), identities, JobStore(db))
         if args.action == "reconcile":
-            return await _reconcile(db, service, pipeline, args)
+            return await _reconcile(service, pipeline, args)
         return await _preview(service, pipeline, args)
     except (XAPIError, BadInput) as error:
         log.error("%s", error.message if isinstance(error, XAPIError) else error)
@@ -90,17 +91,14 @@ async def run(
 
 
 async def _reconcile(
-    db: AsyncDatabase[dict[str, Any]],
-    service: ForwarderService,
-    pipeline: Pipeline,
-    args: argparse.Namespace,
+    service: ForwarderService, pipeline: Pipeline, args: argparse.Namespace
 ) -> int:
     forwarder = await service.find(args.forwarder)
     since = parse_moment(args.since, "since")
     until = parse_moment(args.until, "until") if args.until else None
     if args.requeue or args.replay_dead:
         await pipeline.jobs.ensure_indexes()
-    report = await Reconciler(db, pipeline, clock=service.clock).reconcile(
+    report = await Reconciler(pipeline, clock=service.clock).reconcile(
         forwarder,
         since,
         until,

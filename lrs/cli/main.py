@@ -13,7 +13,6 @@ import contextlib
 import json
 import logging
 import os
-import signal
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -21,16 +20,16 @@ from typing import Any
 
 import uvicorn
 
-from forwarders.config import ForwardingSettings
+from forwarders.config import ForwardingSettings, SettingsError as ForwardingSettingsError
 from forwarders.health import check_worker
 from forwarders.service import ForwarderService
-from forwarders.worker import run_worker
 from lrs.auth.config import AuthSettings
 from lrs.auth.credential_admin import credential_admin
 from lrs.auth.credential_store import CredentialExists
 from lrs.auth.scopes import ADMIN, ALL, KNOWN_SCOPES
 from lrs.cli import data, demo_receiver, forwarders_tools, identities
 from lrs.cli.templates import add_template_options, template_fields
+from lrs.cli.worker import run_until_signalled
 from lrs.logs import configure_logging
 from lrs.settings import Settings, SettingsError, env_bool
 from lrs.storage.client import mongo_client
@@ -188,7 +187,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             return _run(_serve(settings, uri, database))
     except KeyboardInterrupt:  # uvicorn re-raises the SIGINT it handled, after shutting down
         return 0
-    except (EmbeddedDatabaseError, SettingsError) as error:
+    except (EmbeddedDatabaseError, SettingsError, ForwardingSettingsError) as error:
         log.error("%s", error)
         return 1
 
@@ -245,7 +244,7 @@ def cmd_forwarders(settings: Settings, args: argparse.Namespace) -> int:
             status, report = check_worker(uri, settings.database, args.max_age)
             out(report)
             return status
-        return _run(_run_worker(uri, settings.database, forwarding))
+        return _run(run_until_signalled(uri, settings.database, forwarding))
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     with database_uri(settings) as (uri, _):
         if args.action in forwarders_tools.ACTIONS:
@@ -270,15 +269,6 @@ def cmd_data(settings: Settings, args: argparse.Namespace) -> int:
 def _running_uri(settings: Settings) -> str | None:
     uri_file = _uri_file(settings)
     return uri_file.read_text().strip() if uri_file.exists() else None
-
-
-async def _run_worker(uri: str, database: str, forwarding: ForwardingSettings) -> int:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
-    await run_worker(uri, database, forwarding, stop)
-    return 0
 
 
 async def _forwarders_admin(

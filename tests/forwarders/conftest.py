@@ -16,6 +16,7 @@ from forwarders.schedule import RetryPolicy
 from forwarders.service import ForwarderService
 from forwarders.worker import Worker
 from lrs.services import Services
+from lrs.storage.statement_source import MongoStatementSource
 from tests.forwarders.receiver import Receiver
 
 ADL = "http://adlnet.gov/expapi/verbs/"
@@ -81,7 +82,12 @@ async def make_worker(
     def make(**overrides: Any) -> Worker:
         settings = overrides.pop("settings", forwarding_settings)
         worker = Worker(
-            db, settings, clock=overrides.pop("clock", clock), rng=random.Random(7), **overrides
+            db,
+            settings,
+            statements=MongoStatementSource(db),
+            clock=overrides.pop("clock", clock),
+            rng=random.Random(7),
+            **overrides,
         )
         made.append(worker)
         return worker

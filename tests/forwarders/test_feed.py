@@ -12,12 +12,11 @@ from datetime import timedelta
 import pytest
 from pymongo import AsyncMongoClient, monitoring
 
-from forwarders.config import ForwardingSettings
+from forwarders.config import ForwardingSettings, SettingsError
 from forwarders.events import event_id, sample_event, statement_event
 from forwarders.feed import CompletionFeed, Position, at_ms, decode_cursor, encode_cursor
 from forwarders.jobs import Disposition, JobStore
 from forwarders.store import EVENTS
-from lrs.settings import SettingsError
 from tests.forwarders.test_delivery import post
 
 SETTLE = 5.0

@@ -9,12 +9,11 @@ import orjson
 import pytest
 from cryptography.fernet import Fernet
 
-from forwarders.config import ForwardingSettings
+from forwarders.config import ForwardingSettings, SettingsError
 from forwarders.errors import EventNotFound, ForwarderNotFound, InvalidForwarder
 from forwarders.secretbox import SecretBox, SecretBoxError
 from forwarders.service import ForwarderService
 from forwarders.signing import generate_secret
-from lrs.settings import SettingsError
 from tests.forwarders.receiver import Answer
 from tests.forwarders.test_delivery import post
 
