@@ -53,6 +53,9 @@ PIPELINE_INDEXES = [
     ),
 ]
 DUPLICATE_KEY = 11000
+LOOKUP_BATCH = 50
+DELETE_BATCH = 100
+"""Values per `$in`: the embedded database's cost per value grows with the list."""
 EXCERPT_BYTES = 1024
 LOG_SIZE = 30
 
@@ -485,6 +488,60 @@ class JobStore:
             match.setdefault("_id", {})["$in"] = list(event_ids)
         cursor = self.events.find(match, {"event": 1}).sort("_id", 1).limit(limit)
         return [Event.from_dict(doc["event"]) async for doc in cursor]
+
+    # -- data protection (erasure and retention in `lrs` call these) ------------------------
+
+    async def of_statements(
+        self, statement_ids: Sequence[str], learner_keys: Sequence[str] | None = None
+    ) -> list[str]:
+        """Ids of the events of these statements (through the `statement` index); with
+        `learner_keys`, only those whose learner is one of them."""
+        fields = {"_id": 1} if learner_keys is None else {"event.learner.key": 1}
+        found: list[str] = []
+        for start in range(0, len(statement_ids), LOOKUP_BATCH):
+            match = {"statement": {"$in": list(statement_ids[start : start + LOOKUP_BATCH])}}
+            async for doc in self.events.find(match, fields):
+                key = doc.get("event", {}).get("learner", {}).get("key")
+                if learner_keys is None or key in learner_keys:
+                    found.append(doc["_id"])
+        return found
+
+    async def scrub_learner(self, event_ids: Sequence[str], learner: dict[str, Any]) -> None:
+        """Replace the learner of these events (erasure): the rendered body, the resolved
+        person and the receivers' answers carry their data too, so they go."""
+        for event_id in event_ids:
+            doc = await self.events.find_one({"_id": event_id}, {"log": 1})
+            if doc is None:
+                continue
+            log = [{**entry, "excerpt": ""} for entry in doc.get("log", ())]
+            await self.events.update_one(
+                {"_id": event_id},
+                {
+                    "$set": {"event.learner": learner, "log": log},
+                    "$unset": {"payload": "", "employee_id": "", "learner_keys": ""},
+                },
+            )
+
+    async def finished_before(self, forwarder_ids: Sequence[str], cutoff: datetime) -> list[str]:
+        """Delivered and dead events last updated before `cutoff` (retention), read per
+        forwarder and state through the `forwarder_state_created` index (`created <=
+        updated`, so `created` bounds the read)."""
+        found: list[str] = []
+        for forwarder_id in forwarder_ids:
+            for state in ("delivered", "dead"):
+                match = {"forwarder": forwarder_id, "state": state, "created": {"$lt": cutoff}}
+                async for doc in self.events.find(match, {"updated": 1}):
+                    if doc["updated"] < cutoff:
+                        found.append(doc["_id"])
+        return found
+
+    async def delete(self, event_ids: Sequence[str]) -> int:
+        """Delete these events (and their attempt logs, which live inside them)."""
+        deleted = 0
+        for start in range(0, len(event_ids), DELETE_BATCH):
+            chunk = list(event_ids[start : start + DELETE_BATCH])
+            deleted += (await self.events.delete_many({"_id": {"$in": chunk}})).deleted_count
+        return deleted
 
 
 def _logged(attempt: Attempt) -> dict[str, Any]:

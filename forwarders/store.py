@@ -106,6 +106,10 @@ class ForwarderStore:
         doc = await self.forwarders.find_one({"_id": forwarder_id})
         return None if doc is None else self._forwarder(doc)
 
+    async def ids(self) -> list[str]:
+        """Every forwarder's id (no secret is opened)."""
+        return [doc["_id"] async for doc in self.forwarders.find({}, {"_id": 1})]
+
     async def all(self) -> list[Forwarder]:
         return [self._forwarder(doc) async for doc in self.forwarders.find({}).sort("created", 1)]
 
