@@ -85,6 +85,11 @@ class ForwardingSettings:
     """Email domains whose `+tag` aliases name the same person (`LRS_IDENTITY_ALIAS_DOMAINS`)."""
     max_import_bytes: int = 32 * 1024 * 1024
     """The largest identity import the admin API accepts (`LRS_IDENTITY_MAX_IMPORT_BYTES`)."""
+    worker_id: str | None = None
+    """A stable name for this worker (`LRS_FORWARDER_WORKER_ID`: one per worker, e.g. the
+    replica's name). A worker restarted under the same name takes back at once the jobs its
+    previous run held, rather than waiting out their lease; without one, each run gets a new
+    name and a cut-off delivery is re-sent when its lease expires."""
     feed_settle_seconds: float = 5.0
     """The completion feed serves events ready at least this long ago (`LRS_FEED_SETTLE_SECONDS`):
     it must exceed the time between a writer reading its clock for `ready` and its write
@@ -113,6 +118,7 @@ class ForwardingSettings:
                     environ, "LRS_IDENTITY_MAX_IMPORT_BYTES", d.max_import_bytes, 1024, integer=True
                 )
             ),
+            worker_id=environ.get("LRS_FORWARDER_WORKER_ID", "").strip() or None,
             feed_settle_seconds=_float(
                 environ, "LRS_FEED_SETTLE_SECONDS", d.feed_settle_seconds, 0
             ),

@@ -365,6 +365,16 @@ class JobStore:
         )
         return result.modified_count == 1
 
+    async def reclaim(self, owner: str, now: datetime) -> int:
+        """Make due now the jobs `owner` holds (a restarted worker's previous run, cut off):
+        their deliveries are re-sent at once instead of when the lease runs out. The cut-off
+        attempt stays counted: it may have reached the receiver."""
+        result = await self.events.update_many(
+            {"lease.owner": owner},
+            {"$set": {"due": now, "updated": now}, "$unset": {"lease": ""}},
+        )
+        return int(result.modified_count)
+
     async def replay(self, match: dict[str, Any], now: datetime) -> int:
         """Put matching events (not in flight) back in the queue with a fresh schedule."""
         result = await self.events.update_many(

@@ -70,7 +70,11 @@ class Worker:
         self.settings = settings or ForwardingSettings()
         self.clock = clock
         self.rng = rng or random.Random()  # noqa: S311 - jitter, not security
-        self.id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.id = (
+            worker_id
+            or self.settings.worker_id
+            or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        )
         self.jobs = JobStore(db)
         self.store = ForwarderStore(db, SecretBox(self.settings.secrets_key))
         self.cache = ForwarderCache(self.store)
@@ -255,7 +259,7 @@ class Worker:
         """Discover by backfill, then deliver until no job is due (arq's burst mode, for tests
         and one-shot runs). Returns how many deliveries succeeded."""
         before = self.delivered
-        await self._ensure_indexes()
+        await self._start_up()
         await self.discovery.backfill()
         await self.cache.refresh()
         while True:
@@ -266,7 +270,7 @@ class Worker:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Until `stop` is set: discover (when holding the lease), deliver, heartbeat."""
-        await self._ensure_indexes()
+        await self._start_up()
         log.info("forwarder worker %s started", self.id)
         background = [
             asyncio.create_task(self.discovery.lead(stop)),
@@ -285,10 +289,23 @@ class Worker:
                 await self.db[WORKERS].delete_one({"_id": self.id})
             log.info("forwarder worker %s stopped", self.id)
 
-    async def _ensure_indexes(self) -> None:
+    async def _start_up(self) -> None:
         await ensure_indexes(self.db)
         await self.jobs.ensure_indexes()
         await self.identities.ensure_indexes()
+        await self._reclaim()
+
+    async def _reclaim(self) -> None:
+        """Take back the jobs a previous run under this name held when it stopped short,
+        unless another live worker uses the name: its leases are its own."""
+        now = self.clock()
+        registered = await self.db[WORKERS].find_one({"_id": self.id})
+        if registered is not None and _alive(registered, now, self.settings.heartbeat_seconds):
+            log.warning("worker name %s is in use by a live worker: nothing reclaimed", self.id)
+            return
+        reclaimed = await self.jobs.reclaim(self.id, now)
+        if reclaimed:
+            log.info("reclaimed %d deliveries cut off in this worker's previous run", reclaimed)
 
     async def _dispatch(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -341,3 +358,23 @@ class Worker:
                 )
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), self.settings.heartbeat_seconds)
+
+
+def _alive(registered: dict[str, Any], now: datetime, heartbeat_seconds: float) -> bool:
+    """Whether the worker that registered this heartbeat may still be running. On this host
+    its process tells (gone, or our own pid after a container restart: dead); elsewhere a
+    heartbeat younger than two periods does."""
+    if registered.get("host") == socket.gethostname():
+        pid = registered.get("pid")
+        if not isinstance(pid, int) or pid == os.getpid():
+            return False
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+    beat = registered.get("beat")
+    fresh = timedelta(seconds=2 * heartbeat_seconds)
+    return isinstance(beat, datetime) and beat > now - fresh

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 from collections.abc import AsyncIterator
 from typing import Any, TypedDict
 
@@ -132,6 +133,7 @@ async def in_process_worker(
         db,
         forwarding,
         statements=MongoStatementSource(db),
+        worker_id=forwarding.worker_id or f"{socket.gethostname()}:serve:{services.settings.port}",
         on_attempt=services.metrics.observe_delivery,
     )
     await worker.__aenter__()
