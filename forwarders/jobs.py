@@ -460,10 +460,6 @@ class JobStore:
             for entry in doc.get("log", ())
         ]
 
-    async def statement_events(self, statement_ids: Sequence[str]) -> list[Event]:
-        """The (non-revocation) events produced by these statements, for voiding."""
-        return [o.event for o in await self.originals(statement_ids)]
-
     async def originals(self, statement_ids: Sequence[str]) -> list[Original]:
         """The (non-revocation) events of these statements, with what revocation needs."""
         cursor = self.events.find(

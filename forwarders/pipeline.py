@@ -20,8 +20,7 @@ resolution and its insert would otherwise never see it.
 
 Revocation (a voided statement): a marketplace/CRM event that was deliverable (it has a
 payload) gets a `learning.revoked` event (`revocation_payload`); one still unmatched is
-dropped instead, since nothing was ever sent for it. Generic forwarders revoke every event,
-as before.
+dropped instead, since nothing was ever sent for it. Generic forwarders revoke every event.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ function of the statement, so a backfill decides exactly as the live path did.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, cast
@@ -201,7 +201,3 @@ def spec_defaults() -> dict[str, Any]:
         "template": None,
         "terminated": "drop",
     }
-
-
-def normalise_lists(fields: Mapping[str, Any]) -> dict[str, Sequence[str]]:
-    return {name: list(fields[name]) for name in _LISTS if name in fields}

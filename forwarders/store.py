@@ -3,9 +3,9 @@
 forwarders          {_id, name, kind, url, verbs, activity_*, paused, paused_reason,
                      max_in_flight, secrets: [{id, value (sealed), added, expires}], created,
                      template: null | {name, version, csv, lookups: [{name, csv}]}, terminated}
-forwarder_events    the delivery queue, one document per event (see `forwarders.jobs`)
-forwarder_attempts  one document per delivery attempt
-forwarder_state     discovery: resume token, seq watermark, leader lease
+forwarder_events    the delivery queue, one document per event, its last attempts inside
+                    (see `forwarders.jobs`)
+forwarder_state     discovery: resume token, watermark, leader lease
 forwarder_workers   one heartbeat document per running worker
 """
 

@@ -1,4 +1,4 @@
-"""Erasure of one learner over every store (issue 6, "Data protection"; docs/data-protection.md).
+"""Erasure of one learner over every store (docs/data-protection.md).
 
 The decisions are pure (`statements.erasure`); this module finds what they apply to and
 applies them:

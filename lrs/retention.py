@@ -1,5 +1,5 @@
 """Retention: delete statements and finished deliveries older than a configured age
-(issue 6, "Data protection"; docs/data-protection.md).
+(docs/data-protection.md).
 
 - Statements stored (by their `seq`, whose high bits are the stored millisecond) strictly
   before `now - LRS_RETENTION_STATEMENT_DAYS` are deleted: one indexed range on
