@@ -85,7 +85,7 @@ class ForwardingSettings:
     """Email domains whose `+tag` aliases name the same person (`LRS_IDENTITY_ALIAS_DOMAINS`)."""
     max_import_bytes: int = 32 * 1024 * 1024
     """The largest identity import the admin API accepts (`LRS_IDENTITY_MAX_IMPORT_BYTES`)."""
-    worker_id: str | None = None
+    worker_id: str | None = field(default=None, repr=False)
     """A stable name for this worker (`LRS_FORWARDER_WORKER_ID`: one per worker, e.g. the
     replica's name). A worker restarted under the same name takes back at once the jobs its
     previous run held, rather than waiting out their lease; without one, each run gets a new
