@@ -48,6 +48,7 @@ from pymongo import AsyncMongoClient
 
 from forwarders.service import ForwarderService
 from lrs.storage.embedded import EmbeddedDatabase, _die_with_parent, free_port, pid_of
+from lrs.storage.statement_source import MongoStatementSource
 
 HOST = "127.0.0.1"
 DATABASE = "bench_forwarding"
@@ -300,7 +301,9 @@ async def run(stack: Stack, plan: argparse.Namespace) -> dict[str, Any]:
     results: dict[str, Any] = {}
     factory = StatementFactory(make_pools(SEED), SEED)
     mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(stack.db.uri, tz_aware=True)
-    service = ForwarderService(mongo[DATABASE], allow_private=True)
+    service = ForwarderService(
+        mongo[DATABASE], statements=MongoStatementSource(mongo[DATABASE]), allow_private=True
+    )
     auth = httpx.BasicAuth(*ADMIN)
     headers = {"X-Experience-API-Version": "2.0.0"}
     base = f"http://{HOST}:{stack.lrs_port}"

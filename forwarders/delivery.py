@@ -1,4 +1,5 @@
-"""One delivery attempt: render, sign, POST, and read at most an excerpt of the answer.
+"""One delivery attempt: sign the stored body, POST it, and read at most an excerpt of the
+answer. Nothing is rendered here: the body is the event's stored payload.
 
 The client is built here, once per worker: explicit timeouts, bounded pools, no proxies
 from the environment, no redirects, and the SSRF guard at connect time.
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from forwarders.events import Event, render
+from forwarders.events import Event
 from forwarders.jobs import EXCERPT_BYTES
 from forwarders.rules import Forwarder
 from forwarders.signing import WebhookSigner
@@ -77,12 +78,11 @@ async def deliver(
     event: Event,
     secrets: list[str],
     timestamp: int,
-    body: bytes | None = None,
+    body: bytes,
 ) -> Response:
-    """POST `body` (the event's stored payload; the generic rendering when None) to
-    `forwarder`, signed with every active secret; `timestamp` is now (unix seconds):
-    `webhook-timestamp` is per attempt, `webhook-id` is the event's."""
-    body = render(forwarder.kind, event) if body is None else body
+    """POST `body` (the event's stored payload) to `forwarder`, signed with every active
+    secret; `timestamp` is now (unix seconds): `webhook-timestamp` is per attempt,
+    `webhook-id` is the event's."""
     return await post(
         client, forwarder.url, body, request_headers(event.id, secrets, timestamp, body)
     )

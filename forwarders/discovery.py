@@ -129,8 +129,7 @@ class Discovery:
         forwarders = await self.forwarders.current()
         now = self.clock()
         candidates = [c for doc in docs for c in statement_candidates(forwarders, doc)]
-        dispositions = await self.pipeline.prepare(candidates)
-        new = await self.jobs.enqueue_dispositions(dispositions, now)
+        dispositions, new = await self.pipeline.enqueue(candidates, now)
         voiding = {d.voids: d.statement for d in docs if d.voids}
         if voiding:  # after the enqueue above: a target in the same batch is found
             by_id = {f.id: f for f in forwarders}
@@ -138,9 +137,6 @@ class Discovery:
             new |= await self.jobs.enqueue_dispositions(revocations, now)
             dispositions += revocations
         self.watermark = max([self.watermark, *(d.position for d in docs)])
-        waiting = [d.event.id for d in dispositions if d.state == "unmatched" and d.event.id in new]
-        if waiting:  # an import may have committed between the resolution and the insert
-            await self.pipeline.redrive(forwarders, now, event_ids=waiting)
         deliverable = [d.event for d in dispositions if d.state == "pending" and d.event.id in new]
         if deliverable:
             self.on_enqueued(deliverable)

@@ -18,8 +18,6 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-import orjson
-
 from statements.index import agent_key
 
 NAMESPACE = uuid.UUID("1b0d4f0e-5a37-5c43-9d35-6a1f3c2b7e10")
@@ -180,9 +178,3 @@ def generic_payload(event: Event) -> dict[str, Any]:
         data["revokes_event_id"] = event.revokes
         data["voiding_statement_id"] = event.voiding_statement_id
     return {"type": event.type, "timestamp": event.timestamp, "data": data}
-
-
-def render(kind: str, event: Event) -> bytes:
-    """The generic POST body: what an event queued before payloads were stored is sent with
-    (the stored `payload` otherwise; see `forwarders.pipeline`)."""
-    return orjson.dumps(generic_payload(event))

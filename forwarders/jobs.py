@@ -30,7 +30,7 @@ with its attempt in one update (the log is bounded, and each excerpt too).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -39,7 +39,7 @@ from pymongo import ASCENDING, IndexModel, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
-from forwarders.events import REVOKED, Event, generic_payload
+from forwarders.events import REVOKED, Event
 from forwarders.store import EVENTS
 
 STATES = ("pending", "failed", "delivered", "dead", "unmatched", "dropped")
@@ -68,8 +68,9 @@ class Job:
     attempts: int
     lease_token: str
     payload: dict[str, Any] | None = None
-    """The stored body; None for an event queued before payloads were stored, or put back
-    by a replay before it was ever rendered (the worker renders it then)."""
+    """The stored body, rendered once when the event became deliverable (discovery,
+    re-drive or replay). None only for an event stored before payloads were (upgraded at
+    start-up by `Worker`)."""
 
     @classmethod
     def from_document(cls, doc: dict[str, Any], token: str) -> Job:
@@ -196,11 +197,6 @@ def _document(disposition: Disposition, now: datetime) -> dict[str, Any]:
     }
 
 
-def generic(event: Event) -> Disposition:
-    """The disposition of an event every forwarder kind sends as is (generic, test events)."""
-    return Disposition(event, "pending", generic_payload(event))
-
-
 class JobStore:
     def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
         self.events = db[EVENTS]
@@ -209,10 +205,6 @@ class JobStore:
 
     async def ensure_indexes(self) -> None:
         await self.events.create_indexes(PIPELINE_INDEXES)
-
-    async def enqueue(self, events: Sequence[Event], now: datetime) -> int:
-        """Store new events with the generic payload (test events, generic forwarders)."""
-        return len(await self.enqueue_dispositions([generic(e) for e in events], now))
 
     async def enqueue_dispositions(
         self, dispositions: Sequence[Disposition], now: datetime
@@ -241,19 +233,17 @@ class JobStore:
         )
         return result.modified_count == 1
 
-    async def settle_claimed(self, job: Job, disposition: Disposition, now: datetime) -> bool:
-        """Record what the worker's late rendering decided for a claimed job: pending keeps
-        the lease (delivery goes on); any other state ends it, the attempt not counted."""
+    async def settle_rendered(
+        self, disposition: Disposition, now: datetime, *, fresh: bool
+    ) -> bool:
+        """Record what rendering decided for an event that had no payload (replay, upgrade),
+        unless a worker holds it; `fresh` starts its attempts over."""
         values, unset = disposition.fields(now)
-        if disposition.state == "pending":
-            values.pop("due")  # the lease's `due` stands while the worker delivers
-        else:
-            unset = (*unset, "lease")
-        update: dict[str, Any] = {"$set": values, "$unset": {n: "" for n in unset}}
-        if disposition.state != "pending":
-            update["$inc"] = {"attempts": -1}
+        if fresh:
+            values["attempts"] = 0
         result = await self.events.update_one(
-            {"_id": job.id, "lease.token": job.lease_token}, update
+            {"_id": disposition.event.id, "lease": {"$exists": False}},
+            {"$set": values, "$unset": {name: "" for name in unset}},
         )
         return result.modified_count == 1
 
@@ -375,7 +365,7 @@ class JobStore:
         )
         return int(result.modified_count)
 
-    async def replay(self, match: dict[str, Any], now: datetime) -> int:
+    async def replay(self, match: Mapping[str, Any], now: datetime) -> int:
         """Put matching events (not in flight) back in the queue with a fresh schedule."""
         result = await self.events.update_many(
             {**match, "lease": {"$exists": False}},
@@ -476,22 +466,27 @@ class JobStore:
             async for doc in cursor
         ]
 
+    async def unrendered(
+        self, match: Mapping[str, Any], limit: int, after: str | None = None
+    ) -> list[Event]:
+        """Matching events without a payload and not in flight, in id order from `after`."""
+        query: dict[str, Any] = {**match, "payload": None, "lease": {"$exists": False}}
+        if after is not None:
+            query["$and"] = [{"_id": {"$gt": after}}]
+        cursor = self.events.find(query, {"event": 1}).sort("_id", 1).limit(limit)
+        return [Event.from_dict(doc["event"]) async for doc in cursor]
+
     async def unmatched(
         self,
-        keys: Sequence[str] | None,
-        event_ids: Sequence[str] | None,
+        keys: Sequence[str],
         limit: int,
         after: str | None = None,
     ) -> list[Event]:
-        """Unmatched events holding one of `keys`, or among `event_ids` (re-drive), in id
-        order from `after`."""
+        """Unmatched events holding one of `keys` (re-drive), in id order from `after`."""
         match: dict[str, Any] = {"state": "unmatched"}
         if after is not None:
             match["_id"] = {"$gt": after}
-        if keys is not None:
-            match["learner_keys"] = {"$in": [k for k in keys if isinstance(k, str)]}
-        if event_ids is not None:
-            match.setdefault("_id", {})["$in"] = list(event_ids)
+        match["learner_keys"] = {"$in": [k for k in keys if isinstance(k, str)]}
         cursor = self.events.find(match, {"event": 1}).sort("_id", 1).limit(limit)
         return [Event.from_dict(doc["event"]) async for doc in cursor]
 

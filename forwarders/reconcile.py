@@ -125,7 +125,8 @@ class Reconciler:
         replay_dead: bool = False,
         forwarders: Sequence[Forwarder] = (),
     ) -> Report:
-        """`forwarders` (all of them) lets a requeued unmatched event be re-driven."""
+        """`forwarders` (all of them) lets a replayed dead event that never had a payload be
+        rendered."""
         until = until or self.clock() - DEFAULT_GRACE
         if since >= until:
             raise InvalidQuery("since", f"must be before until ({until.isoformat()})")
@@ -174,26 +175,18 @@ class Reconciler:
             if state == "dead":
                 dead.append(candidate.event.id)
         if report.requeued is not None and missing:
-            await self._requeue(report.requeued, missing, forwarders)
+            await self._requeue(report.requeued, missing)
         if report.replayed_dead is not None and dead:
-            report.replayed_dead += await self.jobs.replay(
-                {"_id": {"$in": dead}, "state": "dead"}, self.clock()
+            report.replayed_dead += await self.pipeline.replay(
+                {"_id": {"$in": dead}, "state": "dead"}, forwarders, self.clock()
             )
 
-    async def _requeue(
-        self, counts: dict[str, int], missing: Sequence[Candidate], forwarders: Sequence[Forwarder]
-    ) -> None:
-        """Through the pipeline, as discovery enqueues: resolve, decide, store; re-drive a
-        new unmatched event once (an import may have committed meanwhile)."""
-        now = self.clock()
-        dispositions = await self.pipeline.prepare(missing)
-        new = await self.pipeline.jobs.enqueue_dispositions(dispositions, now)
+    async def _requeue(self, counts: dict[str, int], missing: Sequence[Candidate]) -> None:
+        """Through the pipeline, exactly as discovery enqueues (`Pipeline.enqueue`)."""
+        dispositions, new = await self.pipeline.enqueue(missing, self.clock())
         for disposition in dispositions:
             if disposition.event.id in new:
                 counts[disposition.state] = counts.get(disposition.state, 0) + 1
-        waiting = [d.event.id for d in dispositions if d.state == "unmatched" and d.event.id in new]
-        if waiting:
-            await self.pipeline.redrive(forwarders, now, event_ids=waiting)
 
 
 def _own(verb: str, candidates: Sequence[Candidate]) -> list[Candidate]:

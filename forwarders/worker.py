@@ -31,20 +31,21 @@ from pymongo.errors import PyMongoError
 from forwarders.config import ForwardingSettings
 from forwarders.delivery import deliver, delivery_client
 from forwarders.discovery import Discovery, ForwarderCache
-from forwarders.events import REVOKED, Event, generic_payload
+from forwarders.events import Event
 from forwarders.identity_store import IdentityStore
 from forwarders.jobs import Attempt, Job, JobStore
-from forwarders.mapping import KINDS_WITH_TEMPLATES
 from forwarders.outcome import Dead, Delivered, EndpointGone, Outcome, RetryLater, classify
 from forwarders.pipeline import Pipeline
 from forwarders.rules import Forwarder
 from forwarders.schedule import next_delay
 from forwarders.secretbox import SecretBox
 from forwarders.source import StatementSource
-from forwarders.store import WORKERS, ForwarderStore, ensure_indexes
+from forwarders.store import STATE, WORKERS, ForwarderStore, ensure_indexes
 
 log = logging.getLogger("forwarders.worker")
 CANDIDATE_PAGE = 100
+PAYLOADS_UPGRADE = "payloads-upgrade"
+"""`forwarder_state` marker: queued events all carry their payload."""
 
 
 def utc_now() -> datetime:
@@ -206,20 +207,14 @@ class Worker:
         await self._record(forwarder, job, attempt, outcome)
 
     async def _body(self, forwarder: Forwarder, job: Job) -> bytes | None:
-        """The stored payload. A job without one (a replayed unmatched, dropped or dead
-        event, or one queued before payloads were stored) is rendered now; None when it
-        turns out not deliverable (its new state is recorded)."""
+        """The stored payload, sent as stored: rendering happened once, when the event
+        became deliverable. A job without one (which start-up upgrades away) is
+        dead-lettered, visibly and replayably, rather than sent with a guessed body."""
         if job.payload is not None:
             return orjson.dumps(job.payload)
-        if forwarder.kind not in KINDS_WITH_TEMPLATES or job.event.type == REVOKED:
-            return orjson.dumps(generic_payload(job.event))
-        disposition = await self.pipeline.prepare_claimed(forwarder, job)
-        if not await self.jobs.settle_claimed(job, disposition, self.clock()):
-            return None  # the lease ran out meanwhile: whoever holds it now sends
-        if disposition.state != "pending":
-            log.info("event %s: %s (%s)", job.id, disposition.state, disposition.reason)
-            return None
-        return orjson.dumps(disposition.payload)
+        await self.jobs.dead_letter(job, "no stored payload (replay it to render it)", self.clock())
+        log.error("event %s forwarder %s: dead (no stored payload)", job.id, forwarder.name)
+        return None
 
     async def _record(
         self, forwarder: Forwarder, job: Job, attempt: Attempt, outcome: Outcome
@@ -293,7 +288,23 @@ class Worker:
         await ensure_indexes(self.db)
         await self.jobs.ensure_indexes()
         await self.identities.ensure_indexes()
+        await self._upgrade_payloads()
         await self._reclaim()
+
+    async def _upgrade_payloads(self) -> None:
+        """Once per store: render the queued events stored before payloads were (a store
+        written by an earlier version may hold some), so delivery never renders."""
+        state = self.db[STATE]
+        if await state.find_one({"_id": PAYLOADS_UPGRADE}) is not None:
+            return
+        waiting = {"state": {"$in": ["pending", "failed"]}}
+        forwarders = await self.cache.refresh()
+        rendered = await self.pipeline.render_unrendered(
+            waiting, forwarders, self.clock(), fresh=False
+        )
+        await state.update_one({"_id": PAYLOADS_UPGRADE}, {"$set": {"done": True}}, upsert=True)
+        if rendered:
+            log.info("rendered the payloads of %d events queued by an earlier version", rendered)
 
     async def _reclaim(self) -> None:
         """Take back the jobs a previous run under this name held when it stopped short,

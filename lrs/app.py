@@ -88,7 +88,11 @@ async def open_services(
     await ensure_indexes(db)
     forwarding = forwarding or ForwardingSettings()
     forwarders = ForwarderService(
-        db, secrets_key=forwarding.secrets_key, allow_private=forwarding.allow_private
+        db,
+        statements=MongoStatementSource(db),
+        alias_domains=forwarding.alias_domains,
+        secrets_key=forwarding.secrets_key,
+        allow_private=forwarding.allow_private,
     )
     await forwarders.ensure_indexes()
     audit = AuditLog(db)

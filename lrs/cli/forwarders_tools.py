@@ -26,8 +26,6 @@ from typing import Any
 import orjson
 
 from forwarders.config import ForwardingSettings
-from forwarders.identity_store import IdentityStore
-from forwarders.jobs import JobStore
 from forwarders.pipeline import Pipeline
 from forwarders.preview import preview
 from forwarders.reconcile import Reconciler, parse_moment
@@ -76,10 +74,13 @@ async def run(
     try:
         db = client[settings.database]
         service = ForwarderService(
-            db, secrets_key=forwarding.secrets_key, allow_private=forwarding.allow_private
+            db,
+            statements=MongoStatementSource(db),
+            alias_domains=forwarding.alias_domains,
+            secrets_key=forwarding.secrets_key,
+            allow_private=forwarding.allow_private,
         )
-        identities = IdentityStore(db, forwarding.alias_domains)
-        pipeline = Pipeline(MongoStatementSource(db), identities, JobStore(db))
+        pipeline = service.pipeline
         if args.action == "reconcile":
             return await _reconcile(service, pipeline, args)
         return await _preview(service, pipeline, args)

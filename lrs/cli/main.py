@@ -34,6 +34,7 @@ from lrs.logs import configure_logging
 from lrs.settings import Settings, SettingsError, env_bool
 from lrs.storage.client import mongo_client
 from lrs.storage.embedded import EmbeddedDatabase, EmbeddedDatabaseError
+from lrs.storage.statement_source import MongoStatementSource
 from statements.errors import XAPIError
 
 log = logging.getLogger("lrs")
@@ -276,8 +277,11 @@ async def _forwarders_admin(
 ) -> int:
     client = mongo_client(uri)
     try:
+        db = client[settings.database]
         service = ForwarderService(
-            client[settings.database],
+            db,
+            statements=MongoStatementSource(db),
+            alias_domains=forwarding.alias_domains,
             secrets_key=forwarding.secrets_key,
             allow_private=forwarding.allow_private,
         )

@@ -105,7 +105,9 @@ async def worker(make_worker: Callable[..., Worker]) -> Worker:
 @pytest.fixture
 async def admin(db: AsyncDatabase[dict[str, Any]], clock: FakeClock) -> ForwarderService:
     """Shares the workers' clock (create forwarders before advancing it)."""
-    service = ForwarderService(db, allow_private=True, clock=clock)
+    service = ForwarderService(
+        db, statements=MongoStatementSource(db), allow_private=True, clock=clock
+    )
     await service.ensure_indexes()
     return service
 

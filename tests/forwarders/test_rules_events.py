@@ -10,11 +10,11 @@ from forwarders.events import (
     event_id,
     event_type,
     generic_payload,
-    render,
     revoked_event,
     score_percent,
     statement_event,
 )
+from forwarders.pipeline import Candidate, decide
 from forwarders.rules import DEFAULT_VERBS, Forwarder, matches, parse_spec
 from tests.forwarders.conftest import ADL
 
@@ -140,7 +140,12 @@ def test_the_generic_payload(make_statement):
         },
     }
     assert Event.from_dict(event.as_dict()) == event
-    assert render("generic", event) == render("crm", event)  # until the mappings land
+    # what a generic forwarder stores and sends is exactly this; a CRM forwarder renders
+    # its template for the resolved person instead (nothing before the person is known)
+    generic = decide(Candidate(forwarder(), statement, event), None)
+    assert (generic.state, generic.payload) == ("pending", generic_payload(event))
+    crm = decide(Candidate(forwarder(kind="crm"), statement, event), None)
+    assert (crm.state, crm.payload) == ("unmatched", None)
 
 
 def test_a_revocation_carries_the_original_data_and_its_own_id(make_statement):

@@ -8,9 +8,10 @@ from dataclasses import replace
 from datetime import timedelta
 
 from forwarders.config import ForwardingSettings
+from forwarders.events import event_id
 from forwarders.jobs import Attempt
-from forwarders.store import WORKERS
-from forwarders.worker import utc_now
+from forwarders.store import EVENTS, WORKERS
+from forwarders.worker import PAYLOADS_UPGRADE, utc_now
 from tests.forwarders.receiver import Answer
 from tests.forwarders.test_delivery import post
 
@@ -141,3 +142,43 @@ async def test_a_worker_leaves_alone_the_leases_of_a_live_worker_of_the_same_nam
 def test_the_worker_name_is_read_from_the_environment():
     assert ForwardingSettings.from_env({"LRS_FORWARDER_WORKER_ID": " w-1 "}).worker_id == "w-1"
     assert ForwardingSettings.from_env({}).worker_id is None
+
+
+async def test_events_queued_before_payloads_were_stored_get_theirs_once_at_start_up(
+    client, db, make_statement, make_forwarder, make_worker, receiver, admin
+):
+    forwarder = await make_forwarder("hook")
+    [statement_id] = await post(client, make_statement())
+    first = make_worker()
+    await first.discovery.backfill()
+    old = event_id(forwarder["id"], statement_id)
+    await db[EVENTS].update_one({"_id": old}, {"$unset": {"payload": "", "ready": ""}})
+    await db["forwarder_state"].delete_one({"_id": PAYLOADS_UPGRADE})  # an earlier version
+
+    assert await make_worker().run_until_empty() == 1
+    [delivery] = receiver.on("hook")
+    stored = await admin.get_event(old)
+    assert stored.payload == delivery.payload
+    assert delivery.payload["data"]["statement_id"] == statement_id
+    assert await db["forwarder_state"].find_one({"_id": PAYLOADS_UPGRADE}) is not None
+
+
+async def test_delivery_never_renders_a_job_without_a_payload_is_dead_lettered(
+    client, db, make_statement, make_forwarder, worker, receiver, admin
+):
+    forwarder = await make_forwarder("hook")
+    [statement_id] = await post(client, make_statement())
+    await worker.run_until_empty()  # start-up done: the upgrade has run
+    old = event_id(forwarder["id"], statement_id)
+    await db[EVENTS].update_one(
+        {"_id": old},
+        {"$set": {"state": "pending", "due": worker.clock()}, "$unset": {"payload": ""}},
+    )
+    receiver.reset()
+
+    assert await worker.run_until_empty() == 0
+    assert receiver.on("hook") == []
+    record = await admin.get_event(old)
+    assert (record.state, record.reason) == ("dead", "no stored payload (replay it to render it)")
+    await admin.replay_event(old)  # a replay renders it
+    assert await worker.run_until_empty() == 1
