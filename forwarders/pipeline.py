@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from forwarders.events import REVOKED, Event, generic_payload, revoked_event
+from forwarders.events import REVOKED, Event, as_mapping, generic_payload, revoked_event
 from forwarders.identity_store import IdentityStore, Resolution
 from forwarders.jobs import Disposition, JobStore, Original
 from forwarders.mapping import (
@@ -150,7 +150,7 @@ class Pipeline:
         mapped = [c for c in candidates if c.forwarder.kind in KINDS_WITH_TEMPLATES]
         actors = {c.event.statement_id: c.statement.get("actor") for c in mapped}
         ids = list(actors)
-        found = await self.identities.resolve_many([_mapping(actors[i]) for i in ids])
+        found = await self.identities.resolve_many([as_mapping(actors[i]) for i in ids])
         resolutions = dict(zip(ids, found, strict=True))
         return [decide(c, resolutions.get(c.event.statement_id)) for c in candidates]
 
@@ -299,7 +299,3 @@ class Pipeline:
             else:
                 candidates.append(Candidate(forwarder, statement, event))
         return [*made, *await self.prepare(candidates)]
-
-
-def _mapping(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, dict) else {}

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal, cast
 
 from forwarders.errors import InvalidForwarder
+from forwarders.events import as_mapping
 from forwarders.mapping import KINDS_WITH_TEMPLATES, Template, default_template, load_template
 
 Kind = Literal["marketplace", "crm", "generic"]
@@ -75,15 +76,11 @@ class Forwarder:
         return self.template or default_template(self.kind)
 
 
-def _mapping(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
 def matches(forwarder: Forwarder, statement: Mapping[str, Any]) -> bool:
-    verb = _mapping(statement.get("verb")).get("id")
+    verb = as_mapping(statement.get("verb")).get("id")
     if verb not in forwarder.verbs:
         return False
-    obj = _mapping(statement.get("object"))
+    obj = as_mapping(statement.get("object"))
     if obj.get("objectType", "Activity") != "Activity":
         return False
     activity_id = obj.get("id")
@@ -95,7 +92,7 @@ def matches(forwarder: Forwarder, statement: Mapping[str, Any]) -> bool:
     ):
         return False
     if forwarder.activity_types:
-        return _mapping(obj.get("definition")).get("type") in forwarder.activity_types
+        return as_mapping(obj.get("definition")).get("type") in forwarder.activity_types
     return True
 
 

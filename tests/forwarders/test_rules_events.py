@@ -97,7 +97,8 @@ def test_event_types_follow_the_verb():
     ("score", "percent"),
     [
         ({"scaled": 0.9}, 90.0),
-        ({"scaled": -0.5}, -50.0),
+        ({"scaled": -0.5}, 0.0),  # on 0-100, as templates' normalize_score_0_100
+        ({"raw": 250, "min": 100, "max": 200}, 100.0),
         ({"raw": 15, "min": 0, "max": 20}, 75.0),
         ({"raw": 7, "max": 10}, 70.0),
         ({"raw": 150, "min": 100, "max": 200}, 50.0),
