@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from forwarders.identity import parse_alias_domains
-from forwarders.schedule import DEFAULT_POLICY, RetryPolicy, parse_schedule
+from forwarders.delivery.schedule import DEFAULT_POLICY, RetryPolicy, parse_schedule
+from forwarders.identity.person import parse_alias_domains
 
 
 class SettingsError(ValueError):

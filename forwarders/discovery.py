@@ -32,8 +32,8 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError, OperationFailure, PyMongoError
 
 from forwarders.events import Event, statement_event
-from forwarders.jobs import JobStore
 from forwarders.pipeline import Candidate, Pipeline
+from forwarders.queue import JobStore
 from forwarders.rules import Forwarder, matches
 from forwarders.source import StatementSource, StatementStream, StoredStatement
 from forwarders.store import STATE, ForwarderStore

@@ -36,14 +36,14 @@ from datetime import datetime
 from typing import Any
 
 from forwarders.events import REVOKED, Event, as_mapping, generic_payload, revoked_event
-from forwarders.identity_store import IdentityStore, Resolution
-from forwarders.jobs import Disposition, JobStore, Original
-from forwarders.mapping import (
+from forwarders.identity.store import IdentityStore, Resolution
+from forwarders.mapping.template import (
     KINDS_WITH_TEMPLATES,
     MissingRequiredField,
     RenderError,
     render_payload,
 )
+from forwarders.queue import Disposition, JobStore, Original
 from forwarders.rules import Forwarder
 from forwarders.source import StatementSource
 

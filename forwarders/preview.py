@@ -17,7 +17,7 @@ from typing import Any
 import bson
 import orjson
 
-from forwarders.delivery import USER_AGENT, request_headers
+from forwarders.delivery.send import USER_AGENT, request_headers
 from forwarders.events import as_mapping, statement_event
 from forwarders.pipeline import Candidate, Pipeline
 from forwarders.rules import Forwarder, matches

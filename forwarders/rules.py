@@ -19,7 +19,12 @@ from typing import Any, Literal, cast
 
 from forwarders.errors import InvalidForwarder
 from forwarders.events import as_mapping
-from forwarders.mapping import KINDS_WITH_TEMPLATES, Template, default_template, load_template
+from forwarders.mapping.template import (
+    KINDS_WITH_TEMPLATES,
+    Template,
+    default_template,
+    load_template,
+)
 
 Kind = Literal["marketplace", "crm", "generic"]
 KINDS: tuple[Kind, ...] = ("marketplace", "crm", "generic")

@@ -16,17 +16,17 @@ from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
+from forwarders.delivery.signing import InvalidSecret, generate_secret, secret_key
+from forwarders.delivery.ssrf import check_url
 from forwarders.errors import EventNotFound, ForwarderNotFound, InvalidForwarder
 from forwarders.events import sample_event
-from forwarders.identity_store import IdentityStore
-from forwarders.jobs import STATES, Attempt, EventRecord, JobStore
+from forwarders.identity.store import IdentityStore
 from forwarders.pipeline import Pipeline, generic
+from forwarders.queue import STATES, Attempt, EventRecord, JobStore
 from forwarders.rules import Forwarder, SigningSecret, parse_spec, spec_defaults
 from forwarders.secretbox import SecretBox
-from forwarders.signing import InvalidSecret, generate_secret, secret_key
 from forwarders.source import StatementSource
 from forwarders.store import WORKERS, ForwarderStore, ensure_indexes, prune_expired
-from forwarders.urls import check_url
 
 DEFAULT_OVERLAP = timedelta(hours=24)
 MAX_SECRETS = 5

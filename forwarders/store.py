@@ -4,7 +4,7 @@ forwarders          {_id, name, kind, url, verbs, activity_*, paused, paused_rea
                      max_in_flight, secrets: [{id, value (sealed), added, expires}], created,
                      template: null | {name, version, csv, lookups: [{name, csv}]}, terminated}
 forwarder_events    the delivery queue, one document per event, its last attempts inside
-                    (see `forwarders.jobs`)
+                    (see `forwarders.queue`)
 forwarder_state     discovery: resume token, watermark, leader lease
 forwarder_workers   one heartbeat document per running worker
 """
@@ -18,7 +18,7 @@ from typing import Any
 from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 
-from forwarders.mapping import Template, load_template
+from forwarders.mapping.template import Template, load_template
 from forwarders.rules import Forwarder, SigningSecret
 from forwarders.secretbox import SecretBox
 

@@ -29,15 +29,15 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import PyMongoError
 
 from forwarders.config import ForwardingSettings
-from forwarders.delivery import deliver, delivery_client
+from forwarders.delivery.outcome import Dead, Delivered, EndpointGone, Outcome, RetryLater, classify
+from forwarders.delivery.schedule import next_delay
+from forwarders.delivery.send import deliver, delivery_client
 from forwarders.discovery import Discovery, ForwarderCache
 from forwarders.events import Event
-from forwarders.identity_store import IdentityStore
-from forwarders.jobs import Attempt, Job, JobStore
-from forwarders.outcome import Dead, Delivered, EndpointGone, Outcome, RetryLater, classify
+from forwarders.identity.store import IdentityStore
 from forwarders.pipeline import Pipeline
+from forwarders.queue import Attempt, Job, JobStore
 from forwarders.rules import Forwarder
-from forwarders.schedule import next_delay
 from forwarders.secretbox import SecretBox
 from forwarders.source import StatementSource
 from forwarders.store import STATE, WORKERS, ForwarderStore, ensure_indexes

@@ -16,7 +16,7 @@ from starlette.middleware import Middleware
 from starlette.routing import Mount, Route
 
 from forwarders.config import ForwardingSettings
-from forwarders.identity_service import IdentityService
+from forwarders.identity.service import IdentityService
 from forwarders.service import ForwarderService
 from forwarders.worker import Worker
 from lrs.audit import AuditLog

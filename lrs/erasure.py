@@ -31,9 +31,9 @@ import orjson
 from pymongo.asynchronous.database import AsyncDatabase
 
 from forwarders.events import learner_of
-from forwarders.identity import actor_keys
-from forwarders.identity_store import IDENTITIES
-from forwarders.jobs import JobStore
+from forwarders.identity.person import actor_keys
+from forwarders.identity.store import IDENTITIES
+from forwarders.queue import JobStore
 from lrs.audit import AuditLog
 from lrs.settings import Settings
 from lrs.storage import statement_keys

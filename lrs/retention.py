@@ -28,7 +28,7 @@ from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
-from forwarders.jobs import JobStore
+from forwarders.queue import JobStore
 from forwarders.secretbox import SecretBox
 from forwarders.store import ForwarderStore
 from lrs.audit import AuditLog

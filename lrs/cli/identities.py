@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from forwarders.config import ForwardingSettings
-from forwarders.identity_service import IdentityService, import_format
+from forwarders.identity.service import IdentityService, import_format
 from lrs.settings import Settings
 from lrs.storage.client import mongo_client
 from lrs.storage.statement_source import MongoStatementSource

@@ -12,7 +12,7 @@ import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 
 from forwarders.config import ForwardingSettings
-from forwarders.schedule import RetryPolicy
+from forwarders.delivery.schedule import RetryPolicy
 from forwarders.service import ForwarderService
 from forwarders.worker import Worker
 from lrs.services import Services

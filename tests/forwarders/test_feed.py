@@ -15,8 +15,8 @@ from pymongo import AsyncMongoClient, monitoring
 from forwarders.config import ForwardingSettings, SettingsError
 from forwarders.events import event_id, sample_event, statement_event
 from forwarders.feed import CompletionFeed, Position, at_ms, decode_cursor, encode_cursor
-from forwarders.jobs import Disposition, JobStore
 from forwarders.pipeline import generic
+from forwarders.queue import Disposition, JobStore
 from forwarders.store import EVENTS
 from tests.forwarders.test_delivery import post
 

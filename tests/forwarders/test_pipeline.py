@@ -11,7 +11,7 @@ from dataclasses import replace
 import pytest
 
 from forwarders.events import event_id
-from forwarders.identity_service import IdentityService
+from forwarders.identity.service import IdentityService
 from lrs.storage.statement_source import MongoStatementSource
 from tests.forwarders.conftest import ADL
 from tests.forwarders.test_delivery import post

@@ -15,7 +15,7 @@ import pytest
 from standardwebhooks.webhooks import Webhook
 
 from forwarders.events import event_id
-from forwarders.identity_service import IdentityService
+from forwarders.identity.service import IdentityService
 from forwarders.store import EVENTS
 from lrs.storage.statement_source import MongoStatementSource
 from tests.forwarders.conftest import ADL

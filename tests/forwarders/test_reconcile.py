@@ -15,7 +15,7 @@ import pytest
 
 from forwarders.errors import InvalidForwarder
 from forwarders.events import event_id
-from forwarders.identity_service import IdentityService
+from forwarders.identity.service import IdentityService
 from forwarders.reconcile import Reconciler
 from forwarders.store import EVENTS
 from lrs.storage.statement_source import MongoStatementSource

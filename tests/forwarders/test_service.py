@@ -10,10 +10,10 @@ import pytest
 from cryptography.fernet import Fernet
 
 from forwarders.config import ForwardingSettings, SettingsError
+from forwarders.delivery.signing import generate_secret
 from forwarders.errors import EventNotFound, ForwarderNotFound, InvalidForwarder
 from forwarders.secretbox import SecretBox, SecretBoxError
 from forwarders.service import ForwarderService
-from forwarders.signing import generate_secret
 from lrs.storage.statement_source import MongoStatementSource
 from tests.forwarders.receiver import Answer
 from tests.forwarders.test_delivery import post

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from forwarders.config import ForwardingSettings
 from forwarders.events import event_id
-from forwarders.jobs import Attempt
+from forwarders.queue import Attempt
 from forwarders.store import EVENTS, WORKERS
 from forwarders.worker import PAYLOADS_UPGRADE, utc_now
 from tests.forwarders.receiver import Answer

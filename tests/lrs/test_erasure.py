@@ -11,8 +11,8 @@ import orjson
 import pytest
 
 from forwarders.events import statement_event
-from forwarders.jobs import JobStore
 from forwarders.pipeline import generic
+from forwarders.queue import JobStore
 from tests.lrs.resources.test_statements_attachments import attachment_for, multipart
 
 ADA = {"objectType": "Agent", "name": "Ada Lovelace", "mbox": "mailto:ada@example.com"}

@@ -13,8 +13,8 @@ import pytest
 from asgi_lifespan import LifespanManager
 
 from forwarders.events import Event
-from forwarders.jobs import JobStore
 from forwarders.pipeline import generic
+from forwarders.queue import JobStore
 from lrs.app import create_app
 from lrs.retention import run_retention
 from lrs.storage.sequence import SequenceClock

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 
 import httpx
 
+from forwarders.delivery.signing import WebhookSigner
+from forwarders.delivery.ssrf import GuardedTransport
 from forwarders.events import Event
-from forwarders.jobs import EXCERPT_BYTES
+from forwarders.queue import EXCERPT_BYTES
 from forwarders.rules import Forwarder
-from forwarders.signing import WebhookSigner
-from forwarders.urls import GuardedTransport
 
 TIMEOUT = httpx.Timeout(connect=5.0, read=20.0, write=20.0, pool=5.0)
 LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=30.0)

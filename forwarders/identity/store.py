@@ -23,8 +23,8 @@ from pymongo import ASCENDING, IndexModel, ReplaceOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
-from forwarders.identity import Person, actor_keys, only_keys
-from forwarders.identity_file import Row, RowError
+from forwarders.identity.import_file import Row, RowError
+from forwarders.identity.person import Person, actor_keys, only_keys
 
 IDENTITIES = "identities"
 INDEXES = [IndexModel([("keys", ASCENDING)], name="keys", unique=True, sparse=True)]

@@ -27,7 +27,7 @@ from typing import Any, Literal
 import orjson
 
 from forwarders.errors import InvalidImport
-from forwarders.identity import MAX_TEXT, Person, normalise_email, normalise_home_page
+from forwarders.identity.person import MAX_TEXT, Person, normalise_email, normalise_home_page
 
 Format = Literal["csv", "jsonl"]
 FORMATS: tuple[Format, ...] = ("csv", "jsonl")

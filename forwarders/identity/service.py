@@ -14,11 +14,11 @@ from typing import Any
 from pymongo.asynchronous.database import AsyncDatabase
 
 from forwarders.errors import InvalidImport, PersonNotFound
-from forwarders.identity import Person
-from forwarders.identity_file import FORMATS, Format, parse_people
-from forwarders.identity_store import IdentityStore
-from forwarders.jobs import EventRecord, JobStore
+from forwarders.identity.import_file import FORMATS, Format, parse_people
+from forwarders.identity.person import Person
+from forwarders.identity.store import IdentityStore
 from forwarders.pipeline import Pipeline
+from forwarders.queue import EventRecord, JobStore
 from forwarders.secretbox import SecretBox
 from forwarders.source import StatementSource
 from forwarders.store import ForwarderStore

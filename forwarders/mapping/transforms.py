@@ -21,8 +21,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from forwarders.datatypes import CoercionError, to_date, to_datetime
 from forwarders.events import clamped_percent, score_percent
+from forwarders.mapping.datatypes import CoercionError, to_date, to_datetime
 
 Lookups = Mapping[str, Mapping[str, tuple[str, ...]]]
 """Table name -> key -> its values (a key on several rows has several values)."""

@@ -27,10 +27,10 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any, Literal, Protocol
 
-from forwarders.datatypes import DATA_TYPES, CoercionError, coerce
 from forwarders.events import Event
-from forwarders.paths import PathError, SourcePath, parse_path, resolve
-from forwarders.transforms import Lookups, Transform, TransformError, apply, parse_transform
+from forwarders.mapping.datatypes import DATA_TYPES, CoercionError, coerce
+from forwarders.mapping.paths import PathError, SourcePath, parse_path, resolve
+from forwarders.mapping.transforms import Lookups, Transform, TransformError, apply, parse_transform
 from statements.errors import BadRequest
 
 COLUMNS = (
@@ -340,7 +340,7 @@ def load_template(
     )
 
 
-TEMPLATES = resources.files("forwarders") / "templates"
+TEMPLATES = resources.files("forwarders.mapping") / "templates"
 
 
 def template_lookup_names(text: str) -> list[str]:
