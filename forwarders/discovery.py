@@ -32,7 +32,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError, OperationFailure, PyMongoError
 
 from forwarders.events import Event, statement_event
-from forwarders.pipeline import Candidate, Pipeline
+from forwarders.pipeline import Match, Pipeline
 from forwarders.queue import JobStore
 from forwarders.rules import Forwarder, matches
 from forwarders.source import StatementSource, StatementStream, StoredStatement
@@ -72,9 +72,7 @@ def _created_ms(forwarder: Forwarder) -> int:
     return int(forwarder.created.timestamp() * 1000)
 
 
-def statement_candidates(
-    forwarders: Sequence[Forwarder], stored: StoredStatement
-) -> list[Candidate]:
+def statement_matches(forwarders: Sequence[Forwarder], stored: StoredStatement) -> list[Match]:
     """The events one stored statement produces, each with its forwarder and the parsed
     statement (pure). A forwarder only sees statements stored after it was created; voided
     and voiding statements produce none here."""
@@ -89,7 +87,7 @@ def statement_candidates(
         return []
     statement = stored.statement
     return [
-        Candidate(f, statement, statement_event(f.id, statement))
+        Match(f, statement, statement_event(f.id, statement))
         for f in interested
         if matches(f, statement)
     ]
@@ -128,7 +126,7 @@ class Discovery:
         their state by the pipeline); returns how many were new."""
         forwarders = await self.forwarders.current()
         now = self.clock()
-        candidates = [c for doc in docs for c in statement_candidates(forwarders, doc)]
+        candidates = [c for doc in docs for c in statement_matches(forwarders, doc)]
         dispositions, new = await self.pipeline.enqueue(candidates, now)
         voiding = {d.voids: d.statement for d in docs if d.voids}
         if voiding:  # after the enqueue above: a target in the same batch is found

@@ -55,7 +55,7 @@ STATEMENT_GONE = "the statement was voided (or is no longer stored)"
 
 
 @dataclass(frozen=True, slots=True)
-class Candidate:
+class Match:
     """A statement a forwarder matched, and the event it makes."""
 
     forwarder: Forwarder
@@ -79,7 +79,7 @@ def generic(event: Event) -> Disposition:
     return Disposition(event, "pending", generic_payload(event))
 
 
-def decide(candidate: Candidate, resolution: Resolution | None) -> Disposition:
+def decide(candidate: Match, resolution: Resolution | None) -> Disposition:
     """The state of one event (pure). `resolution` is None for a generic forwarder."""
     forwarder, event = candidate.forwarder, candidate.event
     template = forwarder.mapping_template()
@@ -145,7 +145,7 @@ class Pipeline:
         self.identities = identities
         self.jobs = jobs
 
-    async def prepare(self, candidates: Sequence[Candidate]) -> list[Disposition]:
+    async def prepare(self, candidates: Sequence[Match]) -> list[Disposition]:
         """The disposition of each candidate; actors are resolved in one query."""
         mapped = [c for c in candidates if c.forwarder.kind in KINDS_WITH_TEMPLATES]
         actors = {c.event.statement_id: c.statement.get("actor") for c in mapped}
@@ -155,7 +155,7 @@ class Pipeline:
         return [decide(c, resolutions.get(c.event.statement_id)) for c in candidates]
 
     async def enqueue(
-        self, candidates: Sequence[Candidate], now: datetime
+        self, candidates: Sequence[Match], now: datetime
     ) -> tuple[list[Disposition], set[str]]:
         """Resolve, decide and store the events of these candidates (discovery and
         reconciliation both enqueue here); returns the dispositions and the ids that were
@@ -233,7 +233,7 @@ class Pipeline:
             if statement is None:
                 gone.append(Disposition(event, "dropped", reason=STATEMENT_GONE))
             else:
-                candidates.append(Candidate(forwarder, statement, event))
+                candidates.append(Match(forwarder, statement, event))
         for disposition in [*gone, *await self.prepare(candidates)]:
             if not await self.jobs.settle_unmatched(disposition, now):
                 continue
@@ -297,5 +297,5 @@ class Pipeline:
             elif statement is None:
                 made.append(Disposition(event, "dropped", reason=STATEMENT_GONE))
             else:
-                candidates.append(Candidate(forwarder, statement, event))
+                candidates.append(Match(forwarder, statement, event))
         return [*made, *await self.prepare(candidates)]

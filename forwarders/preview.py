@@ -19,7 +19,7 @@ import orjson
 
 from forwarders.delivery.send import USER_AGENT, request_headers
 from forwarders.events import as_mapping, statement_event
-from forwarders.pipeline import Candidate, Pipeline
+from forwarders.pipeline import Match, Pipeline
 from forwarders.rules import Forwarder, matches
 
 VOIDED = "http://adlnet.gov/expapi/verbs/voided"
@@ -93,7 +93,7 @@ async def preview(
     if not matches(forwarder, statement):
         return Preview(forwarder, "not_matched", mismatch(forwarder, statement))
     event = statement_event(forwarder.id, statement)
-    [disposition] = await pipeline.prepare([Candidate(forwarder, statement, event)])
+    [disposition] = await pipeline.prepare([Match(forwarder, statement, event)])
     if disposition.state != "pending" or disposition.payload is None:
         return Preview(forwarder, disposition.state, disposition.reason, event.id)
     secrets = forwarder.signing_secrets(now)

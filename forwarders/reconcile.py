@@ -4,7 +4,7 @@ where is each event now? (`lrs forwarders reconcile`, `/admin/forwarders/{id}/re
 The qualifying statements are found the way discovery finds them, never by a collection
 scan: for each of the forwarder's verbs, the statement source's scan of the statements filed
 under it and stored in [since, until), a bounded slice at a time; then the same pure decision
-as discovery (`statement_candidates`: not voided, stored after the forwarder was created,
+as discovery (`statement_matches`: not voided, stored after the forwarder was created,
 `rules.matches`). Each one's event id is deterministic
 (uuid5 of forwarder and statement), so its event is a point read by `_id`.
 
@@ -26,8 +26,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from forwarders.discovery import statement_candidates
-from forwarders.pipeline import Candidate, Pipeline
+from forwarders.discovery import statement_matches
+from forwarders.pipeline import Match, Pipeline
 from forwarders.rules import Forwarder
 from forwarders.source import StoredStatement
 from statements.errors import InvalidQuery
@@ -155,15 +155,15 @@ class Reconciler:
         `verb` count here (each is counted under exactly one key)."""
         forwarder = report.forwarder
         report.voided += sum(
-            len(_own(verb, statement_candidates([forwarder], replace(d, voided=False))))
+            len(_own(verb, statement_matches([forwarder], replace(d, voided=False))))
             for d in docs
             if d.voided
         )
-        candidates = _own(verb, [c for d in docs for c in statement_candidates([forwarder], d)])
+        candidates = _own(verb, [c for d in docs for c in statement_matches([forwarder], d)])
         report.qualifying += len(candidates)
         ids = [c.event.id for c in candidates]
         states = await self.jobs.states(ids)
-        missing: list[Candidate] = []
+        missing: list[Match] = []
         dead: list[str] = []
         for candidate in candidates:
             state = states.get(candidate.event.id)
@@ -181,7 +181,7 @@ class Reconciler:
                 {"_id": {"$in": dead}, "state": "dead"}, forwarders, self.clock()
             )
 
-    async def _requeue(self, counts: dict[str, int], missing: Sequence[Candidate]) -> None:
+    async def _requeue(self, counts: dict[str, int], missing: Sequence[Match]) -> None:
         """Through the pipeline, exactly as discovery enqueues (`Pipeline.enqueue`)."""
         dispositions, new = await self.pipeline.enqueue(missing, self.clock())
         for disposition in dispositions:
@@ -189,5 +189,5 @@ class Reconciler:
                 counts[disposition.state] = counts.get(disposition.state, 0) + 1
 
 
-def _own(verb: str, candidates: Sequence[Candidate]) -> list[Candidate]:
+def _own(verb: str, candidates: Sequence[Match]) -> list[Match]:
     return [c for c in candidates if c.statement.get("verb", {}).get("id") == verb]

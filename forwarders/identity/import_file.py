@@ -56,14 +56,14 @@ class RowError:
 
 
 @dataclass(frozen=True, slots=True)
-class Row:
+class PersonRow:
     line: int
     person: Person
 
 
 @dataclass(slots=True)
 class ParsedFile:
-    rows: list[Row] = field(default_factory=list)
+    rows: list[PersonRow] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
 
 
@@ -73,7 +73,7 @@ def parse_people(
     alias_domains: frozenset[str] = frozenset(),
     max_rows: int = MAX_ROWS,
 ) -> ParsedFile:
-    """Every row of the file: valid ones as `Row`s, the others as `RowError`s."""
+    """Every row of the file: valid ones as `PersonRow`s, the others as `RowError`s."""
     text = _text(data)
     records = _csv_records(text) if fmt == "csv" else _jsonl_records(text)
     parsed, seen = ParsedFile(), dict[str, int]()
@@ -91,7 +91,7 @@ def parse_people(
             parsed.errors += errors
             continue
         seen[person.employee_id] = line
-        parsed.rows.append(Row(line, person))
+        parsed.rows.append(PersonRow(line, person))
     return parsed
 
 

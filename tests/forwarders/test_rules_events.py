@@ -14,7 +14,7 @@ from forwarders.events import (
     score_percent,
     statement_event,
 )
-from forwarders.pipeline import Candidate, decide
+from forwarders.pipeline import Match, decide
 from forwarders.rules import DEFAULT_VERBS, Forwarder, matches, parse_spec
 from tests.forwarders.conftest import ADL
 
@@ -143,9 +143,9 @@ def test_the_generic_payload(make_statement):
     assert Event.from_dict(event.as_dict()) == event
     # what a generic forwarder stores and sends is exactly this; a CRM forwarder renders
     # its template for the resolved person instead (nothing before the person is known)
-    generic = decide(Candidate(forwarder(), statement, event), None)
+    generic = decide(Match(forwarder(), statement, event), None)
     assert (generic.state, generic.payload) == ("pending", generic_payload(event))
-    crm = decide(Candidate(forwarder(kind="crm"), statement, event), None)
+    crm = decide(Match(forwarder(kind="crm"), statement, event), None)
     assert (crm.state, crm.payload) == ("unmatched", None)
 
 
