@@ -4,8 +4,8 @@ The flow, at the top level:
 
 - `source`: what forwarding needs from the statement store (declared here, implemented by
   `lrs`): new statements, scans by verb and stored time, reads by id.
-- `rules` (forwarders, matching, the admin spec checks) and `events` (statement -> event,
-  the generic payload).
+- `rules` (the `Forwarder` and which statements it takes), `spec` (checking the admin API's
+  forwarder bodies) and `events` (statement -> event, the generic payload).
 - `discovery` (follows new statements, with a watermark backfill) -> `pipeline` (resolve
   the person, apply the policy, render the payload once, decide the state) -> `queue` (the
   event queue in `forwarder_events`) -> `worker` (claim -> deliver the stored payload ->

@@ -23,9 +23,10 @@ from forwarders.events import sample_event
 from forwarders.identity.store import IdentityStore
 from forwarders.pipeline import Pipeline, generic
 from forwarders.queue import STATES, Attempt, EventRecord, JobStore
-from forwarders.rules import Forwarder, SigningSecret, parse_spec, spec_defaults
+from forwarders.rules import Forwarder, SigningSecret
 from forwarders.secretbox import SecretBox
 from forwarders.source import StatementSource
+from forwarders.spec import parse_spec, spec_defaults
 from forwarders.store import WORKERS, ForwarderStore, ensure_indexes, prune_expired
 
 DEFAULT_OVERLAP = timedelta(hours=24)

@@ -15,7 +15,8 @@ from forwarders.events import (
     statement_event,
 )
 from forwarders.pipeline import Match, decide
-from forwarders.rules import DEFAULT_VERBS, Forwarder, matches, parse_spec
+from forwarders.rules import DEFAULT_VERBS, Forwarder, matches
+from forwarders.spec import parse_spec
 from tests.forwarders.conftest import ADL
 
 COURSE = "http://adlnet.gov/expapi/activities/course"
