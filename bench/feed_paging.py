@@ -23,7 +23,7 @@ from typing import Any
 from pymongo import AsyncMongoClient
 
 from forwarders.feed import CompletionFeed, decode_cursor
-from forwarders.jobs import JobStore
+from forwarders.queue import JobStore
 from forwarders.rules import Forwarder
 from forwarders.secretbox import SecretBox
 from forwarders.store import EVENTS, ForwarderStore, ensure_indexes

@@ -5,7 +5,7 @@
 
 Starts its own embedded database (on a temporary directory), a webhook receiver (a separate
 process on loopback: `/ok` answers 200, `/flaky` answers 500 to 20 % of requests), `lrs
-serve` and a forwarder worker (`python -m forwarders.worker`), each a separate process, and
+serve` and a forwarder worker (`python -m lrs.cli.worker`), each a separate process, and
 stops them all at the end.
 
 Phases:
@@ -48,6 +48,7 @@ from pymongo import AsyncMongoClient
 
 from forwarders.service import ForwarderService
 from lrs.storage.embedded import EmbeddedDatabase, _die_with_parent, free_port, pid_of
+from lrs.storage.statement_source import MongoStatementSource
 
 HOST = "127.0.0.1"
 DATABASE = "bench_forwarding"
@@ -179,7 +180,7 @@ class Stack:
     def start_worker(self, **extra: str) -> None:
         self.stop_worker()
         log = self.workdir / "worker.log"
-        self.processes["worker"] = spawn(["-m", "forwarders.worker"], {**self.env, **extra}, log)
+        self.processes["worker"] = spawn(["-m", "lrs.cli.worker"], {**self.env, **extra}, log)
 
     def stop_worker(self) -> None:
         worker = self.processes.pop("worker", None)
@@ -300,7 +301,9 @@ async def run(stack: Stack, plan: argparse.Namespace) -> dict[str, Any]:
     results: dict[str, Any] = {}
     factory = StatementFactory(make_pools(SEED), SEED)
     mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(stack.db.uri, tz_aware=True)
-    service = ForwarderService(mongo[DATABASE], allow_private=True)
+    service = ForwarderService(
+        mongo[DATABASE], statements=MongoStatementSource(mongo[DATABASE]), allow_private=True
+    )
     auth = httpx.BasicAuth(*ADMIN)
     headers = {"X-Experience-API-Version": "2.0.0"}
     base = f"http://{HOST}:{stack.lrs_port}"

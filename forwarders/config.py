@@ -1,13 +1,50 @@
-"""Forwarding settings, read once from `LRS_FORWARDER_*` variables (or built directly)."""
+"""Forwarding settings, read once from `LRS_FORWARDER_*` variables (or built directly).
+
+Parsed here, not by `lrs.settings`: forwarding owns its settings and imports nothing from
+`lrs`; the rules (a malformed or too small number, a non-boolean, is an error naming the
+variable) are the same.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from forwarders.identity import parse_alias_domains
-from forwarders.schedule import DEFAULT_POLICY, RetryPolicy, parse_schedule
-from lrs.settings import SettingsError, env_bool, env_number
+from forwarders.delivery.schedule import DEFAULT_POLICY, RetryPolicy, parse_schedule
+from forwarders.identity.person import parse_alias_domains
+
+
+class SettingsError(ValueError):
+    """A forwarding setting has a value the worker cannot run with."""
+
+
+def env_number(
+    environ: Mapping[str, str], name: str, default: float, minimum: float, *, integer: bool
+) -> float:
+    """A numeric setting (int or float), at least `minimum`; malformed values are errors."""
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw) if integer else float(raw)
+    except ValueError:
+        what = "an integer" if integer else "a number"
+        raise SettingsError(f"{name} must be {what}, got {raw!r}") from None
+    if value < minimum:
+        raise SettingsError(f"{name} must be >= {minimum}, got {value}")
+    return value
+
+
+def env_bool(environ: Mapping[str, str], name: str, default: bool) -> bool:
+    """A boolean setting: 1/true/yes/on or 0/false/no/off; anything else is an error."""
+    raw = environ.get(name, "").strip().lower()
+    if raw == "":
+        return default
+    if raw in {"1", "true", "yes", "on"}:
+        return True
+    if raw in {"0", "false", "no", "off"}:
+        return False
+    raise SettingsError(f"{name} must be a boolean (true/false), got {raw!r}")
 
 
 def _float(environ: Mapping[str, str], name: str, default: float, minimum: float) -> float:
@@ -48,6 +85,11 @@ class ForwardingSettings:
     """Email domains whose `+tag` aliases name the same person (`LRS_IDENTITY_ALIAS_DOMAINS`)."""
     max_import_bytes: int = 32 * 1024 * 1024
     """The largest identity import the admin API accepts (`LRS_IDENTITY_MAX_IMPORT_BYTES`)."""
+    worker_id: str | None = field(default=None, repr=False)
+    """A stable name for this worker (`LRS_FORWARDER_WORKER_ID`: one per worker, e.g. the
+    replica's name). A worker restarted under the same name takes back at once the jobs its
+    previous run held, rather than waiting out their lease; without one, each run gets a new
+    name and a cut-off delivery is re-sent when its lease expires."""
     feed_settle_seconds: float = 5.0
     """The completion feed serves events ready at least this long ago (`LRS_FEED_SETTLE_SECONDS`):
     it must exceed the time between a writer reading its clock for `ready` and its write
@@ -76,6 +118,7 @@ class ForwardingSettings:
                     environ, "LRS_IDENTITY_MAX_IMPORT_BYTES", d.max_import_bytes, 1024, integer=True
                 )
             ),
+            worker_id=environ.get("LRS_FORWARDER_WORKER_ID", "").strip() or None,
             feed_settle_seconds=_float(
                 environ, "LRS_FEED_SETTLE_SECONDS", d.feed_settle_seconds, 0
             ),

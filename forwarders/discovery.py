@@ -1,18 +1,19 @@
-"""Finding the statements to forward: a change stream, with a seq-watermark backfill.
+"""Finding the statements to forward: the source's stream of new statements, with a
+watermark backfill. Both read through `forwarders.source.StatementSource`.
 
-The live path follows inserts into `statements` with a change stream, persisting its resume
-token. It does not touch ingestion: the API writes statements exactly as before.
+The live path follows new statements as they commit, persisting the stream's resume token.
+It does not touch ingestion.
 
-The backfill reads `seq > watermark - rescan` in `seq` order (`keys: "*"` with the
-`(keys, seq)` index serves both the range and the order). It runs every time the stream is
+The backfill reads the statements stored after `watermark - rescan`, in stored order (the
+source's scan, a bounded slice at a time). It runs every time the stream is
 (re)opened: at start, and after any stream failure, including a resume token the server
 refuses or whose history has expired. The stream is opened *before* the backfill reads, so
 a statement committed while the backfill runs is seen by one or the other (or both: enqueue
 is idempotent).
 
-Sequence numbers are taken before the insert commits, so a write can commit with a seq
-lower than one already seen. The stream still delivers it (it is ordered by commit, not by
-seq); for the backfill, the watermark is re-read from `rescan` seconds behind, a bound far
+A statement's position is taken before its insert commits, so a write can commit with a
+position lower than one already seen. The stream still delivers it (it is ordered by
+commit); for the backfill, the watermark is re-read from `rescan` seconds behind, a bound far
 above the time any write stays in flight.
 
 Only one worker discovers at a time (a lease in `forwarder_state`); every worker delivers.
@@ -27,30 +28,19 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-import orjson
-from pymongo.asynchronous.change_stream import AsyncChangeStream
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError, OperationFailure, PyMongoError
 
 from forwarders.events import Event, statement_event
-from forwarders.identity_store import IdentityStore
-from forwarders.jobs import JobStore
-from forwarders.pipeline import Candidate, Pipeline
+from forwarders.pipeline import Match, Pipeline
+from forwarders.queue import JobStore
 from forwarders.rules import Forwarder, matches
+from forwarders.source import StatementSource, StatementStream, StoredStatement
 from forwarders.store import STATE, ForwarderStore
-from lrs.storage.sequence import MS_SHIFT, ms_of
-from lrs.storage.statement_keys import ALL, FILTER_PREFIXES
 
 log = logging.getLogger("forwarders.discovery")
 
-PROJECTION = {"_id": 1, "seq": 1, "raw": 1, "ref": 1, "voiding": 1, "voided": 1, "keys": 1}
-VERB = FILTER_PREFIXES["verbs"]
-PIPELINE: list[dict[str, Any]] = [
-    {"$match": {"operationType": "insert"}},
-    {"$project": {f"fullDocument.{name}": 1 for name in PROJECTION}},
-]
 BATCH = 500
-FIRST_SPAN = 5000 << MS_SHIFT  # five seconds of seq
 SAVE_EVERY_SECONDS = 1.0
 SAVE_EVERY_CHANGES = 200
 STREAM_STATE = "discovery"
@@ -82,29 +72,22 @@ def _created_ms(forwarder: Forwarder) -> int:
     return int(forwarder.created.timestamp() * 1000)
 
 
-def statement_events(forwarders: Sequence[Forwarder], doc: Mapping[str, Any]) -> list[Event]:
-    """The events one stored statement produces (pure). A forwarder only sees statements
-    stored after it was created; voided and voiding statements produce none here."""
-    return [c.event for c in statement_candidates(forwarders, doc)]
-
-
-def statement_candidates(
-    forwarders: Sequence[Forwarder], doc: Mapping[str, Any]
-) -> list[Candidate]:
-    """`statement_events`, each with its forwarder and the parsed statement (pure)."""
-    if doc.get("voided") or doc.get("voiding"):
+def statement_matches(forwarders: Sequence[Forwarder], stored: StoredStatement) -> list[Match]:
+    """The events one stored statement produces, each with its forwarder and the parsed
+    statement (pure). A forwarder only sees statements stored after it was created; voided
+    and voiding statements produce none here."""
+    if stored.voided or stored.voids is not None:
         return []
-    verbs = {key[len(VERB) :] for key in doc.get("keys", ()) if key.startswith(VERB)}
     interested = [
         f
         for f in forwarders
-        if verbs.intersection(f.verbs) and ms_of(int(doc["seq"])) >= _created_ms(f)
+        if stored.verbs.intersection(f.verbs) and stored.stored_ms >= _created_ms(f)
     ]
     if not interested:
         return []
-    statement = orjson.loads(doc["raw"])
+    statement = stored.statement
     return [
-        Candidate(f, statement, statement_event(f.id, statement))
+        Match(f, statement, statement_event(f.id, statement))
         for f in interested
         if matches(f, statement)
     ]
@@ -114,7 +97,8 @@ class Discovery:
     def __init__(
         self,
         db: AsyncDatabase[dict[str, Any]],
-        jobs: JobStore,
+        source: StatementSource,
+        pipeline: Pipeline,
         forwarders: ForwarderCache,
         *,
         clock: Clock,
@@ -122,74 +106,57 @@ class Discovery:
         rescan_seconds: float = 300.0,
         lease_seconds: float = 15.0,
         on_enqueued: Callable[[Sequence[Event]], None] = lambda events: None,
-        pipeline: Pipeline | None = None,
     ) -> None:
-        self.statements = db["statements"]
+        self.source = source
         self.state = db[STATE]
-        self.jobs = jobs
+        self.pipeline = pipeline
+        self.jobs: JobStore = pipeline.jobs
         self.forwarders = forwarders
         self.clock = clock
         self.owner = owner
-        self.rescan_seq = int(rescan_seconds * 1000) << MS_SHIFT
+        self.rescan_ms = int(rescan_seconds * 1000)
         self.lease = timedelta(seconds=lease_seconds)
         self.on_enqueued = on_enqueued
-        self.pipeline = pipeline or Pipeline(db, IdentityStore(db), jobs)
         self.watermark = 0
 
     # -- turning statements into queued events ----------------------------------------------
 
-    async def process(self, docs: Sequence[Mapping[str, Any]]) -> int:
-        """Enqueue the events of these statement documents (resolved, rendered and given
+    async def process(self, docs: Sequence[StoredStatement]) -> int:
+        """Enqueue the events of these stored statements (resolved, rendered and given
         their state by the pipeline); returns how many were new."""
         forwarders = await self.forwarders.current()
         now = self.clock()
-        candidates = [c for doc in docs for c in statement_candidates(forwarders, doc)]
-        dispositions = await self.pipeline.prepare(candidates)
-        new = await self.jobs.enqueue_dispositions(dispositions, now)
-        voiding = {
-            d["ref"]: orjson.loads(d["raw"]) for d in docs if d.get("voiding") and d.get("ref")
-        }
+        candidates = [c for doc in docs for c in statement_matches(forwarders, doc)]
+        dispositions, new = await self.pipeline.enqueue(candidates, now)
+        voiding = {d.voids: d.statement for d in docs if d.voids}
         if voiding:  # after the enqueue above: a target in the same batch is found
             by_id = {f.id: f for f in forwarders}
             revocations = await self.pipeline.revocations(by_id, voiding, now)
             new |= await self.jobs.enqueue_dispositions(revocations, now)
             dispositions += revocations
-        self.watermark = max([self.watermark, *(int(d["seq"]) for d in docs)])
-        waiting = [d.event.id for d in dispositions if d.state == "unmatched" and d.event.id in new]
-        if waiting:  # an import may have committed between the resolution and the insert
-            await self.pipeline.redrive(forwarders, now, event_ids=waiting)
+        self.watermark = max([self.watermark, *(d.position for d in docs)])
         deliverable = [d.event for d in dispositions if d.state == "pending" and d.event.id in new]
         if deliverable:
             self.on_enqueued(deliverable)
         return len(new)
 
     async def backfill(self) -> int:
-        """Scan `seq > watermark - rescan` in seq order; returns how many events were new.
-
-        The scan goes in seq slices, because the embedded database reads every match of a
-        range before applying `limit`: a slice grows while it holds few statements and
-        shrinks when it fills a page, so each read costs about one page. It starts no
-        earlier than the oldest forwarder (no forwarder takes older statements).
-        """
+        """Read the statements stored after `watermark - rescan`, in stored order (the
+        source's slice-by-slice scan); returns how many events were new. It starts no
+        earlier than the oldest forwarder (no forwarder takes older statements)."""
         await self._load()
         forwarders = await self.forwarders.current()
         if not forwarders:
             return 0
-        oldest = min(_created_ms(f) for f in forwarders) << MS_SHIFT
-        low = max(self.watermark - self.rescan_seq, oldest - 1, 0)
-        horizon = (int(time.time() * 1000) + 1000) << MS_SHIFT
-        span, new = FIRST_SPAN, 0
-        while low < horizon:
-            query = {"keys": ALL, "seq": {"$gt": low, "$lte": low + span}}
-            cursor = self.statements.find(query, PROJECTION).sort("seq", 1).limit(BATCH)
-            docs = await cursor.to_list()
-            if docs:
-                new += await self.process(docs)
-                await self._save(None)
-            if len(docs) == BATCH:  # a full page: go on inside the slice, narrower
-                low, span = int(docs[-1]["seq"]), max(FIRST_SPAN, span // 2)
-            else:
-                low, span = low + span, span * 4 if len(docs) < BATCH // 4 else span
+        source = self.source
+        oldest = source.position_of(min(_created_ms(f) for f in forwarders))
+        rescan = source.position_of(max(source.ms_of(self.watermark) - self.rescan_ms, 0))
+        low = max(rescan if self.watermark else 0, oldest - 1, 0)
+        horizon = source.position_of(int(time.time() * 1000) + 1000)
+        new = 0
+        async for docs in source.scan(low, horizon, page=BATCH):
+            new += await self.process(docs)
+            await self._save(None)
         return new
 
     # -- persisted position -----------------------------------------------------------------
@@ -218,29 +185,27 @@ class Discovery:
         while not halt.is_set():
             token = await self._load()
             try:
-                stream = await self.statements.watch(
-                    PIPELINE, resume_after=token, max_await_time_ms=200
-                )
+                stream = await self.source.watch(token)
             except OperationFailure as error:
                 log.warning("resume token refused (%s); backfilling from seq", error.code)
                 await self.forget_token()
                 continue
             try:
-                async with stream:
+                try:
                     await self.backfill()
                     await self._consume(stream, halt)
+                finally:
+                    await stream.close()
             except PyMongoError as error:
                 log.warning("change stream failed (%s); reopening", error)
                 await _wait(halt, 1.0)
 
-    async def _consume(
-        self, stream: AsyncChangeStream[dict[str, Any]], halt: asyncio.Event
-    ) -> None:
+    async def _consume(self, stream: StatementStream, halt: asyncio.Event) -> None:
         saved_at, unsaved = time.monotonic(), 0
         while not halt.is_set():
-            changes = await _next_changes(stream)
+            changes = await stream.next_batch(BATCH)
             if changes:
-                await self.process([change["fullDocument"] for change in changes])
+                await self.process(changes)
                 unsaved += len(changes)
             if unsaved >= SAVE_EVERY_CHANGES or time.monotonic() - saved_at > SAVE_EVERY_SECONDS:
                 await self._save(stream.resume_token)
@@ -297,28 +262,6 @@ class Discovery:
             log.warning("discovery lease not renewed (%s)", error)
         finally:
             halt.set()
-
-
-def _buffered(stream: AsyncChangeStream[dict[str, Any]]) -> int:
-    """Changes the driver already holds (no round trip to read them). PyMongo has no public
-    accessor; without one this is 0 and changes are simply processed one at a time."""
-    data = getattr(getattr(stream, "_cursor", None), "_data", None)
-    return len(data) if data is not None else 0
-
-
-async def _next_changes(stream: AsyncChangeStream[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The next change (waiting up to the stream's max await time) and those buffered behind
-    it: a burst of inserts becomes one enqueue instead of one per statement."""
-    first = await stream.try_next()
-    if first is None:
-        return []
-    changes = [first]
-    while len(changes) < BATCH and _buffered(stream):
-        change = await stream.try_next()
-        if change is None:
-            break
-        changes.append(change)
-    return changes
 
 
 async def _wait(event: asyncio.Event, seconds: float) -> bool:

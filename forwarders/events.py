@@ -16,9 +16,7 @@ import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any
-
-import orjson
+from typing import Any, TypeGuard
 
 from statements.index import agent_key
 
@@ -57,13 +55,15 @@ class Event:
         return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
 
 
-def _mapping(value: Any) -> Mapping[str, Any]:
+def as_mapping(value: Any) -> Mapping[str, Any]:
+    """`value` when it is a JSON object, else an empty one: statement fields are read
+    without a check at every step (validation already guaranteed the shape that matters)."""
     return value if isinstance(value, dict) else {}
 
 
 def _first_text(language_map: Any) -> str | None:
     """The English entry of a language map when there is one, else its first entry."""
-    names = _mapping(language_map)
+    names = as_mapping(language_map)
     for tag in ("en-US", "en", "en-GB"):
         if isinstance(names.get(tag), str):
             return str(names[tag])
@@ -77,7 +77,7 @@ def event_type(verb_id: str) -> str:
 
 
 def learner_of(actor: Any) -> dict[str, Any]:
-    agent = _mapping(actor)
+    agent = as_mapping(actor)
     learner: dict[str, Any] = {k: agent[k] for k in IFI_FIELDS if k in agent}
     learner["name"] = agent.get("name")
     learner["object_type"] = agent.get("objectType", "Agent")
@@ -86,23 +86,31 @@ def learner_of(actor: Any) -> dict[str, Any]:
 
 
 def score_percent(score: Any) -> float | None:
-    """The score on 0-100: `scaled` when given, else `raw` within `min`..`max` (min 0)."""
-    values = _mapping(score)
+    """The score on 0-100, the one rule for every payload (the generic one here, templates
+    through `normalize_score_0_100`): `scaled` x 100 when given, else `raw` within
+    `min`..`max` (min 0); clamped to 0..100 (a negative score counts as 0), rounded to two
+    decimals. None when it cannot be placed (no max, or max not above min)."""
+    values = as_mapping(score)
     scaled = values.get("scaled")
-    if isinstance(scaled, int | float):
-        return round(max(-100.0, min(100.0, scaled * 100)), 2)
+    if _number(scaled):
+        return clamped_percent(float(scaled))
     raw, low, high = values.get("raw"), values.get("min", 0), values.get("max")
-    if not (_number(raw) and _number(low) and _number(high)) or high == low:
+    if not (_number(raw) and _number(low) and _number(high)) or high <= low:
         return None
-    return round(float((raw - low) / (high - low)) * 100, 2)
+    return clamped_percent((raw - low) / (high - low))
 
 
-def _number(value: Any) -> bool:
+def clamped_percent(scaled: float) -> float:
+    """A scaled score (-1..1) on 0..100: a negative score counts as 0."""
+    return round(max(0.0, min(1.0, scaled)) * 100, 2)
+
+
+def _number(value: Any) -> TypeGuard[int | float]:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def result_of(result: Any) -> dict[str, Any]:
-    values = _mapping(result)
+    values = as_mapping(result)
     return {
         "success": values.get("success"),
         "completion": values.get("completion"),
@@ -112,10 +120,10 @@ def result_of(result: Any) -> dict[str, Any]:
 
 
 def statement_event(forwarder_id: str, statement: Mapping[str, Any]) -> Event:
-    obj = _mapping(statement.get("object"))
-    definition = _mapping(obj.get("definition"))
-    verb = _mapping(statement.get("verb"))
-    registration = _mapping(statement.get("context")).get("registration")
+    obj = as_mapping(statement.get("object"))
+    definition = as_mapping(obj.get("definition"))
+    verb = as_mapping(statement.get("verb"))
+    registration = as_mapping(statement.get("context")).get("registration")
     statement_id = str(statement["id"])
     return Event(
         id=event_id(forwarder_id, statement_id),
@@ -180,9 +188,3 @@ def generic_payload(event: Event) -> dict[str, Any]:
         data["revokes_event_id"] = event.revokes
         data["voiding_statement_id"] = event.voiding_statement_id
     return {"type": event.type, "timestamp": event.timestamp, "data": data}
-
-
-def render(kind: str, event: Event) -> bytes:
-    """The generic POST body: what an event queued before payloads were stored is sent with
-    (the stored `payload` otherwise; see `forwarders.pipeline`)."""
-    return orjson.dumps(generic_payload(event))

@@ -41,7 +41,6 @@ from forwarders.errors import ForwarderNotFound
 from forwarders.events import TEST
 from forwarders.rules import Forwarder
 from forwarders.store import EVENTS, ForwarderStore
-from lrs.storage.sequence import stored_string
 from statements.errors import InvalidQuery
 from statements.int_params import parse_int_param
 
@@ -109,6 +108,11 @@ def at_ms(ms: int) -> datetime:
     return EPOCH + timedelta(milliseconds=ms)
 
 
+def stamp(ms: int) -> str:
+    """ISO 8601 UTC with millisecond precision, the form of a statement's `stored`."""
+    return at_ms(ms).strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+
+
 def _order(doc: Mapping[str, Any]) -> tuple[int, str]:
     return ms_of(doc["ready"]), str(doc["_id"])
 
@@ -130,7 +134,7 @@ def entry(doc: Mapping[str, Any]) -> dict[str, Any]:
         "statement_id": doc["statement"],
         "employee_id": doc.get("employee_id"),
         "state": doc["state"],
-        "ready": stored_string(ms_of(doc["ready"])),
+        "ready": stamp(ms_of(doc["ready"])),
         "payload": doc["payload"],
     }
 
@@ -154,7 +158,7 @@ class FeedPage:
             "events": self.events,
             "next": self.next,
             "more": f"{path}?{urlencode(query)}" if self.full else None,
-            "consistent_through": stored_string(ms_of(self.consistent_through)),
+            "consistent_through": stamp(ms_of(self.consistent_through)),
         }
 
 

@@ -14,14 +14,17 @@ once, when the event becomes deliverable, and sent as stored: retries and replay
 same body.
 
 Re-drive: an identity import that creates or updates people resolves again every unmatched
-event holding one of their keys (the statement is re-read from `statements`). Discovery also
-re-drives each unmatched event it has just stored, once: an import committed between its
-resolution and its insert would otherwise never see it.
+event holding one of their keys (the statement is re-read from the statement source).
+`enqueue` also resolves each unmatched event it has just stored once more, from the
+statement in hand: an import committed between its resolution and its insert would
+otherwise never see it.
+
+Replay renders, here too, an event that never had a payload; the worker only sends stored
+payloads.
 
 Revocation (a voided statement): a marketplace/CRM event that was deliverable (it has a
 payload) gets a `learning.revoked` event (`revocation_payload`); one still unmatched is
-dropped instead, since nothing was ever sent for it. Generic forwarders revoke every event,
-as before.
+dropped instead, since nothing was ever sent for it. Generic forwarders revoke every event.
 """
 
 from __future__ import annotations
@@ -32,19 +35,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import orjson
-from pymongo.asynchronous.database import AsyncDatabase
-
-from forwarders.events import Event, generic_payload, revoked_event
-from forwarders.identity_store import IdentityStore, Resolution
-from forwarders.jobs import Disposition, Job, JobStore, Original
-from forwarders.mapping import (
+from forwarders.events import REVOKED, Event, as_mapping, generic_payload, revoked_event
+from forwarders.identity.store import IdentityStore, Resolution
+from forwarders.mapping.template import (
     KINDS_WITH_TEMPLATES,
     MissingRequiredField,
     RenderError,
     render_payload,
 )
+from forwarders.queue import Disposition, JobStore, Original
 from forwarders.rules import Forwarder
+from forwarders.source import StatementSource
 
 log = logging.getLogger("forwarders.pipeline")
 
@@ -54,7 +55,7 @@ STATEMENT_GONE = "the statement was voided (or is no longer stored)"
 
 
 @dataclass(frozen=True, slots=True)
-class Candidate:
+class Match:
     """A statement a forwarder matched, and the event it makes."""
 
     forwarder: Forwarder
@@ -72,12 +73,18 @@ class RedriveReport:
         return {"resolved": self.resolved, "still_unmatched": self.still_unmatched}
 
 
-def decide(candidate: Candidate, resolution: Resolution | None) -> Disposition:
+def generic(event: Event) -> Disposition:
+    """The disposition of an event sent as the generic payload (generic forwarders, test
+    events, revocations for them)."""
+    return Disposition(event, "pending", generic_payload(event))
+
+
+def decide(candidate: Match, resolution: Resolution | None) -> Disposition:
     """The state of one event (pure). `resolution` is None for a generic forwarder."""
     forwarder, event = candidate.forwarder, candidate.event
     template = forwarder.mapping_template()
     if template is None:
-        return Disposition(event, "pending", generic_payload(event))
+        return generic(event)
     if resolution is None or resolution.person is None:
         reason = resolution.reason if resolution is not None else "no identity resolution"
         keys = resolution.keys if resolution is not None else ()
@@ -123,7 +130,7 @@ def revocation(
     """The revocation of `original`, or None when nothing was ever deliverable for it."""
     event = revoked_event(original.event, voiding)
     if forwarder.kind not in KINDS_WITH_TEMPLATES:
-        return Disposition(event, "pending", generic_payload(event))
+        return generic(event)
     if original.payload is None:
         return None
     payload = revocation_payload(event, original)
@@ -132,20 +139,39 @@ def revocation(
 
 class Pipeline:
     def __init__(
-        self, db: AsyncDatabase[dict[str, Any]], identities: IdentityStore, jobs: JobStore
+        self, statements: StatementSource, identities: IdentityStore, jobs: JobStore
     ) -> None:
-        self.statements = db["statements"]
+        self.statements = statements
         self.identities = identities
         self.jobs = jobs
 
-    async def prepare(self, candidates: Sequence[Candidate]) -> list[Disposition]:
+    async def prepare(self, candidates: Sequence[Match]) -> list[Disposition]:
         """The disposition of each candidate; actors are resolved in one query."""
         mapped = [c for c in candidates if c.forwarder.kind in KINDS_WITH_TEMPLATES]
         actors = {c.event.statement_id: c.statement.get("actor") for c in mapped}
         ids = list(actors)
-        found = await self.identities.resolve_many([_mapping(actors[i]) for i in ids])
+        found = await self.identities.resolve_many([as_mapping(actors[i]) for i in ids])
         resolutions = dict(zip(ids, found, strict=True))
         return [decide(c, resolutions.get(c.event.statement_id)) for c in candidates]
+
+    async def enqueue(
+        self, candidates: Sequence[Match], now: datetime
+    ) -> tuple[list[Disposition], set[str]]:
+        """Resolve, decide and store the events of these candidates (discovery and
+        reconciliation both enqueue here); returns the dispositions and the ids that were
+        new. A new unmatched event is resolved once more, from the statement in hand: an
+        identity import committed between the resolution and the insert would otherwise
+        never see it."""
+        dispositions = await self.prepare(candidates)
+        new = await self.jobs.enqueue_dispositions(dispositions, now)
+        waiting = [
+            c
+            for c, d in zip(candidates, dispositions, strict=True)
+            if d.state == "unmatched" and d.event.id in new
+        ]
+        for disposition in await self.prepare(waiting):
+            await self.jobs.settle_unmatched(disposition, now)
+        return dispositions, new
 
     async def revocations(
         self,
@@ -172,17 +198,16 @@ class Pipeline:
         forwarders: Sequence[Forwarder],
         now: datetime,
         *,
-        keys: Iterable[str] | None = None,
-        event_ids: Sequence[str] | None = None,
+        keys: Iterable[str],
     ) -> RedriveReport:
-        """Resolve again the unmatched events holding one of `keys` (or among `event_ids`)."""
+        """Resolve again the unmatched events holding one of `keys`."""
         by_id = {f.id: f for f in forwarders}
-        report, wanted = RedriveReport(), None if keys is None else sorted(set(keys))
-        for start in range(0, len(wanted) if wanted is not None else 1, REDRIVE_PAGE):
-            page = wanted[start : start + REDRIVE_PAGE] if wanted is not None else None
+        report, wanted = RedriveReport(), sorted(set(keys))
+        for start in range(0, len(wanted), REDRIVE_PAGE):
+            page = wanted[start : start + REDRIVE_PAGE]
             after: str | None = None
             while True:
-                events = await self.jobs.unmatched(page, event_ids, REDRIVE_PAGE, after)
+                events = await self.jobs.unmatched(page, REDRIVE_PAGE, after)
                 await self._redrive_events(by_id, events, now, report)
                 if len(events) < REDRIVE_PAGE:
                     break
@@ -208,7 +233,7 @@ class Pipeline:
             if statement is None:
                 gone.append(Disposition(event, "dropped", reason=STATEMENT_GONE))
             else:
-                candidates.append(Candidate(forwarder, statement, event))
+                candidates.append(Match(forwarder, statement, event))
         for disposition in [*gone, *await self.prepare(candidates)]:
             if not await self.jobs.settle_unmatched(disposition, now):
                 continue
@@ -217,25 +242,60 @@ class Pipeline:
             else:
                 report.resolved += 1
 
-    async def _statements(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    async def _statements(self, ids: Sequence[str]) -> dict[str, Mapping[str, Any]]:
         """The statements (not voided) with these ids, parsed."""
-        cursor = self.statements.find({"_id": {"$in": list(ids)}}, {"raw": 1, "voided": 1})
-        return {
-            doc["_id"]: orjson.loads(doc["raw"]) async for doc in cursor if not doc.get("voided")
-        }
+        found = await self.statements.get(ids)
+        return {statement_id: stored.statement for statement_id, stored in found.items()}
 
-    # -- the worker's late rendering --------------------------------------------------------
+    # -- replay ------------------------------------------------------------------------------
 
-    async def prepare_claimed(self, forwarder: Forwarder, job: Job) -> Disposition:
-        """The disposition of a claimed job that has no payload yet: a replayed unmatched,
-        dropped or dead event, rendered now with today's people and template."""
-        statements = await self._statements([job.event.statement_id])
-        statement = statements.get(job.event.statement_id)
-        if statement is None:
-            return Disposition(job.event, "dropped", reason=STATEMENT_GONE)
-        [disposition] = await self.prepare([Candidate(forwarder, statement, job.event)])
-        return disposition
+    async def replay(
+        self, match: Mapping[str, Any], forwarders: Sequence[Forwarder], now: datetime
+    ) -> int:
+        """Put the matching events (not in flight) back in the queue; returns how many. One
+        with a payload is sent again as stored. One without (never rendered: unmatched,
+        dropped, or dead because its template could not render; or its payload erased) is
+        resolved and rendered now, with today's people and template, and takes the state
+        that decides: the worker only ever sends stored payloads."""
+        replayed = await self.jobs.replay({**match, "payload": {"$ne": None}}, now)
+        return replayed + await self.render_unrendered(match, forwarders, now, fresh=True)
 
+    async def render_unrendered(
+        self,
+        match: Mapping[str, Any],
+        forwarders: Sequence[Forwarder],
+        now: datetime,
+        *,
+        fresh: bool,
+    ) -> int:
+        """Render the matching events that have no payload (not in flight); `fresh` starts
+        their attempts over (a replay). Returns how many were settled."""
+        by_id = {f.id: f for f in forwarders}
+        settled, after = 0, None
+        while True:
+            events = await self.jobs.unrendered(match, REDRIVE_PAGE, after)
+            for disposition in await self._render(by_id, events):
+                settled += await self.jobs.settle_rendered(disposition, now, fresh=fresh)
+            if len(events) < REDRIVE_PAGE:
+                return settled
+            after = events[-1].id
 
-def _mapping(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, dict) else {}
+    async def _render(
+        self, forwarders: Mapping[str, Forwarder], events: Sequence[Event]
+    ) -> list[Disposition]:
+        statements = await self._statements([e.statement_id for e in events])
+        made, candidates = [], []
+        for event in events:
+            forwarder, statement = (
+                forwarders.get(event.forwarder_id),
+                statements.get(event.statement_id),
+            )
+            if forwarder is None:
+                continue  # deleted: its events go with it
+            if forwarder.kind not in KINDS_WITH_TEMPLATES or event.type == REVOKED:
+                made.append(generic(event))
+            elif statement is None:
+                made.append(Disposition(event, "dropped", reason=STATEMENT_GONE))
+            else:
+                candidates.append(Match(forwarder, statement, event))
+        return [*made, *await self.prepare(candidates)]

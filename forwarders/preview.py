@@ -17,9 +17,9 @@ from typing import Any
 import bson
 import orjson
 
-from forwarders.delivery import USER_AGENT, request_headers
-from forwarders.events import statement_event
-from forwarders.pipeline import Candidate, Pipeline
+from forwarders.delivery.send import USER_AGENT, request_headers
+from forwarders.events import as_mapping, statement_event
+from forwarders.pipeline import Match, Pipeline
 from forwarders.rules import Forwarder, matches
 
 VOIDED = "http://adlnet.gov/expapi/verbs/voided"
@@ -61,8 +61,8 @@ class Preview:
 
 def mismatch(forwarder: Forwarder, statement: Mapping[str, Any]) -> str:
     """Why `rules.matches` said no, in the order it checks."""
-    verb = _mapping(statement.get("verb")).get("id")
-    obj = _mapping(statement.get("object"))
+    verb = as_mapping(statement.get("verb")).get("id")
+    obj = as_mapping(statement.get("object"))
     kind = obj.get("objectType", "Activity")
     if verb not in forwarder.verbs:
         return f"the verb {verb} is not one of the forwarder's ({', '.join(forwarder.verbs)})"
@@ -70,12 +70,8 @@ def mismatch(forwarder: Forwarder, statement: Mapping[str, Any]) -> str:
         return f"the object is a {kind}, not an Activity"
     if forwarder.activity_ids or forwarder.activity_prefixes:
         return f"the activity {obj.get('id')} is not among the forwarder's ids or prefixes"
-    kind = _mapping(obj.get("definition")).get("type")
+    kind = as_mapping(obj.get("definition")).get("type")
     return f"the activity type {kind} is not among the forwarder's ({forwarder.activity_types})"
-
-
-def _mapping(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, dict) else {}
 
 
 def stored_body(payload: Mapping[str, Any]) -> bytes:
@@ -91,13 +87,13 @@ async def preview(
     timestamp: int,
 ) -> Preview:
     """`statement` as the LRS would store it (id, stored, timestamp set)."""
-    if _mapping(statement.get("verb")).get("id") == VOIDED:
+    if as_mapping(statement.get("verb")).get("id") == VOIDED:
         reason = "a voiding statement makes no event: it revokes those of the one it voids"
         return Preview(forwarder, "voiding", reason)
     if not matches(forwarder, statement):
         return Preview(forwarder, "not_matched", mismatch(forwarder, statement))
     event = statement_event(forwarder.id, statement)
-    [disposition] = await pipeline.prepare([Candidate(forwarder, statement, event)])
+    [disposition] = await pipeline.prepare([Match(forwarder, statement, event)])
     if disposition.state != "pending" or disposition.payload is None:
         return Preview(forwarder, disposition.state, disposition.reason, event.id)
     secrets = forwarder.signing_secrets(now)

@@ -2,10 +2,10 @@
 where is each event now? (`lrs forwarders reconcile`, `/admin/forwarders/{id}/reconcile`).
 
 The qualifying statements are found the way discovery finds them, never by a collection
-scan: for each of the forwarder's verbs, the `v:<verb>` key of the `(keys, seq)` index over
-the `seq` range of [since, until) (seq encodes the stored millisecond), read in bounded seq
-slices; then the same pure decision as discovery (`statement_candidates`: not voided, stored
-after the forwarder was created, `rules.matches`). Each one's event id is deterministic
+scan: for each of the forwarder's verbs, the statement source's scan of the statements filed
+under it and stored in [since, until), a bounded slice at a time; then the same pure decision
+as discovery (`statement_matches`: not voided, stored after the forwarder was created,
+`rules.matches`). Each one's event id is deterministic
 (uuid5 of forwarder and statement), so its event is a point read by `_id`.
 
 Report: counts and (bounded) ids per outcome: `missing` (no event: statement ids),
@@ -21,26 +21,20 @@ ago: statements stored in the last moments may simply not be discovered yet.
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from pymongo.asynchronous.database import AsyncDatabase
-
-from forwarders.discovery import PROJECTION, statement_candidates
-from forwarders.pipeline import Candidate, Pipeline
+from forwarders.discovery import statement_matches
+from forwarders.pipeline import Match, Pipeline
 from forwarders.rules import Forwarder
-from forwarders.store import EVENTS
-from lrs.storage.sequence import MS_SHIFT, seq_at
-from lrs.storage.statement_keys import FILTER_PREFIXES
+from forwarders.source import StoredStatement
 from statements.errors import InvalidQuery
 from statements.formats import parse_timestamp, utc_instant
 
 DEFAULT_GRACE = timedelta(minutes=1)
 MAX_IDS = 100
-BATCH = 500
-FIRST_SPAN = 5000 << MS_SHIFT
 OUTCOMES = ("missing", "undelivered", "dead", "unmatched", "dropped", "delivered")
 BY_STATE = {
     "pending": "undelivered",
@@ -64,9 +58,9 @@ def parse_moment(value: Any, name: str) -> datetime:
     return utc_instant(moment)
 
 
-def _seq_of(moment: datetime) -> int:
-    """The first seq of the millisecond `moment` falls in."""
-    return seq_at(moment)
+def _ms_of(moment: datetime) -> int:
+    """The millisecond `moment` falls in."""
+    return int(moment.timestamp() * 1000)
 
 
 @dataclass
@@ -115,11 +109,9 @@ class Report:
 
 
 class Reconciler:
-    def __init__(
-        self, db: AsyncDatabase[dict[str, Any]], pipeline: Pipeline, *, clock: Clock
-    ) -> None:
-        self.statements = db["statements"]
-        self.events = db[EVENTS]
+    def __init__(self, pipeline: Pipeline, *, clock: Clock) -> None:
+        self.statements = pipeline.statements
+        self.jobs = pipeline.jobs
         self.pipeline = pipeline
         self.clock = clock
 
@@ -133,7 +125,8 @@ class Reconciler:
         replay_dead: bool = False,
         forwarders: Sequence[Forwarder] = (),
     ) -> Report:
-        """`forwarders` (all of them) lets a requeued unmatched event be re-driven."""
+        """`forwarders` (all of them) lets a replayed dead event that never had a payload be
+        rendered."""
         until = until or self.clock() - DEFAULT_GRACE
         if since >= until:
             raise InvalidQuery("since", f"must be before until ({until.isoformat()})")
@@ -142,33 +135,19 @@ class Reconciler:
             report.requeued = dict.fromkeys(("pending", "unmatched", "dropped", "dead"), 0)
         if replay_dead:
             report.replayed_dead = 0
-        low = max(_seq_of(since), _seq_of(forwarder.created)) - 1
+        position_of = self.statements.position_of
+        low = position_of(max(_ms_of(since), _ms_of(forwarder.created))) - 1
+        high = position_of(_ms_of(until)) - 1
         for verb in forwarder.verbs:
-            async for docs in self._slices(FILTER_PREFIXES["verbs"] + verb, low, _seq_of(until)):
+            async for docs in self.statements.scan(low, high, verb=verb):
                 await self._check(report, verb, docs, forwarders or [forwarder])
         return report
-
-    async def _slices(self, key: str, low: int, high: int) -> AsyncIterator[list[dict[str, Any]]]:
-        """Pages of the statements carrying `key` with seq in (low, high), in seq slices
-        (the embedded database reads a whole range before `limit`), as discovery reads."""
-        span = FIRST_SPAN
-        while low < high - 1:
-            top = min(low + span, high - 1)
-            query = {"keys": key, "seq": {"$gt": low, "$lte": top}}
-            cursor = self.statements.find(query, PROJECTION).sort("seq", 1).limit(BATCH)
-            docs = await cursor.to_list()
-            if docs:
-                yield docs
-            if len(docs) == BATCH:
-                low, span = int(docs[-1]["seq"]), max(FIRST_SPAN, span // 2)
-            else:
-                low, span = top, span * 4 if len(docs) < BATCH // 4 else span
 
     async def _check(
         self,
         report: Report,
         verb: str,
-        docs: Sequence[Mapping[str, Any]],
+        docs: Sequence[StoredStatement],
         forwarders: Sequence[Forwarder],
     ) -> None:
         """Classify one page of statements found under `verb`'s key. A statement also
@@ -176,18 +155,15 @@ class Reconciler:
         `verb` count here (each is counted under exactly one key)."""
         forwarder = report.forwarder
         report.voided += sum(
-            len(_own(verb, statement_candidates([forwarder], {**d, "voided": False})))
+            len(_own(verb, statement_matches([forwarder], replace(d, voided=False))))
             for d in docs
-            if d.get("voided")
+            if d.voided
         )
-        candidates = _own(verb, [c for d in docs for c in statement_candidates([forwarder], d)])
+        candidates = _own(verb, [c for d in docs for c in statement_matches([forwarder], d)])
         report.qualifying += len(candidates)
         ids = [c.event.id for c in candidates]
-        states = {
-            doc["_id"]: doc["state"]
-            async for doc in self.events.find({"_id": {"$in": ids}}, {"state": 1})
-        }
-        missing: list[Candidate] = []
+        states = await self.jobs.states(ids)
+        missing: list[Match] = []
         dead: list[str] = []
         for candidate in candidates:
             state = states.get(candidate.event.id)
@@ -199,27 +175,19 @@ class Reconciler:
             if state == "dead":
                 dead.append(candidate.event.id)
         if report.requeued is not None and missing:
-            await self._requeue(report.requeued, missing, forwarders)
+            await self._requeue(report.requeued, missing)
         if report.replayed_dead is not None and dead:
-            report.replayed_dead += await self.pipeline.jobs.replay(
-                {"_id": {"$in": dead}, "state": "dead"}, self.clock()
+            report.replayed_dead += await self.pipeline.replay(
+                {"_id": {"$in": dead}, "state": "dead"}, forwarders, self.clock()
             )
 
-    async def _requeue(
-        self, counts: dict[str, int], missing: Sequence[Candidate], forwarders: Sequence[Forwarder]
-    ) -> None:
-        """Through the pipeline, as discovery enqueues: resolve, decide, store; re-drive a
-        new unmatched event once (an import may have committed meanwhile)."""
-        now = self.clock()
-        dispositions = await self.pipeline.prepare(missing)
-        new = await self.pipeline.jobs.enqueue_dispositions(dispositions, now)
+    async def _requeue(self, counts: dict[str, int], missing: Sequence[Match]) -> None:
+        """Through the pipeline, exactly as discovery enqueues (`Pipeline.enqueue`)."""
+        dispositions, new = await self.pipeline.enqueue(missing, self.clock())
         for disposition in dispositions:
             if disposition.event.id in new:
                 counts[disposition.state] = counts.get(disposition.state, 0) + 1
-        waiting = [d.event.id for d in dispositions if d.state == "unmatched" and d.event.id in new]
-        if waiting:
-            await self.pipeline.redrive(forwarders, now, event_ids=waiting)
 
 
-def _own(verb: str, candidates: Sequence[Candidate]) -> list[Candidate]:
+def _own(verb: str, candidates: Sequence[Match]) -> list[Match]:
     return [c for c in candidates if c.statement.get("verb", {}).get("id") == verb]

@@ -18,10 +18,6 @@ class SecretBox:
     def __init__(self, key: str | None) -> None:
         self._fernet = Fernet(key.encode()) if key else None
 
-    @property
-    def encrypts(self) -> bool:
-        return self._fernet is not None
-
     def seal(self, secret: str) -> str:
         if self._fernet is None:
             return "plain:" + secret

@@ -16,14 +16,18 @@ from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
+from forwarders.delivery.signing import InvalidSecret, generate_secret, secret_key
+from forwarders.delivery.ssrf import check_url
 from forwarders.errors import EventNotFound, ForwarderNotFound, InvalidForwarder
 from forwarders.events import sample_event
-from forwarders.jobs import STATES, Attempt, EventRecord, JobStore
-from forwarders.rules import Forwarder, SigningSecret, parse_spec, spec_defaults
+from forwarders.identity.store import IdentityStore
+from forwarders.pipeline import Pipeline, generic
+from forwarders.queue import STATES, Attempt, EventRecord, JobStore
+from forwarders.rules import Forwarder, SigningSecret
 from forwarders.secretbox import SecretBox
-from forwarders.signing import InvalidSecret, generate_secret, secret_key
+from forwarders.source import StatementSource
+from forwarders.spec import parse_spec, spec_defaults
 from forwarders.store import WORKERS, ForwarderStore, ensure_indexes, prune_expired
-from forwarders.urls import check_url
 
 DEFAULT_OVERLAP = timedelta(hours=24)
 MAX_SECRETS = 5
@@ -104,6 +108,8 @@ class ForwarderService:
         self,
         db: AsyncDatabase[dict[str, Any]],
         *,
+        statements: StatementSource,
+        alias_domains: frozenset[str] = frozenset(),
         secrets_key: str | None = None,
         allow_private: bool = False,
         clock: Callable[[], datetime] = _utc_now,
@@ -111,6 +117,7 @@ class ForwarderService:
         self.db = db
         self.store = ForwarderStore(db, SecretBox(secrets_key))
         self.jobs = JobStore(db)
+        self.pipeline = Pipeline(statements, IdentityStore(db, alias_domains), self.jobs)
         self.allow_private = allow_private
         self.clock = clock
 
@@ -222,7 +229,7 @@ class ForwarderService:
         await self._forwarder(forwarder_id)
         now = self.clock()
         event = sample_event(forwarder_id, now.isoformat().replace("+00:00", "Z"))
-        await self.jobs.enqueue([event], now)
+        await self.jobs.enqueue_dispositions([generic(event)], now)
         return await self.get_event(event.id)
 
     async def list_events(
@@ -254,14 +261,12 @@ class ForwarderService:
 
     async def replay_event(self, event_id: str) -> EventRecord:
         """Send one event again, whatever its state (unless a worker holds it right now)."""
-        await self.jobs.replay({"_id": event_id}, self.clock())
+        await self._replay({"_id": event_id})
         return await self.get_event(event_id)
 
     async def replay_forwarder(self, forwarder_id: str, states: Sequence[str] = ("dead",)) -> int:
         await self._forwarder(forwarder_id)
-        return await self.jobs.replay(
-            {"forwarder": forwarder_id, "state": {"$in": _states(states)}}, self.clock()
-        )
+        return await self._replay({"forwarder": forwarder_id, "state": {"$in": _states(states)}})
 
     async def replay_range(
         self,
@@ -278,7 +283,12 @@ class ForwarderService:
         }
         if forwarder_id is not None:
             match["forwarder"] = forwarder_id
-        return await self.jobs.replay(match, self.clock())
+        return await self._replay(match)
+
+    async def _replay(self, match: Mapping[str, Any]) -> int:
+        """Through the pipeline: an event never rendered is rendered now (see
+        `Pipeline.replay`)."""
+        return await self.pipeline.replay(match, await self.store.all(), self.clock())
 
     async def list_workers(self) -> list[dict[str, Any]]:
         """Running workers and their last heartbeat."""

@@ -22,7 +22,7 @@ from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
-from forwarders.jobs import STATES
+from forwarders.queue import STATES
 from forwarders.store import EVENTS, FORWARDERS
 
 UNCOUNTED = frozenset({"delivered"})

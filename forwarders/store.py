@@ -3,9 +3,9 @@
 forwarders          {_id, name, kind, url, verbs, activity_*, paused, paused_reason,
                      max_in_flight, secrets: [{id, value (sealed), added, expires}], created,
                      template: null | {name, version, csv, lookups: [{name, csv}]}, terminated}
-forwarder_events    the delivery queue, one document per event (see `forwarders.jobs`)
-forwarder_attempts  one document per delivery attempt
-forwarder_state     discovery: resume token, seq watermark, leader lease
+forwarder_events    the delivery queue, one document per event, its last attempts inside
+                    (see `forwarders.queue`)
+forwarder_state     discovery: resume token, watermark, leader lease
 forwarder_workers   one heartbeat document per running worker
 """
 
@@ -18,7 +18,7 @@ from typing import Any
 from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 
-from forwarders.mapping import Template, load_template
+from forwarders.mapping.template import Template, load_template
 from forwarders.rules import Forwarder, SigningSecret
 from forwarders.secretbox import SecretBox
 
@@ -105,6 +105,10 @@ class ForwarderStore:
     async def get(self, forwarder_id: str) -> Forwarder | None:
         doc = await self.forwarders.find_one({"_id": forwarder_id})
         return None if doc is None else self._forwarder(doc)
+
+    async def ids(self) -> list[str]:
+        """Every forwarder's id (no secret is opened)."""
+        return [doc["_id"] async for doc in self.forwarders.find({}, {"_id": 1})]
 
     async def all(self) -> list[Forwarder]:
         return [self._forwarder(doc) async for doc in self.forwarders.find({}).sort("created", 1)]

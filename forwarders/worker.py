@@ -1,11 +1,11 @@
 """The forwarder worker: discover -> enqueue; claim -> deliver -> record.
 
-Run one with `python -m forwarders.worker` (or `lrs forwarders run`), or inside `lrs serve`
-through `Worker.run(stop)`. Any number of workers share the queue: jobs are claimed with
-leases, one worker at a time discovers. Each forwarder gets at most `max_in_flight` lanes
-per worker, and the dispatcher claims round-robin across forwarders, so a slow or dead
-receiver holds only its own lanes. On SIGTERM the worker stops claiming, lets in-flight
-deliveries finish for `shutdown_grace_seconds`, then releases what is left.
+`lrs forwarders run` (`lrs.cli.worker`) runs one as a process, `lrs serve` one inside the
+API process, both through `Worker.run(stop)`. Any number of workers share the queue: jobs
+are claimed with leases, one worker at a time discovers. Each forwarder gets at most
+`max_in_flight` lanes per worker, and the dispatcher claims round-robin across forwarders,
+so a slow or dead receiver holds only its own lanes. On SIGTERM the worker stops claiming,
+lets in-flight deliveries finish for `shutdown_grace_seconds`, then releases what is left.
 """
 
 from __future__ import annotations
@@ -15,15 +15,12 @@ import contextlib
 import logging
 import os
 import random
-import signal
 import socket
-import sys
 import time
 import uuid
 from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -32,24 +29,23 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import PyMongoError
 
 from forwarders.config import ForwardingSettings
-from forwarders.delivery import deliver, delivery_client
+from forwarders.delivery.outcome import Dead, Delivered, EndpointGone, Outcome, RetryLater, classify
+from forwarders.delivery.schedule import next_delay
+from forwarders.delivery.send import deliver, delivery_client
 from forwarders.discovery import Discovery, ForwarderCache
-from forwarders.events import REVOKED, Event, generic_payload
-from forwarders.identity_store import IdentityStore
-from forwarders.jobs import Attempt, Job, JobStore
-from forwarders.mapping import KINDS_WITH_TEMPLATES
-from forwarders.outcome import Dead, Delivered, EndpointGone, Outcome, RetryLater, classify
+from forwarders.events import Event
+from forwarders.identity.store import IdentityStore
 from forwarders.pipeline import Pipeline
+from forwarders.queue import Attempt, Job, JobStore
 from forwarders.rules import Forwarder
-from forwarders.schedule import next_delay
 from forwarders.secretbox import SecretBox
-from forwarders.store import WORKERS, ForwarderStore, ensure_indexes
-from lrs.logs import configure_logging
-from lrs.settings import Settings, SettingsError
-from lrs.storage.client import mongo_client
+from forwarders.source import StatementSource
+from forwarders.store import STATE, WORKERS, ForwarderStore, ensure_indexes
 
 log = logging.getLogger("forwarders.worker")
 CANDIDATE_PAGE = 100
+PAYLOADS_UPGRADE = "payloads-upgrade"
+"""`forwarder_state` marker: queued events all carry their payload."""
 
 
 def utc_now() -> datetime:
@@ -62,6 +58,7 @@ class Worker:
         db: AsyncDatabase[dict[str, Any]],
         settings: ForwardingSettings | None = None,
         *,
+        statements: StatementSource,
         clock: Callable[[], datetime] = utc_now,
         rng: random.Random | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
@@ -74,23 +71,27 @@ class Worker:
         self.settings = settings or ForwardingSettings()
         self.clock = clock
         self.rng = rng or random.Random()  # noqa: S311 - jitter, not security
-        self.id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.id = (
+            worker_id
+            or self.settings.worker_id
+            or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        )
         self.jobs = JobStore(db)
         self.store = ForwarderStore(db, SecretBox(self.settings.secrets_key))
         self.cache = ForwarderCache(self.store)
         self.wake = asyncio.Event()
         self.identities = IdentityStore(db, self.settings.alias_domains)
-        self.pipeline = Pipeline(db, self.identities, self.jobs)
+        self.pipeline = Pipeline(statements, self.identities, self.jobs)
         self.discovery = Discovery(
             db,
-            self.jobs,
+            statements,
+            self.pipeline,
             self.cache,
             clock=clock,
             owner=self.id,
             rescan_seconds=self.settings.rescan_seconds,
             lease_seconds=self.settings.discovery_lease_seconds,
             on_enqueued=self.hint,
-            pipeline=self.pipeline,
         )
         self.client = delivery_client(
             allow_private=self.settings.allow_private, transport=transport
@@ -206,20 +207,14 @@ class Worker:
         await self._record(forwarder, job, attempt, outcome)
 
     async def _body(self, forwarder: Forwarder, job: Job) -> bytes | None:
-        """The stored payload. A job without one (a replayed unmatched, dropped or dead
-        event, or one queued before payloads were stored) is rendered now; None when it
-        turns out not deliverable (its new state is recorded)."""
+        """The stored payload, sent as stored: rendering happened once, when the event
+        became deliverable. A job without one (which start-up upgrades away) is
+        dead-lettered, visibly and replayably, rather than sent with a guessed body."""
         if job.payload is not None:
             return orjson.dumps(job.payload)
-        if forwarder.kind not in KINDS_WITH_TEMPLATES or job.event.type == REVOKED:
-            return orjson.dumps(generic_payload(job.event))
-        disposition = await self.pipeline.prepare_claimed(forwarder, job)
-        if not await self.jobs.settle_claimed(job, disposition, self.clock()):
-            return None  # the lease ran out meanwhile: whoever holds it now sends
-        if disposition.state != "pending":
-            log.info("event %s: %s (%s)", job.id, disposition.state, disposition.reason)
-            return None
-        return orjson.dumps(disposition.payload)
+        await self.jobs.dead_letter(job, "no stored payload (replay it to render it)", self.clock())
+        log.error("event %s forwarder %s: dead (no stored payload)", job.id, forwarder.name)
+        return None
 
     async def _record(
         self, forwarder: Forwarder, job: Job, attempt: Attempt, outcome: Outcome
@@ -259,7 +254,7 @@ class Worker:
         """Discover by backfill, then deliver until no job is due (arq's burst mode, for tests
         and one-shot runs). Returns how many deliveries succeeded."""
         before = self.delivered
-        await self._ensure_indexes()
+        await self._start_up()
         await self.discovery.backfill()
         await self.cache.refresh()
         while True:
@@ -270,7 +265,7 @@ class Worker:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Until `stop` is set: discover (when holding the lease), deliver, heartbeat."""
-        await self._ensure_indexes()
+        await self._start_up()
         log.info("forwarder worker %s started", self.id)
         background = [
             asyncio.create_task(self.discovery.lead(stop)),
@@ -289,10 +284,39 @@ class Worker:
                 await self.db[WORKERS].delete_one({"_id": self.id})
             log.info("forwarder worker %s stopped", self.id)
 
-    async def _ensure_indexes(self) -> None:
+    async def _start_up(self) -> None:
         await ensure_indexes(self.db)
         await self.jobs.ensure_indexes()
         await self.identities.ensure_indexes()
+        await self._upgrade_payloads()
+        await self._reclaim()
+
+    async def _upgrade_payloads(self) -> None:
+        """Once per store: render the queued events stored before payloads were (a store
+        written by an earlier version may hold some), so delivery never renders."""
+        state = self.db[STATE]
+        if await state.find_one({"_id": PAYLOADS_UPGRADE}) is not None:
+            return
+        waiting = {"state": {"$in": ["pending", "failed"]}}
+        forwarders = await self.cache.refresh()
+        rendered = await self.pipeline.render_unrendered(
+            waiting, forwarders, self.clock(), fresh=False
+        )
+        await state.update_one({"_id": PAYLOADS_UPGRADE}, {"$set": {"done": True}}, upsert=True)
+        if rendered:
+            log.info("rendered the payloads of %d events queued by an earlier version", rendered)
+
+    async def _reclaim(self) -> None:
+        """Take back the jobs a previous run under this name held when it stopped short,
+        unless another live worker uses the name: its leases are its own."""
+        now = self.clock()
+        registered = await self.db[WORKERS].find_one({"_id": self.id})
+        if registered is not None and _alive(registered, now, self.settings.heartbeat_seconds):
+            log.warning("worker name %s is in use by a live worker: nothing reclaimed", self.id)
+            return
+        reclaimed = await self.jobs.reclaim(self.id, now)
+        if reclaimed:
+            log.info("reclaimed %d deliveries cut off in this worker's previous run", reclaimed)
 
     async def _dispatch(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -347,53 +371,21 @@ class Worker:
                 await asyncio.wait_for(stop.wait(), self.settings.heartbeat_seconds)
 
 
-# -- running one as a process ---------------------------------------------------------------
-
-
-async def run_worker(
-    mongodb_uri: str, database: str, settings: ForwardingSettings, stop: asyncio.Event
-) -> None:
-    """A worker with its own database client, until `stop` (for `lrs forwarders run`)."""
-    client = mongo_client(mongodb_uri)
-    try:
-        async with Worker(client[database], settings) as worker:
-            await worker.run(stop)
-    finally:
-        await client.close()
-
-
-def mongodb_uri(settings: Settings) -> str | None:
-    """The configured URI, or that of the embedded database `lrs serve` is running."""
-    if settings.mongodb_uri:
-        return settings.mongodb_uri
-    uri_file = Path(settings.data_dir) / "db.uri"
-    return uri_file.read_text().strip() if uri_file.exists() else None
-
-
-async def _main(uri: str, database: str, settings: ForwardingSettings) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
-    await run_worker(uri, database, settings, stop)
-
-
-def main() -> int:
-    configure_logging()
-    try:
-        settings = Settings.from_env(os.environ)
-        forwarding = ForwardingSettings.from_env(os.environ)
-    except SettingsError as error:
-        log.error("%s", error)
-        return 2
-    configure_logging(settings.log_format, settings.log_level)
-    uri = mongodb_uri(settings)
-    if uri is None:
-        log.error("set LRS_MONGODB_URI, or start `lrs serve` (embedded database) first")
-        return 2
-    asyncio.run(_main(uri, settings.database, forwarding))
-    return 0
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+def _alive(registered: dict[str, Any], now: datetime, heartbeat_seconds: float) -> bool:
+    """Whether the worker that registered this heartbeat may still be running. On this host
+    its process tells (gone, or our own pid after a container restart: dead); elsewhere a
+    heartbeat younger than two periods does."""
+    if registered.get("host") == socket.gethostname():
+        pid = registered.get("pid")
+        if not isinstance(pid, int) or pid == os.getpid():
+            return False
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+    beat = registered.get("beat")
+    fresh = timedelta(seconds=2 * heartbeat_seconds)
+    return isinstance(beat, datetime) and beat > now - fresh

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 from collections.abc import AsyncIterator
 from typing import Any, TypedDict
 
@@ -15,7 +16,7 @@ from starlette.middleware import Middleware
 from starlette.routing import Mount, Route
 
 from forwarders.config import ForwardingSettings
-from forwarders.identity_service import IdentityService
+from forwarders.identity.service import IdentityService
 from forwarders.service import ForwarderService
 from forwarders.worker import Worker
 from lrs.audit import AuditLog
@@ -59,6 +60,7 @@ from lrs.storage.mongo_documents import MongoDocumentStore
 from lrs.storage.mongo_statements import MongoStatementStore
 from lrs.storage.rekey import upgrading_keys
 from lrs.storage.sequence import SequenceClock
+from lrs.storage.statement_source import MongoStatementSource
 from statements.errors import XAPIError
 from statements.validate import StatementValidator
 
@@ -88,13 +90,18 @@ async def open_services(
     await ensure_indexes(db)
     forwarding = forwarding or ForwardingSettings()
     forwarders = ForwarderService(
-        db, secrets_key=forwarding.secrets_key, allow_private=forwarding.allow_private
+        db,
+        statements=MongoStatementSource(db),
+        alias_domains=forwarding.alias_domains,
+        secrets_key=forwarding.secrets_key,
+        allow_private=forwarding.allow_private,
     )
     await forwarders.ensure_indexes()
     audit = AuditLog(db)
     await audit.ensure_indexes()
     identities = IdentityService(
         db,
+        statements=MongoStatementSource(db),
         alias_domains=forwarding.alias_domains,
         secrets_key=forwarding.secrets_key,
         max_import_bytes=forwarding.max_import_bytes,
@@ -130,7 +137,13 @@ async def in_process_worker(
         return
     stop = asyncio.Event()
     db = services.client[services.settings.database]
-    worker = Worker(db, forwarding, on_attempt=services.metrics.observe_delivery)
+    worker = Worker(
+        db,
+        forwarding,
+        statements=MongoStatementSource(db),
+        worker_id=forwarding.worker_id or f"{socket.gethostname()}:serve:{services.settings.port}",
+        on_attempt=services.metrics.observe_delivery,
+    )
     await worker.__aenter__()
     task = asyncio.create_task(worker.run(stop))
     try:

@@ -31,16 +31,13 @@ import orjson
 from pymongo.asynchronous.database import AsyncDatabase
 
 from forwarders.events import learner_of
-from forwarders.identity import actor_keys
-from forwarders.identity_store import IDENTITIES
-from forwarders.store import EVENTS
+from forwarders.identity.person import actor_keys
+from forwarders.identity.store import IDENTITIES
+from forwarders.queue import JobStore
 from lrs.audit import AuditLog
 from lrs.settings import Settings
 from lrs.storage import statement_keys
 from lrs.storage.cleanup import (
-    LOOKUP_BATCH,
-    Collection,
-    batches,
     delete_ids,
     find_ids,
     unreferenced_attachments,
@@ -146,13 +143,14 @@ async def erase_agent(
     report.attachments_deleted = await _orphans(db, docs, plan)
     documents = await _documents(db, keys)
     report.documents_deleted = [_document_id(d) for d in documents]
-    events, scrubbed = await _events(db, plan, keys)
-    report.forwarder_events_deleted = events
-    report.forwarder_events_scrubbed = [e["_id"] for e in scrubbed]
+    jobs = JobStore(db)
+    kept = [k.id for k in (*plan.pseudonymised, *plan.rekeyed)]
+    report.forwarder_events_deleted = await jobs.of_statements(list(plan.deleted))
+    report.forwarder_events_scrubbed = await jobs.of_statements(kept, keys)
     report.identities_deleted = await _people(db, agent)
     if not dry_run:
-        await delete_ids(db[EVENTS], events)
-        await _scrub_events(db, scrubbed, replacement)
+        await jobs.delete(report.forwarder_events_deleted)
+        await jobs.scrub_learner(report.forwarder_events_scrubbed, learner_of(replacement))
         await delete_ids(db["documents"], [d["_id"] for d in documents])
         await delete_ids(db["attachments"], report.attachments_deleted)
         await delete_ids(db[IDENTITIES], report.identities_deleted)
@@ -244,49 +242,6 @@ def _document_id(doc: Mapping[str, Any]) -> dict[str, Any]:
         "registration": doc.get("registration"),
         "id": doc["doc_id"],
     }
-
-
-async def _events(
-    db: Database, plan: ErasurePlan, keys: tuple[str, ...]
-) -> tuple[list[str], list[dict[str, Any]]]:
-    """Ids of the events of deleted statements; the events of kept statements naming the
-    agent as learner (with their log, to scrub). Both through the `statement` index."""
-    events = db[EVENTS]
-    deleted = [e["_id"] for e in await _by_statement(events, plan.deleted, {"_id": 1})]
-    kept = [k.id for k in (*plan.pseudonymised, *plan.rekeyed)]
-    fields = {"event.learner": 1, "log": 1}
-    naming = [
-        e
-        for e in await _by_statement(events, kept, fields)
-        if e.get("event", {}).get("learner", {}).get("key") in keys
-    ]
-    return deleted, naming
-
-
-async def _by_statement(
-    events: Collection, statement_ids: Sequence[str], projection: dict[str, int]
-) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = []
-    for chunk in batches(statement_ids, LOOKUP_BATCH):
-        match = {"statement": {"$in": list(chunk)}}
-        found += [doc async for doc in events.find(match, projection)]
-    return found
-
-
-async def _scrub_events(
-    db: Database, events: list[dict[str, Any]], replacement: Mapping[str, Any]
-) -> None:
-    learner = learner_of(replacement)
-    for event in events:
-        log = [{**entry, "excerpt": ""} for entry in event.get("log", ())]
-        await db[EVENTS].update_one(
-            {"_id": event["_id"]},
-            {
-                "$set": {"event.learner": learner, "log": log},
-                # the rendered body and the resolution carry the person's data (email, ids)
-                "$unset": {"payload": "", "employee_id": "", "learner_keys": ""},
-            },
-        )
 
 
 async def _rewrite(

@@ -25,7 +25,7 @@ from prometheus_client.exposition import generate_latest
 from pymongo import monitoring
 from pymongo.asynchronous.database import AsyncDatabase
 
-from forwarders.jobs import Attempt
+from forwarders.queue import Attempt
 from forwarders.stats import queue_counts
 
 UNMATCHED = "unmatched"

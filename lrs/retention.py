@@ -28,7 +28,9 @@ from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
-from forwarders.store import EVENTS, FORWARDERS
+from forwarders.queue import JobStore
+from forwarders.secretbox import SecretBox
+from forwarders.store import ForwarderStore
 from lrs.audit import AuditLog
 from lrs.settings import Settings
 from lrs.storage import statement_keys
@@ -37,7 +39,6 @@ from lrs.storage.sequence import MS_SHIFT, stored_string
 
 Database = AsyncDatabase[dict[str, Any]]
 DAY = timedelta(days=1)
-FINISHED = ("delivered", "dead")
 log = logging.getLogger("lrs.retention")
 
 
@@ -76,10 +77,12 @@ async def apply_retention(
     if settings.retention_delivery_days > 0:
         cutoff = now - settings.retention_delivery_days * DAY
         report.delivery_cutoff = cutoff.isoformat()
-        ids = await _old_deliveries(db, cutoff)
+        jobs = JobStore(db)
+        forwarders = await ForwarderStore(db, SecretBox(None)).ids()
+        ids = await jobs.finished_before(forwarders, cutoff)
         report.forwarder_events_deleted = len(ids)
         if not dry_run:
-            await delete_ids(db[EVENTS], ids)
+            await jobs.delete(ids)
     return report
 
 
@@ -150,20 +153,6 @@ async def _settle(
     report.statements_deleted += len(doomed)
     if not report.dry_run:
         await delete_ids(db["statements"], doomed)
-
-
-async def _old_deliveries(db: Database, cutoff: datetime) -> list[str]:
-    """Finished events last updated before `cutoff`, read per forwarder and state through
-    the `forwarder_state_created` index (`created <= updated`, so `created` bounds it)."""
-    ids: list[str] = []
-    forwarders = [doc["_id"] async for doc in db[FORWARDERS].find({}, {"_id": 1})]
-    for forwarder in forwarders:
-        for state in FINISHED:
-            match = {"forwarder": forwarder, "state": state, "created": {"$lt": cutoff}}
-            async for doc in db[EVENTS].find(match, {"updated": 1}):
-                if doc["updated"] < cutoff:
-                    ids.append(doc["_id"])
-    return ids
 
 
 @contextlib.asynccontextmanager

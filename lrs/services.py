@@ -9,7 +9,7 @@ from typing import Any
 from pymongo import AsyncMongoClient
 
 from forwarders.config import ForwardingSettings
-from forwarders.identity_service import IdentityService
+from forwarders.identity.service import IdentityService
 from forwarders.service import ForwarderService
 from lrs.audit import AuditLog
 from lrs.auth.credential_store import MongoCredentialStore

@@ -3,7 +3,7 @@
 It does what every real receiver of our webhooks must do, in the fewest lines that are
 still correct, so integrators can copy it:
 
-- verify the Standard Webhooks signature (`forwarders.signing`): any `v1,` entry of
+- verify the Standard Webhooks signature (`forwarders.delivery.signing`): any `v1,` entry of
   `webhook-signature` matching any configured secret (several secrets = a rotation in
   progress), `webhook-timestamp` within 5 minutes; otherwise 401 (a 4xx: the sender
   dead-letters instead of retrying a request that can never verify);
@@ -34,7 +34,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from forwarders.signing import (
+from forwarders.delivery.signing import (
     DEFAULT_TOLERANCE,
     InvalidSecret,
     SignatureError,

@@ -24,11 +24,8 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from pymongo.asynchronous.database import AsyncDatabase
 
 from forwarders.config import ForwardingSettings
-from forwarders.identity_store import IdentityStore
-from forwarders.jobs import JobStore
 from forwarders.pipeline import Pipeline
 from forwarders.preview import preview
 from forwarders.reconcile import Reconciler, parse_moment
@@ -36,6 +33,7 @@ from forwarders.service import ForwarderService
 from lrs.settings import Settings
 from lrs.storage.client import mongo_client
 from lrs.storage.sequence import stored_string
+from lrs.storage.statement_source import MongoStatementSource
 from statements.errors import XAPIError
 from statements.prepare import prepare_statement
 from statements.types import SpecVersion
@@ -76,11 +74,15 @@ async def run(
     try:
         db = client[settings.database]
         service = ForwarderService(
-            db, secrets_key=forwarding.secrets_key, allow_private=forwarding.allow_private
+            db,
+            statements=MongoStatementSource(db),
+            alias_domains=forwarding.alias_domains,
+            secrets_key=forwarding.secrets_key,
+            allow_private=forwarding.allow_private,
         )
-        pipeline = Pipeline(db, IdentityStore(db, forwarding.alias_domains), JobStore(db))
+        pipeline = service.pipeline
         if args.action == "reconcile":
-            return await _reconcile(db, service, pipeline, args)
+            return await _reconcile(service, pipeline, args)
         return await _preview(service, pipeline, args)
     except (XAPIError, BadInput) as error:
         log.error("%s", error.message if isinstance(error, XAPIError) else error)
@@ -90,17 +92,14 @@ async def run(
 
 
 async def _reconcile(
-    db: AsyncDatabase[dict[str, Any]],
-    service: ForwarderService,
-    pipeline: Pipeline,
-    args: argparse.Namespace,
+    service: ForwarderService, pipeline: Pipeline, args: argparse.Namespace
 ) -> int:
     forwarder = await service.find(args.forwarder)
     since = parse_moment(args.since, "since")
     until = parse_moment(args.until, "until") if args.until else None
     if args.requeue or args.replay_dead:
         await pipeline.jobs.ensure_indexes()
-    report = await Reconciler(db, pipeline, clock=service.clock).reconcile(
+    report = await Reconciler(pipeline, clock=service.clock).reconcile(
         forwarder,
         since,
         until,

@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from forwarders.config import ForwardingSettings
-from forwarders.identity_service import IdentityService, import_format
+from forwarders.identity.service import IdentityService, import_format
 from lrs.settings import Settings
 from lrs.storage.client import mongo_client
+from lrs.storage.statement_source import MongoStatementSource
 from statements.errors import XAPIError
 
 log = logging.getLogger("lrs")
@@ -50,8 +51,10 @@ async def run(
 ) -> int:
     client = mongo_client(uri)
     try:
+        db = client[settings.database]
         service = IdentityService(
-            client[settings.database],
+            db,
+            statements=MongoStatementSource(db),
             alias_domains=forwarding.alias_domains,
             secrets_key=forwarding.secrets_key,
             max_import_bytes=sys.maxsize,  # a local file: the operator's own choice

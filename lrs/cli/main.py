@@ -23,10 +23,9 @@ from typing import Any, Literal
 
 import uvicorn
 
-from forwarders.config import ForwardingSettings
+from forwarders.config import ForwardingSettings, SettingsError as ForwardingSettingsError
 from forwarders.health import check_worker
 from forwarders.service import ForwarderService
-from forwarders.worker import run_worker
 from lrs.auth.config import AuthSettings
 from lrs.auth.credential_admin import credential_admin
 from lrs.auth.credential_store import CredentialExists
@@ -34,10 +33,12 @@ from lrs.auth.scopes import ADMIN, ALL, KNOWN_SCOPES
 from lrs.cli import data, demo_receiver, forwarders_tools, identities
 from lrs.cli.edge import edge_protocol
 from lrs.cli.templates import add_template_options, template_fields
+from lrs.cli.worker import run_until_signalled
 from lrs.logs import configure_logging
 from lrs.settings import Settings, SettingsError, env_bool
 from lrs.storage.client import mongo_client
 from lrs.storage.embedded import EmbeddedDatabase, EmbeddedDatabaseError, serves
+from lrs.storage.statement_source import MongoStatementSource
 from statements.errors import XAPIError
 
 log = logging.getLogger("lrs")
@@ -245,7 +246,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             return _run(_serve(settings, uri, database))
     except (KeyboardInterrupt, Stopped):
         return 0
-    except (EmbeddedDatabaseError, SettingsError) as error:
+    except (EmbeddedDatabaseError, SettingsError, ForwardingSettingsError) as error:
         log.error("%s", error)
         return 1
     finally:
@@ -304,7 +305,7 @@ def cmd_forwarders(settings: Settings, args: argparse.Namespace) -> int:
             status, report = check_worker(uri, settings.database, args.max_age)
             out(report)
             return status
-        return _run(_run_worker(uri, settings.database, forwarding))
+        return _run(run_until_signalled(uri, settings.database, forwarding))
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     with database_uri(settings) as (uri, _):
         if args.action in forwarders_tools.ACTIONS:
@@ -340,22 +341,16 @@ def _running_uri(settings: Settings) -> str | None:
     return None
 
 
-async def _run_worker(uri: str, database: str, forwarding: ForwardingSettings) -> int:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
-    await run_worker(uri, database, forwarding, stop)
-    return 0
-
-
 async def _forwarders_admin(
     settings: Settings, uri: str, forwarding: ForwardingSettings, args: argparse.Namespace
 ) -> int:
     client = mongo_client(uri)
     try:
+        db = client[settings.database]
         service = ForwarderService(
-            client[settings.database],
+            db,
+            statements=MongoStatementSource(db),
+            alias_domains=forwarding.alias_domains,
             secrets_key=forwarding.secrets_key,
             allow_private=forwarding.allow_private,
         )

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from forwarders.errors import InvalidForwarder
-from forwarders.mapping import template_lookup_names
+from forwarders.mapping.template import template_lookup_names
 
 
 def add_template_options(parser: argparse.ArgumentParser) -> None:

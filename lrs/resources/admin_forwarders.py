@@ -184,9 +184,7 @@ async def reconcile(request: Request) -> Response:
     unknown = sorted(set(given) - (RECONCILE_FIELDS if acting else {"since", "until"}))
     if unknown:
         raise InvalidQuery(unknown[0], "unknown parameter")
-    report = await Reconciler(
-        service.db, services.identities.pipeline, clock=service.clock
-    ).reconcile(
+    report = await Reconciler(services.identities.pipeline, clock=service.clock).reconcile(
         forwarder,
         parse_moment(given.get("since"), "since"),
         parse_moment(given["until"], "until") if given.get("until") else None,

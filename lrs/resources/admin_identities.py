@@ -1,6 +1,6 @@
 """The identity admin API under /admin (scope `admin`): HRIS imports, people, unmatched events.
 
-Thin: parse, call `forwarders.identity_service.IdentityService`, shape.
+Thin: parse, call `forwarders.identity.service.IdentityService`, shape.
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from forwarders.identity_file import Format
-from forwarders.identity_service import MAX_LIMIT, IdentityService
+from forwarders.identity.import_file import Format
+from forwarders.identity.service import MAX_LIMIT, IdentityService
 from lrs.auth.backend import credential_of
 from lrs.auth.scopes import require_admin
 from lrs.resources.bodies import media_type, read_body

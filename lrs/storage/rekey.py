@@ -4,9 +4,10 @@ Version 2 added the pair keys (`va:`, `ta:`, `vt:`). A store written by an earli
 holds statements without them, which a two-filter query would miss. So the first start of
 this version adds them in the background while the API serves (measured: 458 statements/s,
 about four minutes per 100,000), and until the `meta` marker says the store is current,
-queries do not ask for pairs (`MongoStatementStore` checks it). The upgrade runs a window of
-`seq` at a time (about `BATCH` statements), records how far it got, so an interrupted run
-resumes there, and holds a lease, so that of several processes starting at once one works.
+queries do not ask for pairs (`MongoStatementStore` checks it). The upgrade reads a slice
+of `seq` at a time (`sequence_scan`, at most `BATCH` statements), records how far it got, so
+an interrupted run resumes there, and holds a lease, so that of several processes starting
+at once one works.
 Keys are only ever added (`$addToSet`), never replaced: a concurrent write is not lost.
 
 Processes of an earlier version still writing while this runs would store statements
@@ -28,13 +29,14 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from lrs.storage import statement_keys as keys
 from lrs.storage.sequence import CLOCK_SKEW_MS, MS_SHIFT, future_seq
+from lrs.storage.sequence_scan import scan
 
 log = logging.getLogger(__name__)
 
 MARKER = "statement_keys"
 """`meta` document holding the version of the keys every stored statement carries."""
 BATCH = 1000
-FIRST_SPAN_MS = 1000
+FIRST_SPAN = 1000 << MS_SHIFT
 LEASE_SECONDS = 60.0
 
 
@@ -116,42 +118,34 @@ async def _claim(db: AsyncDatabase[dict[str, Any]], owner: str) -> bool:
 
 
 async def _add_pairs(db: AsyncDatabase[dict[str, Any]], low: int, high: int, owner: str) -> int:
+    """Add the missing pairs to the statements with `low <= seq < high`, a slice at a time,
+    recording after each slice where to resume (`resume_seq`, the first seq not yet read)."""
     statements, meta = db["statements"], db["meta"]
-    span_ms, changed = FIRST_SPAN_MS, 0
-    while low < high:
-        top = min(high, low + (span_ms << MS_SHIFT))
-        window = {"keys": keys.ALL, "seq": {"$gte": low, "$lt": top}}
-        docs = [doc async for doc in statements.find(window, {"keys": 1})]
+    changed = 0
+    async for found in scan(
+        statements, keys.ALL, low - 1, high - 1, {"keys": 1}, page=BATCH, first_span=FIRST_SPAN
+    ):
         updates = [
             UpdateOne({"_id": doc["_id"]}, {"$addToSet": {"keys": {"$each": missing}}})
-            for doc in docs
+            for doc in found.docs
             if (missing := _missing_pairs(doc.get("keys", [])))
         ]
         if updates:
             await statements.bulk_write(updates, ordered=False)
             changed += len(updates)
-        low = top
         # where to resume, and the lease renewed, in one write that only its holder makes
         progress = await meta.update_one(
             {"_id": MARKER, "lease_owner": owner},
-            {"$set": {"resume_seq": low, "lease_until": time.time() + LEASE_SECONDS}},
+            {"$set": {"resume_seq": found.through + 1, "lease_until": time.time() + LEASE_SECONDS}},
         )
         if progress.modified_count != 1:
             raise RuntimeError("statement keys upgrade: lost the lease to another process")
-        span_ms = _next_span(span_ms, len(docs))
     return changed
 
 
 def _missing_pairs(stored: list[str]) -> list[str]:
     present = set(stored)
     return [k for k in keys.pair_keys(keys.index_from_keys(stored)) if k not in present]
-
-
-def _next_span(span_ms: int, found: int) -> int:
-    """About `BATCH` statements per window: grow at most fourfold, shrink to fit."""
-    if found == 0:
-        return span_ms * 4
-    return max(1, min(span_ms * 4, span_ms * BATCH // found))
 
 
 async def _mark_done(db: AsyncDatabase[dict[str, Any]]) -> None:

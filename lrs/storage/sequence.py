@@ -51,7 +51,12 @@ def future_seq() -> int:
 
 def seq_at(moment: datetime) -> int:
     """The first seq of the millisecond `moment` falls in."""
-    return _clamped(_floor_ms(moment) << MS_SHIFT)
+    return first_seq_of_ms(_floor_ms(moment))
+
+
+def first_seq_of_ms(ms: int) -> int:
+    """The first seq of millisecond `ms`, clamped to what the database can store."""
+    return _clamped(ms << MS_SHIFT)
 
 
 def since_bound(moment: datetime) -> int:

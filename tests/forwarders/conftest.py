@@ -12,10 +12,11 @@ import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 
 from forwarders.config import ForwardingSettings
-from forwarders.schedule import RetryPolicy
+from forwarders.delivery.schedule import RetryPolicy
 from forwarders.service import ForwarderService
 from forwarders.worker import Worker
 from lrs.services import Services
+from lrs.storage.statement_source import MongoStatementSource
 from tests.forwarders.receiver import Receiver
 
 ADL = "http://adlnet.gov/expapi/verbs/"
@@ -81,7 +82,12 @@ async def make_worker(
     def make(**overrides: Any) -> Worker:
         settings = overrides.pop("settings", forwarding_settings)
         worker = Worker(
-            db, settings, clock=overrides.pop("clock", clock), rng=random.Random(7), **overrides
+            db,
+            settings,
+            statements=MongoStatementSource(db),
+            clock=overrides.pop("clock", clock),
+            rng=random.Random(7),
+            **overrides,
         )
         made.append(worker)
         return worker
@@ -99,7 +105,9 @@ async def worker(make_worker: Callable[..., Worker]) -> Worker:
 @pytest.fixture
 async def admin(db: AsyncDatabase[dict[str, Any]], clock: FakeClock) -> ForwarderService:
     """Shares the workers' clock (create forwarders before advancing it)."""
-    service = ForwarderService(db, allow_private=True, clock=clock)
+    service = ForwarderService(
+        db, statements=MongoStatementSource(db), allow_private=True, clock=clock
+    )
     await service.ensure_indexes()
     return service
 

@@ -1,7 +1,7 @@
 """A real webhook receiver for the tests: a Starlette app served by uvicorn in a thread on
 127.0.0.1. It records every delivery, verifies signatures with the `standardwebhooks`
 reference library, and answers as told per path (500, 410, 400, 429 + Retry-After, a 302
-redirect, or slowly)."""
+redirect, slowly, or only once a gate opens)."""
 
 from __future__ import annotations
 
@@ -45,6 +45,8 @@ class Answer:
     status: int = 200
     headers: dict[str, str] | None = None
     delay: float = 0.0
+    gate: threading.Event | None = None
+    """Hold the request until the test sets it (no timing involved)."""
 
 
 class Receiver:
@@ -55,6 +57,10 @@ class Receiver:
         self.defaults: dict[str, Answer] = {}
         self.secrets: dict[str, list[str]] = {}
         self.lock = threading.Lock()
+        self.waiting: dict[str, int] = defaultdict(int)
+        """Requests held at a gate right now, per path."""
+        self.peak: dict[str, int] = defaultdict(int)
+        """The most requests a path ever held at once."""
         app = Starlette(routes=[Route("/{path:path}", self.handle, methods=["POST"])])
         config = uvicorn.Config(
             app,
@@ -94,6 +100,14 @@ class Receiver:
     def on(self, path: str) -> list[Delivery]:
         return [d for d in self.deliveries if d.path == path]
 
+    async def wait_until(self, condition: Any, timeout: float = 10.0) -> None:
+        """Until `condition()` holds (polled)."""
+        deadline = time.monotonic() + timeout
+        while not condition():
+            if time.monotonic() > deadline:
+                raise AssertionError("condition not met")
+            await asyncio.sleep(0.02)
+
     async def wait_for(self, path: str, count: int, timeout: float = 10.0) -> list[Delivery]:
         """Until `count` distinct event ids arrived on `path`."""
         deadline = time.monotonic() + timeout
@@ -126,9 +140,22 @@ class Receiver:
             answer = plan.pop(0) if plan else self.defaults.get(path, Answer())
         if answer.delay:
             await asyncio.sleep(answer.delay)
+        if answer.gate is not None:
+            await self._hold(path, answer.gate)
         verified = self._verify(path, headers, body)
         self.deliveries.append(Delivery(path, headers, body, time.monotonic(), verified))
         return Response(f"answer {answer.status}", answer.status, headers=answer.headers)
+
+    async def _hold(self, path: str, gate: threading.Event) -> None:
+        with self.lock:
+            self.waiting[path] += 1
+            self.peak[path] = max(self.peak[path], self.waiting[path])
+        try:
+            while not gate.is_set():
+                await asyncio.sleep(0.01)
+        finally:
+            with self.lock:
+                self.waiting[path] -= 1
 
     def start(self) -> None:
         self.thread.start()

@@ -71,14 +71,14 @@ async def test_a_worker_killed_mid_burst_loses_nothing_after_restart(
     for _ in range(3):
         ids += await post(client, *(make_statement() for _ in range(50)))
 
-    first = spawn("forwarders.worker")
+    first = spawn("lrs.cli.worker")
     await receiver.wait_for("burst", 20, timeout=30)
     first.send_signal(signal.SIGKILL)
     first.wait()
     assert len({d.id for d in receiver.on("burst")}) < len(ids)  # killed mid-burst
 
     ids += await post(client, *(make_statement() for _ in range(50)))  # while no worker runs
-    second = spawn("forwarders.worker")
+    second = spawn("lrs.cli.worker")
     deliveries = await receiver.wait_for("burst", len(ids), timeout=40)
 
     assert {d.id for d in deliveries} == {event_id(forwarder["id"], i) for i in ids}

@@ -16,7 +16,7 @@ import orjson
 import pytest
 from standardwebhooks.webhooks import Webhook
 
-from forwarders.signing import WebhookSigner, generate_secret
+from forwarders.delivery.signing import WebhookSigner, generate_secret
 from lrs.cli.demo_receiver import MAX_BODY_BYTES, DemoReceiver, ReceiverSettings, SeenIds
 from lrs.cli.main import main, parser
 from lrs.storage.embedded import free_port

@@ -80,7 +80,10 @@ async def test_a_refused_resume_token_falls_back_to_the_backfill(
 
 
 async def test_only_one_worker_discovers_at_a_time(db, worker, clock):
-    other = Discovery(db, worker.jobs, ForwarderCache(worker.store), clock=clock, owner="other")
+    cache = ForwarderCache(worker.store)
+    other = Discovery(
+        db, worker.discovery.source, worker.pipeline, cache, clock=clock, owner="other"
+    )
     assert await worker.discovery.acquire() is True
     assert await other.acquire() is False
     assert await worker.discovery.acquire() is True  # renewal

@@ -21,6 +21,7 @@ from forwarders.events import event_id
 from forwarders.worker import Worker
 from lrs.app import create_app
 from lrs.services import Services
+from lrs.storage.statement_source import MongoStatementSource
 from tests.conftest import basic
 from tests.forwarders.conftest import ADL
 from tests.forwarders.receiver import Receiver
@@ -190,7 +191,8 @@ async def test_one_person_under_three_actor_forms_reaches_the_marketplace_and_th
     assert posted.status_code == 200, posted.text
     ids = posted.json()
 
-    async with Worker(services.client[services.settings.database], FORWARDING) as worker:
+    db = services.client[services.settings.database]
+    async with Worker(db, FORWARDING, statements=MongoStatementSource(db)) as worker:
         assert await worker.run_until_empty() == 6
 
     for forwarder, target, render in (

@@ -12,12 +12,12 @@ from datetime import timedelta
 import pytest
 from pymongo import AsyncMongoClient, monitoring
 
-from forwarders.config import ForwardingSettings
+from forwarders.config import ForwardingSettings, SettingsError
 from forwarders.events import event_id, sample_event, statement_event
 from forwarders.feed import CompletionFeed, Position, at_ms, decode_cursor, encode_cursor
-from forwarders.jobs import Disposition, JobStore
+from forwarders.pipeline import generic
+from forwarders.queue import Disposition, JobStore
 from forwarders.store import EVENTS
-from lrs.settings import SettingsError
 from tests.forwarders.test_delivery import post
 
 SETTLE = 5.0
@@ -157,7 +157,9 @@ async def test_only_events_with_a_body_for_the_receiver_are_in_the_feed(
     ]
     for state in ("unmatched", "dropped"):
         await put(jobs, forwarder["id"], make_statement, ready, state)
-    await jobs.enqueue([sample_event(forwarder["id"], "2025-01-01T00:00:00Z")], ready)
+    await jobs.enqueue_dispositions(
+        [generic(sample_event(forwarder["id"], "2025-01-01T00:00:00Z"))], ready
+    )
     erased = await put(jobs, forwarder["id"], make_statement, ready)
     await jobs.events.update_one({"_id": erased}, {"$unset": {"payload": ""}})
     clock.advance(10)

@@ -8,7 +8,8 @@ import hashlib
 import pytest
 
 from forwarders.errors import InvalidImport
-from forwarders.identity import (
+from forwarders.identity.import_file import parse_people
+from forwarders.identity.person import (
     Person,
     account_key,
     actor_keys,
@@ -16,7 +17,6 @@ from forwarders.identity import (
     normalise_home_page,
     parse_alias_domains,
 )
-from forwarders.identity_file import parse_people
 
 CORP = frozenset({"corp.com"})
 

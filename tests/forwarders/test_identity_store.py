@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from forwarders.identity import Person
-from forwarders.identity_file import parse_people
-from forwarders.identity_store import IdentityStore
+from forwarders.identity.import_file import parse_people
+from forwarders.identity.person import Person
+from forwarders.identity.store import IdentityStore
 
 CORP = frozenset({"corp.com"})
 LMS = "https://lms.example.com"

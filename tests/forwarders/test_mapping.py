@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from forwarders.events import statement_event
-from forwarders.mapping import (
+from forwarders.mapping.paths import PathError, parse_path, resolve, split_path
+from forwarders.mapping.template import (
     COLUMNS,
     InvalidTemplate,
     MissingRequiredField,
@@ -19,7 +20,6 @@ from forwarders.mapping import (
     render_payload,
     template_lookup_names,
 )
-from forwarders.paths import PathError, parse_path, resolve, split_path
 
 HEADER = ",".join(COLUMNS)
 CERT = "https://example.com/ext/certificate"
@@ -370,8 +370,8 @@ def test_the_lookup_tables_a_template_names_come_from_its_transform_column():
 
 def test_the_person_and_event_roots_know_every_field_they_are_given():
     from forwarders.events import Event
-    from forwarders.identity import Person as RealPerson
-    from forwarders.paths import SHAPES
+    from forwarders.identity.person import Person as RealPerson
+    from forwarders.mapping.paths import SHAPES
 
     person = RealPerson("E-1", "a@example.com", accounts=(("https://lms.example.com", "a"),))
     assert set(SHAPES["person"]) == set(person.as_dict())

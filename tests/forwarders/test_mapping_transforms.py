@@ -6,8 +6,8 @@ from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 
-from forwarders.datatypes import DATA_TYPES, CoercionError, coerce
-from forwarders.transforms import Transform, TransformError, apply, parse_transform
+from forwarders.mapping.datatypes import DATA_TYPES, CoercionError, coerce
+from forwarders.mapping.transforms import Transform, TransformError, apply, parse_transform
 
 TABLES = {
     "skills": {"act-1": ("safety", "first aid"), "act-2": ("forklift",)},

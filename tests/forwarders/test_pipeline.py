@@ -11,7 +11,8 @@ from dataclasses import replace
 import pytest
 
 from forwarders.events import event_id
-from forwarders.identity_service import IdentityService
+from forwarders.identity.service import IdentityService
+from lrs.storage.statement_source import MongoStatementSource
 from tests.forwarders.conftest import ADL
 from tests.forwarders.test_delivery import post
 
@@ -23,7 +24,9 @@ ADA = {"objectType": "Agent", "name": "Ada", "mbox": "mailto:ada@corp.com"}
 
 @pytest.fixture
 async def identities(db, clock) -> IdentityService:
-    service = IdentityService(db, alias_domains=CORP, clock=clock)
+    service = IdentityService(
+        db, statements=MongoStatementSource(db), alias_domains=CORP, clock=clock
+    )
     await service.ensure_indexes()
     return service
 

@@ -15,8 +15,9 @@ import pytest
 from standardwebhooks.webhooks import Webhook
 
 from forwarders.events import event_id
-from forwarders.identity_service import IdentityService
+from forwarders.identity.service import IdentityService
 from forwarders.store import EVENTS
+from lrs.storage.statement_source import MongoStatementSource
 from tests.forwarders.conftest import ADL
 from tests.forwarders.test_delivery import post
 
@@ -32,7 +33,7 @@ result.score,score,number,normalize_score_0_100,true,,one,
 
 @pytest.fixture
 async def people(db):
-    service = IdentityService(db)
+    service = IdentityService(db, statements=MongoStatementSource(db))
     await service.ensure_indexes()
     await service.import_people(PEOPLE, "csv")
 

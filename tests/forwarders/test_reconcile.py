@@ -15,9 +15,10 @@ import pytest
 
 from forwarders.errors import InvalidForwarder
 from forwarders.events import event_id
-from forwarders.identity_service import IdentityService
+from forwarders.identity.service import IdentityService
 from forwarders.reconcile import Reconciler
 from forwarders.store import EVENTS
+from lrs.storage.statement_source import MongoStatementSource
 from tests.forwarders.conftest import ADL
 from tests.forwarders.test_delivery import post
 from tests.forwarders.test_pipeline import voiding_of
@@ -29,7 +30,7 @@ ADA = {"mbox": "mailto:ada@corp.com"}
 
 @pytest.fixture
 async def identities(db, clock) -> IdentityService:
-    service = IdentityService(db, clock=clock)
+    service = IdentityService(db, statements=MongoStatementSource(db), clock=clock)
     await service.ensure_indexes()
     await service.import_people(PEOPLE, "csv")
     return service
@@ -37,7 +38,7 @@ async def identities(db, clock) -> IdentityService:
 
 @pytest.fixture
 def reconciler(db, identities, clock) -> Reconciler:
-    return Reconciler(db, identities.pipeline, clock=clock)
+    return Reconciler(identities.pipeline, clock=clock)
 
 
 def by(make_statement, actor, **overrides):

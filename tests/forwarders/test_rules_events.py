@@ -10,12 +10,13 @@ from forwarders.events import (
     event_id,
     event_type,
     generic_payload,
-    render,
     revoked_event,
     score_percent,
     statement_event,
 )
-from forwarders.rules import DEFAULT_VERBS, Forwarder, matches, parse_spec
+from forwarders.pipeline import Match, decide
+from forwarders.rules import DEFAULT_VERBS, Forwarder, matches
+from forwarders.spec import parse_spec
 from tests.forwarders.conftest import ADL
 
 COURSE = "http://adlnet.gov/expapi/activities/course"
@@ -97,7 +98,8 @@ def test_event_types_follow_the_verb():
     ("score", "percent"),
     [
         ({"scaled": 0.9}, 90.0),
-        ({"scaled": -0.5}, -50.0),
+        ({"scaled": -0.5}, 0.0),  # on 0-100, as templates' normalize_score_0_100
+        ({"raw": 250, "min": 100, "max": 200}, 100.0),
         ({"raw": 15, "min": 0, "max": 20}, 75.0),
         ({"raw": 7, "max": 10}, 70.0),
         ({"raw": 150, "min": 100, "max": 200}, 50.0),
@@ -140,7 +142,12 @@ def test_the_generic_payload(make_statement):
         },
     }
     assert Event.from_dict(event.as_dict()) == event
-    assert render("generic", event) == render("crm", event)  # until the mappings land
+    # what a generic forwarder stores and sends is exactly this; a CRM forwarder renders
+    # its template for the resolved person instead (nothing before the person is known)
+    generic = decide(Match(forwarder(), statement, event), None)
+    assert (generic.state, generic.payload) == ("pending", generic_payload(event))
+    crm = decide(Match(forwarder(kind="crm"), statement, event), None)
+    assert (crm.state, crm.payload) == ("unmatched", None)
 
 
 def test_a_revocation_carries_the_original_data_and_its_own_id(make_statement):

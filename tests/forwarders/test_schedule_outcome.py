@@ -8,8 +8,8 @@ from email.utils import format_datetime
 
 import pytest
 
-from forwarders.outcome import Dead, Delivered, EndpointGone, RetryLater, classify
-from forwarders.schedule import DEFAULT_POLICY, RetryPolicy, next_delay, parse_schedule
+from forwarders.delivery.outcome import Dead, Delivered, EndpointGone, RetryLater, classify
+from forwarders.delivery.schedule import DEFAULT_POLICY, RetryPolicy, next_delay, parse_schedule
 
 
 def test_the_default_schedule_spans_about_a_day():

@@ -9,12 +9,12 @@ import orjson
 import pytest
 from cryptography.fernet import Fernet
 
-from forwarders.config import ForwardingSettings
+from forwarders.config import ForwardingSettings, SettingsError
+from forwarders.delivery.signing import generate_secret
 from forwarders.errors import EventNotFound, ForwarderNotFound, InvalidForwarder
 from forwarders.secretbox import SecretBox, SecretBoxError
 from forwarders.service import ForwarderService
-from forwarders.signing import generate_secret
-from lrs.settings import SettingsError
+from lrs.storage.statement_source import MongoStatementSource
 from tests.forwarders.receiver import Answer
 from tests.forwarders.test_delivery import post
 
@@ -34,7 +34,7 @@ async def test_a_created_forwarder_shows_its_secret_once_and_never_again(admin, 
 
 async def test_secrets_are_encrypted_at_rest_when_a_key_is_set(db):
     key = Fernet.generate_key().decode()
-    service = ForwarderService(db, secrets_key=key)
+    service = ForwarderService(db, statements=MongoStatementSource(db), secrets_key=key)
     secret = generate_secret()
     created = await service.create_forwarder(
         {"name": "m", "url": "https://m.example.com", "secrets": [secret]}
@@ -44,7 +44,9 @@ async def test_secrets_are_encrypted_at_rest_when_a_key_is_set(db):
     assert secret not in orjson.dumps(raw, default=str).decode()
     assert (await service.store.get(created.view.forwarder.id)).secrets[0].value == secret
     with pytest.raises(SecretBoxError):
-        await ForwarderService(db).store.get(created.view.forwarder.id)
+        await ForwarderService(db, statements=MongoStatementSource(db)).store.get(
+            created.view.forwarder.id
+        )
 
 
 def test_the_secret_box():
@@ -59,7 +61,7 @@ def test_the_secret_box():
 
 
 async def test_invalid_requests_are_refused(admin, db):
-    strict = ForwarderService(db)
+    strict = ForwarderService(db, statements=MongoStatementSource(db))
     with pytest.raises(InvalidForwarder, match="url"):
         await strict.create_forwarder({"name": "x", "url": "http://127.0.0.1/h"})
     with pytest.raises(InvalidForwarder, match="url"):

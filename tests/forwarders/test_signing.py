@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pytest
 from standardwebhooks.webhooks import Webhook
 
-from forwarders.signing import (
+from forwarders.delivery.signing import (
     InvalidSecret,
     SignatureError,
     WebhookSigner,

@@ -12,7 +12,7 @@ import pytest
 from pymongo import MongoClient
 
 from forwarders.events import statement_event
-from forwarders.mapping import TEMPLATES, InvalidTemplate, default_template, render_payload
+from forwarders.mapping.template import TEMPLATES, InvalidTemplate, default_template, render_payload
 from forwarders.rules import Forwarder
 from forwarders.store import template_document, template_of
 from lrs.cli.main import main
@@ -74,7 +74,9 @@ def test_the_default_templates_are_versioned_package_data():
         "lookups": ["badges", "outcomes", "skills"],
     }
     pyproject = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text())
-    assert "templates/*.csv" in pyproject["tool"]["setuptools"]["package-data"]["forwarders"]
+    assert (
+        "templates/*.csv" in pyproject["tool"]["setuptools"]["package-data"]["forwarders.mapping"]
+    )
     assert (TEMPLATES / "marketplace.csv").is_file() and (TEMPLATES / "skills.csv").is_file()
     with pytest.raises(ValueError, match="generic"):
         default_template("generic")

@@ -7,9 +7,9 @@ import ipaddress
 import httpx
 import pytest
 
-from forwarders.delivery import delivery_client
+from forwarders.delivery.send import delivery_client
+from forwarders.delivery.ssrf import address_allowed, check_url
 from forwarders.errors import InvalidForwarder
-from forwarders.urls import address_allowed, check_url
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,8 @@ import orjson
 import pytest
 
 from forwarders.events import statement_event
-from forwarders.jobs import JobStore
+from forwarders.pipeline import generic
+from forwarders.queue import JobStore
 from tests.lrs.resources.test_statements_attachments import attachment_for, multipart
 
 ADA = {"objectType": "Agent", "name": "Ada Lovelace", "mbox": "mailto:ada@example.com"}
@@ -106,9 +107,9 @@ async def world(client, services, make_statement, db):
         ).status_code == 204
     jobs = JobStore(db)
     stored = {k: await statement_of(client, v["id"]) for k, v in s.items()}
-    await jobs.enqueue(
-        [statement_event("f1", stored[k]) for k in ("own", "taught", "bob")]
-        + [statement_event("f1", {**s["ada_voids"], "stored": "2024-01-01T00:00:00Z"})],
+    await jobs.enqueue_dispositions(
+        [generic(statement_event("f1", stored[k])) for k in ("own", "taught", "bob")]
+        + [generic(statement_event("f1", {**s["ada_voids"], "stored": "2024-01-01T00:00:00Z"}))],
         datetime.now(UTC),
     )
     return s

@@ -12,7 +12,8 @@ import pytest
 from asgi_lifespan import LifespanManager
 
 from forwarders.events import Event
-from forwarders.jobs import JobStore
+from forwarders.pipeline import generic
+from forwarders.queue import JobStore
 from lrs.app import create_app
 from lrs.retention import run_retention
 from lrs.storage.sequence import SequenceClock
@@ -177,7 +178,7 @@ async def _events(services, db):
     }
     for name, (state, created, updated) in cases.items():
         event = Event(name, "learning.completed", forwarder_id, str(uuid.uuid4()), "t")
-        await jobs.enqueue([event], created)
+        await jobs.enqueue_dispositions([generic(event)], created)
         await db["forwarder_events"].update_one(
             {"_id": name}, {"$set": {"state": state, "updated": updated}}
         )

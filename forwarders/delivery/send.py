@@ -1,4 +1,5 @@
-"""One delivery attempt: render, sign, POST, and read at most an excerpt of the answer.
+"""One delivery attempt: sign the stored body, POST it, and read at most an excerpt of the
+answer. Nothing is rendered here: the body is the event's stored payload.
 
 The client is built here, once per worker: explicit timeouts, bounded pools, no proxies
 from the environment, no redirects, and the SSRF guard at connect time.
@@ -11,11 +12,11 @@ from dataclasses import dataclass
 
 import httpx
 
-from forwarders.events import Event, render
-from forwarders.jobs import EXCERPT_BYTES
+from forwarders.delivery.signing import WebhookSigner
+from forwarders.delivery.ssrf import GuardedTransport
+from forwarders.events import Event
+from forwarders.queue import EXCERPT_BYTES
 from forwarders.rules import Forwarder
-from forwarders.signing import WebhookSigner
-from forwarders.urls import GuardedTransport
 
 TIMEOUT = httpx.Timeout(connect=5.0, read=20.0, write=20.0, pool=5.0)
 LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=30.0)
@@ -77,12 +78,11 @@ async def deliver(
     event: Event,
     secrets: list[str],
     timestamp: int,
-    body: bytes | None = None,
+    body: bytes,
 ) -> Response:
-    """POST `body` (the event's stored payload; the generic rendering when None) to
-    `forwarder`, signed with every active secret; `timestamp` is now (unix seconds):
-    `webhook-timestamp` is per attempt, `webhook-id` is the event's."""
-    body = render(forwarder.kind, event) if body is None else body
+    """POST `body` (the event's stored payload) to `forwarder`, signed with every active
+    secret; `timestamp` is now (unix seconds): `webhook-timestamp` is per attempt,
+    `webhook-id` is the event's."""
     return await post(
         client, forwarder.url, body, request_headers(event.id, secrets, timestamp, body)
     )

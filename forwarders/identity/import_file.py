@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from forwarders.errors import InvalidImport
-from forwarders.identity import MAX_TEXT, Person, normalise_email, normalise_home_page
+from forwarders.identity.person import MAX_TEXT, Person, normalise_email, normalise_home_page
 from statements.json_input import JSONInputError, decode_json
 
 Format = Literal["csv", "jsonl"]
@@ -55,14 +55,14 @@ class RowError:
 
 
 @dataclass(frozen=True, slots=True)
-class Row:
+class PersonRow:
     line: int
     person: Person
 
 
 @dataclass(slots=True)
 class ParsedFile:
-    rows: list[Row] = field(default_factory=list)
+    rows: list[PersonRow] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
 
 
@@ -72,7 +72,7 @@ def parse_people(
     alias_domains: frozenset[str] = frozenset(),
     max_rows: int = MAX_ROWS,
 ) -> ParsedFile:
-    """Every row of the file: valid ones as `Row`s, the others as `RowError`s."""
+    """Every row of the file: valid ones as `PersonRow`s, the others as `RowError`s."""
     text = _text(data)
     records = _csv_records(text) if fmt == "csv" else _jsonl_records(text)
     parsed, seen = ParsedFile(), dict[str, int]()
@@ -90,7 +90,7 @@ def parse_people(
             parsed.errors += errors
             continue
         seen[person.employee_id] = line
-        parsed.rows.append(Row(line, person))
+        parsed.rows.append(PersonRow(line, person))
     return parsed
 
 

@@ -27,10 +27,10 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any, Literal, Protocol
 
-from forwarders.datatypes import DATA_TYPES, CoercionError, coerce
 from forwarders.events import Event
-from forwarders.paths import PathError, SourcePath, parse_path, resolve
-from forwarders.transforms import Lookups, Transform, TransformError, apply, parse_transform
+from forwarders.mapping.datatypes import DATA_TYPES, CoercionError, coerce
+from forwarders.mapping.paths import PathError, SourcePath, parse_path, resolve
+from forwarders.mapping.transforms import Lookups, Transform, TransformError, apply, parse_transform
 from statements.errors import BadRequest
 
 COLUMNS = (
@@ -90,7 +90,7 @@ class MissingRequiredField(RenderError):
 
 
 @dataclass(frozen=True, slots=True)
-class Row:
+class TemplateRow:
     number: int
     source: SourcePath | None
     target: tuple[str, ...]
@@ -114,7 +114,7 @@ class Row:
 class Template:
     name: str
     version: str
-    rows: tuple[Row, ...]
+    rows: tuple[TemplateRow, ...]
     lookups: Lookups
     text: str
     """The CSV as loaded: persisted with the forwarder, so every worker renders the same."""
@@ -177,7 +177,7 @@ def _target(row: int, text: str) -> tuple[str, ...]:
     return keys
 
 
-def _row(number: int, cells: Mapping[str, str], tables: Lookups) -> Row:
+def _row(number: int, cells: Mapping[str, str], tables: Lookups) -> TemplateRow:
     try:
         transform = parse_transform(cells["transform"])
     except ValueError as error:
@@ -203,7 +203,7 @@ def _row(number: int, cells: Mapping[str, str], tables: Lookups) -> Row:
             "retention_policy",
             f"{retention!r}: empty, indefinite, until_termination or a duration such as P7Y",
         )
-    return Row(
+    return TemplateRow(
         number=number,
         source=source,
         target=_target(number, cells["target_field"]),
@@ -218,10 +218,10 @@ def _row(number: int, cells: Mapping[str, str], tables: Lookups) -> Row:
     )
 
 
-def _check_targets(rows: list[Row]) -> None:
+def _check_targets(rows: list[TemplateRow]) -> None:
     """One row per target (several only for a `many` target of one type, merged); no target
     inside another."""
-    seen: dict[tuple[str, ...], Row] = {}
+    seen: dict[tuple[str, ...], TemplateRow] = {}
     for row in rows:
         first = seen.get(row.target)
         if first is not None and not (
@@ -290,7 +290,7 @@ def _lookups(texts: Mapping[str, str] | None) -> dict[str, dict[str, tuple[str, 
     return {name: parse_lookup(name, text) for name, text in texts.items()}
 
 
-def _rows(lines: list[str], offset: int, tables: Lookups) -> list[Row]:
+def _rows(lines: list[str], offset: int, tables: Lookups) -> list[TemplateRow]:
     records = _records("\n".join(lines[offset:]), offset)
     header = _header(next(records, (0, []))[1])
     rows = []
@@ -340,7 +340,7 @@ def load_template(
     )
 
 
-TEMPLATES = resources.files("forwarders") / "templates"
+TEMPLATES = resources.files("forwarders.mapping") / "templates"
 
 
 def template_lookup_names(text: str) -> list[str]:
@@ -377,7 +377,7 @@ def _empty(value: Any) -> bool:
     return value is None or value == "" or value == []
 
 
-def _value(row: Row, roots: Mapping[str, Any], lookups: Lookups) -> Any:
+def _value(row: TemplateRow, roots: Mapping[str, Any], lookups: Lookups) -> Any:
     """The row's value, transformed, as a list of non-empty values for `many`."""
     raw = resolve(row.source, roots) if row.source is not None else None
     try:
@@ -397,7 +397,7 @@ def _value(row: Row, roots: Mapping[str, Any], lookups: Lookups) -> Any:
     return None if _empty(value) else value
 
 
-def _coerced(row: Row, value: Any) -> Any:
+def _coerced(row: TemplateRow, value: Any) -> Any:
     try:
         if isinstance(value, list):
             return list(dict.fromkeys(coerce(row.data_type, item) for item in value))

@@ -14,12 +14,13 @@ from typing import Any
 from pymongo.asynchronous.database import AsyncDatabase
 
 from forwarders.errors import InvalidImport, PersonNotFound
-from forwarders.identity import Person
-from forwarders.identity_file import FORMATS, Format, parse_people
-from forwarders.identity_store import IdentityStore
-from forwarders.jobs import EventRecord, JobStore
+from forwarders.identity.import_file import FORMATS, Format, parse_people
+from forwarders.identity.person import Person
+from forwarders.identity.store import IdentityStore
 from forwarders.pipeline import Pipeline
+from forwarders.queue import EventRecord, JobStore
 from forwarders.secretbox import SecretBox
+from forwarders.source import StatementSource
 from forwarders.store import ForwarderStore
 from statements.errors import InvalidQuery, PayloadTooLarge
 from statements.formats import parse_timestamp
@@ -66,6 +67,7 @@ class IdentityService:
         self,
         db: AsyncDatabase[dict[str, Any]],
         *,
+        statements: StatementSource,
         alias_domains: frozenset[str] = frozenset(),
         secrets_key: str | None = None,
         max_import_bytes: int = DEFAULT_MAX_IMPORT_BYTES,
@@ -74,7 +76,7 @@ class IdentityService:
         self.store = IdentityStore(db, alias_domains)
         self.jobs = JobStore(db)
         self.forwarders = ForwarderStore(db, SecretBox(secrets_key))
-        self.pipeline = Pipeline(db, self.store, self.jobs)
+        self.pipeline = Pipeline(statements, self.store, self.jobs)
         self.max_import_bytes = max_import_bytes
         self.clock = clock
 

@@ -21,7 +21,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from forwarders.datatypes import CoercionError, to_date, to_datetime
+from forwarders.events import clamped_percent, score_percent
+from forwarders.mapping.datatypes import CoercionError, to_date, to_datetime
 
 Lookups = Mapping[str, Mapping[str, tuple[str, ...]]]
 """Table name -> key -> its values (a key on several rows has several values)."""
@@ -53,21 +54,13 @@ def normalize_score_0_100(value: Any) -> float:
     if _is_number(value):
         if not -1 <= value <= 1:
             raise TransformError(f"a bare score must be a scaled score (-1..1), got {value}")
-        return _percent(float(value))
+        return clamped_percent(float(value))  # a bare number is a scaled score
     if not isinstance(value, Mapping):
         raise TransformError("normalize_score_0_100 needs a score object or a number")
-    scaled: Any = value.get("scaled")
-    raw: Any = value.get("raw")
-    if _is_number(scaled):
-        return _percent(float(scaled))
-    low, high = value.get("min", 0), value.get("max")
-    if not (_is_number(raw) and _is_number(low) and _is_number(high)) or high <= low:
+    percent = score_percent(value)
+    if percent is None:
         raise TransformError("a score needs `scaled`, or `raw` with `max` above `min`")
-    return _percent((raw - low) / (high - low))
-
-
-def _percent(scaled: float) -> float:
-    return round(max(0.0, min(1.0, scaled)) * 100, 2)
+    return percent
 
 
 def parse_iso8601(value: Any) -> Any:

@@ -23,8 +23,8 @@ from pymongo import ASCENDING, IndexModel, ReplaceOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
-from forwarders.identity import Person, actor_keys, only_keys
-from forwarders.identity_file import Row, RowError
+from forwarders.identity.import_file import PersonRow, RowError
+from forwarders.identity.person import Person, actor_keys, only_keys
 
 IDENTITIES = "identities"
 INDEXES = [IndexModel([("keys", ASCENDING)], name="keys", unique=True, sparse=True)]
@@ -84,7 +84,7 @@ class ImportReport:
 
 @dataclass(frozen=True, slots=True)
 class Planned:
-    row: Row
+    row: PersonRow
     existed: bool
     doc: dict[str, Any]
 
@@ -133,7 +133,7 @@ class IdentityStore:
 
     # -- import -----------------------------------------------------------------------------
 
-    async def import_people(self, rows: Sequence[Row], now: datetime) -> ImportReport:
+    async def import_people(self, rows: Sequence[PersonRow], now: datetime) -> ImportReport:
         """Upsert `rows` (in file order); conflicting rows are reported and not applied."""
         report = ImportReport()
         for start in range(0, len(rows), CHUNK):
@@ -147,7 +147,9 @@ class IdentityStore:
                 report.conflicting.append(Conflict(row.line, row.person.employee_id, *holder))
         return report
 
-    async def _chunk(self, rows: list[Row], now: datetime, report: ImportReport) -> list[Row]:
+    async def _chunk(
+        self, rows: list[PersonRow], now: datetime, report: ImportReport
+    ) -> list[PersonRow]:
         """Apply one chunk; returns the rows to try again (after a concurrent write)."""
         existing, holders = await self._known(rows)
         plan: list[Planned] = []
@@ -170,7 +172,9 @@ class IdentityStore:
             plan.append(Planned(row, old is not None, doc))
         return await self._write(plan, report)
 
-    async def _known(self, rows: list[Row]) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
+    async def _known(
+        self, rows: list[PersonRow]
+    ) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
         ids = [row.person.employee_id for row in rows]
         keys = list({key for row in rows for key in row.person.keys()})
         existing = {d["_id"]: d async for d in self.people.find({"_id": {"$in": ids}})}
@@ -180,7 +184,7 @@ class IdentityStore:
                 holders.update({k: doc["_id"] for k in only_keys(doc["keys"])})
         return existing, holders
 
-    async def _write(self, plan: list[Planned], report: ImportReport) -> list[Row]:
+    async def _write(self, plan: list[Planned], report: ImportReport) -> list[PersonRow]:
         """Ordered, so a key moving from one person to the next in the file lands in order.
         A duplicate key means a concurrent import took an identifier since we read: the rows
         from there on go round again, with fresh reads."""
@@ -224,7 +228,7 @@ def _resolution(keys: tuple[str, ...], holders: Mapping[str, Person]) -> Resolut
     return Resolution(None, f"the actor matches several people: {', '.join(sorted(people))}", keys)
 
 
-def _conflict(row: Row, holders: Mapping[str, str]) -> Conflict | None:
+def _conflict(row: PersonRow, holders: Mapping[str, str]) -> Conflict | None:
     for key in row.person.keys():
         other = holders.get(key)
         if other is not None and other != row.person.employee_id:

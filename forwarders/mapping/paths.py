@@ -6,7 +6,7 @@ dots (an xAPI extension IRI) is written in brackets:
 
 - `event`: the forwarding event (`forwarders.events.Event.as_dict()`)
 - `statement`: the statement as stored
-- `person`: the resolved person (`forwarders.identity.Person.as_dict()`)
+- `person`: the resolved person (`forwarders.identity.person.Person.as_dict()`)
 - `activity`: the statement's object (an Activity, with its `definition`)
 - `verb`: the statement's verb
 - `result`: the statement's result

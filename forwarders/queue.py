@@ -30,7 +30,7 @@ with its attempt in one update (the log is bounded, and each excerpt too).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -39,7 +39,7 @@ from pymongo import ASCENDING, IndexModel, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
-from forwarders.events import REVOKED, Event, generic_payload
+from forwarders.events import REVOKED, Event
 from forwarders.store import EVENTS
 
 STATES = ("pending", "failed", "delivered", "dead", "unmatched", "dropped")
@@ -53,6 +53,9 @@ PIPELINE_INDEXES = [
     ),
 ]
 DUPLICATE_KEY = 11000
+LOOKUP_BATCH = 50
+DELETE_BATCH = 100
+"""Values per `$in`: the embedded database's cost per value grows with the list."""
 EXCERPT_BYTES = 1024
 LOG_SIZE = 30
 
@@ -65,8 +68,9 @@ class Job:
     attempts: int
     lease_token: str
     payload: dict[str, Any] | None = None
-    """The stored body; None for an event queued before payloads were stored, or put back
-    by a replay before it was ever rendered (the worker renders it then)."""
+    """The stored body, rendered once when the event became deliverable (discovery,
+    re-drive or replay). None only for an event stored before payloads were (upgraded at
+    start-up by `Worker`)."""
 
     @classmethod
     def from_document(cls, doc: dict[str, Any], token: str) -> Job:
@@ -193,11 +197,6 @@ def _document(disposition: Disposition, now: datetime) -> dict[str, Any]:
     }
 
 
-def generic(event: Event) -> Disposition:
-    """The disposition of an event every forwarder kind sends as is (generic, test events)."""
-    return Disposition(event, "pending", generic_payload(event))
-
-
 class JobStore:
     def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
         self.events = db[EVENTS]
@@ -206,10 +205,6 @@ class JobStore:
 
     async def ensure_indexes(self) -> None:
         await self.events.create_indexes(PIPELINE_INDEXES)
-
-    async def enqueue(self, events: Sequence[Event], now: datetime) -> int:
-        """Store new events with the generic payload (test events, generic forwarders)."""
-        return len(await self.enqueue_dispositions([generic(e) for e in events], now))
 
     async def enqueue_dispositions(
         self, dispositions: Sequence[Disposition], now: datetime
@@ -238,19 +233,17 @@ class JobStore:
         )
         return result.modified_count == 1
 
-    async def settle_claimed(self, job: Job, disposition: Disposition, now: datetime) -> bool:
-        """Record what the worker's late rendering decided for a claimed job: pending keeps
-        the lease (delivery goes on); any other state ends it, the attempt not counted."""
+    async def settle_rendered(
+        self, disposition: Disposition, now: datetime, *, fresh: bool
+    ) -> bool:
+        """Record what rendering decided for an event that had no payload (replay, upgrade),
+        unless a worker holds it; `fresh` starts its attempts over."""
         values, unset = disposition.fields(now)
-        if disposition.state == "pending":
-            values.pop("due")  # the lease's `due` stands while the worker delivers
-        else:
-            unset = (*unset, "lease")
-        update: dict[str, Any] = {"$set": values, "$unset": {n: "" for n in unset}}
-        if disposition.state != "pending":
-            update["$inc"] = {"attempts": -1}
+        if fresh:
+            values["attempts"] = 0
         result = await self.events.update_one(
-            {"_id": job.id, "lease.token": job.lease_token}, update
+            {"_id": disposition.event.id, "lease": {"$exists": False}},
+            {"$set": values, "$unset": {name: "" for name in unset}},
         )
         return result.modified_count == 1
 
@@ -362,7 +355,17 @@ class JobStore:
         )
         return result.modified_count == 1
 
-    async def replay(self, match: dict[str, Any], now: datetime) -> int:
+    async def reclaim(self, owner: str, now: datetime) -> int:
+        """Make due now the jobs `owner` holds (a restarted worker's previous run, cut off):
+        their deliveries are re-sent at once instead of when the lease runs out. The cut-off
+        attempt stays counted: it may have reached the receiver."""
+        result = await self.events.update_many(
+            {"lease.owner": owner},
+            {"$set": {"due": now, "updated": now}, "$unset": {"lease": ""}},
+        )
+        return int(result.modified_count)
+
+    async def replay(self, match: Mapping[str, Any], now: datetime) -> int:
         """Put matching events (not in flight) back in the queue with a fresh schedule."""
         result = await self.events.update_many(
             {**match, "lease": {"$exists": False}},
@@ -423,6 +426,11 @@ class JobStore:
         cursor = cursor.sort([("created", -1), ("_id", -1)]).limit(limit)
         return [EventRecord.from_document(doc) async for doc in cursor]
 
+    async def states(self, event_ids: Sequence[str]) -> dict[str, str]:
+        """The state of each of these events that exists (point reads by `_id`)."""
+        cursor = self.events.find({"_id": {"$in": list(event_ids)}}, {"state": 1})
+        return {doc["_id"]: doc["state"] async for doc in cursor}
+
     async def attempts_of(self, event_id: str) -> list[Attempt]:
         doc = await self.events.find_one({"_id": event_id}, {"log": 1, "forwarder": 1})
         if doc is None:
@@ -442,10 +450,6 @@ class JobStore:
             for entry in doc.get("log", ())
         ]
 
-    async def statement_events(self, statement_ids: Sequence[str]) -> list[Event]:
-        """The (non-revocation) events produced by these statements, for voiding."""
-        return [o.event for o in await self.originals(statement_ids)]
-
     async def originals(self, statement_ids: Sequence[str]) -> list[Original]:
         """The (non-revocation) events of these statements, with what revocation needs."""
         cursor = self.events.find(
@@ -462,24 +466,83 @@ class JobStore:
             async for doc in cursor
         ]
 
+    async def unrendered(
+        self, match: Mapping[str, Any], limit: int, after: str | None = None
+    ) -> list[Event]:
+        """Matching events without a payload and not in flight, in id order from `after`."""
+        query: dict[str, Any] = {**match, "payload": None, "lease": {"$exists": False}}
+        if after is not None:
+            query["$and"] = [{"_id": {"$gt": after}}]
+        cursor = self.events.find(query, {"event": 1}).sort("_id", 1).limit(limit)
+        return [Event.from_dict(doc["event"]) async for doc in cursor]
+
     async def unmatched(
         self,
-        keys: Sequence[str] | None,
-        event_ids: Sequence[str] | None,
+        keys: Sequence[str],
         limit: int,
         after: str | None = None,
     ) -> list[Event]:
-        """Unmatched events holding one of `keys`, or among `event_ids` (re-drive), in id
-        order from `after`."""
+        """Unmatched events holding one of `keys` (re-drive), in id order from `after`."""
         match: dict[str, Any] = {"state": "unmatched"}
         if after is not None:
             match["_id"] = {"$gt": after}
-        if keys is not None:
-            match["learner_keys"] = {"$in": [k for k in keys if isinstance(k, str)]}
-        if event_ids is not None:
-            match.setdefault("_id", {})["$in"] = list(event_ids)
+        match["learner_keys"] = {"$in": [k for k in keys if isinstance(k, str)]}
         cursor = self.events.find(match, {"event": 1}).sort("_id", 1).limit(limit)
         return [Event.from_dict(doc["event"]) async for doc in cursor]
+
+    # -- data protection (erasure and retention in `lrs` call these) ------------------------
+
+    async def of_statements(
+        self, statement_ids: Sequence[str], learner_keys: Sequence[str] | None = None
+    ) -> list[str]:
+        """Ids of the events of these statements (through the `statement` index); with
+        `learner_keys`, only those whose learner is one of them."""
+        fields = {"_id": 1} if learner_keys is None else {"event.learner.key": 1}
+        found: list[str] = []
+        for start in range(0, len(statement_ids), LOOKUP_BATCH):
+            match = {"statement": {"$in": list(statement_ids[start : start + LOOKUP_BATCH])}}
+            async for doc in self.events.find(match, fields):
+                key = doc.get("event", {}).get("learner", {}).get("key")
+                if learner_keys is None or key in learner_keys:
+                    found.append(doc["_id"])
+        return found
+
+    async def scrub_learner(self, event_ids: Sequence[str], learner: dict[str, Any]) -> None:
+        """Replace the learner of these events (erasure): the rendered body, the resolved
+        person and the receivers' answers carry their data too, so they go."""
+        for event_id in event_ids:
+            doc = await self.events.find_one({"_id": event_id}, {"log": 1})
+            if doc is None:
+                continue
+            log = [{**entry, "excerpt": ""} for entry in doc.get("log", ())]
+            await self.events.update_one(
+                {"_id": event_id},
+                {
+                    "$set": {"event.learner": learner, "log": log},
+                    "$unset": {"payload": "", "employee_id": "", "learner_keys": ""},
+                },
+            )
+
+    async def finished_before(self, forwarder_ids: Sequence[str], cutoff: datetime) -> list[str]:
+        """Delivered and dead events last updated before `cutoff` (retention), read per
+        forwarder and state through the `forwarder_state_created` index (`created <=
+        updated`, so `created` bounds the read)."""
+        found: list[str] = []
+        for forwarder_id in forwarder_ids:
+            for state in ("delivered", "dead"):
+                match = {"forwarder": forwarder_id, "state": state, "created": {"$lt": cutoff}}
+                async for doc in self.events.find(match, {"updated": 1}):
+                    if doc["updated"] < cutoff:
+                        found.append(doc["_id"])
+        return found
+
+    async def delete(self, event_ids: Sequence[str]) -> int:
+        """Delete these events (and their attempt logs, which live inside them)."""
+        deleted = 0
+        for start in range(0, len(event_ids), DELETE_BATCH):
+            chunk = list(event_ids[start : start + DELETE_BATCH])
+            deleted += (await self.events.delete_many({"_id": {"$in": chunk}})).deleted_count
+        return deleted
 
 
 def _logged(attempt: Attempt) -> dict[str, Any]:

@@ -1,0 +1,85 @@
+"""What forwarding needs from the statement store, declared here and implemented by `lrs`
+(`lrs.storage.statement_source`), which owns the statements collection.
+
+Forwarding reads stored statements three ways: it follows new ones as they commit (`watch`),
+walks a range of them in stored order, all of them or those filed under one verb (`scan`:
+discovery's backfill, reconciliation), and reads a few by id (`get`: re-drive). It sees
+parsed records, never the stored documents: how `lrs` keys, orders and serialises
+statements can change without changing forwarding.
+
+Positions are the store's stored order (an opaque increasing integer); `position_of` and
+`ms_of` convert between positions and stored milliseconds, so discovery can keep a
+watermark and re-read a time margin behind it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any, Protocol
+
+import orjson
+
+
+@dataclass(frozen=True)
+class StoredStatement:
+    """One stored statement, as forwarding uses it."""
+
+    id: str
+    position: int
+    """Its place in stored order (increasing; not dense)."""
+    stored_ms: int
+    """When it was stored, in milliseconds since the epoch."""
+    verbs: frozenset[str]
+    """The verb ids it is filed under: its own, and that of a statement it references. A
+    cheap superset to skip statements no forwarder wants before parsing them."""
+    raw: str | bytes
+    """The statement as stored (JSON)."""
+    voided: bool = False
+    voids: str | None = None
+    """For a voiding statement: the id of the statement it voids."""
+
+    @cached_property
+    def statement(self) -> Mapping[str, Any]:
+        """The statement, parsed on first use (most statements are never parsed)."""
+        parsed: Mapping[str, Any] = orjson.loads(self.raw)
+        return parsed
+
+
+class StatementStream(Protocol):
+    """New statements in commit order, resumable from a token."""
+
+    @property
+    def resume_token(self) -> Mapping[str, Any] | None: ...
+
+    async def next_batch(self, limit: int) -> list[StoredStatement]:
+        """The next statement (waiting a short while; [] when none came) and up to `limit`
+        already received behind it."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+class StatementSource(Protocol):
+    def position_of(self, ms: int) -> int:
+        """The first position of the stored millisecond `ms`."""
+        ...
+
+    def ms_of(self, position: int) -> int: ...
+
+    async def watch(self, resume_after: Mapping[str, Any] | None) -> StatementStream:
+        """Follow new statements from `resume_after` (from now when None). Raises
+        `pymongo.errors.OperationFailure` when the token is refused or has expired."""
+        ...
+
+    def scan(
+        self, after: int, through: int, *, verb: str | None = None, page: int = 500
+    ) -> AsyncIterator[list[StoredStatement]]:
+        """Pages (at most `page`, never empty) of the statements with `after < position <=
+        through`, filed under `verb` when given, in stored order."""
+        ...
+
+    async def get(self, ids: Sequence[str]) -> dict[str, StoredStatement]:
+        """The statements with these ids that are stored and not voided."""
+        ...

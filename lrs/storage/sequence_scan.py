@@ -1,0 +1,66 @@
+"""Reading the statements of one key in ascending `seq` order, a bounded slice at a time.
+
+Every reader that walks stored statements from a position onwards (forwarding discovery and
+reconciliation through `lrs.storage.statement_source`, the key upgrade in `rekey`, and the
+analytics rollups to come) goes through `scan`. Why slices: the `(keys, seq)` index gives
+cheap bounds, but the embedded database reads every match of a range before it applies
+`limit`, so an open-ended range would read the whole tail of the collection per page. A
+slice of `seq` grows while it holds few statements and narrows when it fills a page, so
+each read costs about one page whatever the collection size.
+
+Each `Slice` says how far the scan has read (`through`): every statement of the key with
+`after < seq <= through` was in this slice or an earlier one. A consumer that checkpoints
+(the key upgrade, a rollup) records `through` and resumes from it.
+
+Statement queries (`windows`) keep their own density-driven planner: they read newest first,
+size the first window from the density earlier queries measured, and stop at a page; a
+forward scan to a horizon gains nothing from that memory and needs the checkpoint instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pymongo.asynchronous.collection import AsyncCollection
+
+from lrs.storage.sequence import MS_SHIFT
+
+PAGE = 500
+FIRST_SPAN = 5000 << MS_SHIFT
+"""Five seconds of `seq`: the first slice, and the narrowest a full page shrinks it to."""
+GROWTH = 4
+
+
+@dataclass(frozen=True, slots=True)
+class Slice:
+    docs: list[dict[str, Any]]
+    """At most `page` documents, in ascending `seq`."""
+    through: int
+    """Every statement with `after < seq <= through` has been read (here or before)."""
+
+
+async def scan(
+    statements: AsyncCollection[dict[str, Any]],
+    key: str,
+    after: int,
+    through: int,
+    projection: Mapping[str, Any],
+    *,
+    page: int = PAGE,
+    first_span: int = FIRST_SPAN,
+) -> AsyncIterator[Slice]:
+    """The statements carrying `key` with `after < seq <= through`, slice by slice (empty
+    slices included, so a checkpointing consumer can record its progress)."""
+    low, span = after, first_span
+    while low < through:
+        top = min(low + span, through)
+        query = {"keys": key, "seq": {"$gt": low, "$lte": top}}
+        cursor = statements.find(query, {**projection, "seq": 1}).sort("seq", 1).limit(page)
+        docs = await cursor.to_list()
+        if len(docs) == page:  # a full page: go on inside the slice, narrower
+            low, span = int(docs[-1]["seq"]), max(first_span, span // 2)
+        else:
+            low, span = top, span * GROWTH if len(docs) * GROWTH < page else span
+        yield Slice(docs, low)
