@@ -29,7 +29,7 @@ async def overview(visit: Visit) -> Response:
         own = agent_key(visit.credential.authority) if mine else None
         figures = await statement_figures(visit.services, own)
         values["statements"] = figures
-        values["chart"] = bar_chart(figures.per_day, f"Statements stored per day, last {DAYS}")
+        values["chart"] = bar_chart(figures.per_day, f"Statements stored per day, last {DAYS} days")
     if visit.is_admin:
         counts, health = await forwarding_figures(visit.services)
         values.update(
