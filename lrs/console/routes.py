@@ -9,7 +9,8 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from lrs.auth.gate import AuthGate
-from lrs.console import credentials, statements
+from lrs.console import credentials, forwarders, statements
+from lrs.console.audit_log import audit_log
 from lrs.console.guard import Console
 from lrs.console.login import Login
 from lrs.console.overview import overview
@@ -44,6 +45,19 @@ def console_mount(gate: AuthGate, lifetime: timedelta = SESSION_LIFETIME) -> Mou
                 page(credentials.revoke, admin=True),
                 methods=["POST"],
             ),
+            Route("/forwarders", page(forwarders.forwarders, admin=True)),
+            Route("/forwarders/{forwarder_id}", page(forwarders.dead_letters, admin=True)),
+            Route(
+                "/forwarders/{forwarder_id}/replay",
+                page(forwarders.replay_all, admin=True),
+                methods=["POST"],
+            ),
+            Route(
+                "/forwarders/{forwarder_id}/events/{event_id}/replay",
+                page(forwarders.replay_one, admin=True),
+                methods=["POST"],
+            ),
+            Route("/audit", page(audit_log, admin=True)),
             Mount("/static", app=StaticFiles(directory=STATIC), name="console-static"),
         ],
     )

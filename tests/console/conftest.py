@@ -43,3 +43,16 @@ def sign_in(browser: httpx.AsyncClient) -> SignIn:
         return await browser.post("/console/login", data=data)
 
     return sign_in
+
+
+from tests.forwarders.conftest import (  # noqa: E402, F401 - the forwarding fixtures, shared
+    admin,
+    clock,
+    db,
+    forwarding_settings,
+    make_forwarder,
+    make_worker,
+    receiver,
+    receiver_server,
+    worker,
+)

@@ -200,6 +200,17 @@ async def test_a_credential_is_created_with_its_secret_shown_once_then_revoked(
         assert (await http.get("/xapi/statements", headers=headers)).status_code == 401
 
 
+async def test_the_forwarders_and_audit_log_pages_are_reached_from_the_menu(page: Any) -> None:
+    await page.get_by_role("link", name="Forwarders").click()
+    await expect(page.get_by_role("heading", name="Forwarders")).to_be_visible()
+    await shot(page, "forwarders")
+    await page.get_by_role("link", name="Audit log").click()
+    await page.get_by_label("Action").fill("console.signed_in")
+    await page.get_by_role("button", name="Filter").click()
+    await expect(page.get_by_role("cell", name="console.signed_in").first).to_be_visible()
+    await shot(page, "audit")
+
+
 async def test_after_signing_out_the_old_session_is_refused(page: Any) -> None:
     cookies = await page.context.cookies()
     await page.get_by_role("button", name="Sign out").click()
