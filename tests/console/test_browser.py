@@ -37,7 +37,10 @@ ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-SHOTS = Path(__file__).parents[2] / "docs" / "console"
+DOCS_SHOTS = Path(__file__).parents[2] / "docs" / "console"
+UPDATE_SHOTS = "UPDATE_CONSOLE_SCREENSHOTS"
+"""Set to 1 to refresh docs/console/*.png; otherwise screenshots go to a temporary directory,
+so a test run leaves the working tree as it found it."""
 
 pytestmark = [
     pytest.mark.slow,
@@ -112,9 +115,16 @@ async def page(chromium: Any, lrs_url: str, operator: tuple[str, str]) -> AsyncI
     await context.close()
 
 
-async def shot(page: Any, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    await page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if os.environ.get(UPDATE_SHOTS) == "1":
+        return DOCS_SHOTS
+    return tmp_path_factory.mktemp("screenshots")
+
+
+async def shot(page: Any, folder: Path, name: str) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
 
 
 async def post_statement(lrs_url: str, operator: tuple[str, str], statement: dict[str, Any]) -> str:
@@ -126,12 +136,12 @@ async def post_statement(lrs_url: str, operator: tuple[str, str], statement: dic
 
 
 async def test_the_sign_in_form_is_labelled_and_works_from_the_keyboard(
-    chromium: Any, lrs_url: str, operator: tuple[str, str]
+    chromium: Any, lrs_url: str, operator: tuple[str, str], shots: Path
 ) -> None:
     context = await chromium.new_context(base_url=lrs_url)
     page = await context.new_page()
     await page.goto("/console/login")
-    await shot(page, "login")
+    await shot(page, shots, "login")
     await page.keyboard.type(operator[0])  # the key field has focus on arrival
     await page.keyboard.press("Tab")
     await page.keyboard.type(operator[1])
@@ -142,7 +152,7 @@ async def test_the_sign_in_form_is_labelled_and_works_from_the_keyboard(
 
 
 async def test_the_overview_shows_statements_per_day_as_a_chart(
-    page: Any, lrs_url: str, operator: tuple[str, str], make_statement: Any
+    page: Any, lrs_url: str, operator: tuple[str, str], make_statement: Any, shots: Path
 ) -> None:
     await post_statement(lrs_url, operator, make_statement())
     await page.reload()
@@ -153,11 +163,11 @@ async def test_the_overview_shows_statements_per_day_as_a_chart(
         page.get_by_role("link", name="http://example.com/courses/xapi-101")
     ).to_be_visible()
     assert await page.locator("#queue-depth").inner_text() == "0"
-    await shot(page, "overview")
+    await shot(page, shots, "overview")
 
 
 async def test_a_statement_just_posted_is_found_then_voided(
-    page: Any, lrs_url: str, operator: tuple[str, str], make_statement: Any
+    page: Any, lrs_url: str, operator: tuple[str, str], make_statement: Any, shots: Path
 ) -> None:
     activity = "http://example.com/courses/voiding-101"
     statement = make_statement(object={"objectType": "Activity", "id": activity})
@@ -166,10 +176,10 @@ async def test_a_statement_just_posted_is_found_then_voided(
     await page.get_by_label("Activity").fill(activity)
     await page.get_by_role("button", name="Filter").click()
     await expect(page.get_by_role("heading", name=statement_id)).to_be_visible()
-    await shot(page, "statements")
+    await shot(page, shots, "statements")
     await page.get_by_role("link", name=f"Void statement {statement_id}").click()
     await page.get_by_role("heading", name=f"Void statement {statement_id}?").wait_for()
-    await shot(page, "void")
+    await shot(page, shots, "void")
     await page.get_by_role("button", name="Void this statement").click()
     await expect(page.get_by_role("status")).to_have_text(f"Statement {statement_id} is voided.")
     await page.get_by_label("Activity").fill(activity)
@@ -181,7 +191,7 @@ async def test_a_statement_just_posted_is_found_then_voided(
 
 
 async def test_a_credential_is_created_with_its_secret_shown_once_then_revoked(
-    page: Any, lrs_url: str
+    page: Any, lrs_url: str, shots: Path
 ) -> None:
     await page.get_by_role("link", name="Credentials").click()
     await page.get_by_label("Name").fill("Reporting tool")
@@ -189,7 +199,7 @@ async def test_a_credential_is_created_with_its_secret_shown_once_then_revoked(
     await page.get_by_role("button", name="Create credential").click()
     key = await page.locator("#created-key").inner_text()
     secret = await page.locator("#created-secret").inner_text()
-    await shot(page, "credentials")
+    await shot(page, shots, "credentials")
     async with httpx.AsyncClient(base_url=lrs_url) as http:
         headers = {"Authorization": basic(key, secret), "X-Experience-API-Version": "2.0.0"}
         assert (await http.get("/xapi/statements", headers=headers)).status_code == 200
@@ -200,15 +210,17 @@ async def test_a_credential_is_created_with_its_secret_shown_once_then_revoked(
         assert (await http.get("/xapi/statements", headers=headers)).status_code == 401
 
 
-async def test_the_forwarders_and_audit_log_pages_are_reached_from_the_menu(page: Any) -> None:
+async def test_the_forwarders_and_audit_log_pages_are_reached_from_the_menu(
+    page: Any, shots: Path
+) -> None:
     await page.get_by_role("link", name="Forwarders").click()
     await expect(page.get_by_role("heading", name="Forwarders")).to_be_visible()
-    await shot(page, "forwarders")
+    await shot(page, shots, "forwarders")
     await page.get_by_role("link", name="Audit log").click()
     await page.get_by_label("Action").fill("console.signed_in")
     await page.get_by_role("button", name="Filter").click()
     await expect(page.get_by_role("cell", name="console.signed_in").first).to_be_visible()
-    await shot(page, "audit")
+    await shot(page, shots, "audit")
 
 
 async def test_after_signing_out_the_old_session_is_refused(page: Any) -> None:
