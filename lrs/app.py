@@ -24,6 +24,7 @@ from lrs.auth.backend import AuthMiddleware
 from lrs.auth.config import AuthSettings
 from lrs.auth.credential_store import MongoCredentialStore
 from lrs.auth.gate import AuthGate
+from lrs.console.routes import console_mount
 from lrs.errors import handle_http_exception, handle_unexpected, handle_xapi_error
 from lrs.http.access_log import AccessMiddleware
 from lrs.http.alternate_syntax import AlternateSyntaxMiddleware
@@ -203,6 +204,7 @@ def create_app(
             routes=[*ADMIN_ROUTES, *CREDENTIAL_ROUTES, *IDENTITY_ROUTES, *DATA_ROUTES],
         ),
         Mount("/feeds", routes=FEED_ROUTES),
+        console_mount(gate),
         Mount(
             "/xapi",
             routes=[

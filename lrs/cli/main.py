@@ -159,6 +159,7 @@ def banner(settings: Settings, admin: AdminCredential | None) -> str:
     lines = [
         f"LRS listening: xAPI endpoint {base}/xapi",
         f"  health: {base}/healthz  ready: {base}/readyz",
+        f"  console: {base}/console",
     ]
     if admin is None:
         lines.append("  credentials: use one made with `lrs credentials create`")

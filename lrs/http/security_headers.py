@@ -7,7 +7,8 @@ that also serves `/admin`. A browser must never render them as a page of that or
 - every answer carries `X-Content-Type-Options: nosniff` (no guessing a type from bytes)
   and a `Content-Security-Policy` that allows nothing and sandboxes the document (a unique
   origin: no scripts, no forms, no access to the LRS's storage), since the LRS serves no
-  HTML at all;
+  HTML but the console's pages, which set their own policy first (`lrs.console.security`:
+  the header already set is kept);
 - stored bytes (documents, statements with their attachments) also carry
   `Content-Disposition: attachment`, so a navigation to them downloads instead of rendering.
 """

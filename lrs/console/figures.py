@@ -1,0 +1,98 @@
+"""The overview's figures, each from an existing counter or a bounded, indexed read.
+
+- statements per day and top activities: from the newest `SAMPLE` statements, read through
+  the statement store's own query (bounded windows of the stored sequence, never a scan).
+  This is the seam for the analytics rollups: when they exist, `statement_figures` reads
+  them instead and the page stays as it is.
+- forwarding: `forwarders.stats.queue_counts` (equality counts on an index prefix, as the
+  `/metrics` gauges use) and this process's delivery outcomes from `lrs.metrics`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import orjson
+
+from forwarders.stats import QueueCounts, queue_counts
+from lrs.console.chart import Bar
+from lrs.services import Services
+from lrs.storage.sequence import ms_of
+from statements.types import StatementQuery
+
+SAMPLE = 1000
+DAYS = 14
+TOP = 10
+DELIVERY_SAMPLES = "lrs_forwarding_delivery_duration_seconds_count"
+OUTCOMES = ("delivered", "retrylater", "endpointgone", "dead")
+
+
+@dataclass(frozen=True, slots=True)
+class StatementFigures:
+    per_day: list[Bar]
+    top_activities: list[tuple[str, int]]
+    sampled: int
+    """How many statements the figures were drawn from (at most SAMPLE)."""
+    complete: bool
+    """True when the sample holds every statement of the period."""
+
+
+@dataclass(frozen=True, slots=True)
+class ForwarderHealth:
+    id: str
+    name: str
+    paused: bool
+    counts: dict[str, int]
+
+
+async def statement_figures(
+    services: Services, authority_key: str | None, today: date | None = None
+) -> StatementFigures:
+    today = today or datetime.now(UTC).date()
+    first = today - timedelta(days=DAYS - 1)
+    since = datetime(first.year, first.month, first.day, tzinfo=UTC)
+    query = StatementQuery(since=since, limit=SAMPLE)
+    page = await services.statements.find_statements(query, authority_key=authority_key)
+    days: Counter[date] = Counter()
+    activities: Counter[str] = Counter()
+    for stored in page.statements:
+        days[datetime.fromtimestamp(ms_of(stored.seq) / 1000, tz=UTC).date()] += 1
+        target = _activity_of(orjson.loads(stored.raw))
+        if target is not None:
+            activities[target] += 1
+    per_day = [
+        Bar((first + timedelta(days=i)).strftime("%m-%d"), days[first + timedelta(days=i)])
+        for i in range(DAYS)
+    ]
+    complete = page.more_after is None
+    return StatementFigures(per_day, activities.most_common(TOP), len(page.statements), complete)
+
+
+def _activity_of(statement: dict[str, Any]) -> str | None:
+    target = statement.get("object") or {}
+    if target.get("objectType", "Activity") != "Activity":
+        return None
+    return str(target["id"]) if "id" in target else None
+
+
+async def forwarding_figures(services: Services) -> tuple[QueueCounts, list[ForwarderHealth]]:
+    db = services.client[services.settings.database]
+    counts = await queue_counts(db, datetime.now(UTC))
+    health = []
+    for view in await services.forwarders.list_forwarders():
+        f = view.forwarder
+        mine = {state: n for (fid, state), n in counts.by_state.items() if fid == f.id}
+        health.append(ForwarderHealth(f.id, f.name, f.paused, mine))
+    return counts, health
+
+
+def delivery_outcomes(services: Services) -> dict[str, int]:
+    """Delivery attempts by outcome made by this process's worker since it started."""
+    registry = services.metrics.registry
+    return {
+        outcome: int(registry.get_sample_value(DELIVERY_SAMPLES, {"outcome": outcome}) or 0)
+        for outcome in OUTCOMES
+    }

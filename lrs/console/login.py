@@ -1,0 +1,80 @@
+"""Signing in and out of the console with an existing credential's key and secret.
+
+The key and secret are checked by `AuthGate.client`, the same door as HTTP Basic: the same
+credential store, the same brute-force limits (a locked key or address gets 429 here too)
+and the same `auth.failed` audit entries (scheme `console`).
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from lrs.auth.backend import client_address
+from lrs.console.guard import Console, Visit
+from lrs.console.security import LOGIN_COOKIE, SESSION_COOKIE, clear_cookie, same_token, set_cookie
+from lrs.services import Services
+from statements.errors import TooManyRequests, Unauthenticated
+
+LOGIN_FORM_SECONDS = 3600
+MAX_FIELD = 256
+SIGNED_IN = "console.signed_in"
+SIGNED_OUT = "console.signed_out"
+
+
+class Login:
+    def __init__(self, console: Console) -> None:
+        self.console = console
+
+    async def form(self, request: Request) -> Response:
+        return self._form(request, "", 200)
+
+    def _form(self, request: Request, message: str, status: int, **headers: str) -> Response:
+        token = secrets.token_urlsafe(32)
+        response = self.console.pages.render(
+            "login.html", {"csrf": token, "message": message}, status, headers
+        )
+        secure = self.console.secure(request)
+        set_cookie(response, LOGIN_COOKIE, token, secure=secure, max_age=LOGIN_FORM_SECONDS)
+        return response
+
+    async def submit(self, request: Request) -> Response:
+        form = await request.form(max_fields=8)
+        if not same_token(request.cookies.get(LOGIN_COOKIE, ""), form.get("csrf")):
+            return self._form(request, "The sign-in form expired: please try again.", 403)
+        key, secret = form.get("key"), form.get("secret")
+        if not isinstance(key, str) or not isinstance(secret, str) or not key or not secret:
+            return self._form(request, "Both the key and the secret are required.", 400)
+        if len(key) > MAX_FIELD or len(secret) > MAX_FIELD:
+            return self._form(request, "The key or the secret is too long.", 400)
+        source = client_address(request.scope)
+        try:
+            credential = await self.console.gate.client(key, secret, source, via="console")
+        except TooManyRequests as error:
+            headers = {"Retry-After": str(error.retry_after)}
+            return self._form(request, error.message, 429, **headers)
+        except Unauthenticated:
+            return self._form(request, "Wrong key or secret.", 401)
+        return await self._open(request, credential.key, source)
+
+    async def _open(self, request: Request, key: str, source: str | None) -> Response:
+        services: Services = request.state.services
+        session = await (await self.console.sessions(services)).open(key)
+        await services.audit.record(actor=key, action=SIGNED_IN, source=source)
+        response = RedirectResponse("/console/", status_code=303)
+        secure = self.console.secure(request)
+        lifetime = int(self.console.lifetime.total_seconds())
+        set_cookie(response, SESSION_COOKIE, session.token, secure=secure, max_age=lifetime)
+        clear_cookie(response, LOGIN_COOKIE, secure=secure)
+        return response
+
+    async def sign_out(self, visit: Visit) -> Response:
+        await (await self.console.sessions(visit.services)).close(visit.session.token)
+        await visit.services.audit.record(
+            actor=visit.credential.key, action=SIGNED_OUT, source=visit.source
+        )
+        response = RedirectResponse("/console/login", status_code=303)
+        clear_cookie(response, SESSION_COOKIE, secure=self.console.secure(visit.request))
+        return response

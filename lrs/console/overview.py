@@ -1,0 +1,42 @@
+"""The overview page: statements per day, top activities, forwarding health and queue."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.responses import Response
+
+from lrs.auth.scopes import statement_read_mode
+from lrs.console.chart import bar_chart
+from lrs.console.figures import (
+    DAYS,
+    delivery_outcomes,
+    forwarding_figures,
+    statement_figures,
+)
+from lrs.console.guard import Visit
+from statements.errors import Forbidden
+from statements.index import agent_key
+
+
+async def overview(visit: Visit) -> Response:
+    values: dict[str, Any] = {"days": DAYS}
+    try:
+        mine = statement_read_mode(visit.credential) == "mine"
+    except Forbidden:
+        values["statements"] = None
+    else:
+        own = agent_key(visit.credential.authority) if mine else None
+        figures = await statement_figures(visit.services, own)
+        values["statements"] = figures
+        values["chart"] = bar_chart(figures.per_day, f"Statements stored per day, last {DAYS} days")
+    if visit.is_admin:
+        counts, health = await forwarding_figures(visit.services)
+        values.update(
+            queue_depth=counts.due,
+            dead_letters=counts.in_state("dead"),
+            unmatched=counts.in_state("unmatched"),
+            forwarders=health,
+            deliveries=delivery_outcomes(visit.services),
+        )
+    return visit.render("overview.html", **values)

@@ -1,0 +1,63 @@
+"""The console's route table, mounted at /console by `lrs.app`."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from lrs.auth.gate import AuthGate
+from lrs.console import credentials, forwarders, statements
+from lrs.console.audit_log import audit_log
+from lrs.console.guard import Console
+from lrs.console.login import Login
+from lrs.console.overview import overview
+
+SESSION_LIFETIME = timedelta(hours=8)
+STATIC = Path(__file__).parent / "static"
+
+
+def console_mount(gate: AuthGate, lifetime: timedelta = SESSION_LIFETIME) -> Mount:
+    console = Console(gate, lifetime)
+    login = Login(console)
+    page = console.page
+    return Mount(
+        "/console",
+        routes=[
+            Route("/", page(overview)),
+            Route("/login", login.form, methods=["GET"]),
+            Route("/login", login.submit, methods=["POST"]),
+            Route("/logout", page(login.sign_out), methods=["POST"]),
+            Route("/statements", page(statements.browse)),
+            Route("/statements/{statement_id}/void", page(statements.confirm_void, admin=True)),
+            Route(
+                "/statements/{statement_id}/void",
+                page(statements.void, admin=True),
+                methods=["POST"],
+            ),
+            Route("/credentials", page(credentials.credentials, admin=True)),
+            Route("/credentials", page(credentials.create, admin=True), methods=["POST"]),
+            Route("/credentials/{key}/revoke", page(credentials.confirm_revoke, admin=True)),
+            Route(
+                "/credentials/{key}/revoke",
+                page(credentials.revoke, admin=True),
+                methods=["POST"],
+            ),
+            Route("/forwarders", page(forwarders.forwarders, admin=True)),
+            Route("/forwarders/{forwarder_id}", page(forwarders.dead_letters, admin=True)),
+            Route(
+                "/forwarders/{forwarder_id}/replay",
+                page(forwarders.replay_all, admin=True),
+                methods=["POST"],
+            ),
+            Route(
+                "/forwarders/{forwarder_id}/events/{event_id}/replay",
+                page(forwarders.replay_one, admin=True),
+                methods=["POST"],
+            ),
+            Route("/audit", page(audit_log, admin=True)),
+            Mount("/static", app=StaticFiles(directory=STATIC), name="console-static"),
+        ],
+    )

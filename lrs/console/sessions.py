@@ -1,0 +1,83 @@
+"""Server-side console sessions: the cookie carries a random token, the database its digest.
+
+    console_sessions  {_id: sha256(token), key, csrf, created, expires}
+
+Only the digest is stored, so a copy of the collection signs nobody in. A session names its
+credential's key, never its scopes: every request looks the credential up again, so a
+revocation ends the session at once (see `lrs.console.guard`). Expired sessions are refused
+by the query itself; the TTL index only tidies up later.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pymongo import IndexModel
+from pymongo.asynchronous.database import AsyncDatabase
+
+SESSIONS = "console_sessions"
+INDEXES = [IndexModel([("expires", 1)], name="expires_ttl", expireAfterSeconds=0)]
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class ConsoleSession:
+    token: str
+    key: str
+    """The credential this session acts as."""
+    csrf: str
+    """The token every form of this session must echo (compared in constant time)."""
+    expires: datetime
+
+
+class SessionStore:
+    def __init__(
+        self,
+        db: AsyncDatabase[dict[str, Any]],
+        lifetime: timedelta,
+        clock: Callable[[], datetime] = _utc_now,
+    ) -> None:
+        self.collection = db[SESSIONS]
+        self.lifetime = lifetime
+        self.clock = clock
+
+    async def ensure_indexes(self) -> None:
+        await self.collection.create_indexes(INDEXES)
+
+    async def open(self, key: str) -> ConsoleSession:
+        token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+        now = self.clock()
+        expires = now + self.lifetime
+        await self.collection.insert_one(
+            {"_id": _digest(token), "key": key, "csrf": csrf, "created": now, "expires": expires}
+        )
+        return ConsoleSession(token, key, csrf, expires)
+
+    async def get(self, token: str) -> ConsoleSession | None:
+        """The live session for `token`, None when unknown or expired."""
+        if not token or len(token) > 128:
+            return None
+        doc = await self.collection.find_one(
+            {"_id": _digest(token), "expires": {"$gt": self.clock()}}
+        )
+        if doc is None:
+            return None
+        expires = doc["expires"]
+        if expires.tzinfo is None:
+            expires = expires.replace(tzinfo=UTC)
+        return ConsoleSession(token, str(doc["key"]), str(doc["csrf"]), expires)
+
+    async def close(self, token: str) -> None:
+        await self.collection.delete_one({"_id": _digest(token)})
