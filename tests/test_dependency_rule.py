@@ -2,6 +2,7 @@
 
 `statements` is the pure domain: it imports nothing of ours and no I/O library.
 `forwarders` may use `lrs`'s database handle, never its HTTP layer.
+`connectors` import neither `lrs` nor an HTTP library: `lrs` wires them in.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ ROOT = Path(__file__).resolve().parent.parent
 FORBIDDEN = {
     "statements": ("lrs", "forwarders", "pymongo", "starlette", "httpx", "uvicorn", "bson"),
     "forwarders": ("lrs.resources", "lrs.app", "starlette"),
+    # connectors declare what they need (StatementSink); lrs wires them in
+    "connectors": ("lrs", "starlette", "httpx", "uvicorn"),
     # storage holds records, auth decides who may do what: neither reads the other
     "lrs.storage": ("lrs.auth",),
     "lrs.auth": ("lrs.storage",),
