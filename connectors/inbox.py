@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import asdict
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pymongo import ASCENDING, ReturnDocument
@@ -90,12 +90,6 @@ class Inbox:
         )
         return [_event(doc["event"]) async for doc in found]
 
-    async def counts(self, connector_id: str) -> dict[str, int]:
-        counts: dict[str, int] = {}
-        async for doc in self.collection.find({"connector_id": connector_id}, {"state": 1}):
-            counts[doc["state"]] = counts.get(doc["state"], 0) + 1
-        return counts
-
     async def forget(self, connector_id: str) -> None:
         await self.collection.delete_many({"connector_id": connector_id})
 
@@ -105,8 +99,6 @@ def _event_doc(event: MeetingEvent) -> dict[str, Any]:
 
 
 def _utc(value: datetime | None) -> datetime | None:
-    from datetime import UTC
-
     return None if value is None else value.replace(tzinfo=UTC)
 
 

@@ -83,7 +83,7 @@ class Processor:
         return done
 
     async def _process(self, inbox_id: str, connector_id: str, event: MeetingEvent) -> None:
-        connector = await self.store.find(connector_id)
+        connector = await self.store.by_id(connector_id)
         if connector is None:
             await self.inbox.finish(inbox_id, FAILED, "the connector was deleted")
             return

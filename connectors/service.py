@@ -24,7 +24,7 @@ from connectors.shape import ShapeError
 from connectors.spec import parse_definition
 from connectors.store import ConnectorStore
 from forwarders.secretbox import SecretBox
-from statements.errors import BadRequest, Unauthenticated
+from statements.errors import BadRequest, NotFound, Unauthenticated
 
 MAX_DELIVERY_BYTES = 256 * 1024
 """Zoom and Webex events are a few kilobytes; the bound keeps the unauthenticated door small."""
@@ -93,10 +93,10 @@ class ConnectorService:
 
     async def connector(self, connector_id: str) -> Connector:
         """The delivery's connector, looked up by id only (404, counted, when unknown)."""
-        found = await self.store.find(connector_id)
-        if found is None or found.id != connector_id:
+        found = await self.store.by_id(connector_id)
+        if found is None:
             self.on_delivery("unknown", "unknown_connector")
-            return await self.store.get(connector_id)  # raises NotFound
+            raise NotFound("no such connector", {"connector": connector_id[:64]})
         return found
 
     def rejected(self, kind: str, outcome: str) -> None:

@@ -44,6 +44,11 @@ class ConnectorStore:
         doc = await self.collection.find_one({"$or": [{"_id": ref}, {"name": ref}]})
         return None if doc is None else _connector(doc)
 
+    async def by_id(self, connector_id: str) -> Connector | None:
+        """The webhook's lookup: by id only (a name is guessable, the id is not)."""
+        doc = await self.collection.find_one({"_id": connector_id})
+        return None if doc is None else _connector(doc)
+
     async def get(self, ref: str) -> Connector:
         found = await self.find(ref)
         if found is None:
