@@ -8,7 +8,6 @@ timestamp (401, nothing stored) â†’ the provider's shape (400 with the reason) â
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -16,7 +15,7 @@ from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
-from connectors import signing, zoom
+from connectors import signing, webex, zoom
 from connectors.inbox import Inbox
 from connectors.model import Connector, MeetingEvent
 from connectors.processor import Processor, StatementSink
@@ -25,6 +24,7 @@ from connectors.spec import parse_definition
 from connectors.store import ConnectorStore
 from forwarders.secretbox import SecretBox
 from statements.errors import BadRequest, NotFound, Unauthenticated
+from statements.json_input import JSONInputError, decode_json
 
 MAX_DELIVERY_BYTES = 256 * 1024
 """Zoom and Webex events are a few kilobytes; the bound keeps the unauthenticated door small."""
@@ -127,6 +127,9 @@ class ConnectorService:
         body: bytes,
         now: datetime,
     ) -> MeetingEvent | zoom.UrlValidation:
+        if connector.kind == "webex":
+            signing.verify_webex(secret, headers.get("x-spark-signature"), body)
+            return webex.parse(_json(body))
         signing.verify_zoom(
             secret,
             headers.get("x-zm-signature"),
@@ -134,11 +137,7 @@ class ConnectorService:
             body,
             now.timestamp(),
         )
-        try:
-            document = json.loads(body)
-        except ValueError:
-            raise ShapeError("the body is not JSON") from None
-        return zoom.parse(document)
+        return zoom.parse(_json(body))
 
     async def _store(
         self, connector: Connector, event: MeetingEvent, body: bytes, now: datetime
@@ -157,6 +156,14 @@ class ConnectorService:
     async def _reject(self, connector: Connector, outcome: str, now: datetime) -> None:
         self.on_delivery(connector.kind, outcome)
         await self.store.count(connector.id, outcome, "", now)
+
+
+def _json(body: bytes) -> Any:
+    """Called only once the signature has been checked."""
+    try:
+        return decode_json(body)
+    except JSONInputError as error:
+        raise ShapeError(f"the body is not JSON: {error.message}") from None
 
 
 def _plain(stats: dict[str, Any]) -> dict[str, Any]:
