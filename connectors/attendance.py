@@ -27,8 +27,12 @@ MEETING_TYPE = "http://adlnet.gov/expapi/activities/meeting"
 EXTENSIONS = "https://w3id.org/xapi/lrs-connectors/extensions/"
 RECORDING = EXTENSIONS + "recording"
 INSTANCE = EXTENSIONS + "meeting-instance"
-HOME_PAGES = {"zoom": "https://zoom.us", "webex": "https://webex.com"}
-PLATFORMS = {"zoom": "Zoom", "webex": "Webex"}
+HOME_PAGES = {
+    "zoom": "https://zoom.us",
+    "webex": "https://webex.com",
+    "teams": "https://teams.microsoft.com",
+}
+PLATFORMS = {"zoom": "Zoom", "webex": "Webex", "teams": "Microsoft Teams"}
 
 
 def statement_id(connector: Connector, instance: str, participant: str, event: str) -> str:
@@ -63,6 +67,11 @@ def _activity(iri: str, topic: str) -> dict[str, Any]:
     if topic:
         definition["name"] = {"en-US": topic}
     return {"objectType": "Activity", "id": iri, "definition": definition}
+
+
+def _bare(iri: str) -> dict[str, Any]:
+    """A course activity the LRS already knows: its definition is the course's, not ours."""
+    return {"objectType": "Activity", "id": iri}
 
 
 def _context(connector: Connector, meeting: MeetingEvent, recording: str) -> dict[str, Any]:
@@ -159,11 +168,12 @@ def _completed(
     connector: Connector, ended: MeetingEvent, presence: Presence, end: datetime, recording: str
 ) -> dict[str, Any]:
     iri = connector.completion_activity(ended.meeting_id, ended.topic)
+    meeting = connector.activity_for(ended.meeting_id)
     return {
         "id": statement_id(connector, ended.instance, presence.participant.key, "completed"),
         "actor": actor(connector, presence.participant),
         "verb": {"id": COMPLETED, "display": {"en-US": "completed"}},
-        "object": {"objectType": "Activity", "id": iri},
+        "object": _activity(iri, ended.topic) if iri == meeting else _bare(iri),
         "result": {"completion": True, "duration": iso_duration(presence.seconds)},
         "context": _context(connector, ended, recording),
         "timestamp": _stamp(end),

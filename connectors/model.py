@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-Kind = Literal["zoom", "webex"]
-KINDS: tuple[Kind, ...] = ("zoom", "webex")
+Kind = Literal["zoom", "webex", "teams"]
+KINDS: tuple[Kind, ...] = ("zoom", "webex", "teams")
 EventKind = Literal["joined", "left", "ended", "recording", "ignored"]
 
 

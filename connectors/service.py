@@ -15,7 +15,7 @@ from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
-from connectors import signing, webex, zoom
+from connectors import signing, teams, webex, zoom
 from connectors.inbox import Inbox
 from connectors.model import Connector, MeetingEvent
 from connectors.processor import Processor, StatementSink
@@ -28,6 +28,7 @@ from statements.json_input import JSONInputError, decode_json
 
 MAX_DELIVERY_BYTES = 256 * 1024
 """Zoom and Webex events are a few kilobytes; the bound keeps the unauthenticated door small."""
+MAX_VALIDATION_TOKEN = 1024
 DEFAULT_SETTLE = timedelta(seconds=15)
 
 
@@ -127,6 +128,11 @@ class ConnectorService:
         body: bytes,
         now: datetime,
     ) -> MeetingEvent | zoom.UrlValidation:
+        if connector.kind == "teams":
+            document = _json(body)  # Graph signs nothing: clientState, inside, is the proof
+            return MeetingEvent(
+                kind="ignored", type=f"graph:{teams.check_client_state(secret, document)}"
+            )
         if connector.kind == "webex":
             signing.verify_webex(secret, headers.get("x-spark-signature"), body)
             return webex.parse(_json(body))
@@ -138,6 +144,32 @@ class ConnectorService:
             now.timestamp(),
         )
         return zoom.parse(_json(body))
+
+    def graph_validation(self, connector: Connector, token: str) -> str:
+        """Graph's endpoint check: echo `validationToken` (Teams connectors only)."""
+        if connector.kind != "teams" or not 0 < len(token) <= MAX_VALIDATION_TOKEN:
+            self.on_delivery(connector.kind, "bad_shape")
+            raise BadRequest(
+                f"validationToken is for teams connectors, 1 to {MAX_VALIDATION_TOKEN} characters",
+                {"field": "validationToken"},
+            )
+        self.on_delivery(connector.kind, "url_validation")
+        return token
+
+    async def import_report(self, ref: str, body: dict[str, Any]) -> dict[str, Any]:
+        """A Teams attendance report (or any provider's, in the same shape) into the inbox:
+        the same events, keys and processing as webhooks, so a re-import adds nothing."""
+        connector = await self.store.get(ref)
+        try:
+            events = teams.report_events(body)
+        except ShapeError as error:
+            raise BadRequest(f"not an attendance report: {error}", {"rule": "shape"}) from None
+        now = self.clock()
+        stored = 0
+        for event in events:
+            stored += await self.inbox.add(connector.id, event, b"", now, now)
+        self.processor.wake()
+        return {"events": len(events), "stored": stored, "instance": events[-1].instance}
 
     async def _store(
         self, connector: Connector, event: MeetingEvent, body: bytes, now: datetime

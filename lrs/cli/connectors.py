@@ -1,4 +1,4 @@
-"""`lrs connectors create|list|show|delete|replay`: conferencing connectors from the shell.
+"""`lrs connectors create|list|show|delete|import-report|replay`: connectors from the shell.
 
     lrs connectors create --kind zoom --name NAME --secret SECRET \\
         --activity-template 'https://meetings.example.com/zoom/{meeting_id}' [--threshold 0.75]
@@ -35,10 +35,10 @@ log = logging.getLogger("lrs")
 
 
 def add_parser(commands: Any) -> None:
-    connectors = commands.add_parser("connectors", help="Zoom and Webex attendance sources")
+    connectors = commands.add_parser("connectors", help="Zoom, Webex and Teams attendance sources")
     actions = connectors.add_subparsers(dest="action", required=True)
     create = actions.add_parser("create", help="create a connector (prints its webhook URL)")
-    create.add_argument("--kind", required=True, choices=["zoom", "webex"])
+    create.add_argument("--kind", required=True, choices=["zoom", "webex", "teams"])
     create.add_argument("--name", required=True)
     create.add_argument("--secret", required=True, help="the provider's webhook secret token")
     create.add_argument("--activity-template", required=True, help="IRI with {meeting_id}")
@@ -47,6 +47,12 @@ def add_parser(commands: Any) -> None:
     actions.add_parser("list", help="list connectors (never their secrets)")
     actions.add_parser("show", help="one connector and its counters").add_argument("connector")
     actions.add_parser("delete", help="delete a connector and its inbox").add_argument("connector")
+    report = actions.add_parser("import-report", help="import a Teams attendance report")
+    report.add_argument("--connector", required=True, help="connector name or id")
+    report.add_argument("--meeting-id", required=True, help="what {meeting_id} becomes")
+    report.add_argument("--file", required=True, type=Path, help="meetingAttendanceReport JSON")
+    report.add_argument("--topic", default="")
+    report.add_argument("--scheduled-minutes", type=int)
     replay = actions.add_parser("replay", help="sign and post recorded events to a running LRS")
     replay.add_argument("--connector", required=True, help="connector name or id")
     replay.add_argument("--file", required=True, type=Path, help="JSON Lines, one event a line")
@@ -93,6 +99,8 @@ async def _action(service: ConnectorService, args: argparse.Namespace, base: str
         _out(await service.list())
     elif args.action == "show":
         _out(await service.view(args.connector))
+    elif args.action == "import-report":
+        _out(await service.import_report(args.connector, _report(args)))
     elif args.action == "delete":
         await service.delete(args.connector)
         _out({"deleted": args.connector})
@@ -112,6 +120,18 @@ def _definition(args: argparse.Namespace) -> dict[str, Any]:
     if args.mapping is not None:
         definition["mapping"] = json.loads(args.mapping.read_text())
     return definition
+
+
+def _report(args: argparse.Namespace) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "meeting_id": args.meeting_id,
+        "report": json.loads(args.file.read_text()),
+    }
+    if args.topic:
+        body["topic"] = args.topic
+    if args.scheduled_minutes is not None:
+        body["scheduled_minutes"] = args.scheduled_minutes
+    return body
 
 
 def signed_headers(kind: str, secret: str, body: bytes, now: float) -> dict[str, str]:

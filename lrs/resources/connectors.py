@@ -4,6 +4,7 @@
     GET    /admin/connectors            list
     GET    /admin/connectors/{ref}      one, with its delivery counters (by id or name)
     DELETE /admin/connectors/{ref}      remove it and its inbox
+    POST   /admin/connectors/{ref}/attendance-report   import a Teams attendance report
     POST   /connectors/{connector_id}   the provider's webhook
 
 The webhook route carries no LRS credential (AuthMiddleware does not guard /connectors/):
@@ -16,7 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from connectors.service import MAX_DELIVERY_BYTES, ConnectorService
@@ -71,6 +72,14 @@ async def connector(request: Request) -> Response:
     return XAPIResponse(await service.view(ref))
 
 
+async def import_report(request: Request) -> Response:
+    service = _admin(request)
+    ref = request.path_params["ref"]
+    imported = await service.import_report(ref, await _object(request))
+    await record_admin_change(request, "connector.report_imported", ref, imported)
+    return XAPIResponse(imported, status_code=202)
+
+
 async def receive(request: Request) -> Response:
     service = _connectors(request)
     found = await service.connector(request.path_params["connector_id"])
@@ -79,6 +88,9 @@ async def receive(request: Request) -> Response:
     except PayloadTooLarge:
         service.rejected(found.kind, "too_large")
         raise
+    if "validationToken" in request.query_params:
+        token = service.graph_validation(found, request.query_params["validationToken"])
+        return PlainTextResponse(token)
     reply = await service.receive(found, request.headers, body)
     return XAPIResponse(reply.body, status_code=reply.status)
 
@@ -87,5 +99,6 @@ ADMIN_ROUTES = [
     Route("/connectors", list_connectors, methods=["GET"]),
     Route("/connectors", create_connector, methods=["POST"]),
     Route("/connectors/{ref}", connector, methods=["GET", "DELETE"]),
+    Route("/connectors/{ref}/attendance-report", import_report, methods=["POST"]),
 ]
 ROUTES = [Route("/connectors/{connector_id}", receive, methods=["POST"])]

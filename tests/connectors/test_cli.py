@@ -68,3 +68,14 @@ async def test_replay_signs_and_posts_the_recorded_meeting(app_services, client,
     for verb, expected in ((ATTENDED, 2), (COMPLETED, 1)):
         found = await client.get("/xapi/statements", params={"verb": verb})
         assert len(found.json()["statements"]) == expected
+
+
+def test_import_report_stores_the_report_as_inbox_events(cli_env, capsys):
+    create = ("create", "--kind", "teams", "--name", "teams-cli", "--secret", "state")
+    assert run(capsys, *create, "--activity-template", TEMPLATE)[0] == 0
+    report = str(DATA / "teams_attendance_report.json")
+    args = ("import-report", "--connector", "teams-cli", "--meeting-id", "m1", "--file", report)
+    status, printed = run(capsys, *args)
+    assert status == 0
+    assert json.loads(printed)["stored"] == 7
+    assert json.loads(run(capsys, *args)[1])["stored"] == 0
