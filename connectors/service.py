@@ -15,11 +15,11 @@ from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
-from connectors import signing, teams, webex, zoom
 from connectors.inbox import Inbox
 from connectors.model import Connector, MeetingEvent
 from connectors.processor import Processor, StatementSink
-from connectors.shape import ShapeError
+from connectors.providers import signing, teams, webex, zoom
+from connectors.providers.shape import ShapeError
 from connectors.spec import parse_definition
 from connectors.store import ConnectorStore
 from forwarders.secretbox import SecretBox

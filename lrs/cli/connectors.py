@@ -24,8 +24,8 @@ from typing import Any
 import httpx
 
 from connectors.model import Connector
+from connectors.providers.signing import webex_signature, zoom_signature
 from connectors.service import ConnectorService
-from connectors.signing import webex_signature, zoom_signature
 from forwarders.config import ForwardingSettings
 from lrs.settings import Settings
 from lrs.storage.client import mongo_client

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from connectors.signing import zoom_signature
+from connectors.providers.signing import zoom_signature
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "connectors"
 SECRET = "zoom-secret-token-123"

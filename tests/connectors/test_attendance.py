@@ -6,7 +6,7 @@ import dataclasses
 
 from connectors.attendance import ATTENDED, COMPLETED, RECORDING, end_statements, move_statement
 from connectors.model import Connector
-from connectors.zoom import parse
+from connectors.providers.zoom import parse
 from tests.connectors.conftest import zoom_events
 
 CONNECTOR = Connector(

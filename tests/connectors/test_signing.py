@@ -7,7 +7,7 @@ import hmac
 
 import pytest
 
-from connectors.signing import (
+from connectors.providers.signing import (
     SignatureError,
     verify_webex,
     verify_zoom,

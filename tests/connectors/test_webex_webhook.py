@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from connectors.attendance import ATTENDED, COMPLETED
-from connectors.signing import webex_signature
-from connectors.webex import parse
+from connectors.providers.signing import webex_signature
+from connectors.providers.webex import parse
 from tests.connectors.conftest import DATA, TEMPLATE
 
 SECRET = "webex-secret"

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from connectors.shape import ShapeError
-from connectors.zoom import UrlValidation, parse
+from connectors.providers.shape import ShapeError
+from connectors.providers.zoom import UrlValidation, parse
 from tests.connectors.conftest import zoom_events
 
 

@@ -20,8 +20,8 @@ from dataclasses import replace
 from typing import Any
 
 from connectors.model import MeetingEvent, Participant
-from connectors.shape import ShapeError, minutes, moment, obj, text
-from connectors.signing import SignatureError
+from connectors.providers.shape import ShapeError, minutes, moment, obj, text
+from connectors.providers.signing import SignatureError
 from forwarders.identity import normalise_email
 
 MAX_RECORDS = 5_000

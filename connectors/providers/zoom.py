@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from connectors.model import EventKind, MeetingEvent, Participant
-from connectors.shape import ShapeError, minutes, moment, obj, text
+from connectors.providers.shape import ShapeError, minutes, moment, obj, text
 from forwarders.identity import normalise_email
 
 HOME_PAGE = "https://zoom.us"

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from connectors.model import EventKind, MeetingEvent, Participant
-from connectors.shape import ShapeError, moment, obj, text
+from connectors.providers.shape import ShapeError, moment, obj, text
 from forwarders.identity import normalise_email
 
 KINDS: dict[tuple[str, str], EventKind] = {
