@@ -2,7 +2,9 @@
 
 A participant on two devices, or one who drops and rejoins, is counted once for any moment
 they were present. A join without a leave closes at the meeting's end; a leave without a
-join opens at the meeting's start (the join was before the connector existed, or lost).
+join opens at the last join seen (two devices joining in the same second arrive as one
+event), or at the meeting's start when there was none (the join was lost or came before
+the connector existed).
 """
 
 from __future__ import annotations
@@ -17,11 +19,13 @@ def pair(moves: Iterable[tuple[datetime, str]], start: datetime, end: datetime) 
     """`moves` are (instant, "joined" | "left"); open joins are matched first in, first out."""
     opened: list[datetime] = []
     intervals: list[Interval] = []
+    last_join = start
     for at, kind in sorted(moves, key=lambda move: (move[0], move[1] != "joined")):
         if kind == "joined":
             opened.append(at)
+            last_join = at
         else:
-            intervals.append((opened.pop(0) if opened else start, at))
+            intervals.append((opened.pop(0) if opened else last_join, at))
     intervals.extend((at, max(at, end)) for at in opened)
     return intervals
 

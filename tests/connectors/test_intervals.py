@@ -42,3 +42,9 @@ def test_merge_joins_touching_and_overlapping_intervals():
         (t(0), t(15)),
         (t(20), t(40)),
     ]
+
+
+def test_a_second_leave_after_a_deduplicated_join_opens_at_that_join_not_the_start():
+    # two devices joined in the same second: one join event, two leaves
+    moves = [(t(30), "joined"), (t(40), "left"), (t(50), "left")]
+    assert seconds(pair(moves, START, END)) == 20 * 60
