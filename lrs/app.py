@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.routing import Mount, Route
 
+from connectors.service import ConnectorService
 from forwarders.config import ForwardingSettings
 from forwarders.identity.service import IdentityService
 from forwarders.service import ForwarderService
@@ -24,6 +25,7 @@ from lrs.auth.backend import AuthMiddleware
 from lrs.auth.config import AuthSettings
 from lrs.auth.credential_store import MongoCredentialStore
 from lrs.auth.gate import AuthGate
+from lrs.connector_sink import IngestSink
 from lrs.console.routes import console_mount
 from lrs.errors import handle_http_exception, handle_unexpected, handle_xapi_error
 from lrs.http.access_log import AccessMiddleware
@@ -41,6 +43,10 @@ from lrs.resources.admin_data import ROUTES as DATA_ROUTES
 from lrs.resources.admin_forwarders import ROUTES as ADMIN_ROUTES
 from lrs.resources.admin_identities import ROUTES as IDENTITY_ROUTES
 from lrs.resources.agents import AgentsResource
+from lrs.resources.connectors import (
+    ADMIN_ROUTES as CONNECTOR_ADMIN_ROUTES,
+    ROUTES as CONNECTOR_ROUTES,
+)
 from lrs.resources.documents import (
     ActivityProfileResource,
     AgentProfileResource,
@@ -109,7 +115,7 @@ async def open_services(
     )
     await identities.ensure_indexes()
     home = settings.public_url or f"http://{settings.host}:{settings.port}"
-    return Services(
+    services = Services(
         settings=settings,
         client=client,
         statements=MongoStatementStore(db, on_stored=metrics.observe_stored),
@@ -126,6 +132,15 @@ async def open_services(
         metrics=metrics,
         forwarding=forwarding,
     )
+    services.connectors = ConnectorService(
+        db,
+        IngestSink(services),
+        secrets_key=forwarding.secrets_key,
+        public_url=home,
+        on_delivery=metrics.observe_connector_delivery,
+    )
+    await services.connectors.ensure_indexes()
+    return services
 
 
 @contextlib.asynccontextmanager
@@ -155,6 +170,20 @@ async def in_process_worker(
         stop.set()
         await _bounded(task, forwarding.shutdown_grace_seconds)
         await _bounded(asyncio.ensure_future(worker.__aexit__(None, None, None)), 5)
+
+
+@contextlib.asynccontextmanager
+async def connector_processing(services: Services) -> AsyncIterator[None]:
+    """Connector inbox events become statements in the background (and, at start, whatever
+    a previous process stored and did not finish)."""
+    assert services.connectors is not None  # noqa: S101 - open_services sets it
+    stop = asyncio.Event()
+    task = asyncio.create_task(services.connectors.processor.run(stop))
+    try:
+        yield
+    finally:
+        stop.set()
+        await _bounded(task, 5)
 
 
 async def _bounded(task: asyncio.Future[Any], seconds: float) -> None:
@@ -187,6 +216,7 @@ def create_app(
                 upgrading_keys(services.client[settings.database]),
                 in_process_worker(services, forwarding or ForwardingSettings(), run_worker),
                 periodic_retention(services.client[settings.database], settings, services.audit),
+                connector_processing(services),
             ):
                 yield {"services": services}
         finally:
@@ -201,8 +231,15 @@ def create_app(
         Route("/metrics", metrics_endpoint),
         Mount(
             "/admin",
-            routes=[*ADMIN_ROUTES, *CREDENTIAL_ROUTES, *IDENTITY_ROUTES, *DATA_ROUTES],
+            routes=[
+                *ADMIN_ROUTES,
+                *CREDENTIAL_ROUTES,
+                *IDENTITY_ROUTES,
+                *DATA_ROUTES,
+                *CONNECTOR_ADMIN_ROUTES,
+            ],
         ),
+        *CONNECTOR_ROUTES,
         Mount("/feeds", routes=FEED_ROUTES),
         console_mount(gate),
         Mount(

@@ -8,6 +8,7 @@ two apps in one process must not share counters). What is counted where:
 - statements stored: `MongoStatementStore` after each durable insert (`on_stored`);
 - database latency: a pymongo `CommandListener` on the service's client;
 - delivery latency: the in-process forwarding worker, per attempt (`on_attempt`);
+- conferencing connector deliveries and rejections: `connectors.service` (`on_delivery`);
 - forwarding events by state, queue depth, unmatched: computed at scrape time from the
   delivery queue, cached for `cache_seconds` so frequent scrapes stay cheap.
 """
@@ -106,6 +107,14 @@ class Metrics:
             "Forwarding events waiting for an identity (state unmatched)",
             registry=self.registry,
         )
+        self.connector_deliveries = Counter(
+            "lrs_connector_deliveries",
+            "Conferencing provider deliveries by connector kind and outcome (accepted, "
+            "duplicate, ignored, url_validation, bad_signature, bad_shape, too_large, "
+            "unknown_connector)",
+            ["kind", "outcome"],
+            registry=self.registry,
+        )
         self.command_listener = CommandTimer(self.db_seconds)
 
     # -- observations -----------------------------------------------------------------------
@@ -121,6 +130,9 @@ class Metrics:
     def observe_delivery(self, attempt: Attempt) -> None:
         outcome = attempt.outcome.lower()
         self.delivery_seconds.labels(outcome=outcome).observe(attempt.latency_ms / 1000)
+
+    def observe_connector_delivery(self, kind: str, outcome: str) -> None:
+        self.connector_deliveries.labels(kind=kind, outcome=outcome).inc()
 
     # -- scrape -----------------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from pymongo import AsyncMongoClient
 
+from connectors.service import ConnectorService
 from forwarders.config import ForwardingSettings
 from forwarders.identity.service import IdentityService
 from forwarders.service import ForwarderService
@@ -38,6 +39,9 @@ class Services:
     in_flight: set[int] = field(default_factory=set)
     """Sequence numbers handed out to writes not yet acknowledged (for Consistent-Through)."""
     forwarding: ForwardingSettings = field(default_factory=ForwardingSettings)
+    connectors: ConnectorService | None = None
+    """Conferencing connectors (set by the lifespan once the services exist: they write back
+    through them)."""
 
     def consistent_through_ms(self) -> int:
         """Every statement stored up to this instant is visible to queries."""

@@ -3,6 +3,7 @@
 `statements` is the pure domain: it imports nothing of ours and no I/O library.
 `forwarders` imports nothing from `lrs`: it declares what it needs (a statement source, its
 settings) and takes a database handle; `lrs` implements and wires it.
+`connectors` import neither `lrs` nor an HTTP library: `lrs` wires them in.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ ROOT = Path(__file__).resolve().parent.parent
 FORBIDDEN = {
     "statements": ("lrs", "forwarders", "pymongo", "starlette", "httpx", "uvicorn", "bson"),
     "forwarders": ("lrs", "starlette"),
+    # connectors declare what they need (StatementSink); lrs wires them in
+    "connectors": ("lrs", "starlette", "httpx", "uvicorn"),
     # storage holds records, auth decides who may do what: neither reads the other
     "lrs.storage": ("lrs.auth",),
     "lrs.auth": ("lrs.storage",),

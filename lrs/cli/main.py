@@ -30,7 +30,7 @@ from lrs.auth.config import AuthSettings
 from lrs.auth.credential_admin import credential_admin
 from lrs.auth.credential_store import CredentialExists
 from lrs.auth.scopes import ADMIN, ALL, KNOWN_SCOPES
-from lrs.cli import data, demo_receiver, forwarders_tools, identities
+from lrs.cli import connectors, data, demo_receiver, forwarders_tools, identities
 from lrs.cli.edge import edge_protocol
 from lrs.cli.templates import add_template_options, template_fields
 from lrs.cli.worker import run_until_signalled
@@ -321,6 +321,14 @@ def cmd_identities(settings: Settings, args: argparse.Namespace) -> int:
         return _run(identities.run(settings, uri, forwarding, args))
 
 
+def cmd_connectors(settings: Settings, args: argparse.Namespace) -> int:
+    """`lrs connectors ...` (see lrs.cli.connectors)."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    forwarding = ForwardingSettings.from_env(os.environ)
+    with database_uri(settings) as (uri, _):
+        return _run(connectors.run(settings, uri, forwarding, args))
+
+
 def cmd_data(settings: Settings, args: argparse.Namespace) -> int:
     """`lrs erase` and `lrs retention` (see lrs.cli.data)."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -442,6 +450,7 @@ def parser() -> argparse.ArgumentParser:
     revoke.add_argument("key")
     _forwarders_parser(commands)
     identities.add_parser(commands)
+    connectors.add_parser(commands)
     data.add_parsers(commands)
     demo_receiver.add_parser(commands)
     return root
@@ -461,6 +470,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "credentials": cmd_credentials,
         "forwarders": cmd_forwarders,
         "identities": cmd_identities,
+        "connectors": cmd_connectors,
     }
     handlers.update(dict.fromkeys(data.COMMANDS, cmd_data))
     handlers["demo-receiver"] = demo_receiver.command

@@ -1,0 +1,111 @@
+"""The `connector_events` collection (owned here): every accepted delivery, stored before the
+provider is answered, then claimed and processed.
+
+`_id` is a digest of the connector and the event's identity (MeetingEvent.identity, or the
+raw body for ignored events), so a provider's retry or a second `meeting.ended` finds the
+first copy and stores nothing. A claim takes a lease; a process that dies mid-way leaves the
+event pending, and the next claim after the lease takes it again (statement ids are
+deterministic, so the second run adds nothing the first one stored).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pymongo import ASCENDING, ReturnDocument
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from connectors.model import MeetingEvent, Participant
+
+COLLECTION = "connector_events"
+LEASE = timedelta(seconds=60)
+PENDING, DONE, IGNORED, FAILED = "pending", "done", "ignored", "failed"
+
+
+def event_key(connector_id: str, event: MeetingEvent, body: bytes) -> str:
+    identity = event.identity() if event.kind != "ignored" else body.decode(errors="replace")
+    return hashlib.sha256(f"{connector_id}\n{identity}".encode()).hexdigest()
+
+
+class Inbox:
+    def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
+        self.collection = db[COLLECTION]
+
+    async def ensure_indexes(self) -> None:
+        await self.collection.create_index([("state", ASCENDING), ("due_at", ASCENDING)])
+        await self.collection.create_index(
+            [("connector_id", ASCENDING), ("event.instance", ASCENDING)]
+        )
+
+    async def add(
+        self, connector_id: str, event: MeetingEvent, body: bytes, now: datetime, due: datetime
+    ) -> bool:
+        """Store durably; False when this event was already stored (a retry or a repeat)."""
+        doc = {
+            "_id": event_key(connector_id, event, body),
+            "connector_id": connector_id,
+            "state": IGNORED if event.kind == "ignored" else PENDING,
+            "received_at": now,
+            "due_at": due,
+            "lease_until": None,
+            "attempts": 0,
+            "event": _event_doc(event),
+            "raw": body.decode(errors="replace"),
+        }
+        try:
+            await self.collection.insert_one(doc)
+        except DuplicateKeyError:
+            return False
+        return True
+
+    async def claim(self, now: datetime) -> tuple[str, str, MeetingEvent] | None:
+        """(inbox id, connector id, event) of the oldest due event, leased to the caller."""
+        doc = await self.collection.find_one_and_update(
+            {
+                "state": PENDING,
+                "due_at": {"$lte": now},
+                "$or": [{"lease_until": None}, {"lease_until": {"$lte": now}}],
+            },
+            {"$set": {"lease_until": now + LEASE}, "$inc": {"attempts": 1}},
+            sort=[("due_at", ASCENDING)],
+            return_document=ReturnDocument.AFTER,
+        )
+        if doc is None:
+            return None
+        return doc["_id"], doc["connector_id"], _event(doc["event"])
+
+    async def finish(self, inbox_id: str, state: str, error: str | None = None) -> None:
+        await self.collection.update_one(
+            {"_id": inbox_id}, {"$set": {"state": state, "lease_until": None, "error": error}}
+        )
+
+    async def meeting(self, connector_id: str, instance: str) -> list[MeetingEvent]:
+        """Every stored event of one meeting occurrence (for attendance at its end)."""
+        found = self.collection.find(
+            {"connector_id": connector_id, "event.instance": instance}, {"event": 1}
+        )
+        return [_event(doc["event"]) async for doc in found]
+
+    async def forget(self, connector_id: str) -> None:
+        await self.collection.delete_many({"connector_id": connector_id})
+
+
+def _event_doc(event: MeetingEvent) -> dict[str, Any]:
+    return asdict(event)
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    return None if value is None else value.replace(tzinfo=UTC)
+
+
+def _event(doc: dict[str, Any]) -> MeetingEvent:
+    """Back from BSON (which returns naive UTC datetimes)."""
+    person = doc.get("participant")
+    fields = {**doc, "participant": Participant(**person) if person else None}
+    for name in ("at", "start", "end"):
+        fields[name] = _utc(fields.get(name))
+    return MeetingEvent(**fields)

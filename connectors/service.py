@@ -1,0 +1,206 @@
+"""The connectors facade the HTTP layer and the CLI call: definitions and deliveries.
+
+A delivery is handled in this order, and nothing is parsed before the signature is checked:
+connector lookup (404) → the body, already read within a bound by the caller → signature and
+timestamp (401, nothing stored) → the provider's shape (400 with the reason) → the inbox
+(durable, deduplicated) → the answer. Statements are made later, by the Processor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pymongo.asynchronous.database import AsyncDatabase
+
+from connectors.inbox import Inbox
+from connectors.model import Connector, MeetingEvent
+from connectors.processor import Processor, StatementSink
+from connectors.providers import signing, teams, webex, zoom
+from connectors.providers.shape import ShapeError
+from connectors.spec import parse_definition
+from connectors.store import ConnectorStore
+from forwarders.secretbox import SecretBox
+from statements.errors import BadRequest, NotFound, Unauthenticated
+from statements.json_input import JSONInputError, decode_json
+
+MAX_DELIVERY_BYTES = 256 * 1024
+"""Zoom and Webex events are a few kilobytes; the bound keeps the unauthenticated door small."""
+MAX_VALIDATION_TOKEN = 1024
+DEFAULT_SETTLE = timedelta(seconds=15)
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    status: int
+    body: dict[str, Any] = field(default_factory=dict)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class ConnectorService:
+    def __init__(
+        self,
+        db: AsyncDatabase[dict[str, Any]],
+        sink: StatementSink,
+        *,
+        secrets_key: str | None = None,
+        public_url: str = "",
+        on_delivery: Callable[[str, str], None] | None = None,
+        clock: Callable[[], datetime] = _now,
+        settle: timedelta = DEFAULT_SETTLE,
+    ) -> None:
+        self.store = ConnectorStore(db, SecretBox(secrets_key))
+        self.inbox = Inbox(db)
+        self.processor = Processor(self.inbox, self.store, sink, clock=clock)
+        self.public_url = public_url.rstrip("/")
+        self.on_delivery = on_delivery or (lambda kind, outcome: None)
+        self.clock = clock
+        self.settle = settle
+
+    async def ensure_indexes(self) -> None:
+        await self.store.ensure_indexes()
+        await self.inbox.ensure_indexes()
+
+    # -- definitions ----------------------------------------------------------------------
+
+    def url(self, connector: Connector) -> str:
+        return f"{self.public_url}/connectors/{connector.id}"
+
+    async def create(self, body: dict[str, Any]) -> dict[str, Any]:
+        connector = await self.store.create(parse_definition(body), self.clock())
+        return {**connector.as_dict(), "url": self.url(connector)}
+
+    async def view(self, ref: str) -> dict[str, Any]:
+        connector = await self.store.get(ref)
+        return {
+            **connector.as_dict(),
+            "url": self.url(connector),
+            "stats": _plain(await self.store.stats(connector.id)),
+        }
+
+    async def list(self) -> list[dict[str, Any]]:
+        return [{**c.as_dict(), "url": self.url(c)} for c in await self.store.all()]
+
+    async def delete(self, ref: str) -> None:
+        connector = await self.store.delete(ref)
+        await self.inbox.forget(connector.id)
+
+    # -- deliveries -----------------------------------------------------------------------
+
+    async def connector(self, connector_id: str) -> Connector:
+        """The delivery's connector, looked up by id only (404, counted, when unknown)."""
+        found = await self.store.by_id(connector_id)
+        if found is None:
+            self.on_delivery("unknown", "unknown_connector")
+            raise NotFound("no such connector", {"connector": connector_id[:64]})
+        return found
+
+    def rejected(self, kind: str, outcome: str) -> None:
+        self.on_delivery(kind, outcome)
+
+    async def receive(self, connector: Connector, headers: Mapping[str, str], body: bytes) -> Reply:
+        now = self.clock()
+        secret = await self.store.secret(connector.id)
+        try:
+            parsed = self._verify_and_parse(connector, secret, headers, body, now)
+        except signing.SignatureError as error:
+            await self._reject(connector, "bad_signature", now)
+            raise Unauthenticated(str(error), {"connector": connector.id}) from None
+        except ShapeError as error:
+            await self._reject(connector, "bad_shape", now)
+            raise BadRequest(f"not a {connector.kind} event: {error}", {"rule": "shape"}) from None
+        if isinstance(parsed, zoom.UrlValidation):
+            self.on_delivery(connector.kind, "url_validation")
+            token = signing.zoom_encrypted_token(secret, parsed.plain_token)
+            return Reply(200, {"plainToken": parsed.plain_token, "encryptedToken": token})
+        return await self._store(connector, parsed, body, now)
+
+    def _verify_and_parse(
+        self,
+        connector: Connector,
+        secret: str,
+        headers: Mapping[str, str],
+        body: bytes,
+        now: datetime,
+    ) -> MeetingEvent | zoom.UrlValidation:
+        if connector.kind == "teams":
+            document = _json(body)  # Graph signs nothing: clientState, inside, is the proof
+            return MeetingEvent(
+                kind="ignored", type=f"graph:{teams.check_client_state(secret, document)}"
+            )
+        if connector.kind == "webex":
+            signing.verify_webex(secret, headers.get("x-spark-signature"), body)
+            return webex.parse(_json(body))
+        signing.verify_zoom(
+            secret,
+            headers.get("x-zm-signature"),
+            headers.get("x-zm-request-timestamp"),
+            body,
+            now.timestamp(),
+        )
+        return zoom.parse(_json(body))
+
+    def graph_validation(self, connector: Connector, token: str) -> str:
+        """Graph's endpoint check: echo `validationToken` (Teams connectors only)."""
+        if connector.kind != "teams" or not 0 < len(token) <= MAX_VALIDATION_TOKEN:
+            self.on_delivery(connector.kind, "bad_shape")
+            raise BadRequest(
+                f"validationToken is for teams connectors, 1 to {MAX_VALIDATION_TOKEN} characters",
+                {"field": "validationToken"},
+            )
+        self.on_delivery(connector.kind, "url_validation")
+        return token
+
+    async def import_report(self, ref: str, body: dict[str, Any]) -> dict[str, Any]:
+        """A Teams attendance report (or any provider's, in the same shape) into the inbox:
+        the same events, keys and processing as webhooks, so a re-import adds nothing."""
+        connector = await self.store.get(ref)
+        try:
+            events = teams.report_events(body)
+        except ShapeError as error:
+            raise BadRequest(f"not an attendance report: {error}", {"rule": "shape"}) from None
+        now = self.clock()
+        stored = 0
+        for event in events:
+            stored += await self.inbox.add(connector.id, event, b"", now, now)
+        self.processor.wake()
+        return {"events": len(events), "stored": stored, "instance": events[-1].instance}
+
+    async def _store(
+        self, connector: Connector, event: MeetingEvent, body: bytes, now: datetime
+    ) -> Reply:
+        due = now + self.settle if event.kind == "ended" else now
+        fresh = await self.inbox.add(connector.id, event, body, now, due)
+        outcome = "ignored" if event.kind == "ignored" else "accepted" if fresh else "duplicate"
+        self.on_delivery(connector.kind, outcome)
+        await self.store.count(connector.id, outcome, event.type, now)
+        if outcome == "ignored":
+            return Reply(202, {"status": "ignored", "event": event.type})
+        if fresh:
+            self.processor.wake()
+        return Reply(200, {"status": outcome})
+
+    async def _reject(self, connector: Connector, outcome: str, now: datetime) -> None:
+        self.on_delivery(connector.kind, outcome)
+        await self.store.count(connector.id, outcome, "", now)
+
+
+def _json(body: bytes) -> Any:
+    """Called only once the signature has been checked."""
+    try:
+        return decode_json(body)
+    except JSONInputError as error:
+        raise ShapeError(f"the body is not JSON: {error.message}") from None
+
+
+def _plain(stats: dict[str, Any]) -> dict[str, Any]:
+    """Stats as JSON: instants in ISO 8601 (BSON gives naive UTC)."""
+    return {
+        k: v.replace(tzinfo=UTC).isoformat() if isinstance(v, datetime) else v
+        for k, v in stats.items()
+    }

@@ -1,0 +1,173 @@
+"""`lrs connectors create|list|show|delete|import-report|replay`: connectors from the shell.
+
+    lrs connectors create --kind zoom --name NAME --secret SECRET \\
+        --activity-template 'https://meetings.example.com/zoom/{meeting_id}' [--threshold 0.75]
+    lrs connectors replay --connector NAME --file FILE.jsonl [--url http://127.0.0.1:8000]
+
+`create` prints the connector as JSON, with the `url` the provider must call. `replay` reads
+one recorded provider event per line, signs each with the connector's secret exactly as the
+provider does, and posts it to a running LRS (the first offline step of docs/connectors.md);
+it exits 1 when any post was refused. Bad input exits 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from connectors.model import Connector
+from connectors.providers.signing import webex_signature, zoom_signature
+from connectors.service import ConnectorService
+from forwarders.config import ForwardingSettings
+from lrs.settings import Settings
+from lrs.storage.client import mongo_client
+from statements.errors import XAPIError
+
+log = logging.getLogger("lrs")
+
+
+def add_parser(commands: Any) -> None:
+    connectors = commands.add_parser("connectors", help="Zoom, Webex and Teams attendance sources")
+    actions = connectors.add_subparsers(dest="action", required=True)
+    create = actions.add_parser("create", help="create a connector (prints its webhook URL)")
+    create.add_argument("--kind", required=True, choices=["zoom", "webex", "teams"])
+    create.add_argument("--name", required=True)
+    create.add_argument("--secret", required=True, help="the provider's webhook secret token")
+    create.add_argument("--activity-template", required=True, help="IRI with {meeting_id}")
+    create.add_argument("--threshold", type=float, default=0.75, help="attended fraction")
+    create.add_argument("--mapping", type=Path, help="JSON file: meeting id or topic → IRI")
+    actions.add_parser("list", help="list connectors (never their secrets)")
+    actions.add_parser("show", help="one connector and its counters").add_argument("connector")
+    actions.add_parser("delete", help="delete a connector and its inbox").add_argument("connector")
+    report = actions.add_parser("import-report", help="import a Teams attendance report")
+    report.add_argument("--connector", required=True, help="connector name or id")
+    report.add_argument("--meeting-id", required=True, help="what {meeting_id} becomes")
+    report.add_argument("--file", required=True, type=Path, help="meetingAttendanceReport JSON")
+    report.add_argument("--topic", default="")
+    report.add_argument("--scheduled-minutes", type=int)
+    replay = actions.add_parser("replay", help="sign and post recorded events to a running LRS")
+    replay.add_argument("--connector", required=True, help="connector name or id")
+    replay.add_argument("--file", required=True, type=Path, help="JSON Lines, one event a line")
+    replay.add_argument("--url", help="the LRS base URL (default LRS_PUBLIC_URL or host:port)")
+
+
+class _NoSink:
+    """The CLI stores definitions only; statements are made by the serving process."""
+
+    async def __call__(self, connector: Connector, statements: Sequence[dict[str, Any]]) -> None:
+        raise RuntimeError("the CLI does not process connector events")
+
+
+def _out(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, indent=2) + "\n")
+
+
+async def run(
+    settings: Settings, uri: str, forwarding: ForwardingSettings, args: argparse.Namespace
+) -> int:
+    client = mongo_client(uri)
+    base = (args.url if getattr(args, "url", None) else None) or settings.public_url
+    base = base or f"http://{settings.host}:{settings.port}"
+    try:
+        service = ConnectorService(
+            client[settings.database],
+            _NoSink(),
+            secrets_key=forwarding.secrets_key,
+            public_url=base,
+        )
+        await service.ensure_indexes()
+        return await _action(service, args, base)
+    except XAPIError as error:
+        log.error("%s", error)
+        return 2
+    finally:
+        await client.close()
+
+
+async def _action(service: ConnectorService, args: argparse.Namespace, base: str) -> int:
+    if args.action == "create":
+        _out(await service.create(_definition(args)))
+    elif args.action == "list":
+        _out(await service.list())
+    elif args.action == "show":
+        _out(await service.view(args.connector))
+    elif args.action == "import-report":
+        _out(await service.import_report(args.connector, _report(args)))
+    elif args.action == "delete":
+        await service.delete(args.connector)
+        _out({"deleted": args.connector})
+    else:
+        return await replay(service, args.connector, args.file, base)
+    return 0
+
+
+def _definition(args: argparse.Namespace) -> dict[str, Any]:
+    definition = {
+        "kind": args.kind,
+        "name": args.name,
+        "secret": args.secret,
+        "activity_template": args.activity_template,
+        "completion_threshold": args.threshold,
+    }
+    if args.mapping is not None:
+        definition["mapping"] = json.loads(args.mapping.read_text())
+    return definition
+
+
+def _report(args: argparse.Namespace) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "meeting_id": args.meeting_id,
+        "report": json.loads(args.file.read_text()),
+    }
+    if args.topic:
+        body["topic"] = args.topic
+    if args.scheduled_minutes is not None:
+        body["scheduled_minutes"] = args.scheduled_minutes
+    return body
+
+
+def signed_headers(kind: str, secret: str, body: bytes, now: float) -> dict[str, str]:
+    """The headers the provider itself would send with `body`."""
+    if kind == "webex":
+        return {
+            "content-type": "application/json",
+            "x-spark-signature": webex_signature(secret, body),
+        }
+    stamp = str(int(now))
+    return {
+        "content-type": "application/json",
+        "x-zm-request-timestamp": stamp,
+        "x-zm-signature": zoom_signature(secret, stamp, body),
+    }
+
+
+async def replay(
+    service: ConnectorService,
+    ref: str,
+    file: Path,
+    base: str,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> int:
+    connector = await service.store.get(ref)
+    secret = await service.store.secret(connector.id)
+    url = f"{base.rstrip('/')}/connectors/{connector.id}"
+    refused = 0
+    timeout = httpx.Timeout(10.0)
+    async with httpx.AsyncClient(timeout=timeout, trust_env=False, transport=transport) as http:
+        for number, line in enumerate(file.read_text().splitlines(), start=1):
+            if not line.strip():
+                continue
+            body = line.strip().encode()
+            headers = signed_headers(connector.kind, secret, body, time.time())
+            response = await http.post(url, content=body, headers=headers)
+            refused += response.status_code >= 300
+            sys.stdout.write(f"{number}\t{response.status_code}\t{response.text[:200]}\n")
+    return 1 if refused else 0

@@ -1,0 +1,104 @@
+"""Conferencing connectors over HTTP: the admin API and the providers' door.
+
+    POST   /admin/connectors            create (201: id, url, ...; the secret is never shown)
+    GET    /admin/connectors            list
+    GET    /admin/connectors/{ref}      one, with its delivery counters (by id or name)
+    DELETE /admin/connectors/{ref}      remove it and its inbox
+    POST   /admin/connectors/{ref}/attendance-report   import a Teams attendance report
+    POST   /connectors/{connector_id}   the provider's webhook
+
+The webhook route carries no LRS credential (AuthMiddleware does not guard /connectors/):
+the provider's signature authenticates it, and nothing beyond a bounded read of the body
+happens before `ConnectorService.receive` has checked that signature.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+
+from connectors.service import MAX_DELIVERY_BYTES, ConnectorService
+from lrs.auth.backend import credential_of
+from lrs.auth.scopes import require_admin
+from lrs.resources.admin_credentials import record_admin_change
+from lrs.resources.bodies import parse_json, read_body
+from lrs.responses import XAPIResponse
+from lrs.services import Services
+from statements.errors import BadRequest, PayloadTooLarge
+
+MAX_ADMIN_BODY = 2 * 1024 * 1024
+"""A definition may carry a mapping table of meetings to course activities."""
+
+
+def _connectors(request: Request) -> ConnectorService:
+    services: Services = request.state.services
+    assert services.connectors is not None  # noqa: S101 - the lifespan sets it
+    return services.connectors
+
+
+def _admin(request: Request) -> ConnectorService:
+    require_admin(credential_of(request.scope))
+    return _connectors(request)
+
+
+async def _object(request: Request) -> dict[str, Any]:
+    value = parse_json(await read_body(request, MAX_ADMIN_BODY))
+    if not isinstance(value, dict):
+        raise BadRequest("the body must be a JSON object")
+    return value
+
+
+async def list_connectors(request: Request) -> Response:
+    return XAPIResponse(await _admin(request).list())
+
+
+async def create_connector(request: Request) -> Response:
+    service = _admin(request)
+    created = await service.create(await _object(request))
+    await record_admin_change(request, "connector.created", created["id"])
+    return XAPIResponse(created, status_code=201)
+
+
+async def connector(request: Request) -> Response:
+    service = _admin(request)
+    ref = request.path_params["ref"]
+    if request.method == "DELETE":
+        await service.delete(ref)
+        await record_admin_change(request, "connector.deleted", ref)
+        return Response(status_code=204)
+    return XAPIResponse(await service.view(ref))
+
+
+async def import_report(request: Request) -> Response:
+    service = _admin(request)
+    ref = request.path_params["ref"]
+    imported = await service.import_report(ref, await _object(request))
+    await record_admin_change(request, "connector.report_imported", ref, imported)
+    return XAPIResponse(imported, status_code=202)
+
+
+async def receive(request: Request) -> Response:
+    service = _connectors(request)
+    found = await service.connector(request.path_params["connector_id"])
+    try:
+        body = await read_body(request, MAX_DELIVERY_BYTES)
+    except PayloadTooLarge:
+        service.rejected(found.kind, "too_large")
+        raise
+    if "validationToken" in request.query_params:
+        token = service.graph_validation(found, request.query_params["validationToken"])
+        return PlainTextResponse(token)
+    reply = await service.receive(found, request.headers, body)
+    return XAPIResponse(reply.body, status_code=reply.status)
+
+
+ADMIN_ROUTES = [
+    Route("/connectors", list_connectors, methods=["GET"]),
+    Route("/connectors", create_connector, methods=["POST"]),
+    Route("/connectors/{ref}", connector, methods=["GET", "DELETE"]),
+    Route("/connectors/{ref}/attendance-report", import_report, methods=["POST"]),
+]
+ROUTES = [Route("/connectors/{connector_id}", receive, methods=["POST"])]
