@@ -15,6 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 FORBIDDEN = {
     "statements": ("lrs", "forwarders", "pymongo", "starlette", "httpx", "uvicorn", "bson"),
     "forwarders": ("lrs.resources", "lrs.app", "starlette"),
+    "exports": ("lrs.resources", "lrs.app", "lrs.cli", "starlette", "httpx"),
 }
 
 
