@@ -34,6 +34,7 @@ from lrs.resources.about import about
 from lrs.resources.activities import ActivitiesResource
 from lrs.resources.admin_credentials import ROUTES as CREDENTIAL_ROUTES
 from lrs.resources.admin_data import ROUTES as DATA_ROUTES
+from lrs.resources.admin_exports import ExportEndpoints
 from lrs.resources.admin_forwarders import ROUTES as ADMIN_ROUTES
 from lrs.resources.admin_identities import ROUTES as IDENTITY_ROUTES
 from lrs.resources.agents import AgentsResource
@@ -159,6 +160,7 @@ def create_app(
         raise ValueError("create_app needs a MongoDB URI (the CLI starts the embedded one)")
     gate = AuthGate(auth or AuthSettings(), settings)
     metrics = Metrics(settings.metrics_cache_seconds)
+    exports = ExportEndpoints()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[AppState]:
@@ -169,6 +171,7 @@ def create_app(
                 upgrading_keys(services.client[settings.database]),
                 in_process_worker(services, forwarding or ForwardingSettings(), run_worker),
                 periodic_retention(services.client[settings.database], settings, services.audit),
+                exports.running(),
             ):
                 yield {"services": services}
         finally:
@@ -183,7 +186,13 @@ def create_app(
         Route("/metrics", metrics_endpoint),
         Mount(
             "/admin",
-            routes=[*ADMIN_ROUTES, *CREDENTIAL_ROUTES, *IDENTITY_ROUTES, *DATA_ROUTES],
+            routes=[
+                *ADMIN_ROUTES,
+                *CREDENTIAL_ROUTES,
+                *IDENTITY_ROUTES,
+                *DATA_ROUTES,
+                *exports.routes(),
+            ],
         ),
         Mount("/feeds", routes=FEED_ROUTES),
         Mount(
