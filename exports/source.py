@@ -1,8 +1,9 @@
 """Statements for an export, read the way GET /xapi/statements reads them.
 
-Through `StatementStore.find_statements` (ascending, page after page, the `more` position
-as the next page's `after`), so an export holds what that GET would return for the same
-filters. The next page is read while the current one is being written.
+Through `MongoStatementStore.scan_statements`: the filter keys, bounds and voided rule of
+`find_statements` (GET /xapi/statements), read through one cursor instead of a page of
+windows at a time, so an export holds what that GET would return for the same filters. The
+next pages are read while the current one is being written.
 
 Where the export stops: several processes hand out stored-sequence numbers, each from its
 own clock, a moment before the write commits. A cursor at "now" could pass a position below
@@ -23,16 +24,17 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from lrs.storage.sequence import MS_SHIFT, until_bound
-from statements.types import StatementPage, StatementQuery, StoredStatement
+from statements.types import StatementQuery, StoredStatement
 
 PAGE_SIZE = 2000
+PREFETCH_PAGES = 2
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class StatementReader(Protocol):
-    async def find_statements(
-        self, query: StatementQuery, *, authority_key: str | None, include_voided: bool = False
-    ) -> StatementPage: ...
+    def scan_statements(
+        self, query: StatementQuery, *, include_voided: bool = False
+    ) -> AsyncIterator[StoredStatement]: ...
 
 
 class EmployeeIds(Protocol):
@@ -81,27 +83,31 @@ async def pages(
     include_voided: bool,
     page_size: int = PAGE_SIZE,
 ) -> AsyncIterator[list[StoredStatement]]:
-    """Every statement the query matches, in stored order, a page at a time."""
-    paged = replace(query, limit=page_size, ascending=True)
+    """Every statement the query matches, in stored order, a page at a time; a task keeps
+    reading up to `PREFETCH_PAGES` ahead while the caller writes."""
+    queue: asyncio.Queue[list[StoredStatement] | Exception | None] = asyncio.Queue(PREFETCH_PAGES)
 
-    def read(after: int | None) -> asyncio.Future[StatementPage]:
-        return asyncio.ensure_future(
-            store.find_statements(
-                replace(paged, after=after), authority_key=None, include_voided=include_voided
-            )
-        )
+    async def produce() -> None:
+        try:
+            page: list[StoredStatement] = []
+            async for statement in store.scan_statements(query, include_voided=include_voided):
+                page.append(statement)
+                if len(page) >= page_size:
+                    await queue.put(page)
+                    page = []
+            await queue.put(page)
+            await queue.put(None)
+        except Exception as error:  # noqa: BLE001 - handed to the reader, who raises it
+            await queue.put(error)
 
-    pending = read(query.after)
+    producer = asyncio.create_task(produce())
     try:
-        while True:
-            page = await pending
-            if page.more_after is not None:
-                pending = read(page.more_after)
-            yield page.statements
-            if page.more_after is None:
-                return
+        while (item := await queue.get()) is not None:
+            if isinstance(item, Exception):
+                raise item
+            if item:
+                yield item
     finally:
-        if not pending.done():
-            pending.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await pending
+        producer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await producer
