@@ -269,12 +269,9 @@ class MongoStatementStore:
         return _stored(doc)
 
     async def find_statements(
-        self, query: StatementQuery, *, authority_key: str | None, include_voided: bool = False
+        self, query: StatementQuery, *, authority_key: str | None
     ) -> StatementPage:
-        """A page in `stored` order, read through small seq windows (see `windows.py`).
-
-        Voided statements are left out, as GET /statements does, unless `include_voided`
-        (an export asked for them)."""
+        """A page in `stored` order, read through small seq windows (see `windows.py`)."""
         required = keys.query_keys(query, authority_key, pairs=await self._pairs_stored())
         shape, kind = tuple(required), "".join(sorted(k.partition(":")[0] for k in required))
         low, high = await self._bounds(query)
@@ -295,11 +292,7 @@ class MongoStatementStore:
         while (window := plan.next_window()) is not None:
             wanted = plan.want - plan.found
             batch = await self._window(match, window, query.ascending, wanted, bool(others))
-            live = [
-                d
-                for d in batch
-                if (include_voided or not d.get("voided")) and _has_all(d.get("keys", ()), others)
-            ]
+            live = [d for d in batch if not d.get("voided") and _has_all(d.get("keys", ()), others)]
             stopped_at = batch[-1]["seq"] if len(batch) == wanted else None
             if stopped_at is not None and len(live) < wanted:
                 plan.resume_after(stopped_at)  # skipped ones filled the read: go on
