@@ -175,6 +175,7 @@ class ExportRunner:
 
     async def _run(self, job_id: str, spec: ExportSpec, sources: Sources) -> None:
         beats = _Heartbeat(self.store, job_id)
+        ticker = asyncio.create_task(beats.tick())
         try:
             manifest = await run_export(
                 spec,
@@ -195,6 +196,8 @@ class ExportRunner:
         except Exception as error:  # a job's failure is recorded, never lost in a task
             log.exception("export %s failed", job_id)
             await self._failed(job_id, f"{type(error).__name__}: {error}")
+        finally:
+            ticker.cancel()
 
     async def _failed(self, job_id: str, reason: str) -> None:
         shutil.rmtree(self.directory(job_id), ignore_errors=True)
@@ -231,6 +234,15 @@ class _Heartbeat:
         if not writing and time.monotonic() - self.written_at >= HEARTBEAT_SECONDS:
             self.written_at = time.monotonic()
             self.pending = asyncio.ensure_future(self.store.beat(self.job_id, self.progress))
+
+    async def tick(self) -> None:
+        """Beat while no page arrives (a sparse filter over a large store): a live job must
+        never read as interrupted."""
+        while True:
+            await asyncio.sleep(HEARTBEAT_SECONDS * 5)
+            if time.monotonic() - self.written_at >= HEARTBEAT_SECONDS * 5:
+                self.written_at = time.monotonic()
+                await _quietly(self.store.beat(self.job_id, self.progress))
 
     async def flush(self) -> None:
         if self.pending is not None:
