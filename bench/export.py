@@ -1,7 +1,7 @@
 """Export throughput and memory, against a plain PyMongo cursor over the same documents.
 
     .venv/bin/python bench/export.py [--statements 250000] [--formats ndjson,csv,parquet]
-        [--rounds 2] [--out bench/results/export.json]
+        [--rounds 2] [--cache-size 2G] [--out bench/results/export.json]
 
 Starts its own embedded database (SecantusDB on a temporary directory), stores
 `--statements` realistic statements as the LRS's write path builds them (see `seed`),
@@ -168,10 +168,13 @@ def main() -> int:
     parser.add_argument("--formats", default="ndjson,csv,parquet")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--out", type=Path)
+    parser.add_argument("--cache-size", default="2G", help="the embedded database's cache")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="lrs-bench-export-") as tmp:
         work = Path(tmp)
-        database = EmbeddedDatabase(str(work / "db"), log_path=work / "secantusd.log")
+        database = EmbeddedDatabase(
+            str(work / "db"), cache_size=args.cache_size, log_path=work / "secantusd.log"
+        )
         uri = database.start()
         try:
             result = asyncio.run(measure(args, uri, work))
