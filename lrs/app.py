@@ -40,6 +40,7 @@ from lrs.resources.about import about
 from lrs.resources.activities import ActivitiesResource
 from lrs.resources.admin_credentials import ROUTES as CREDENTIAL_ROUTES
 from lrs.resources.admin_data import ROUTES as DATA_ROUTES
+from lrs.resources.admin_exports import ExportEndpoints
 from lrs.resources.admin_forwarders import ROUTES as ADMIN_ROUTES
 from lrs.resources.admin_identities import ROUTES as IDENTITY_ROUTES
 from lrs.resources.agents import AgentsResource
@@ -206,6 +207,7 @@ def create_app(
         raise ValueError("create_app needs a MongoDB URI (the CLI starts the embedded one)")
     gate = AuthGate(auth or AuthSettings(), settings)
     metrics = Metrics(settings.metrics_cache_seconds)
+    exports = ExportEndpoints()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[AppState]:
@@ -217,6 +219,7 @@ def create_app(
                 in_process_worker(services, forwarding or ForwardingSettings(), run_worker),
                 periodic_retention(services.client[settings.database], settings, services.audit),
                 connector_processing(services),
+                exports.running(),
             ):
                 yield {"services": services}
         finally:
@@ -237,6 +240,7 @@ def create_app(
                 *IDENTITY_ROUTES,
                 *DATA_ROUTES,
                 *CONNECTOR_ADMIN_ROUTES,
+                *exports.routes(),
             ],
         ),
         *CONNECTOR_ROUTES,

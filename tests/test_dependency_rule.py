@@ -22,6 +22,7 @@ FORBIDDEN = {
     # storage holds records, auth decides who may do what: neither reads the other
     "lrs.storage": ("lrs.auth",),
     "lrs.auth": ("lrs.storage",),
+    "exports": ("lrs.resources", "lrs.app", "lrs.cli", "starlette", "httpx"),
 }
 
 

@@ -30,7 +30,7 @@ from lrs.auth.config import AuthSettings
 from lrs.auth.credential_admin import credential_admin
 from lrs.auth.credential_store import CredentialExists
 from lrs.auth.scopes import ADMIN, ALL, KNOWN_SCOPES
-from lrs.cli import connectors, data, demo_receiver, forwarders_tools, identities
+from lrs.cli import connectors, data, demo_receiver, export, forwarders_tools, identities
 from lrs.cli.edge import edge_protocol
 from lrs.cli.templates import add_template_options, template_fields
 from lrs.cli.worker import run_until_signalled
@@ -336,6 +336,18 @@ def cmd_data(settings: Settings, args: argparse.Namespace) -> int:
         return _run(data.run(settings, uri, args))
 
 
+def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
+    """`lrs export` and `lrs export verify` (see lrs.cli.export)."""
+    if args.action == "verify":
+        return export.verify(args)
+    if (problem := export.missing_options(args)) is not None:
+        log.error("%s", problem)
+        return 2
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    with database_uri(settings) as (uri, _):
+        return _run(export.run(settings, uri, args))
+
+
 def _running_uri(settings: Settings) -> str | None:
     """The address in db.uri while the server that wrote it runs; a stale file is removed."""
     uri_file = _uri_file(settings)
@@ -452,6 +464,7 @@ def parser() -> argparse.ArgumentParser:
     identities.add_parser(commands)
     connectors.add_parser(commands)
     data.add_parsers(commands)
+    export.add_parser(commands)
     demo_receiver.add_parser(commands)
     return root
 
@@ -471,6 +484,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "forwarders": cmd_forwarders,
         "identities": cmd_identities,
         "connectors": cmd_connectors,
+        "export": cmd_export,
     }
     handlers.update(dict.fromkeys(data.COMMANDS, cmd_data))
     handlers["demo-receiver"] = demo_receiver.command

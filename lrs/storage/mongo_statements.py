@@ -17,14 +17,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import replace
 from functools import partial
 from typing import Any
 
 import orjson
 from pymongo import UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import BulkWriteError, PyMongoError, WriteError
+from pymongo.errors import (
+    BulkWriteError,
+    CursorNotFound,
+    PyMongoError,
+    WriteError,
+)
 
 from lrs.storage import statement_keys as keys
 from lrs.storage.group_commit import GroupCommit, Outcome
@@ -57,6 +63,7 @@ GROUP_LIMIT = 100
 """Single statements per group write: the batch size the write path is measured at."""
 NEWEST_REFRESH_SECONDS = 1.0
 WINDOW_PROJECTION = {"seq": 1, "raw": 1, "att": 1, "voided": 1}
+SCAN_PROJECTION = {"seq": 1, "raw": 1, "voided": 1}
 
 
 class MongoStatementStore:
@@ -390,6 +397,45 @@ class MongoStatementStore:
             self._density.remember(shape, kind, density)
         more = docs[query.limit - 1]["seq"] if len(docs) > query.limit else None
         return StatementPage([_stored(doc) for doc in docs[: query.limit]], more)
+
+    async def scan_statements(
+        self, query: StatementQuery, *, include_voided: bool = False
+    ) -> AsyncIterator[StoredStatement]:
+        """Every statement the query matches, through one cursor: for bulk readers that want
+        them all (exports). The keys, bounds and voided rule of `find_statements`.
+
+        A query with filters, or starting after some point (`since`, `after`), walks the
+        keys index in `stored` order; a cursor the server dropped is reopened after the last
+        statement read. An unfiltered read from the start reads the collection in its
+        natural (insertion) order instead, which is `stored` order except where concurrent
+        writers interleaved: on SecantusDB an index walk over the whole store reads at about
+        half the rate of a collection scan (measured, bench/export.py). Attachment hashes
+        are not read: bulk readers get the statements' JSON, not their attachments."""
+        required = keys.query_keys(query, None, pairs=await self._pairs_stored())
+        low, high = await self._bounds(replace(query, ascending=True))
+        if required == [keys.ALL] and low <= await self._first_seq():
+            # the bounds are checked here: a predicate costs SecantusDB a test per document
+            async for doc in self.statements.find({}, SCAN_PROJECTION):
+                if low <= doc["seq"] < high and (include_voided or not doc.get("voided")):
+                    yield _stored(doc)
+            return
+        match, others = {"keys": required[0]}, required[1:]
+        projection = {**SCAN_PROJECTION, "keys": 1} if others else SCAN_PROJECTION
+        while low < high:
+            cursor = self.statements.find(
+                {**match, "seq": {"$gte": low, "$lt": high}}, projection
+            ).sort("seq", 1)
+            try:
+                async for doc in cursor:
+                    low = int(doc["seq"]) + 1
+                    if include_voided or not doc.get("voided"):
+                        if _has_all(doc.get("keys", ()), others):
+                            yield _stored(doc)
+                return
+            except CursorNotFound:
+                log.info("statement scan cursor dropped by the server; reopening")
+            finally:
+                await cursor.close()
 
     async def _window(
         self,

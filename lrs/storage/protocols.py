@@ -10,7 +10,7 @@ storage never imports.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -55,6 +55,12 @@ class StatementStore(Protocol):
     ) -> StatementPage: ...
 
     async def get_attachments(self, hashes: Sequence[str]) -> list[Attachment]: ...
+
+    def scan_statements(
+        self, query: StatementQuery, *, include_voided: bool = False
+    ) -> AsyncIterator[StoredStatement]:
+        """Every statement the query matches, in one pass (bulk readers: exports)."""
+        ...
 
 
 class DocumentStore(Protocol):

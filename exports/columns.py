@@ -1,0 +1,163 @@
+"""CSV columns: flattened statement paths picked by the user, and cells safe in a spreadsheet.
+
+A column is a dotted path into the statement (`actor.mbox`, `result.score.scaled`), with
+brackets for keys that hold dots themselves, as extension IRIs do:
+`context.extensions[http://example.com/ext/shift]`. Two derived columns exist beside the
+paths: `canonical_verb` (see `vocabulary`) and `employee_id` (the HRIS person the actor
+resolves to, empty when it resolves to nobody or to several people).
+
+Spreadsheet safety (OWASP "CSV injection"): a text cell starting with `=`, `+`, `-`, `@`, a
+tab or a carriage return is a formula to Excel, LibreOffice and Google Sheets, so it gets a
+leading `'`, which they show as text. Plain numbers (`-0.5`) stay numbers.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from statements.errors import BadRequest
+
+CANONICAL_VERB = "canonical_verb"
+EMPLOYEE_ID = "employee_id"
+DERIVED = frozenset({CANONICAL_VERB, EMPLOYEE_ID})
+ROOTS = frozenset(
+    {
+        "id",
+        "actor",
+        "verb",
+        "object",
+        "result",
+        "context",
+        "timestamp",
+        "stored",
+        "authority",
+        "version",
+        "attachments",
+    }
+)
+DEFAULT_COLUMNS = (
+    "id",
+    "timestamp",
+    "stored",
+    "actor.mbox",
+    "actor.account.homePage",
+    "actor.account.name",
+    EMPLOYEE_ID,
+    "verb.id",
+    CANONICAL_VERB,
+    "object.id",
+    "result.score.scaled",
+    "result.success",
+    "result.completion",
+    "context.registration",
+)
+MAX_COLUMNS = 200
+MAX_COLUMN_LENGTH = 500
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+NUMBER = re.compile(r"-?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+SEGMENT = re.compile(r"\[([^\]]+)\]|([^.\[\]]+)")
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    name: str
+    """As the user wrote it; also the CSV header."""
+    path: tuple[str, ...]
+    """Keys from the statement's root; empty for a derived column."""
+
+
+def parse_columns(names: Iterable[str]) -> tuple[Column, ...]:
+    """Columns from their names; an unknown root or a malformed path is a 400 naming it."""
+    columns = tuple(parse_column(name.strip()) for name in names if name.strip())
+    if not columns:
+        raise BadRequest("columns: name at least one column", {"field": "columns"})
+    if len(columns) > MAX_COLUMNS:
+        raise BadRequest(f"columns: at most {MAX_COLUMNS}", {"field": "columns"})
+    return columns
+
+
+def split_columns(raw: str) -> list[str]:
+    """A comma-separated list; commas inside brackets belong to the key."""
+    names: list[str] = []
+    current: list[str] = []
+    depth = 0
+    for char in raw:
+        depth += {"[": 1, "]": -1}.get(char, 0)
+        if char == "," and depth == 0:
+            names.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    return [*names, "".join(current)]
+
+
+def parse_column(name: str) -> Column:
+    if name in DERIVED:
+        return Column(name, ())
+    if len(name) > MAX_COLUMN_LENGTH:
+        raise _bad_column(name, f"longer than {MAX_COLUMN_LENGTH} characters")
+    path = _segments(name)
+    if path[0] not in ROOTS:
+        known = ", ".join(sorted(ROOTS | DERIVED))
+        raise _bad_column(name, f"must start with one of: {known}")
+    return Column(name, path)
+
+
+def _segments(name: str) -> tuple[str, ...]:
+    segments, position = [], 0
+    while position < len(name):
+        match = SEGMENT.match(name, position)
+        if match is None:
+            raise _bad_column(name, f"unexpected {name[position]!r} at {position}")
+        segments.append(match.group(1) or match.group(2))
+        position = match.end()
+        if position < len(name) and name[position] == "." and name[position + 1 : position + 2]:
+            position += 1
+    if not segments:
+        raise _bad_column(name, "empty path")
+    return tuple(segments)
+
+
+def _bad_column(name: str, rule: str) -> BadRequest:
+    return BadRequest(f"column {name!r}: {rule}", {"field": "columns", "column": name})
+
+
+def lookup(statement: Mapping[str, Any], path: Sequence[str]) -> Any:
+    """The value at `path`, or None when any step is missing (or is not an object)."""
+    value: Any = statement
+    for key in path:
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(key)
+    return value
+
+
+def cell(value: Any) -> str:
+    """One CSV cell: JSON for objects and arrays, `true`/`false`, numbers as JSON writes
+    them, and text neutralised against formula injection."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return orjson.dumps(value).decode()
+    text = value if isinstance(value, str) else orjson.dumps(value).decode()
+    return neutralise(text)
+
+
+def neutralise(text: str) -> str:
+    if text.startswith(FORMULA_STARTS) and not NUMBER.fullmatch(text):
+        return "'" + text
+    return text
+
+
+def row(
+    statement: Mapping[str, Any], columns: Sequence[Column], derived: Mapping[str, Any]
+) -> list[str]:
+    """The cells of one statement; `derived` holds the derived columns' values."""
+    return [cell(derived.get(c.name) if not c.path else lookup(statement, c.path)) for c in columns]

@@ -1,0 +1,180 @@
+"""One export: statements from the store into bounded, checksummed files and a manifest.
+
+Reading and writing overlap: `source.pages` reads the next page while this module parses,
+formats and compresses the current one in a worker thread (zlib, orjson and pyarrow release
+the GIL for the heavy part). Memory stays bounded by two pages whatever the export's size.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from exports.columns import CANONICAL_VERB, EMPLOYEE_ID, row
+from exports.files import Parts, csv_line
+from exports.manifest import MANIFEST, FileEntry, Manifest
+from exports.parquet_schema import describe, record_batch
+from exports.source import (
+    PAGE_SIZE,
+    EmployeeIds,
+    StatementReader,
+    cutoff_ms,
+    pages,
+    settled_bounds,
+)
+from exports.spec import ExportSpec
+from exports.vocabulary import canonical_verb
+from lrs.storage.sequence import ms_of, stored_string
+from statements.errors import BadRequest
+from statements.query import encode_cursor
+from statements.types import StoredStatement
+
+
+@dataclass(slots=True)
+class Progress:
+    rows: int = 0
+    files: int = 0
+    through: str | None = None
+    """`stored` of the last statement written."""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"rows": self.rows, "files": self.files, "through": self.through}
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    statements: Sequence[StoredStatement]
+    parsed: Sequence[Mapping[str, Any]] = ()
+    employees: Sequence[str | None] = ()
+
+
+class PageWriter:
+    """Formats pages for one export's format and hands the rows to `Parts`."""
+
+    def __init__(self, spec: ExportSpec, directory: Path) -> None:
+        self.spec = spec
+        header = b""
+        if spec.format == "csv":
+            header = csv_line([c.name for c in spec.columns])
+        self.parts = Parts(directory, spec.format, spec.max_file_bytes, header)
+
+    @property
+    def needs_parsed(self) -> bool:
+        return self.spec.format != "ndjson"
+
+    @property
+    def needs_employees(self) -> bool:
+        return self.spec.format == "parquet" or any(
+            c.name == EMPLOYEE_ID for c in self.spec.columns
+        )
+
+    def write(self, page: Page) -> None:
+        if self.spec.format == "ndjson":
+            self.parts.write_lines([s.raw.encode() + b"\n" for s in page.statements])
+        elif self.spec.format == "csv":
+            self.parts.write_lines(self._csv_lines(page))
+        else:
+            statements = page.statements
+            batch = record_batch(
+                page.parsed,
+                [s.raw for s in statements],
+                [ms_of(s.seq) for s in statements],
+                page.employees or [None] * len(statements),
+            )
+            self.parts.write_batch(batch, [len(s.raw) for s in statements])
+
+    def _csv_lines(self, page: Page) -> list[bytes]:
+        employees = page.employees or [None] * len(page.parsed)
+        return [
+            csv_line(
+                row(
+                    statement,
+                    self.spec.columns,
+                    {CANONICAL_VERB: canonical_verb(statement), EMPLOYEE_ID: employee},
+                )
+            )
+            for statement, employee in zip(page.parsed, employees, strict=True)
+        ]
+
+    def close(self) -> list[FileEntry]:
+        return self.parts.close()
+
+
+def prepare_directory(directory: Path) -> None:
+    """The export's own directory: new, or empty (never mixed with other files)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    if any(directory.iterdir()):
+        raise BadRequest(f"{directory} is not empty: export into a new directory", {"field": "out"})
+
+
+def parse_page(statements: Sequence[StoredStatement]) -> list[Any]:
+    return [orjson.loads(s.raw) for s in statements]
+
+
+async def run_export(
+    spec: ExportSpec,
+    store: StatementReader,
+    directory: Path,
+    *,
+    now: datetime,
+    identities: EmployeeIds | None = None,
+    consistent_through_ms: Callable[[], int] | None = None,
+    on_progress: Callable[[Progress], None] | None = None,
+    page_size: int = PAGE_SIZE,
+) -> Manifest:
+    prepare_directory(directory)
+    bounds = settled_bounds(spec.query, cutoff_ms(now, spec.settle_seconds, consistent_through_ms))
+    writer = PageWriter(spec, directory)
+    progress = Progress()
+    try:
+        async for statements in pages(
+            store, bounds.query, include_voided=spec.include_voided, page_size=page_size
+        ):
+            page = await _page(writer, statements, identities)
+            await asyncio.to_thread(writer.write, page)
+            progress.rows += len(statements)
+            progress.files = len(writer.parts.files) + 1
+            if statements:
+                progress.through = stored_string(ms_of(statements[-1].seq))
+            if on_progress is not None:
+                on_progress(progress)
+    finally:
+        files = await asyncio.to_thread(writer.close)
+    manifest = Manifest(
+        format=spec.format,
+        files=tuple(files),
+        query=spec.manifest_query(),
+        cursor=encode_cursor(bounds.cursor),
+        through=stored_string(ms_of(bounds.cursor)),
+        created=now.isoformat().replace("+00:00", "Z"),
+        columns=tuple(c.name for c in spec.columns) if spec.format == "csv" else (),
+        schema=describe() if spec.format == "parquet" else {},
+    )
+    write_manifest(directory, manifest)
+    return manifest
+
+
+async def _page(
+    writer: PageWriter, statements: Sequence[StoredStatement], identities: EmployeeIds | None
+) -> Page:
+    if not writer.needs_parsed or not statements:
+        return Page(statements)
+    parsed = await asyncio.to_thread(parse_page, statements)
+    employees: Sequence[str | None] = ()
+    if identities is not None and writer.needs_employees:
+        employees = await identities.employee_ids([s.get("actor", {}) for s in parsed])
+    return Page(statements, parsed, employees)
+
+
+def write_manifest(directory: Path, manifest: Manifest) -> None:
+    """Written last, and atomically: a manifest means every file it lists is complete."""
+    temporary = directory / f".{MANIFEST}.tmp"
+    temporary.write_bytes(orjson.dumps(manifest.as_dict(), option=orjson.OPT_INDENT_2))
+    os.replace(temporary, directory / MANIFEST)

@@ -1,0 +1,183 @@
+"""Export jobs over HTTP under /admin (scope `admin`; docs/exports.md).
+
+    POST /admin/exports                    {"format": "csv", "filters": "verb=...", ...}
+                                           -> 202 the job (state "running")
+    GET  /admin/exports                    -> {"exports": [job, ...]} newest first
+    GET  /admin/exports/{id}               -> the job: state, progress, manifest when done
+    GET  /admin/exports/{id}/files/{name}  -> a file of a finished job, with Content-Length
+                                              and byte ranges (resumable downloads)
+
+`admin` only, not `analytics/read`: an export carries every statement whole (emails,
+extensions, responses) joined to HRIS employee ids, far more than the aggregates that
+scope reads, and it spends the server's disk.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response
+from starlette.routing import Route
+
+from exports.identities import HrisEmployeeIds
+from exports.jobs import ExportJob, ExportJobStore, ExportRunner, Sources
+from exports.manifest import MANIFEST
+from exports.spec import DEFAULT_MAX_FILE_BYTES, DEFAULT_SETTLE_SECONDS, ExportSpec, build_spec
+from lrs.auth.backend import credential_of
+from lrs.auth.scopes import require_admin
+from lrs.resources.bodies import parse_json, read_body
+from lrs.responses import XAPIResponse
+from lrs.services import Services
+from statements.errors import BadRequest, NotFound
+
+MAX_BODY = 64 * 1024
+FIELDS: dict[str, type | tuple[type, ...]] = {
+    "format": str,
+    "filters": str,
+    "since": str,
+    "until": str,
+    "after": str,
+    "include_voided": bool,
+    "columns": list,
+    "max_file_bytes": int,
+    "settle_seconds": (int, float),
+}
+
+
+def parse_request(value: Any) -> ExportSpec:
+    """The POST body: each field checked for its type, then the spec for its meaning."""
+    if not isinstance(value, dict):
+        raise BadRequest("the body must be a JSON object")
+    for name, item in value.items():
+        kind = FIELDS.get(name)
+        if kind is None:
+            raise BadRequest(f"unknown field {name!r}", {"field": name})
+        if not isinstance(item, kind) or (kind is not bool and isinstance(item, bool)):
+            raise BadRequest(f"{name} has the wrong type", {"field": name})
+    if "format" not in value:
+        raise BadRequest("format is required", {"field": "format"})
+    columns = value.get("columns")
+    if columns is not None and not all(isinstance(c, str) for c in columns):
+        raise BadRequest("columns must be a list of strings", {"field": "columns"})
+    return build_spec(
+        value["format"],
+        filters=value.get("filters", ""),
+        since=value.get("since"),
+        until=value.get("until"),
+        after=value.get("after"),
+        include_voided=value.get("include_voided", False),
+        columns=columns,
+        max_file_bytes=value.get("max_file_bytes", DEFAULT_MAX_FILE_BYTES),
+        settle_seconds=float(value.get("settle_seconds", DEFAULT_SETTLE_SECONDS)),
+    )
+
+
+class ExportEndpoints:
+    """The routes, and the runner whose tasks live as long as the app (see `running`)."""
+
+    def __init__(self) -> None:
+        self.runner: ExportRunner | None = None
+        self._indexed = False
+
+    def _runner(self, services: Services) -> ExportRunner:
+        if self.runner is None:
+            db = services.client[services.settings.database]
+            root = services.settings.data_dir / "exports"
+            self.runner = ExportRunner(ExportJobStore(db), root)
+        return self.runner
+
+    async def start(self, request: Request) -> Response:
+        credential = credential_of(request.scope)
+        require_admin(credential)
+        body = parse_json(await read_body(request, MAX_BODY))
+        spec = parse_request(body)
+        services: Services = request.state.services
+        sources = Sources(
+            services.statements,
+            HrisEmployeeIds(services.identities.store),
+            services.consistent_through_ms,
+        )
+        runner = self._runner(services)
+        if not self._indexed:
+            await runner.store.ensure_indexes()
+            self._indexed = True
+        job = await runner.start(spec, body, credential.key, sources)
+        await services.audit.record(
+            actor=credential.key,
+            action="export.start",
+            target=job.id,
+            source=request.client.host if request.client else None,
+            details={"format": spec.format, **spec.manifest_query()},
+        )
+        return XAPIResponse(self._view(request, job), status_code=202)
+
+    async def index(self, request: Request) -> Response:
+        require_admin(credential_of(request.scope))
+        jobs = await self._runner(request.state.services).store.list()
+        return XAPIResponse({"exports": [self._view(request, job) for job in jobs]})
+
+    async def get(self, request: Request) -> Response:
+        require_admin(credential_of(request.scope))
+        job = await self._job(request)
+        return XAPIResponse(self._view(request, job))
+
+    async def download(self, request: Request) -> Response:
+        require_admin(credential_of(request.scope))
+        job = await self._job(request)
+        name = request.path_params["name"]
+        listed = {f["name"] for f in (job.manifest or {}).get("files", ())} | {MANIFEST}
+        if job.state != "done" or name not in listed:
+            raise NotFound(f"export {job.id} has no file {name!r} (yet)")
+        runner = self._runner(request.state.services)
+        return FileResponse(runner.directory(job.id) / name, media_type=_media_type(name))
+
+    async def _job(self, request: Request) -> ExportJob:
+        job_id = request.path_params["job_id"]
+        job = await self._runner(request.state.services).store.get(job_id)
+        if job is None:
+            raise NotFound(f"no export {job_id!r}")
+        return job
+
+    @staticmethod
+    def _view(request: Request, job: ExportJob) -> dict[str, Any]:
+        view = job.as_dict()
+        base = str(request.url_for("export", job_id=job.id))
+        files = [f["name"] for f in (job.manifest or {}).get("files", ())]
+        view["links"] = {
+            "self": base,
+            "files": {name: f"{base}/files/{name}" for name in [*files, MANIFEST]}
+            if job.state == "done"
+            else {},
+        }
+        return view
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        """For the app's lifespan: jobs still running when it ends are cancelled (and
+        recorded as failed) rather than left behind."""
+        try:
+            yield
+        finally:
+            if self.runner is not None:
+                async with self.runner.running():
+                    pass
+            self.runner = None
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/exports", self.start, methods=["POST"]),
+            Route("/exports", self.index, methods=["GET"]),
+            Route("/exports/{job_id}", self.get, methods=["GET"], name="export"),
+            Route("/exports/{job_id}/files/{name}", self.download, methods=["GET", "HEAD"]),
+        ]
+
+
+def _media_type(name: str) -> str:
+    if name.endswith(".gz"):
+        return "application/gzip"
+    if name.endswith(".parquet"):
+        return "application/vnd.apache.parquet"
+    return "application/json"

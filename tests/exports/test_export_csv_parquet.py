@@ -1,0 +1,100 @@
+"""CSV (column picker, spreadsheet-safe, HRIS employee id) and Parquet (read back with
+DuckDB and pyarrow)."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import uuid
+
+import duckdb
+import pyarrow.parquet as pq
+
+from exports.parquet_schema import SCHEMA
+from exports.verify import verify_export
+from tests.exports.conftest import post, read_manifest
+
+PEOPLE = "employee_id,email,status\nE7,ada@example.com,active\n"
+
+
+def duck(sql, path):
+    """A query over export files, the path bound as a parameter."""
+    return duckdb.connect().execute(sql, [path]).fetchall()
+
+
+def csv_rows(directory, manifest):
+    rows = []
+    for entry in manifest.files:
+        with gzip.open(directory / entry.name, "rt", encoding="utf-8", newline="") as text:
+            reader = csv.reader(text)
+            header = next(reader)
+            rows += [dict(zip(header, row, strict=True)) for row in reader]
+    return rows
+
+
+async def test_csv_holds_the_picked_columns_with_canonical_verb_and_employee_id(
+    client, make_statement, export, services, tmp_path
+):
+    await services.identities.import_people(PEOPLE, "csv")
+    ada = make_statement(
+        id=str(uuid.uuid4()),
+        verb={"id": "https://w3id.org/xapi/adl/verbs/completed", "display": {"en": "done"}},
+    )
+    bob = make_statement(
+        id=str(uuid.uuid4()),
+        actor={"mbox": "mailto:bob@example.com", "name": '=HYPERLINK("http://x")'},
+        result={"score": {"scaled": -0.5}, "response": "line one\nline two"},
+    )
+    await post(client, [ada, bob])
+    columns = ["id", "actor.mbox", "actor.name", "employee_id", "canonical_verb", "verb.id"]
+    columns += ["result.score.scaled", "result.response", "stored", "timestamp"]
+    manifest = await export("csv", "csv", columns=columns)
+    rows = csv_rows(tmp_path / "csv", manifest)
+    assert [r["id"] for r in rows] == [ada["id"], bob["id"]]
+    assert rows[0]["employee_id"] == "E7" and rows[1]["employee_id"] == ""
+    assert rows[0]["canonical_verb"] == "completed"
+    assert rows[1]["actor.name"] == '\'=HYPERLINK("http://x")'  # a formula no more
+    assert rows[1]["result.score.scaled"] == "-0.5"  # a number stays a number
+    assert rows[1]["result.response"] == "line one\nline two"
+    assert rows[0]["stored"].endswith("Z") and rows[0]["timestamp"]
+    assert read_manifest(tmp_path / "csv")["columns"] == columns
+    assert verify_export(tmp_path / "csv").ok  # the quoted newline counts as one row
+
+
+async def test_parquet_reads_back_with_duckdb_and_pyarrow(
+    client, make_statement, export, services, tmp_path
+):
+    await services.identities.import_people(PEOPLE, "csv")
+    ids = []
+    for _ in range(4):
+        batch = [make_statement(id=str(uuid.uuid4())) for _ in range(10)]
+        batch[0]["result"] = {"score": {"scaled": 0.25}, "success": False}
+        ids += await post(client, batch)
+    manifest = await export("pq", "parquet", max_file_bytes=4096, page_size=16)
+    directory = tmp_path / "pq"
+    assert len(manifest.files) > 1 and manifest.rows == 40
+
+    table = pq.read_table([str(directory / f.name) for f in manifest.files])
+    assert table.schema.equals(SCHEMA)
+    assert table.column("id").to_pylist() == ids
+    assert set(table.column("employee_id").to_pylist()) == {"E7"}
+    assert table.column("canonical_verb").to_pylist()[0] == "completed"
+
+    glob = str(directory / "*.parquet")
+    summary = "select count(*), count(distinct id), min(result_score_scaled) from read_parquet(?)"
+    assert duck(summary, glob) == [(40, 40, 0.25)]
+    duck_ids = duck("select id from read_parquet(?) order by stored, id", glob)
+    assert sorted(i for (i,) in duck_ids) == sorted(ids)
+    assert read_manifest(directory)["schema"]["columns"]["stored"] == "timestamp[ms, tz=UTC]"
+    assert verify_export(directory).ok
+
+
+async def test_duckdb_reads_ndjson_and_csv_exports_as_they_are(
+    client, make_statement, export, tmp_path
+):
+    await post(client, [make_statement(id=str(uuid.uuid4())) for _ in range(3)])
+    await export("nd")
+    await export("cs", "csv")
+    nd = duck("select count(*) from read_json_auto(?)", f"{tmp_path / 'nd'}/*.ndjson.gz")
+    cs = duck("select count(*) from read_csv_auto(?)", f"{tmp_path / 'cs'}/*.csv.gz")
+    assert nd == cs == [(3,)]
