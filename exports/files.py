@@ -15,13 +15,12 @@ import hashlib
 import io
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import IO, Protocol
-
-import pyarrow as pa
-import pyarrow.parquet as pq
+from typing import IO, TYPE_CHECKING, Protocol
 
 from exports.manifest import FileEntry
-from exports.parquet_schema import SCHEMA
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 GZIP_LEVEL = 6
 READ_CHUNK = 1 << 20
@@ -78,6 +77,10 @@ class ParquetPart:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        import pyarrow.parquet as pq  # pyarrow (30 MB) only for Parquet
+
+        from exports.parquet_schema import SCHEMA
+
         self._writer = pq.ParquetWriter(str(path), SCHEMA, compression="zstd")
 
     def write_batch(self, batch: pa.RecordBatch) -> None:

@@ -20,7 +20,6 @@ import orjson
 from exports.columns import CANONICAL_VERB, EMPLOYEE_ID, row
 from exports.files import Parts, csv_line
 from exports.manifest import MANIFEST, FileEntry, Manifest
-from exports.parquet_schema import describe, record_batch
 from exports.source import (
     PAGE_SIZE,
     EmployeeIds,
@@ -82,6 +81,8 @@ class PageWriter:
             self.parts.write_lines(self._csv_lines(page))
         else:
             statements = page.statements
+            from exports.parquet_schema import record_batch  # pyarrow only for Parquet
+
             batch = record_batch(
                 page.parsed,
                 [s.raw for s in statements],
@@ -155,7 +156,7 @@ async def run_export(
         through=stored_string(ms_of(bounds.cursor)),
         created=now.isoformat().replace("+00:00", "Z"),
         columns=tuple(c.name for c in spec.columns) if spec.format == "csv" else (),
-        schema=describe() if spec.format == "parquet" else {},
+        schema=_parquet_description() if spec.format == "parquet" else {},
     )
     write_manifest(directory, manifest)
     return manifest
@@ -178,3 +179,10 @@ def write_manifest(directory: Path, manifest: Manifest) -> None:
     temporary = directory / f".{MANIFEST}.tmp"
     temporary.write_bytes(orjson.dumps(manifest.as_dict(), option=orjson.OPT_INDENT_2))
     os.replace(temporary, directory / MANIFEST)
+
+
+def _parquet_description() -> dict[str, Any]:
+    """The Parquet schema for the manifest; pyarrow is imported by Parquet exports only."""
+    from exports.parquet_schema import describe
+
+    return describe()
