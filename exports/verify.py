@@ -15,8 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from exports.files import READ_CHUNK, file_sha256
 from exports.manifest import (
@@ -74,14 +72,25 @@ def inspect(path: Path, fmt: str) -> FileEntry | None:
 
 
 def count_rows(path: Path, fmt: str) -> int:
+    if fmt == "parquet":
+        return _parquet_rows(path)
     try:
-        if fmt == "parquet":
-            return int(pq.ParquetFile(path).metadata.num_rows)
         if fmt == "csv":
             with gzip.open(path, "rt", encoding="utf-8", newline="") as text:
                 return max(0, sum(1 for _ in csv.reader(text)) - 1)  # minus the header
         return _count_lines(path)
-    except (OSError, EOFError, zlib.error, csv.Error, UnicodeDecodeError, pa.ArrowException):
+    except (OSError, EOFError, zlib.error, csv.Error, UnicodeDecodeError):
+        return -1
+
+
+def _parquet_rows(path: Path) -> int:
+    """Rows in the file's metadata; pyarrow (30 MB) is imported by Parquet checks only."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        return int(pq.ParquetFile(path).metadata.num_rows)
+    except (OSError, pa.ArrowException):
         return -1
 
 
