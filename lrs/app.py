@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.routing import Mount, Route
 
+from analytics.service import Analytics
 from forwarders.config import ForwardingSettings
 from forwarders.identity_service import IdentityService
 from forwarders.service import ForwarderService
@@ -50,6 +51,7 @@ from lrs.resources.statements import StatementsResource
 from lrs.retention import periodic_retention
 from lrs.services import Services
 from lrs.settings import Settings
+from lrs.storage.analytics_source import MongoStatementSource, horizon, vocabulary_file
 from lrs.storage.client import mongo_client
 from lrs.storage.indexes import ensure_indexes
 from lrs.storage.mongo_activities import MongoActivityStore
@@ -99,6 +101,14 @@ async def open_services(
     )
     await identities.ensure_indexes()
     home = settings.public_url or f"http://{settings.host}:{settings.port}"
+    in_flight: set[int] = set()
+    analytics = Analytics(
+        db,
+        MongoStatementSource(db),
+        lambda: horizon(settings, in_flight),
+        file_vocabulary=vocabulary_file(settings.analytics_vocabulary_file),
+    )
+    await analytics.ensure_indexes()
     return Services(
         settings=settings,
         client=client,
@@ -113,6 +123,8 @@ async def open_services(
         identities=identities,
         metrics=metrics,
         forwarding=forwarding,
+        analytics=analytics,
+        in_flight=in_flight,
     )
 
 
@@ -169,6 +181,7 @@ def create_app(
                 upgrading_keys(services.client[settings.database]),
                 in_process_worker(services, forwarding or ForwardingSettings(), run_worker),
                 periodic_retention(services.client[settings.database], settings, services.audit),
+                services.analytics.running(settings.analytics_rollups),
             ):
                 yield {"services": services}
         finally:

@@ -4,7 +4,8 @@ One document per statement:
 
     {_id: <statement id>, seq: <int64 stored sequence>, raw: <the statement's JSON text>,
      keys: ["*", "v:<verb>", "a:<agent>", "h:<sha2>", ...],   (see statement_keys.py)
-     ref: <id its StatementRef targets>, voiding: <bool>, voided: <bool>, att: [<sha2>...]}
+     ref: <id its StatementRef targets>, voiding: <bool>, voided: <bool>, att: [<sha2>...],
+     canon: {verb: <canonical word or IRI>, type: <object type>, v: <vocabulary version>}}
 
 The statement is kept as JSON text, exactly as accepted: extension keys with dots or `$`
 round-trip byte-exact, and GET serves the text without re-encoding. `keys` holds the derived
@@ -152,6 +153,7 @@ class MongoStatementStore:
                     "voiding": statement.index.voids is not None,
                     "voided": self._voided_on_arrival(statement, known, batch),
                     "att": list(statement.attachment_hashes),
+                    **_canon(statement),
                 }
             )
         return docs
@@ -433,6 +435,13 @@ def _inherited_index(
 def _inheriting(targeter: dict[str, Any], inherited: StatementIndex) -> list[str]:
     own = keys.index_from_keys(targeter.get("keys", ()))
     return keys.filter_keys(merge_targeted(own, inherited))
+
+
+def _canon(statement: NewStatement) -> dict[str, Any]:
+    """The canonical verb, object type and vocabulary version, beside the statement."""
+    if statement.canonical is None:
+        return {}
+    return {"canon": statement.canonical.as_document()}
 
 
 def _has_all(present: Sequence[str], required: list[str]) -> bool:
