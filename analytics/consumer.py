@@ -78,6 +78,8 @@ class Consumer:
         self.batch = batch
         self.clock = clock
         self.owner = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self._stepping = asyncio.Lock()
+        """The background loop and a caller (`catch_up`) share the owner: one step at a time."""
 
     # -- the loop ---------------------------------------------------------------------------
 
@@ -102,6 +104,10 @@ class Consumer:
 
     async def step(self) -> int:
         """One range, or the waiting refreshes; returns how much work was done (0: idle)."""
+        async with self._stepping:
+            return await self._step()
+
+    async def _step(self) -> int:
         state = await self._lease()
         pending = state.get("pending")
         if pending is not None:
@@ -174,11 +180,24 @@ class Consumer:
         return Progress(int(state.get("seq", 0)), self.horizon(), waiting)
 
     async def reset(self) -> None:
-        """Start over from the first statement (rebuild): rollups cleared, cursor at 0."""
-        await self._lease()
-        await self.rollups.clear()
-        await self.refreshes.delete_many({})
-        await self._save({"seq": 0, "pending": None})
+        """Start over from the first statement (rebuild): rollups cleared, cursor at 0.
+
+        The state says `rebuilding` until `finish_rebuild`, so an interrupted rebuild is
+        resumed (the cursor is durable) instead of started over."""
+        async with self._stepping:
+            await self._lease()
+            await self._save({"rebuilding": True, "pending": None, "seq": 0})
+            await self.rollups.clear()
+            await self.refreshes.delete_many({})
+
+    async def rebuilding(self) -> bool:
+        state = await self.state.find_one({"_id": CURSOR}) or {}
+        return bool(state.get("rebuilding"))
+
+    async def finish_rebuild(self) -> None:
+        async with self._stepping:
+            await self._lease()
+            await self._save({"rebuilding": False})
 
     async def _lease(self) -> Document:
         now = self.clock()

@@ -37,7 +37,9 @@ from lrs.resources.admin_credentials import ROUTES as CREDENTIAL_ROUTES
 from lrs.resources.admin_data import ROUTES as DATA_ROUTES
 from lrs.resources.admin_forwarders import ROUTES as ADMIN_ROUTES
 from lrs.resources.admin_identities import ROUTES as IDENTITY_ROUTES
+from lrs.resources.admin_vocabulary import ROUTES as VOCABULARY_ROUTES
 from lrs.resources.agents import AgentsResource
+from lrs.resources.analytics import ROUTES as ANALYTICS_ROUTES
 from lrs.resources.documents import (
     ActivityProfileResource,
     AgentProfileResource,
@@ -196,8 +198,15 @@ def create_app(
         Route("/metrics", metrics_endpoint),
         Mount(
             "/admin",
-            routes=[*ADMIN_ROUTES, *CREDENTIAL_ROUTES, *IDENTITY_ROUTES, *DATA_ROUTES],
+            routes=[
+                *ADMIN_ROUTES,
+                *CREDENTIAL_ROUTES,
+                *IDENTITY_ROUTES,
+                *DATA_ROUTES,
+                *VOCABULARY_ROUTES,
+            ],
         ),
+        Mount("/analytics", routes=ANALYTICS_ROUTES),
         Mount("/feeds", routes=FEED_ROUTES),
         Mount(
             "/xapi",
