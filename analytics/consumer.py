@@ -14,8 +14,8 @@ documents already done. A crash never loses a statement (the cursor moves only a
 apply) and never counts one twice (the guard), so the rollups stay exact.
 
 Erasure and retention rewrite or delete statements already counted: they file a refresh of
-the activities concerned (`request_refresh`), which the consumer carries out between steps
-by recounting those activities below its cursor.
+the activities concerned (`analytics.refresh`), which the consumer carries out between
+steps by recounting those activities below its cursor.
 """
 
 from __future__ import annotations
@@ -35,16 +35,14 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from analytics.counting import batch_delta, counted_delta, lookups
+from analytics.refresh import Refreshes
 from analytics.rollups import RollupStore
 from analytics.source import StatementSource
 
 log = logging.getLogger("analytics.consumer")
 STATE = "analytics_state"
-REFRESH = "analytics_refresh"
 CURSOR = "cursor"
 LEASE = timedelta(seconds=30)
-STALE_REFRESH = timedelta(minutes=10)
-"""A refresh filed by an erasure that never said it finished is carried out after this."""
 Document = dict[str, Any]
 
 
@@ -71,7 +69,7 @@ class Consumer:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.state = db[STATE]
-        self.refreshes = db[REFRESH]
+        self.refreshes = Refreshes(db, clock)
         self.source = source
         self.rollups = rollups
         self.horizon = horizon
@@ -109,6 +107,11 @@ class Consumer:
 
     async def _step(self) -> int:
         state = await self._lease()
+        if state.get("reset_requested"):
+            await self._reset()
+            return 1
+        if state.get("paused_until") and state["paused_until"] > self.clock():
+            return 0
         pending = state.get("pending")
         if pending is not None:
             return await self._apply(int(pending["from"]), int(pending["to"]), redo=True) or 1
@@ -141,28 +144,13 @@ class Consumer:
 
     # -- refreshes (erasure, retention) -----------------------------------------------------
 
-    async def request_refresh(self, activities: Sequence[str], *, ready: bool) -> str:
-        """File a recount of these activities; `ready=False` until the caller's writes are
-        done (then `mark_ready`), so the recount never runs between them."""
-        request = uuid.uuid4().hex
-        await self.refreshes.insert_one(
-            {"_id": request, "activities": sorted(set(activities)), "ready": ready,
-             "created": self.clock()}
-        )  # fmt: skip
-        return request
-
-    async def mark_ready(self, request: str) -> None:
-        await self.refreshes.update_one({"_id": request}, {"$set": {"ready": True}})
-
     async def _refresh(self, cursor: int) -> int:
-        stale = self.clock() - STALE_REFRESH
-        match = {"$or": [{"ready": True}, {"created": {"$lt": stale}}]}
-        request = await self.refreshes.find_one(match)
+        request = await self.refreshes.next_due()
         if request is None:
             return 0
         for activity in request["activities"]:
             await self.recount_activity(activity, cursor)
-        await self.refreshes.delete_one({"_id": request["_id"]})
+        await self.refreshes.done(request["_id"])
         return 1
 
     async def recount_activity(self, activity: str, cursor: int) -> None:
@@ -176,19 +164,40 @@ class Consumer:
 
     async def progress(self) -> Progress:
         state = await self.state.find_one({"_id": CURSOR}) or {}
-        waiting = await self.refreshes.count_documents({})
+        waiting = await self.refreshes.waiting()
         return Progress(int(state.get("seq", 0)), self.horizon(), waiting)
 
     async def reset(self) -> None:
         """Start over from the first statement (rebuild): rollups cleared, cursor at 0.
 
-        The state says `rebuilding` until `finish_rebuild`, so an interrupted rebuild is
-        resumed (the cursor is durable) instead of started over."""
-        async with self._stepping:
-            await self._lease()
-            await self._save({"rebuilding": True, "pending": None, "seq": 0})
-            await self.rollups.clear()
-            await self.refreshes.delete_many({})
+        Asked for in the state document, so whichever consumer holds the lease (maybe an
+        API process) carries it out at its next step. The state says `rebuilding` until
+        `finish_rebuild`, so an interrupted rebuild is resumed, not started over."""
+        await self.state.update_one(
+            {"_id": CURSOR}, {"$set": {"reset_requested": True, "rebuilding": True}}, upsert=True
+        )
+
+    async def _reset(self) -> None:
+        await self._save({"pending": None, "seq": 0})
+        await self.rollups.clear()
+        await self.refreshes.clear()
+        await self._save({"reset_requested": False})
+
+    async def pause(self, seconds: float) -> None:
+        """Hold every consumer still (for `verify`); a step already running completes."""
+        until = self.clock() + timedelta(seconds=seconds)
+        await self.state.update_one({"_id": CURSOR}, {"$set": {"paused_until": until}}, upsert=True)
+
+    async def resume(self) -> None:
+        await self.state.update_one({"_id": CURSOR}, {"$unset": {"paused_until": ""}})
+
+    async def settled(self) -> Document:
+        """The state once no range is pending (waits for a running step to finish)."""
+        while True:
+            state = await self.state.find_one({"_id": CURSOR}) or {}
+            if state.get("pending") is None:
+                return state
+            await asyncio.sleep(0.1)
 
     async def rebuilding(self) -> bool:
         state = await self.state.find_one({"_id": CURSOR}) or {}

@@ -12,6 +12,10 @@ statements with `seq < C` that carry a contribution and that no voiding statemen
 
 Both questions are about seqs below the consumer's horizon, where no write can still land,
 so a re-run of the same range decides the same way (what makes a redo after a crash exact).
+
+Only statements the store marks `voided` are voided here, so the rollups agree with what
+GET /statements returns even where the store missed a voiding: a voiding statement and its
+target written concurrently may each miss the other, leaving the target unvoided.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ def batch_delta(
         if (
             target is not None
             and target.voids is None
+            and target.voided
             and target.seq < s.seq
             and first_voider.get(target.id) == s.seq
         ):

@@ -64,20 +64,6 @@ class Analytics:
     async def catch_up(self) -> Progress:
         return await self.consumer.catch_up()
 
-    # -- erasure and retention --------------------------------------------------------------
-
-    async def before_removal(self, statement_ids: list[str]) -> str | None:
-        """Called before statements are deleted or rewritten: files a recount of their
-        activities, carried out once `after_removal` says the writes are done."""
-        activities = await self.source.activities_of(statement_ids)
-        if not activities:
-            return None
-        return await self.consumer.request_refresh(activities, ready=False)
-
-    async def after_removal(self, request: str | None) -> None:
-        if request is not None:
-            await self.consumer.mark_ready(request)
-
     # -- answers ----------------------------------------------------------------------------
 
     async def summary(self, activity: str, since: str, until: str, bounded: bool) -> Document:

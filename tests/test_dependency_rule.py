@@ -2,6 +2,7 @@
 
 `statements` is the pure domain: it imports nothing of ours and no I/O library.
 `forwarders` may use `lrs`'s database handle, never its HTTP layer.
+`analytics` declares what it needs of the statement store (`analytics.source`); `lrs` wires it.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 FORBIDDEN = {
     "statements": ("lrs", "forwarders", "pymongo", "starlette", "httpx", "uvicorn", "bson"),
     "forwarders": ("lrs.resources", "lrs.app", "starlette"),
+    "analytics": ("lrs", "forwarders", "starlette", "httpx"),
 }
 
 

@@ -29,7 +29,7 @@ from lrs.auth.config import AuthSettings
 from lrs.auth.credential_admin import credential_admin
 from lrs.auth.credential_store import CredentialExists
 from lrs.auth.scopes import ADMIN, ALL, KNOWN_SCOPES
-from lrs.cli import data, demo_receiver, forwarders_tools, identities
+from lrs.cli import analytics, data, demo_receiver, forwarders_tools, identities
 from lrs.cli.templates import add_template_options, template_fields
 from lrs.logs import configure_logging
 from lrs.settings import Settings, SettingsError, env_bool
@@ -253,6 +253,11 @@ def cmd_forwarders(settings: Settings, args: argparse.Namespace) -> int:
         return _run(_forwarders_admin(settings, uri, forwarding, args))
 
 
+def cmd_analytics(settings: Settings, args: argparse.Namespace) -> int:
+    with database_uri(settings) as (uri, _):
+        return _run(analytics.run(settings, uri, args))
+
+
 def cmd_identities(settings: Settings, args: argparse.Namespace) -> int:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     forwarding = ForwardingSettings.from_env(os.environ)
@@ -379,6 +384,7 @@ def parser() -> argparse.ArgumentParser:
     _forwarders_parser(commands)
     identities.add_parser(commands)
     data.add_parsers(commands)
+    analytics.add_parser(commands)
     demo_receiver.add_parser(commands)
     return root
 
@@ -399,5 +405,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         "identities": cmd_identities,
     }
     handlers.update(dict.fromkeys(data.COMMANDS, cmd_data))
+    handlers[analytics.COMMAND] = cmd_analytics
     handlers["demo-receiver"] = demo_receiver.command
     return handlers[args.command](settings, args)
