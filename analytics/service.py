@@ -58,7 +58,8 @@ class Analytics:
             yield
         finally:
             stop.set()
-            with contextlib.suppress(asyncio.CancelledError):
+            # bounded: a step stuck on a database that is gone must not hold the shutdown
+            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
                 await asyncio.wait_for(task, 5)
 
     async def catch_up(self) -> Progress:
