@@ -210,7 +210,9 @@ class Consumer:
 
     async def _lease(self) -> Document:
         now = self.clock()
-        mine = {"$or": [{"owner": self.owner}, {"lease_until": {"$lt": now}}]}
+        # free when never held (`reset`/`pause` may create the document), ours, or lapsed
+        free = [{"owner": {"$exists": False}}, {"owner": self.owner}, {"lease_until": {"$lt": now}}]
+        mine = {"$or": free}
         update = {"$set": {"owner": self.owner, "lease_until": now + LEASE}}
         try:
             state = await self.state.find_one_and_update(

@@ -86,17 +86,12 @@ def learner_id(activity: str, verb: str, learner: str) -> str:
     return f"{len(activity)}:{activity}|{len(verb)}:{verb}|{learner}"
 
 
-def learner_day_id(activity: str, day: str, verb: str, learner: str) -> str:
-    return f"{day_id(activity, day)}|{len(verb)}:{verb}|{learner}"
-
-
 @dataclass
 class Delta:
     """Signed increments per rollup document, and the fields each document is created with."""
 
     days: dict[str, dict[str, float]] = field(default_factory=lambda: defaultdict(dict))
     learners: dict[str, dict[str, float]] = field(default_factory=lambda: defaultdict(dict))
-    learner_days: dict[str, dict[str, float]] = field(default_factory=lambda: defaultdict(dict))
     identity: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def add(self, c: Contribution, sign: int) -> None:
@@ -110,9 +105,8 @@ class Delta:
             lid = learner_id(c.activity, c.verb, c.learner)
             self.identity[lid] = {"a": c.activity, "v": c.verb, "l": c.learner}
             _inc(self.learners[lid], "n", sign)
-            ldid = learner_day_id(c.activity, c.day, c.verb, c.learner)
-            self.identity[ldid] = {"a": c.activity, "d": c.day, "v": c.verb, "l": c.learner}
-            _inc(self.learner_days[ldid], "n", sign)
+            # the day's learners live in the day document: one write per (activity, day)
+            _inc(self.days[day], f"l.{field_name(c.verb)}.{field_name(c.learner)}", sign)
 
     def __bool__(self) -> bool:
         return bool(self.days or self.learners)

@@ -1,8 +1,12 @@
 """The rollup collections; this module is the only one that reads or writes them.
 
-    analytics_days          {_id: day_id, a, d, upto, c: {verb: n}, s: {n, v: {score: n}}}
-    analytics_learners      {_id: learner_id, a, v, l, n, upto}       (all time)
-    analytics_learner_days  {_id: learner_day_id, a, d, v, l, n, upto}
+    analytics_days      {_id: day_id, a, d, upto, c: {verb: n}, s: {n, v: {score: n}},
+                         l: {verb: {learner: n}}}
+    analytics_learners  {_id: learner_id, a, v, l, n, upto}       (all time)
+
+A statement touches two documents: its activity's day (counts, scores and that day's
+learners together) and its (activity, verb, learner) document, which serves the all-time
+distinct learners and the per-learner endpoint.
 
 Every document carries `upto`: the end of the last sequence range applied to it. A range
 `[from, to)` is applied to a document only while `upto < to` (the filter of a conditional
@@ -21,11 +25,10 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
-from analytics.contribution import Delta, day_id
+from analytics.contribution import Delta, day_id, value_of
 
 DAYS = "analytics_days"
 LEARNERS = "analytics_learners"
-LEARNER_DAYS = "analytics_learner_days"
 DUPLICATE_KEY = 11000
 Document = dict[str, Any]
 
@@ -34,7 +37,6 @@ class RollupStore:
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self.days = db[DAYS]
         self.learners = db[LEARNERS]
-        self.learner_days = db[LEARNER_DAYS]
 
     async def ensure_indexes(self) -> None:
         await self.learners.create_indexes(
@@ -76,15 +78,11 @@ class RollupStore:
                 await collection.insert_many(docs, ordered=False)
 
     async def clear(self) -> None:
-        for collection in (self.days, self.learners, self.learner_days):
+        for collection in (self.days, self.learners):
             await collection.delete_many({})
 
     def _parts(self, delta: Delta) -> list[tuple[AsyncCollection[Document], dict[str, Any]]]:
-        return [
-            (self.days, delta.days),
-            (self.learners, delta.learners),
-            (self.learner_days, delta.learner_days),
-        ]
+        return [(self.days, delta.days), (self.learners, delta.learners)]
 
     # -- queries ----------------------------------------------------------------------------
 
@@ -102,9 +100,15 @@ class RollupStore:
         return [doc async for doc in self.learners.find(match, {"v": 1, "l": 1})]
 
     async def learner_day_verbs(self, activity: str, since: str, until: str) -> list[Document]:
+        """(day, verb, learner) of every learner counted on a day of the window."""
         match = {"_id": {"$gte": day_id(activity, since), "$lt": day_id(activity, until)}}
-        cursor = self.learner_days.find(match, {"d": 1, "v": 1, "l": 1, "n": 1})
-        return [doc async for doc in cursor if doc.get("n", 0) > 0]
+        return [
+            {"d": doc["d"], "v": value_of(verb), "l": value_of(learner)}
+            async for doc in self.days.find(match, {"d": 1, "l": 1})
+            for verb, learners in doc.get("l", {}).items()
+            for learner, n in learners.items()
+            if n > 0
+        ]
 
     async def of_learner(self, learner: str, after: str | None, limit: int) -> list[Document]:
         match: Document = {"l": learner}
@@ -116,14 +120,14 @@ class RollupStore:
     async def all_documents(self) -> dict[str, dict[str, Document]]:
         """Every rollup document by collection (for `lrs analytics verify`)."""
         found: dict[str, dict[str, Document]] = {}
-        for collection in (self.days, self.learners, self.learner_days):
+        for collection in (self.days, self.learners):
             found[collection.name] = {d["_id"]: d async for d in collection.find({})}
         return found
 
 
 def expected_documents(delta: Delta) -> dict[str, dict[str, Document]]:
     """The documents a full recount produces, in the form `all_documents` returns."""
-    parts = ((DAYS, delta.days), (LEARNERS, delta.learners), (LEARNER_DAYS, delta.learner_days))
+    parts = ((DAYS, delta.days), (LEARNERS, delta.learners))
     return {
         name: {doc_id: _expand(dict(delta.identity[doc_id]), inc) for doc_id, inc in part.items()}
         for name, part in parts
