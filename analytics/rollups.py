@@ -25,7 +25,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
-from analytics.contribution import Delta, day_id, value_of
+from analytics.contribution import Delta, value_of
 
 DAYS = "analytics_days"
 LEARNERS = "analytics_learners"
@@ -39,6 +39,9 @@ class RollupStore:
         self.learners = db[LEARNERS]
 
     async def ensure_indexes(self) -> None:
+        await self.days.create_indexes(
+            [IndexModel([("a", ASCENDING), ("d", ASCENDING)], name="activity_day")]
+        )
         await self.learners.create_indexes(
             [
                 IndexModel([("a", ASCENDING), ("v", ASCENDING)], name="activity_verb"),
@@ -89,9 +92,10 @@ class RollupStore:
     async def day_documents(
         self, activity: str, since: str, until: str, limit: int = 0
     ) -> list[Document]:
-        """The activity's day documents with `since <= day < until` (one `_id` range)."""
-        match = {"_id": {"$gte": day_id(activity, since), "$lt": day_id(activity, until)}}
-        cursor = self.days.find(match, {"d": 1, "c": 1, "s": 1}).sort("_id", 1).limit(limit)
+        """The activity's day documents with `since <= day < until`."""
+        # `a` and a range of `d` on their index: an `_id` range makes SecantusDB scan
+        match = {"a": activity, "d": {"$gte": since, "$lt": until}}
+        cursor = self.days.find(match, {"d": 1, "c": 1, "s": 1}).sort("d", 1).limit(limit)
         return [doc async for doc in cursor]
 
     async def learner_verbs(self, activity: str) -> list[Document]:
@@ -101,7 +105,7 @@ class RollupStore:
 
     async def learner_day_verbs(self, activity: str, since: str, until: str) -> list[Document]:
         """(day, verb, learner) of every learner counted on a day of the window."""
-        match = {"_id": {"$gte": day_id(activity, since), "$lt": day_id(activity, until)}}
+        match = {"a": activity, "d": {"$gte": since, "$lt": until}}
         return [
             {"d": doc["d"], "v": value_of(verb), "l": value_of(learner)}
             async for doc in self.days.find(match, {"d": 1, "l": 1})
