@@ -58,9 +58,11 @@ class Analytics:
             yield
         finally:
             stop.set()
-            # bounded: a step stuck on a database that is gone must not hold the shutdown
-            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
-                await asyncio.wait_for(task, 5)
+            # bounded, and cancelled without waiting: a step stuck on a database that is gone
+            # must not hold the shutdown hostage
+            done, _ = await asyncio.wait({task}, timeout=5)
+            if not done:
+                task.cancel()
 
     async def catch_up(self) -> Progress:
         return await self.consumer.catch_up()
