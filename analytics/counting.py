@@ -14,8 +14,10 @@ Both questions are about seqs below the consumer's horizon, where no write can s
 so a re-run of the same range decides the same way (what makes a redo after a crash exact).
 
 Only statements the store marks `voided` are voided here, so the rollups agree with what
-GET /statements returns even where the store missed a voiding: a voiding statement and its
-target written concurrently may each miss the other, leaving the target unvoided.
+GET /statements returns. The store sets the flag before the write that voids (the voiding
+statement's, or the target's when it arrives second or concurrently) is acknowledged, so
+once both are below the horizon the flag is final and set by the time the first voider is
+applied: the first voider is the one that takes the contribution back.
 """
 
 from __future__ import annotations
