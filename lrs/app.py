@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.routing import Mount, Route
 
+from analytics.service import Analytics
 from connectors.service import ConnectorService
 from forwarders.config import ForwardingSettings
 from forwarders.identity.service import IdentityService
@@ -43,7 +44,9 @@ from lrs.resources.admin_data import ROUTES as DATA_ROUTES
 from lrs.resources.admin_exports import ExportEndpoints
 from lrs.resources.admin_forwarders import ROUTES as ADMIN_ROUTES
 from lrs.resources.admin_identities import ROUTES as IDENTITY_ROUTES
+from lrs.resources.admin_vocabulary import ROUTES as VOCABULARY_ROUTES
 from lrs.resources.agents import AgentsResource
+from lrs.resources.analytics import ROUTES as ANALYTICS_ROUTES
 from lrs.resources.connectors import (
     ADMIN_ROUTES as CONNECTOR_ADMIN_ROUTES,
     ROUTES as CONNECTOR_ROUTES,
@@ -61,6 +64,7 @@ from lrs.resources.statements import StatementsResource
 from lrs.retention import periodic_retention
 from lrs.services import Services
 from lrs.settings import Settings
+from lrs.storage.analytics_source import MongoAnalyticsSource, horizon, vocabulary_file
 from lrs.storage.client import mongo_client
 from lrs.storage.indexes import ensure_indexes
 from lrs.storage.mongo_activities import MongoActivityStore
@@ -116,6 +120,14 @@ async def open_services(
     )
     await identities.ensure_indexes()
     home = settings.public_url or f"http://{settings.host}:{settings.port}"
+    in_flight: set[int] = set()
+    analytics = Analytics(
+        db,
+        MongoAnalyticsSource(db),
+        lambda: horizon(settings, in_flight),
+        file_vocabulary=vocabulary_file(settings.analytics_vocabulary_file),
+    )
+    await analytics.ensure_indexes()
     services = Services(
         settings=settings,
         client=client,
@@ -132,6 +144,8 @@ async def open_services(
         identities=identities,
         metrics=metrics,
         forwarding=forwarding,
+        analytics=analytics,
+        in_flight=in_flight,
     )
     services.connectors = ConnectorService(
         db,
@@ -220,6 +234,7 @@ def create_app(
                 periodic_retention(services.client[settings.database], settings, services.audit),
                 connector_processing(services),
                 exports.running(),
+                services.analytics.running(settings.analytics_rollups),
             ):
                 yield {"services": services}
         finally:
@@ -241,9 +256,11 @@ def create_app(
                 *DATA_ROUTES,
                 *CONNECTOR_ADMIN_ROUTES,
                 *exports.routes(),
+                *VOCABULARY_ROUTES,
             ],
         ),
         *CONNECTOR_ROUTES,
+        Mount("/analytics", routes=ANALYTICS_ROUTES),
         Mount("/feeds", routes=FEED_ROUTES),
         console_mount(gate),
         Mount(

@@ -9,6 +9,8 @@ applies them:
 - State and Agent Profile documents of the agent (index `agent` on `documents`): deleted;
 - attachment contents no remaining statement carries (found through `h:<sha2>` keys):
   deleted;
+- the analytics rollups of the activities of deleted or rewritten statements: recounted
+  (a refresh request, filed before the writes and closed after them);
 - forwarder events of deleted statements (and their attempt logs, which live inside the
   event): deleted; events of kept statements that still name the agent as learner: the
   learner is replaced by the pseudonym and the response excerpts cleared.
@@ -30,6 +32,7 @@ from typing import Any
 import orjson
 from pymongo.asynchronous.database import AsyncDatabase
 
+from analytics.refresh import Refreshes, object_activities
 from forwarders.events import learner_of
 from forwarders.identity.person import actor_keys
 from forwarders.identity.store import IDENTITIES
@@ -149,6 +152,9 @@ async def erase_agent(
     report.forwarder_events_scrubbed = await jobs.of_statements(kept, keys)
     report.identities_deleted = await _people(db, agent)
     if not dry_run:
+        refreshes = Refreshes(db)
+        changed = [c.statement for c in candidates if c.id in _changed(plan)]
+        request = await refreshes.open(object_activities(changed))
         await jobs.delete(report.forwarder_events_deleted)
         await jobs.scrub_learner(report.forwarder_events_scrubbed, learner_of(replacement))
         await delete_ids(db["documents"], [d["_id"] for d in documents])
@@ -156,7 +162,13 @@ async def erase_agent(
         await delete_ids(db[IDENTITIES], report.identities_deleted)
         await _rewrite(db, plan, {d["_id"]: d for d in docs}, keys, replacement)
         await delete_ids(db["statements"], list(plan.deleted))
+        await refreshes.close(request)
     return report
+
+
+def _changed(plan: ErasurePlan) -> set[str]:
+    """Statements whose contribution to the rollups changes: deleted or rewritten."""
+    return {*plan.deleted, *(k.id for k in plan.pseudonymised)}
 
 
 async def run_erasure(

@@ -22,6 +22,7 @@ from statements.index import agent_key, derive_index, statement_ref_target
 from statements.prepare import prepare_statement
 from statements.signatures import verify_statement_signature
 from statements.types import Attachment, SpecVersion
+from statements.vocabulary import Vocabulary, classify, default_vocabulary
 
 
 def _new_id() -> str:
@@ -64,11 +65,12 @@ async def store_statements(
     """Validate, prepare and store a batch; returns the ids in order."""
     check_batch(services, statements, version)
     by_hash = check_attachments(statements, parts, multipart=multipart)
+    vocabulary = await services.analytics.vocabulary.refresh()
     seqs = services.clock.take(len(statements))
     services.in_flight.update(seqs)
     try:
         ready = [
-            _new_statement(statement, seq, credential, version, by_hash.keys())
+            _new_statement(statement, seq, credential, version, by_hash.keys(), vocabulary)
             for statement, seq in zip(statements, seqs, strict=True)
         ]
         ids = await services.statements.insert_statements(ready, list(by_hash.values()))
@@ -85,6 +87,7 @@ def _new_statement(
     credential: Credential,
     version: SpecVersion,
     received: Collection[str] = (),
+    vocabulary: Vocabulary | None = None,
 ) -> NewStatement:
     prepared = prepare_statement(
         statement,
@@ -102,4 +105,5 @@ def _new_statement(
         ref=statement_ref_target(prepared),
         authority_key=agent_key(credential.authority),
         attachment_hashes=carried_hashes(prepared, received),
+        canonical=classify(prepared, vocabulary or default_vocabulary()),
     )

@@ -28,12 +28,14 @@ from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
+from analytics.refresh import Refreshes
 from forwarders.queue import JobStore
 from forwarders.secretbox import SecretBox
 from forwarders.store import ForwarderStore
 from lrs.audit import AuditLog
 from lrs.settings import Settings
 from lrs.storage import statement_keys
+from lrs.storage.analytics_source import MongoAnalyticsSource
 from lrs.storage.cleanup import BATCH, delete_ids, find_ids, unreferenced_attachments
 from lrs.storage.sequence import MS_SHIFT, stored_string
 
@@ -107,8 +109,13 @@ async def run_retention(
 
 
 async def _old_statements(db: Database, cutoff_seq: int, report: RetentionReport) -> None:
-    """Stream the old statements in batches; delete each batch (unless a dry run)."""
+    """Stream the old statements in batches; delete each batch (unless a dry run).
+
+    The rollups of the activities they count towards are recounted afterwards (a refresh
+    request: opened first, given each batch's activities before the batch goes)."""
     statements = db["statements"]
+    refreshes = Refreshes(db)
+    request = None if report.dry_run else await refreshes.open()
     match = {"keys": statement_keys.ALL, "seq": {"$lt": cutoff_seq}}
     kept: set[str] = set()
     hashes: set[str] = set()
@@ -116,10 +123,12 @@ async def _old_statements(db: Database, cutoff_seq: int, report: RetentionReport
     async for doc in statements.find(match, {"seq": 1, "ref": 1, "voiding": 1, "att": 1}):
         batch.append(doc)
         if len(batch) == BATCH:
-            await _settle(db, batch, cutoff_seq, kept, hashes, report)
+            await _settle(db, batch, cutoff_seq, kept, hashes, report, request)
             batch = []
     if batch:
-        await _settle(db, batch, cutoff_seq, kept, hashes, report)
+        await _settle(db, batch, cutoff_seq, kept, hashes, report, request)
+    if request is not None:
+        await refreshes.close(request)
 
     def remaining(doc: dict[str, Any]) -> list[str]:
         gone = doc["seq"] < cutoff_seq and doc["_id"] not in kept
@@ -138,6 +147,7 @@ async def _settle(
     kept: set[str],
     hashes: set[str],
     report: RetentionReport,
+    request: str | None,
 ) -> None:
     refs = [doc["ref"] for doc in batch if doc.get("voiding") and doc.get("ref")]
     targets = await find_ids(db["statements"], refs, {"seq": 1})
@@ -151,7 +161,9 @@ async def _settle(
             doomed.append(doc["_id"])
             hashes.update(doc.get("att", ()))
     report.statements_deleted += len(doomed)
-    if not report.dry_run:
+    if request is not None:
+        activities = await MongoAnalyticsSource(db).activities_of(doomed)
+        await Refreshes(db).add(request, activities)
         await delete_ids(db["statements"], doomed)
 
 

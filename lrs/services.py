@@ -8,6 +8,7 @@ from typing import Any
 
 from pymongo import AsyncMongoClient
 
+from analytics.service import Analytics
 from connectors.service import ConnectorService
 from forwarders.config import ForwardingSettings
 from forwarders.identity.service import IdentityService
@@ -35,6 +36,7 @@ class Services:
     forwarders: ForwarderService
     audit: AuditLog
     identities: IdentityService
+    analytics: Analytics
     metrics: Metrics = field(default_factory=Metrics)
     in_flight: set[int] = field(default_factory=set)
     """Sequence numbers handed out to writes not yet acknowledged (for Consistent-Through)."""

@@ -74,6 +74,10 @@ def _origins(raw: str) -> tuple[str, ...]:
     return origins
 
 
+def _path(raw: str | None) -> Path | None:
+    return Path(raw) if raw else None
+
+
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 
 
@@ -133,6 +137,13 @@ class Settings:
     secret_hash_cost: int = SCRYPT_N
     """scrypt's cost (N) for new credential secrets. No environment variable: production keeps
     the default; the test suite lowers it, where hashing dominated the time of a test."""
+    analytics_rollups: bool = True
+    """Keep the rollups current in this process (the consumer; see docs/analytics.md)."""
+    analytics_lag_ms: int = 2000
+    """How far behind the newest writes the rollups stay: longer than any write of another
+    API process stays in flight (this process's own writes are tracked exactly)."""
+    analytics_vocabulary_file: Path | None = None
+    """An operator's vocabulary extension (JSON, the format of `GET /admin/vocabulary`)."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -183,6 +194,11 @@ class Settings:
                 0.0,
                 integer=False,
             ),
+            analytics_rollups=env_bool(
+                environ, "LRS_ANALYTICS_ROLLUPS", defaults.analytics_rollups
+            ),
+            analytics_lag_ms=_int(environ, "LRS_ANALYTICS_LAG_MS", defaults.analytics_lag_ms),
+            analytics_vocabulary_file=_path(environ.get("LRS_ANALYTICS_VOCABULARY_FILE")),
         ).validated()
 
     def validated(self) -> Settings:

@@ -4,6 +4,7 @@
 `forwarders` imports nothing from `lrs`: it declares what it needs (a statement source, its
 settings) and takes a database handle; `lrs` implements and wires it.
 `connectors` import neither `lrs` nor an HTTP library: `lrs` wires them in.
+`analytics` declares what it needs of the statement store (`analytics.source`); `lrs` wires it.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ FORBIDDEN = {
     "lrs.storage": ("lrs.auth",),
     "lrs.auth": ("lrs.storage",),
     "exports": ("lrs.resources", "lrs.app", "lrs.cli", "starlette", "httpx"),
+    "analytics": ("lrs", "forwarders", "starlette", "httpx"),
 }
 
 

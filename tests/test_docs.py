@@ -9,7 +9,7 @@ from lrs.errors import ERROR_STATUS
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
-SOURCE_PACKAGES = ("lrs", "forwarders", "statements")
+SOURCE_PACKAGES = ("lrs", "forwarders", "statements", "analytics")
 SETTING = re.compile(r"\bLRS_[A-Z0-9_]+")
 
 

@@ -55,7 +55,7 @@ class AuthMiddleware:
     @staticmethod
     def _protected(scope: Scope) -> bool:
         path: str = scope["path"]
-        if path.startswith(("/admin/", "/feeds/")) or path == "/metrics":
+        if path.startswith(("/admin/", "/feeds/", "/analytics/")) or path == "/metrics":
             return True
         return is_xapi_path(path) and path not in UNVERSIONED and scope["method"] != "OPTIONS"
 

@@ -29,6 +29,10 @@ FEEDS_READ = "feeds/read"
 it: the feed carries HRIS data joined to learning records (employee ids, emails), which a
 content tool holding `all` must not read; `admin` reaches it too."""
 
+ANALYTICS_READ = "analytics/read"
+"""The aggregate endpoints (/analytics/...). Not an xAPI scope, so `all` does not grant it:
+the aggregates join HRIS data; `admin` reaches them too."""
+
 XAPI_SCOPES = (
     STATEMENTS_WRITE,
     STATEMENTS_READ,
@@ -39,7 +43,7 @@ XAPI_SCOPES = (
     DEFINE,
     PROFILE,
 )
-KNOWN_SCOPES = frozenset((*XAPI_SCOPES, ADMIN, METRICS, FEEDS_READ))
+KNOWN_SCOPES = frozenset((*XAPI_SCOPES, ADMIN, METRICS, FEEDS_READ, ANALYTICS_READ))
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +111,15 @@ def require_feeds(credential: Credential) -> None:
     if not credential.has_any({FEEDS_READ, ADMIN}):
         raise Forbidden(
             "this feed needs the feeds/read scope", {"required_any": [ADMIN, FEEDS_READ]}
+        )
+
+
+def require_analytics(credential: Credential) -> None:
+    """The aggregates need `analytics/read` (or `admin`); xAPI's `all` does not reach them."""
+    if not credential.has_any({ANALYTICS_READ, ADMIN}):
+        raise Forbidden(
+            "the aggregates need the analytics/read scope",
+            {"required_any": [ADMIN, ANALYTICS_READ]},
         )
 
 

@@ -30,7 +30,15 @@ from lrs.auth.config import AuthSettings
 from lrs.auth.credential_admin import credential_admin
 from lrs.auth.credential_store import CredentialExists
 from lrs.auth.scopes import ADMIN, ALL, KNOWN_SCOPES
-from lrs.cli import connectors, data, demo_receiver, export, forwarders_tools, identities
+from lrs.cli import (
+    analytics,
+    connectors,
+    data,
+    demo_receiver,
+    export,
+    forwarders_tools,
+    identities,
+)
 from lrs.cli.edge import edge_protocol
 from lrs.cli.templates import add_template_options, template_fields
 from lrs.cli.worker import run_until_signalled
@@ -314,6 +322,11 @@ def cmd_forwarders(settings: Settings, args: argparse.Namespace) -> int:
         return _run(_forwarders_admin(settings, uri, forwarding, args))
 
 
+def cmd_analytics(settings: Settings, args: argparse.Namespace) -> int:
+    with database_uri(settings) as (uri, _):
+        return _run(analytics.run(settings, uri, args))
+
+
 def cmd_identities(settings: Settings, args: argparse.Namespace) -> int:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     forwarding = ForwardingSettings.from_env(os.environ)
@@ -465,6 +478,7 @@ def parser() -> argparse.ArgumentParser:
     connectors.add_parser(commands)
     data.add_parsers(commands)
     export.add_parser(commands)
+    analytics.add_parser(commands)
     demo_receiver.add_parser(commands)
     return root
 
@@ -487,5 +501,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         "export": cmd_export,
     }
     handlers.update(dict.fromkeys(data.COMMANDS, cmd_data))
+    handlers[analytics.COMMAND] = cmd_analytics
     handlers["demo-receiver"] = demo_receiver.command
     return handlers[args.command](settings, args)

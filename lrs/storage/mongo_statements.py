@@ -4,7 +4,8 @@ One document per statement:
 
     {_id: <statement id>, seq: <int64 stored sequence>, raw: <the statement's JSON text>,
      keys: ["*", "v:<verb>", "a:<agent>", "h:<sha2>", ...],   (see statement_keys.py)
-     ref: <id its StatementRef targets>, voiding: <bool>, voided: <bool>, att: [<sha2>...]}
+     ref: <id its StatementRef targets>, voiding: <bool>, voided: <bool>, att: [<sha2>...],
+     canon: {verb: <canonical word or IRI>, type: <object type>, v: <vocabulary version>}}
 
 The statement is kept as JSON text, exactly as accepted: extension keys with dots or `$`
 round-trip byte-exact, and GET serves the text without re-encoding. `keys` holds the derived
@@ -250,6 +251,7 @@ class MongoStatementStore:
                     "voiding": statement.index.voids is not None,
                     "voided": self._voided_on_arrival(statement, known, batch),
                     "att": list(statement.attachment_hashes),
+                    **_canon(statement),
                 }
             )
         return docs
@@ -306,14 +308,36 @@ class MongoStatementStore:
         """Voiding, and StatementRef filter inheritance for statements that arrived earlier."""
         batch = {s.id: s for s in fresh}
         voided = [
-            target for s in fresh if (target := s.index.voids) and _voidable(target, known, batch)
+            target
+            for s in fresh
+            if (target := s.index.voids)
+            and (_voidable(target, known, batch) or _unseen(target, known, batch))
         ]
         if voided:
-            await self.statements.update_many({"_id": {"$in": voided}}, {"$set": {"voided": True}})
+            match = {"_id": {"$in": voided}, "voiding": {"$ne": True}}
+            await self.statements.update_many(match, {"$set": {"voided": True}})
+        await self._void_late_arrivals(docs)
         targeted = {doc.get("ref") for doc in known.values()}
         for doc in docs:
             if doc["_id"] in targeted:
                 await self._propagate(doc["_id"], keys.index_from_keys(doc["keys"]))
+
+    async def _void_late_arrivals(self, docs: Sequence[dict[str, Any]]) -> None:
+        """Void what a concurrent voiding statement missed, looking again after the insert.
+
+        A voiding statement and its target written concurrently may each look for the other
+        before either is inserted. Each side looks again after its own insert (the voiding
+        statement by voiding its unseen target above, the target here), so at least one sees
+        the other and the target is voided before either write is acknowledged."""
+        ids = [d["_id"] for d in docs if not d["voiding"] and not d["voided"]]
+        if not ids:
+            return
+        match = {"keys": {"$in": [keys.targets(i) for i in ids]}, "voiding": True}
+        late = {doc["ref"] async for doc in self.statements.find(match, {"ref": 1})}
+        if late:
+            await self.statements.update_many(
+                {"_id": {"$in": sorted(late)}, "voiding": {"$ne": True}}, {"$set": {"voided": True}}
+            )
 
     async def _propagate(self, target_id: str, inherited: StatementIndex) -> None:
         """Earlier statements targeting this one now match its filters too (recursively).
@@ -595,6 +619,13 @@ def _as_twin(outcome: Outcome, earlier: NewStatement, statement: NewStatement) -
     return outcome
 
 
+def _canon(statement: NewStatement) -> dict[str, Any]:
+    """The canonical verb, object type and vocabulary version, beside the statement."""
+    if statement.canonical is None:
+        return {}
+    return {"canon": statement.canonical.as_document()}
+
+
 def _has_all(present: Sequence[str], required: list[str]) -> bool:
     return all(key in present for key in required)
 
@@ -607,6 +638,11 @@ def _voidable(
         return batch[target].index.voids is None
     doc = known.get(target)
     return doc is not None and not doc.get("voiding")
+
+
+def _unseen(target: str, known: dict[str, dict[str, Any]], batch: dict[str, NewStatement]) -> bool:
+    """A target not stored when the batch looked: it may have landed since."""
+    return target not in known and target not in batch
 
 
 def _stored(doc: dict[str, Any]) -> StoredStatement:

@@ -23,6 +23,7 @@ from statements.types import (
     StatementQuery,
     StoredStatement,
 )
+from statements.vocabulary import Canonical
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +39,8 @@ class NewStatement:
     """The id this statement targets when its object is a StatementRef (voiding or not)."""
     authority_key: str | None
     attachment_hashes: tuple[str, ...] = ()
+    canonical: Canonical | None = None
+    """What the vocabulary in force made of it (stored beside it, as `canon`)."""
 
 
 class StatementStore(Protocol):

@@ -1,0 +1,231 @@
+"""The sequenced consumer: applies every stored statement to the rollups exactly once.
+
+One consumer runs at a time (a lease on the state document); it reads the stored sequence
+in order below a horizon (a seq below which no write can still land) and keeps a durable
+cursor. Each step:
+
+1. decides its range `[cursor, end)` and records it as `pending` (a write-ahead intent);
+2. applies the range's delta to each rollup document guarded by `upto < end`;
+3. moves the cursor to `end` and clears `pending`.
+
+A crash after 1 or 2 leaves `pending`: the next consumer (this process after a restart, or
+another one once the lease lapses) redoes exactly that range, and the guard skips the
+documents already done. A crash never loses a statement (the cursor moves only after the
+apply) and never counts one twice (the guard), so the rollups stay exact.
+
+Erasure and retention rewrite or delete statements already counted: they file a refresh of
+the activities concerned (`analytics.refresh`), which the consumer carries out between
+steps by recounting those activities below its cursor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pymongo import ReturnDocument
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError, PyMongoError
+
+from analytics.counting import batch_delta, counted_delta, lookups
+from analytics.refresh import Refreshes
+from analytics.rollups import RollupStore
+from analytics.source import StatementSource
+
+log = logging.getLogger("analytics.consumer")
+STATE = "analytics_state"
+CURSOR = "cursor"
+LEASE = timedelta(seconds=30)
+Document = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    cursor: int
+    horizon: int
+    pending_refreshes: int
+
+
+class LeaseLost(Exception):
+    """Another consumer holds the state: this one stops stepping."""
+
+
+class Consumer:
+    def __init__(
+        self,
+        db: AsyncDatabase[Document],
+        source: StatementSource,
+        rollups: RollupStore,
+        horizon: Callable[[], int],
+        *,
+        batch: int = 500,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.state = db[STATE]
+        self.refreshes = Refreshes(db, clock)
+        self.source = source
+        self.rollups = rollups
+        self.horizon = horizon
+        self.batch = batch
+        self.clock = clock
+        self.owner = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self._stepping = asyncio.Lock()
+        """The background loop and a caller (`catch_up`) share the owner: one step at a time."""
+
+    # -- the loop ---------------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event, idle_seconds: float = 0.5) -> None:
+        while not stop.is_set():
+            try:
+                done = await self.step()
+            except LeaseLost:
+                done = 0
+            except PyMongoError:
+                log.warning("analytics step failed; retrying", exc_info=True)
+                done = 0
+            if not done:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), idle_seconds)
+
+    async def catch_up(self) -> Progress:
+        """Step until the cursor reaches the horizon and no refresh waits (tests, the CLI)."""
+        while await self.step():
+            pass
+        return await self.progress()
+
+    async def step(self) -> int:
+        """One range, or the waiting refreshes; returns how much work was done (0: idle)."""
+        async with self._stepping:
+            return await self._step()
+
+    async def _step(self) -> int:
+        state = await self._lease()
+        if state.get("reset_requested"):
+            await self._reset()
+            return 1
+        if state.get("paused_until") and state["paused_until"] > self.clock():
+            return 0
+        pending = state.get("pending")
+        if pending is not None:
+            return await self._apply(int(pending["from"]), int(pending["to"]), redo=True) or 1
+        cursor, horizon = int(state.get("seq", 0)), self.horizon()
+        if cursor < horizon:
+            done = await self._advance(cursor, horizon)
+            if done:
+                return done
+            cursor = horizon
+        return await self._refresh(cursor)
+
+    async def _advance(self, cursor: int, horizon: int) -> int:
+        batch = await self.source.slice(cursor, horizon, self.batch)
+        end = batch[-1].seq + 1 if len(batch) == self.batch else horizon
+        if not batch:
+            await self._save({"seq": end})
+            return 0
+        await self._save({"pending": {"from": cursor, "to": end}})
+        return await self._apply(cursor, end, redo=False, batch=batch)
+
+    async def _apply(self, low: int, high: int, *, redo: bool, batch: Sequence[Any] = ()) -> int:
+        if redo:
+            batch = await self.source.slice(low, high, 10 * self.batch)
+        ids, target_ids = lookups(batch)
+        voiders = await self.source.first_voiders(ids)
+        targets = {t.id: t for t in await self.source.by_ids(target_ids)} if target_ids else {}
+        await self.rollups.apply(batch_delta(batch, voiders, targets), high)
+        await self._save({"seq": high, "pending": None})
+        return len(batch)
+
+    # -- refreshes (erasure, retention) -----------------------------------------------------
+
+    async def _refresh(self, cursor: int) -> int:
+        request = await self.refreshes.next_due()
+        if request is None:
+            return 0
+        for activity in request["activities"]:
+            await self.recount_activity(activity, cursor)
+        await self.refreshes.done(request["_id"])
+        return 1
+
+    async def recount_activity(self, activity: str, cursor: int) -> None:
+        statements = await self.source.of_activity(activity, cursor)
+        voiders = await self.source.first_voiders([s.id for s in statements if s.voided])
+        await self.rollups.replace_activity(
+            activity, counted_delta(statements, voiders, cursor), cursor
+        )
+
+    # -- state ------------------------------------------------------------------------------
+
+    async def progress(self) -> Progress:
+        state = await self.state.find_one({"_id": CURSOR}) or {}
+        waiting = await self.refreshes.waiting()
+        return Progress(int(state.get("seq", 0)), self.horizon(), waiting)
+
+    async def reset(self) -> None:
+        """Start over from the first statement (rebuild): rollups cleared, cursor at 0.
+
+        Asked for in the state document, so whichever consumer holds the lease (maybe an
+        API process) carries it out at its next step. The state says `rebuilding` until
+        `finish_rebuild`, so an interrupted rebuild is resumed, not started over."""
+        await self.state.update_one(
+            {"_id": CURSOR}, {"$set": {"reset_requested": True, "rebuilding": True}}, upsert=True
+        )
+
+    async def _reset(self) -> None:
+        await self._save({"pending": None, "seq": 0})
+        await self.rollups.clear()
+        await self.refreshes.clear()
+        await self._save({"reset_requested": False})
+
+    async def pause(self, seconds: float) -> None:
+        """Hold every consumer still (for `verify`); a step already running completes."""
+        until = self.clock() + timedelta(seconds=seconds)
+        await self.state.update_one({"_id": CURSOR}, {"$set": {"paused_until": until}}, upsert=True)
+
+    async def resume(self) -> None:
+        await self.state.update_one({"_id": CURSOR}, {"$unset": {"paused_until": ""}})
+
+    async def settled(self) -> Document:
+        """The state once no range is pending (waits for a running step to finish)."""
+        while True:
+            state = await self.state.find_one({"_id": CURSOR}) or {}
+            if state.get("pending") is None:
+                return state
+            await asyncio.sleep(0.1)
+
+    async def rebuilding(self) -> bool:
+        state = await self.state.find_one({"_id": CURSOR}) or {}
+        return bool(state.get("rebuilding"))
+
+    async def finish_rebuild(self) -> None:
+        async with self._stepping:
+            await self._lease()
+            await self._save({"rebuilding": False})
+
+    async def _lease(self) -> Document:
+        now = self.clock()
+        # free when never held (`reset`/`pause` may create the document), ours, or lapsed
+        free = [{"owner": {"$exists": False}}, {"owner": self.owner}, {"lease_until": {"$lt": now}}]
+        mine = {"$or": free}
+        update = {"$set": {"owner": self.owner, "lease_until": now + LEASE}}
+        try:
+            state = await self.state.find_one_and_update(
+                {"_id": CURSOR, **mine}, update, return_document=ReturnDocument.AFTER
+            )
+            if state is None:
+                await self.state.insert_one({"_id": CURSOR, "seq": 0, **update["$set"]})
+                state = {"seq": 0}
+        except DuplicateKeyError:
+            raise LeaseLost from None
+        return state
+
+    async def _save(self, fields: Document) -> None:
+        result = await self.state.update_one({"_id": CURSOR, "owner": self.owner}, {"$set": fields})
+        if result.matched_count == 0:
+            raise LeaseLost

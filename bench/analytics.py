@@ -1,0 +1,242 @@
+"""Aggregates from rollups (docs/analytics.md): ingest with rollups on vs off, side by side,
+and the latency of every aggregate endpoint over a large store.
+
+    .venv/bin/python bench/analytics.py [--statements 250000] [--ratio-statements 20000]
+
+Starts a fresh embedded database (on a temporary directory) and `lrs serve` processes:
+
+1. ratio: ingest `--ratio-statements` realistic statements (batches of 100, concurrency 4)
+   into a fresh database with `LRS_ANALYTICS_ROLLUPS=false`, then into another with it on,
+   alternating off/on/off/on; reports statements/s of each and the on/off ratio (median of
+   the pairs), and how long the consumer took to catch up after the last acknowledgement;
+2. latency: fills one database to `--statements` with rollups on, waits until the rollups
+   have caught up, then drives each aggregate endpoint at concurrency 16 with random
+   activities and learners and reports p50/p95/p99.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import http1
+import httpx
+import orjson
+from common import StatementFactory, drive, latency_summary, make_pools
+
+from lrs.storage.embedded import EmbeddedDatabase, _die_with_parent, free_port, stop_process
+
+HOST = "127.0.0.1"
+ADMIN_KEY = "bench-admin"
+ADMIN_SECRET = "bench-admin-secret-0123456789"  # noqa: S105 - a throwaway local credential
+BATCH = 100
+POST_CONCURRENCY = 4
+READ_CONCURRENCY = 16
+
+
+@contextlib.contextmanager
+def running_lrs(uri: str, workdir: Path, database: str, rollups: bool) -> Iterator[str]:
+    port = free_port(HOST)
+    env = {
+        **os.environ,
+        "LRS_HOST": HOST,
+        "LRS_PORT": str(port),
+        "LRS_MONGODB_URI": uri,
+        "LRS_DATABASE": database,
+        "LRS_ADMIN_KEY": ADMIN_KEY,
+        "LRS_ADMIN_SECRET": ADMIN_SECRET,
+        "LRS_DATA_DIR": str(workdir / "lrs-data"),
+        "LRS_LOG_LEVEL": "warning",
+        "LRS_ACCESS_LOG": "false",
+        "LRS_ANALYTICS_ROLLUPS": "true" if rollups else "false",
+    }
+    lrs = Path(sys.executable).parent / "lrs"
+    with (workdir / f"{database}.log").open("ab") as log:
+        process = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
+            [str(lrs), "serve"],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
+        )
+    base = f"http://{HOST}:{port}"
+    try:
+        _wait_ready(base, process)
+        yield base
+    finally:
+        stop_process(process)
+
+
+def _wait_ready(base: str, process: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    with httpx.Client(base_url=base, timeout=2.0) as client:
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise SystemExit(f"the LRS exited ({process.returncode})")
+            with contextlib.suppress(httpx.HTTPError):
+                if client.get("/readyz").status_code == 200:
+                    return
+            time.sleep(0.2)
+    raise SystemExit("the LRS was not ready in time")
+
+
+def _client(base: str, connections: int, auth: tuple[str, str] = (ADMIN_KEY, ADMIN_SECRET)) -> Any:
+    headers = {"X-Experience-API-Version": "2.0.0", "Content-Type": "application/json"}
+    return http1.Client(base, auth=auth, headers=headers, connections=connections)
+
+
+async def ingest(base: str, factory: StatementFactory, count: int) -> float:
+    """Statements/s acknowledged, POSTing batches at concurrency 4."""
+    bodies = (orjson.dumps(factory.batch(BATCH)) for _ in range(count // BATCH))
+
+    async with _client(base, POST_CONCURRENCY) as client:
+
+        async def post(body: bytes) -> int:
+            response = await client.post("/xapi/statements", content=body)
+            if response.status_code != 200:
+                raise RuntimeError(f"POST {response.status_code}: {response.content[:200]!r}")
+            return BATCH
+
+        measured = await drive(
+            bodies, post, concurrency=POST_CONCURRENCY, max_seconds=3600, grace_seconds=60
+        )
+    if measured.errors:
+        raise SystemExit(f"ingest errors: {measured.first_error}")
+    return measured.items / measured.elapsed
+
+
+async def caught_up(base: str, activity: str, timeout: float = 600.0) -> float:
+    """Seconds until the rollups' `through` passes the moment of the call."""
+    started = time.time()
+    wanted = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(started))
+    async with httpx.AsyncClient(base_url=base, auth=(ADMIN_KEY, ADMIN_SECRET)) as client:
+        while time.time() - started < timeout:
+            summary = await client.get(
+                "/analytics/activities/summary", params={"activity": activity}
+            )
+            if summary.json()["through"] > wanted:
+                return time.time() - started
+            await asyncio.sleep(0.2)
+    raise SystemExit("the rollups did not catch up")
+
+
+async def ratio(uri: str, workdir: Path, count: int) -> dict[str, Any]:
+    rates: dict[str, list[float]] = {"off": [], "on": []}
+    catch_up: list[float] = []
+    pools = make_pools(7)
+    for round_ in range(2):
+        for mode in ("off", "on"):
+            database = f"ratio_{mode}_{round_}"
+            with running_lrs(uri, workdir, database, rollups=mode == "on") as base:
+                rates[mode].append(await ingest(base, StatementFactory(pools, round_), count))
+                if mode == "on":
+                    catch_up.append(await caught_up(base, pools.activities[0]["id"]))
+    pairs = [on / off for on, off in zip(rates["on"], rates["off"], strict=True)]
+    return {
+        "statements_per_run": count,
+        "off_statements_per_s": [round(r) for r in rates["off"]],
+        "on_statements_per_s": [round(r) for r in rates["on"]],
+        "on_over_off": round(statistics.median(pairs), 3),
+        "catch_up_seconds_after_last_ack": [round(s, 2) for s in catch_up],
+    }
+
+
+def _jobs(pools: Any, rng: random.Random, kind: str) -> Iterator[str]:
+    while True:
+        activity = rng.choice(pools.activities)["id"]
+        if kind == "summary":
+            yield "/analytics/activities/summary?" + str(httpx.QueryParams(activity=activity))
+        elif kind == "summary-window":
+            query = {"activity": activity, "since": "2025-02-01", "until": "2025-04-01"}
+            yield "/analytics/activities/summary?" + str(httpx.QueryParams(query))
+        elif kind == "timeseries-week":
+            query = {"activity": activity, "interval": "week"}
+            yield "/analytics/activities/timeseries?" + str(httpx.QueryParams(query))
+        elif kind == "timeseries-month":
+            query = {"activity": activity, "interval": "month"}
+            yield "/analytics/activities/timeseries?" + str(httpx.QueryParams(query))
+        else:
+            learner = rng.choice(pools.learners)
+            agent = json.dumps({k: v for k, v in learner.items() if k in ("mbox", "account")})
+            yield "/analytics/learners/activities?" + str(httpx.QueryParams(agent=agent))
+
+
+async def latency(uri: str, workdir: Path, count: int, requests: int) -> dict[str, Any]:
+    pools = make_pools(11)
+    with running_lrs(uri, workdir, "latency", rollups=True) as base:
+        began = time.monotonic()
+        rate = await ingest(base, StatementFactory(pools, 3), count)
+        waited = await caught_up(base, pools.activities[0]["id"])
+        results: dict[str, Any] = {
+            "stored_statements": count,
+            "fill_statements_per_s": round(rate),
+            "fill_and_catch_up_seconds": round(time.monotonic() - began, 1),
+            "catch_up_seconds_after_last_ack": round(waited, 2),
+        }
+        kinds = ("summary", "summary-window", "timeseries-week", "timeseries-month", "learner")
+        async with _client(base, READ_CONCURRENCY) as client:
+            for kind in kinds:
+                jobs = _jobs(pools, random.Random(kind), kind)
+                paths = (next(jobs) for _ in range(requests))
+
+                async def get(path: str) -> int:
+                    response = await client.request("GET", path)
+                    if response.status_code != 200:
+                        raise RuntimeError(
+                            f"GET {response.status_code}: {response.content[:200]!r}"
+                        )
+                    return 1
+
+                measured = await drive(paths, get, concurrency=READ_CONCURRENCY, max_seconds=600)
+                results[kind] = {
+                    "requests": measured.requests,
+                    "errors": measured.errors,
+                    **latency_summary(measured.latencies_ms),
+                }
+    return results
+
+
+async def run(args: argparse.Namespace, uri: str, workdir: Path) -> dict[str, Any]:
+    results: dict[str, Any] = {"cpus": os.cpu_count()}
+    if args.ratio_statements:
+        results["ingest_rollups_on_vs_off"] = await ratio(uri, workdir, args.ratio_statements)
+        print(json.dumps(results, indent=2), flush=True)
+    if args.statements:
+        results["aggregates"] = await latency(uri, workdir, args.statements, args.requests)
+    return results
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--statements", type=int, default=250_000)
+    parser.add_argument("--ratio-statements", type=int, default=20_000)
+    parser.add_argument("--requests", type=int, default=1000, help="per endpoint")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="lrs-bench-analytics-") as tmp:
+        workdir = Path(tmp)
+        database = EmbeddedDatabase(workdir / "db", cache_size="1G")
+        uri = database.start()
+        try:
+            results = asyncio.run(run(args, uri, workdir))
+        finally:
+            database.stop()
+    print(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,91 @@
+"""The aggregate endpoints under /analytics (scope `analytics/read` or `admin`; docs/analytics.md).
+
+Thin: check the scope, parse with `analytics.params` (a 400 names the field and the rule),
+answer from `analytics.service.Analytics`, which reads rollups only. Every answer says how
+far the rollups have got (`through`: every statement stored before it is counted).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from analytics import params
+from analytics.service import Analytics
+from lrs.auth.backend import credential_of
+from lrs.auth.scopes import require_analytics
+from lrs.erasure import parse_agent
+from lrs.responses import XAPIResponse
+from lrs.services import Services
+from lrs.storage.sequence import ms_of, stored_string
+from statements.index import agent_key
+
+MAX_LEARNER_PAGE = 100
+
+
+async def _analytics(request: Request) -> tuple[Analytics, dict[str, Any]]:
+    require_analytics(credential_of(request.scope))
+    services: Services = request.state.services
+    progress = await services.analytics.consumer.progress()
+    return services.analytics, {"through": stored_string(ms_of(progress.cursor))}
+
+
+async def activity_summary(request: Request) -> Response:
+    analytics, meta = await _analytics(request)
+    query = request.query_params
+    activity = params.activity(query.get("activity"))
+    since, until, bounded = params.window(query.get("since"), query.get("until"))
+    answer = await analytics.summary(activity, since, until, bounded)
+    return XAPIResponse({**answer, **_window(query), **meta})
+
+
+async def activity_timeseries(request: Request) -> Response:
+    analytics, meta = await _analytics(request)
+    query = request.query_params
+    activity = params.activity(query.get("activity"))
+    interval = params.interval(query.get("interval"))
+    since, until, _ = params.window(query.get("since"), query.get("until"))
+    cursor = params.cursor_day(query.get("cursor"))
+    answer = await analytics.timeseries(activity, interval, since, until, cursor)
+    return XAPIResponse({**answer, **_window(query), **meta})
+
+
+async def learner_activities(request: Request) -> Response:
+    analytics, meta = await _analytics(request)
+    query = request.query_params
+    raw = query.get("agent")
+    if not raw:
+        raise params.invalid("agent", "required", "an Agent (JSON) is required")
+    try:
+        agent = parse_agent(orjson.loads(raw))
+    except orjson.JSONDecodeError:
+        raise params.invalid("agent", "json", "must be a JSON Agent object") from None
+    key = agent_key(agent)
+    if key is None:
+        raise params.invalid("agent", "ifi", "must carry an inverse functional identifier")
+    limit = _limit(query.get("limit"))
+    answer = await analytics.learner(key, query.get("cursor"), limit)
+    return XAPIResponse({**answer, **meta})
+
+
+def _limit(raw: str | None) -> int:
+    if raw is None:
+        return MAX_LEARNER_PAGE
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LEARNER_PAGE:
+        raise params.invalid("limit", "range", f"must be an integer from 1 to {MAX_LEARNER_PAGE}")
+    return int(raw)
+
+
+def _window(query: Any) -> dict[str, Any]:
+    return {"since": query.get("since"), "until": query.get("until")}
+
+
+ROUTES = [
+    Route("/activities/summary", activity_summary, methods=["GET"]),
+    Route("/activities/timeseries", activity_timeseries, methods=["GET"]),
+    Route("/learners/activities", learner_activities, methods=["GET"]),
+]
