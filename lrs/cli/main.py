@@ -262,14 +262,43 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         signal.signal(signal.SIGTERM, previous)
 
 
+LEFTOVER_SECONDS = 5.0
+"""How long tasks still running after a command's coroutine get to finish their cancellation."""
+
+
 def _run(coro: Any) -> int:
+    """Run `coro` on a fresh loop; tasks it left behind get a bounded time to stop.
+
+    `asyncio.run` waits for every leftover task without limit, and a task cancelled inside the
+    database driver's server selection (the database gone) can loop on the driver's lock
+    forever: the process would never exit. Here they get `LEFTOVER_SECONDS`, then are dropped.
+    """
+    loop = _new_loop()
+    try:
+        return int(loop.run_until_complete(coro))
+    finally:
+        try:
+            _cancel_leftovers(loop)
+        finally:
+            loop.close()
+
+
+def _new_loop() -> asyncio.AbstractEventLoop:
     try:
         import uvloop
-
-        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-            return int(runner.run(coro))
     except ImportError:  # pragma: no cover - uvloop ships with uvicorn[standard]
-        return int(asyncio.run(coro))
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
+
+
+def _cancel_leftovers(loop: asyncio.AbstractEventLoop) -> None:
+    leftovers = [task for task in asyncio.all_tasks(loop) if not task.done()]
+    for task in leftovers:
+        task.cancel()
+    if leftovers:
+        loop.run_until_complete(asyncio.wait(leftovers, timeout=LEFTOVER_SECONDS))
+    with contextlib.suppress(TimeoutError):
+        loop.run_until_complete(asyncio.wait_for(loop.shutdown_asyncgens(), LEFTOVER_SECONDS))
 
 
 def cmd_credentials(settings: Settings, args: argparse.Namespace) -> int:
