@@ -17,6 +17,7 @@ import pytest
 
 from forwarders.events import event_id
 from lrs.storage.embedded import free_port
+from tests.conditions import eventually
 from tests.conftest import basic
 from tests.forwarders.receiver import Answer
 from tests.forwarders.test_delivery import post
@@ -83,6 +84,9 @@ async def test_a_worker_killed_mid_burst_loses_nothing_after_restart(
 
     assert {d.id for d in deliveries} == {event_id(forwarder["id"], i) for i in ids}
     assert all(d.verified for d in deliveries)
+    # a delivery is recorded just after the receiver answers it: stop the worker once it has
+    # recorded them all (a SIGTERM in between would rightly leave the event to be re-sent)
+    await eventually(_no_pending(admin), "the restarted worker to record every delivery")
     second.send_signal(signal.SIGTERM)
     assert second.wait(15) == 0
     assert await admin.list_events(state="pending") == []
@@ -140,3 +144,10 @@ async def _post_until_killed(http, api, make_statement) -> list[str]:
     api.send_signal(signal.SIGKILL)
     await asyncio.gather(*loops)
     return answered
+
+
+def _no_pending(admin):
+    async def probe() -> bool:
+        return await admin.list_events(state="pending") == []
+
+    return probe
