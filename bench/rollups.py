@@ -1,7 +1,7 @@
 """Aggregates from rollups (docs/analytics.md): ingest with rollups on vs off, side by side,
 and the latency of every aggregate endpoint over a large store.
 
-    .venv/bin/python bench/analytics.py [--statements 250000] [--ratio-statements 20000]
+    .venv/bin/python bench/rollups.py [--statements 250000] [--ratio-statements 20000]
 
 Starts a fresh embedded database (on a temporary directory) and `lrs serve` processes:
 
