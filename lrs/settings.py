@@ -137,7 +137,7 @@ class Settings:
     secret_hash_cost: int = SCRYPT_N
     """scrypt's cost (N) for new credential secrets. No environment variable: production keeps
     the default; the test suite lowers it, where hashing dominated the time of a test."""
-    analytics_rollups: bool = True
+    analytics_rollups: bool = False
     """Keep the rollups current in this process (the consumer; see docs/analytics.md)."""
     analytics_lag_ms: int = 2000
     """How far behind the newest writes the rollups stay: longer than any write of another
