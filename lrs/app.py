@@ -18,8 +18,6 @@ from starlette.routing import Mount, Route
 from analytics.service import Analytics
 from connectors.service import ConnectorService
 from forwarders.config import ForwardingSettings
-from forwarders.identity.service import IdentityService
-from forwarders.service import ForwarderService
 from forwarders.worker import Worker
 from lrs.audit import AuditLog
 from lrs.auth.backend import AuthMiddleware
@@ -62,7 +60,7 @@ from lrs.resources.metrics import metrics as metrics_endpoint
 from lrs.resources.oauth import OAuthEndpoints
 from lrs.resources.statements import StatementsResource
 from lrs.retention import periodic_retention
-from lrs.services import Services
+from lrs.services import Services, forwarder_service, identity_service
 from lrs.settings import Settings
 from lrs.storage.analytics_source import MongoAnalyticsSource, horizon, vocabulary_file
 from lrs.storage.client import mongo_client
@@ -101,23 +99,11 @@ async def open_services(
     db = client[settings.database]
     await ensure_indexes(db)
     forwarding = forwarding or ForwardingSettings()
-    forwarders = ForwarderService(
-        db,
-        statements=MongoStatementSource(db),
-        alias_domains=forwarding.alias_domains,
-        secrets_key=forwarding.secrets_key,
-        allow_private=forwarding.allow_private,
-    )
+    forwarders = forwarder_service(db, forwarding)
     await forwarders.ensure_indexes()
     audit = AuditLog(db)
     await audit.ensure_indexes()
-    identities = IdentityService(
-        db,
-        statements=MongoStatementSource(db),
-        alias_domains=forwarding.alias_domains,
-        secrets_key=forwarding.secrets_key,
-        max_import_bytes=forwarding.max_import_bytes,
-    )
+    identities = identity_service(db, forwarding, forwarding.max_import_bytes)
     await identities.ensure_indexes()
     home = settings.public_url or f"http://{settings.host}:{settings.port}"
     in_flight: set[int] = set()

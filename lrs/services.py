@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
 
 from analytics.service import Analytics
 from connectors.service import ConnectorService
@@ -19,6 +20,7 @@ from lrs.metrics import Metrics
 from lrs.settings import Settings
 from lrs.storage.protocols import ActivityStore, DocumentStore, StatementStore
 from lrs.storage.sequence import SequenceClock, ms_of
+from lrs.storage.statement_source import MongoStatementSource
 from statements.types import SpecVersion
 from statements.validate import StatementValidator
 
@@ -50,3 +52,29 @@ class Services:
         if self.in_flight:
             return ms_of(min(self.in_flight)) - 1
         return time.time_ns() // 1_000_000
+
+
+def forwarder_service(
+    db: AsyncDatabase[dict[str, Any]], forwarding: ForwardingSettings
+) -> ForwarderService:
+    """The forwarders' admin service, wired to this LRS's statements (API and CLI alike)."""
+    return ForwarderService(
+        db,
+        statements=MongoStatementSource(db),
+        alias_domains=forwarding.alias_domains,
+        secrets_key=forwarding.secrets_key,
+        allow_private=forwarding.allow_private,
+    )
+
+
+def identity_service(
+    db: AsyncDatabase[dict[str, Any]], forwarding: ForwardingSettings, max_import_bytes: int
+) -> IdentityService:
+    """HRIS identity resolution, wired to this LRS's statements (API and CLI alike)."""
+    return IdentityService(
+        db,
+        statements=MongoStatementSource(db),
+        alias_domains=forwarding.alias_domains,
+        secrets_key=forwarding.secrets_key,
+        max_import_bytes=max_import_bytes,
+    )

@@ -30,10 +30,10 @@ from forwarders.pipeline import Pipeline
 from forwarders.preview import preview
 from forwarders.reconcile import Reconciler, parse_moment
 from forwarders.service import ForwarderService
+from lrs.services import forwarder_service
 from lrs.settings import Settings
 from lrs.storage.client import mongo_client
 from lrs.storage.sequence import stored_string
-from lrs.storage.statement_source import MongoStatementSource
 from statements.errors import XAPIError
 from statements.prepare import prepare_statement
 from statements.types import SpecVersion
@@ -73,13 +73,7 @@ async def run(
     client = mongo_client(uri)
     try:
         db = client[settings.database]
-        service = ForwarderService(
-            db,
-            statements=MongoStatementSource(db),
-            alias_domains=forwarding.alias_domains,
-            secrets_key=forwarding.secrets_key,
-            allow_private=forwarding.allow_private,
-        )
+        service = forwarder_service(db, forwarding)
         pipeline = service.pipeline
         if args.action == "reconcile":
             return await _reconcile(service, pipeline, args)

@@ -16,9 +16,9 @@ from typing import Any
 
 from forwarders.config import ForwardingSettings
 from forwarders.identity.service import IdentityService, import_format
+from lrs.services import identity_service
 from lrs.settings import Settings
 from lrs.storage.client import mongo_client
-from lrs.storage.statement_source import MongoStatementSource
 from statements.errors import XAPIError
 
 log = logging.getLogger("lrs")
@@ -52,13 +52,8 @@ async def run(
     client = mongo_client(uri)
     try:
         db = client[settings.database]
-        service = IdentityService(
-            db,
-            statements=MongoStatementSource(db),
-            alias_domains=forwarding.alias_domains,
-            secrets_key=forwarding.secrets_key,
-            max_import_bytes=sys.maxsize,  # a local file: the operator's own choice
-        )
+        # a local file: the operator's own choice of size
+        service = identity_service(db, forwarding, sys.maxsize)
         await service.ensure_indexes()
         return await _action(service, args)
     except XAPIError as error:

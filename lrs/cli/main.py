@@ -43,10 +43,10 @@ from lrs.cli.edge import edge_protocol
 from lrs.cli.templates import add_template_options, template_fields
 from lrs.cli.worker import run_until_signalled
 from lrs.logs import configure_logging
+from lrs.services import forwarder_service
 from lrs.settings import Settings, SettingsError, env_bool
 from lrs.storage.client import mongo_client
 from lrs.storage.embedded import EmbeddedDatabase, EmbeddedDatabaseError, serves
-from lrs.storage.statement_source import MongoStatementSource
 from statements.errors import XAPIError
 
 log = logging.getLogger("lrs")
@@ -410,13 +410,7 @@ async def _forwarders_admin(
     client = mongo_client(uri)
     try:
         db = client[settings.database]
-        service = ForwarderService(
-            db,
-            statements=MongoStatementSource(db),
-            alias_domains=forwarding.alias_domains,
-            secrets_key=forwarding.secrets_key,
-            allow_private=forwarding.allow_private,
-        )
+        service = forwarder_service(db, forwarding)
         await service.ensure_indexes()
         out(json.dumps(await _admin_action(service, args), default=str, indent=2))
         return 0
