@@ -34,9 +34,10 @@ from pymongo.errors import DuplicateKeyError, OperationFailure, PyMongoError
 from forwarders.events import Event, statement_event
 from forwarders.pipeline import Match, Pipeline
 from forwarders.queue import JobStore
-from forwarders.rules import Forwarder, matches
+from forwarders.rules import Forwarder, matches, verb_iris, wanted_verbs
 from forwarders.source import StatementSource, StatementStream, StoredStatement
 from forwarders.store import STATE, ForwarderStore
+from statements.vocabulary import Vocabulary, canonical_verb
 
 log = logging.getLogger("forwarders.discovery")
 
@@ -72,24 +73,25 @@ def _created_ms(forwarder: Forwarder) -> int:
     return int(forwarder.created.timestamp() * 1000)
 
 
-def statement_matches(forwarders: Sequence[Forwarder], stored: StoredStatement) -> list[Match]:
+def statement_matches(
+    forwarders: Sequence[Forwarder], stored: StoredStatement, vocabulary: Vocabulary
+) -> list[Match]:
     """The events one stored statement produces, each with its forwarder and the parsed
     statement (pure). A forwarder only sees statements stored after it was created; voided
-    and voiding statements produce none here."""
+    and voiding statements produce none here. The canonical verb is the one stored beside
+    the statement (derived now for statements stored before there was one)."""
     if stored.voided or stored.voids is not None:
         return []
-    interested = [
-        f
-        for f in forwarders
-        if stored.verbs.intersection(f.verbs) and stored.stored_ms >= _created_ms(f)
-    ]
-    if not interested:
+    listening = [f for f in forwarders if stored.stored_ms >= _created_ms(f)]
+    iris = verb_iris(set().union(*(wanted_verbs(f, vocabulary) for f in listening)), vocabulary)
+    if not stored.verbs.intersection(iris):  # cheap: most statements are never parsed
         return []
     statement = stored.statement
+    canonical = stored.canonical or canonical_verb(statement, vocabulary)
     return [
-        Match(f, statement, statement_event(f.id, statement))
-        for f in interested
-        if matches(f, statement)
+        Match(f, statement, statement_event(f.id, statement, canonical))
+        for f in listening
+        if matches(f, statement, vocabulary, canonical=canonical)
     ]
 
 
@@ -107,6 +109,7 @@ class Discovery:
         lease_seconds: float = 15.0,
         on_enqueued: Callable[[Sequence[Event]], None] = lambda events: None,
     ) -> None:
+        self.vocabulary = pipeline.vocabulary
         self.source = source
         self.state = db[STATE]
         self.pipeline = pipeline
@@ -125,8 +128,9 @@ class Discovery:
         """Enqueue the events of these stored statements (resolved, rendered and given
         their state by the pipeline); returns how many were new."""
         forwarders = await self.forwarders.current()
+        vocabulary = await self.vocabulary.refresh()
         now = self.clock()
-        candidates = [c for doc in docs for c in statement_matches(forwarders, doc)]
+        candidates = [c for doc in docs for c in statement_matches(forwarders, doc, vocabulary)]
         dispositions, new = await self.pipeline.enqueue(candidates, now)
         voiding = {d.voids: d.statement for d in docs if d.voids}
         if voiding:  # after the enqueue above: a target in the same batch is found

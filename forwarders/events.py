@@ -119,7 +119,11 @@ def result_of(result: Any) -> dict[str, Any]:
     }
 
 
-def statement_event(forwarder_id: str, statement: Mapping[str, Any]) -> Event:
+def statement_event(
+    forwarder_id: str, statement: Mapping[str, Any], canonical: str | None = None
+) -> Event:
+    """`canonical` (the statement's canonical verb) names the event's type when it is a
+    plain word: every provider's `completed` makes a `learning.completed`."""
     obj = as_mapping(statement.get("object"))
     definition = as_mapping(obj.get("definition"))
     verb = as_mapping(statement.get("verb"))
@@ -127,7 +131,7 @@ def statement_event(forwarder_id: str, statement: Mapping[str, Any]) -> Event:
     statement_id = str(statement["id"])
     return Event(
         id=event_id(forwarder_id, statement_id),
-        type=event_type(str(verb.get("id", ""))),
+        type=event_type(canonical if canonical else str(verb.get("id", ""))),
         forwarder_id=forwarder_id,
         statement_id=statement_id,
         timestamp=str(statement.get("timestamp") or statement.get("stored")),

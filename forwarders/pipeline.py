@@ -45,7 +45,7 @@ from forwarders.mapping.template import (
 )
 from forwarders.queue import Disposition, JobStore, Original
 from forwarders.rules import Forwarder
-from forwarders.source import StatementSource
+from forwarders.source import FixedVocabulary, StatementSource, VocabularySource
 
 log = logging.getLogger("forwarders.pipeline")
 
@@ -139,9 +139,15 @@ def revocation(
 
 class Pipeline:
     def __init__(
-        self, statements: StatementSource, identities: IdentityStore, jobs: JobStore
+        self,
+        statements: StatementSource,
+        identities: IdentityStore,
+        jobs: JobStore,
+        vocabulary: VocabularySource | None = None,
     ) -> None:
         self.statements = statements
+        self.vocabulary: VocabularySource = vocabulary or FixedVocabulary()
+        """The vocabulary in force: which verbs a forwarder's rule stands for."""
         self.identities = identities
         self.jobs = jobs
 

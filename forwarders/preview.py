@@ -1,10 +1,11 @@
 """A dry run for integrators: what a forwarder would send for one statement, exactly, or why
 it would send nothing (`lrs forwarders preview`).
 
-It goes through the code the real path uses: `rules.matches`, the pipeline's resolution and
-rendering (`Pipeline.prepare`: the person, the employment policy, the template), the stored
-body's BSON round trip, and the worker's signed headers (`delivery.request_headers`). It
-reads the forwarder and the people and writes nothing: no event, no index, no attempt.
+It goes through the code the real path uses: `rules.matches` (with the vocabulary in
+force), the pipeline's resolution and rendering (`Pipeline.prepare`: the person, the
+employment policy, the template), the stored body's BSON round trip, and the worker's
+signed headers (`delivery.request_headers`). It reads the forwarder and the people and
+writes nothing: no event, no index, no attempt.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ import orjson
 from forwarders.delivery.send import USER_AGENT, request_headers
 from forwarders.events import as_mapping, statement_event
 from forwarders.pipeline import Match, Pipeline
-from forwarders.rules import Forwarder, matches
+from forwarders.rules import Forwarder, matches, wanted_verbs
+from statements.vocabulary import Vocabulary, canonical_verb
 
 VOIDED = "http://adlnet.gov/expapi/verbs/voided"
 
@@ -59,13 +61,17 @@ class Preview:
         return "\n".join([*lines, "", (self.body or b"").decode()])
 
 
-def mismatch(forwarder: Forwarder, statement: Mapping[str, Any]) -> str:
+def mismatch(forwarder: Forwarder, statement: Mapping[str, Any], vocabulary: Vocabulary) -> str:
     """Why `rules.matches` said no, in the order it checks."""
     verb = as_mapping(statement.get("verb")).get("id")
+    canonical = canonical_verb(statement, vocabulary)
     obj = as_mapping(statement.get("object"))
     kind = obj.get("objectType", "Activity")
-    if verb not in forwarder.verbs:
-        return f"the verb {verb} is not one of the forwarder's ({', '.join(forwarder.verbs)})"
+    if canonical not in wanted_verbs(forwarder, vocabulary):
+        named = f"{verb}" if canonical == verb else f"{verb} ({canonical})"
+        if canonical == verb and verb in vocabulary.aliases:
+            named = f"{verb} (its result contradicts {vocabulary.aliases[verb]})"
+        return f"the verb {named} is not one of the forwarder's ({', '.join(forwarder.verbs)})"
     if kind != "Activity":
         return f"the object is a {kind}, not an Activity"
     if forwarder.activity_ids or forwarder.activity_prefixes:
@@ -90,9 +96,10 @@ async def preview(
     if as_mapping(statement.get("verb")).get("id") == VOIDED:
         reason = "a voiding statement makes no event: it revokes those of the one it voids"
         return Preview(forwarder, "voiding", reason)
-    if not matches(forwarder, statement):
-        return Preview(forwarder, "not_matched", mismatch(forwarder, statement))
-    event = statement_event(forwarder.id, statement)
+    vocabulary = await pipeline.vocabulary.refresh()
+    if not matches(forwarder, statement, vocabulary):
+        return Preview(forwarder, "not_matched", mismatch(forwarder, statement, vocabulary))
+    event = statement_event(forwarder.id, statement, canonical_verb(statement, vocabulary))
     [disposition] = await pipeline.prepare([Match(forwarder, statement, event)])
     if disposition.state != "pending" or disposition.payload is None:
         return Preview(forwarder, disposition.state, disposition.reason, event.id)

@@ -2,8 +2,9 @@
 where is each event now? (`lrs forwarders reconcile`, `/admin/forwarders/{id}/reconcile`).
 
 The qualifying statements are found the way discovery finds them, never by a collection
-scan: for each of the forwarder's verbs, the statement source's scan of the statements filed
-under it and stored in [since, until), a bounded slice at a time; then the same pure decision
+scan: for each verb IRI the forwarder's canonical verbs stand for (every alias), the
+statement source's scan of the statements filed under it and stored in [since, until), a
+bounded slice at a time; then the same pure decision
 as discovery (`statement_matches`: not voided, stored after the forwarder was created,
 `rules.matches`). Each one's event id is deterministic
 (uuid5 of forwarder and statement), so its event is a point read by `_id`.
@@ -28,10 +29,11 @@ from typing import Any
 
 from forwarders.discovery import statement_matches
 from forwarders.pipeline import Match, Pipeline
-from forwarders.rules import Forwarder
+from forwarders.rules import Forwarder, verb_iris, wanted_verbs
 from forwarders.source import StoredStatement
 from statements.errors import InvalidQuery
 from statements.formats import parse_timestamp, utc_instant
+from statements.vocabulary import Vocabulary
 
 DEFAULT_GRACE = timedelta(minutes=1)
 MAX_IDS = 100
@@ -138,9 +140,10 @@ class Reconciler:
         position_of = self.statements.position_of
         low = position_of(max(_ms_of(since), _ms_of(forwarder.created))) - 1
         high = position_of(_ms_of(until)) - 1
-        for verb in forwarder.verbs:
+        vocabulary = await self.pipeline.vocabulary.refresh()
+        for verb in sorted(verb_iris(wanted_verbs(forwarder, vocabulary), vocabulary)):
             async for docs in self.statements.scan(low, high, verb=verb):
-                await self._check(report, verb, docs, forwarders or [forwarder])
+                await self._check(report, verb, docs, forwarders or [forwarder], vocabulary)
         return report
 
     async def _check(
@@ -149,17 +152,20 @@ class Reconciler:
         verb: str,
         docs: Sequence[StoredStatement],
         forwarders: Sequence[Forwarder],
+        vocabulary: Vocabulary,
     ) -> None:
         """Classify one page of statements found under `verb`'s key. A statement also
         carries the keys of the statement it references, so only those whose own verb is
         `verb` count here (each is counted under exactly one key)."""
         forwarder = report.forwarder
         report.voided += sum(
-            len(_own(verb, statement_matches([forwarder], replace(d, voided=False))))
+            len(_own(verb, statement_matches([forwarder], replace(d, voided=False), vocabulary)))
             for d in docs
             if d.voided
         )
-        candidates = _own(verb, [c for d in docs for c in statement_matches([forwarder], d)])
+        candidates = _own(
+            verb, [c for d in docs for c in statement_matches([forwarder], d, vocabulary)]
+        )
         report.qualifying += len(candidates)
         ids = [c.event.id for c in candidates]
         states = await self.jobs.states(ids)

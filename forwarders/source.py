@@ -21,6 +21,8 @@ from typing import Any, Protocol
 
 import orjson
 
+from statements.vocabulary import Vocabulary, default_vocabulary
+
 
 @dataclass(frozen=True)
 class StoredStatement:
@@ -39,12 +41,34 @@ class StoredStatement:
     voided: bool = False
     voids: str | None = None
     """For a voiding statement: the id of the statement it voids."""
+    canonical: str | None = None
+    """The canonical verb stored beside it (`statements.vocabulary`: what the vocabulary in
+    force when it was stored made of its verb); None for statements stored before there was
+    one (forwarding derives it then)."""
 
     @cached_property
     def statement(self) -> Mapping[str, Any]:
         """The statement, parsed on first use (most statements are never parsed)."""
         parsed: Mapping[str, Any] = orjson.loads(self.raw)
         return parsed
+
+
+class VocabularySource(Protocol):
+    """The vocabulary in force (the packaged one, extended by the operator)."""
+
+    async def refresh(self) -> Vocabulary:
+        """The current vocabulary (re-read at most every few seconds)."""
+        ...
+
+
+class FixedVocabulary:
+    """One vocabulary for good (tests, and callers without an operator's extension)."""
+
+    def __init__(self, vocabulary: Vocabulary | None = None) -> None:
+        self.vocabulary = vocabulary or default_vocabulary()
+
+    async def refresh(self) -> Vocabulary:
+        return self.vocabulary
 
 
 class StatementStream(Protocol):

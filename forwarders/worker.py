@@ -39,7 +39,7 @@ from forwarders.pipeline import Pipeline
 from forwarders.queue import Attempt, Job, JobStore
 from forwarders.rules import Forwarder
 from forwarders.secretbox import SecretBox
-from forwarders.source import StatementSource
+from forwarders.source import StatementSource, VocabularySource
 from forwarders.store import STATE, WORKERS, ForwarderStore, ensure_indexes
 
 log = logging.getLogger("forwarders.worker")
@@ -64,6 +64,7 @@ class Worker:
         transport: httpx.AsyncBaseTransport | None = None,
         worker_id: str | None = None,
         on_attempt: Callable[[Attempt], None] | None = None,
+        vocabulary: VocabularySource | None = None,
     ) -> None:
         self.db = db
         self.on_attempt = on_attempt
@@ -81,7 +82,7 @@ class Worker:
         self.cache = ForwarderCache(self.store)
         self.wake = asyncio.Event()
         self.identities = IdentityStore(db, self.settings.alias_domains)
-        self.pipeline = Pipeline(statements, self.identities, self.jobs)
+        self.pipeline = Pipeline(statements, self.identities, self.jobs, vocabulary)
         self.discovery = Discovery(
             db,
             statements,

@@ -160,6 +160,7 @@ async def in_process_worker(
         statements=MongoStatementSource(db),
         worker_id=forwarding.worker_id or f"{socket.gethostname()}:serve:{services.settings.port}",
         on_attempt=services.metrics.observe_delivery,
+        vocabulary=services.analytics.vocabulary,
     )
     await worker.__aenter__()
     task = asyncio.create_task(worker.run(stop))

@@ -14,10 +14,12 @@ import signal
 import sys
 from pathlib import Path
 
+from analytics.vocabulary_store import VocabularyRegistry
 from forwarders.config import ForwardingSettings, SettingsError as ForwardingSettingsError
 from forwarders.worker import Worker
 from lrs.logs import configure_logging
 from lrs.settings import Settings, SettingsError
+from lrs.storage.analytics_source import vocabulary_file as vocabulary_file_extension
 from lrs.storage.client import mongo_client
 from lrs.storage.statement_source import MongoStatementSource
 
@@ -25,13 +27,22 @@ log = logging.getLogger("forwarders.worker")
 
 
 async def run_worker(
-    mongodb_uri: str, database: str, settings: ForwardingSettings, stop: asyncio.Event
+    mongodb_uri: str,
+    database: str,
+    settings: ForwardingSettings,
+    stop: asyncio.Event,
+    vocabulary_file: Path | None = None,
 ) -> None:
-    """A worker with its own database client, until `stop`."""
+    """A worker with its own database client, until `stop`. It matches verbs with the
+    vocabulary the API classifies with: the packaged one, the operator's file
+    (`LRS_ANALYTICS_VOCABULARY_FILE`) and the extension set through the admin API."""
     client = mongo_client(mongodb_uri)
     try:
         db = client[database]
-        async with Worker(db, settings, statements=MongoStatementSource(db)) as worker:
+        vocabulary = VocabularyRegistry(db, vocabulary_file_extension(vocabulary_file))
+        async with Worker(
+            db, settings, statements=MongoStatementSource(db), vocabulary=vocabulary
+        ) as worker:
             await worker.run(stop)
     finally:
         await client.close()
@@ -45,12 +56,14 @@ def mongodb_uri(settings: Settings) -> str | None:
     return uri_file.read_text().strip() if uri_file.exists() else None
 
 
-async def run_until_signalled(uri: str, database: str, settings: ForwardingSettings) -> int:
+async def run_until_signalled(
+    uri: str, database: str, settings: ForwardingSettings, vocabulary_file: Path | None = None
+) -> int:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    await run_worker(uri, database, settings, stop)
+    await run_worker(uri, database, settings, stop, vocabulary_file)
     return 0
 
 
@@ -67,7 +80,8 @@ def main() -> int:
     if uri is None:
         log.error("set LRS_MONGODB_URI, or start `lrs serve` (embedded database) first")
         return 2
-    return asyncio.run(run_until_signalled(uri, settings.database, forwarding))
+    vocabulary_file = settings.analytics_vocabulary_file
+    return asyncio.run(run_until_signalled(uri, settings.database, forwarding, vocabulary_file))
 
 
 if __name__ == "__main__":  # pragma: no cover

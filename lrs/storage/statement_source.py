@@ -20,7 +20,16 @@ from lrs.storage.sequence import first_seq_of_ms, ms_of
 from lrs.storage.sequence_scan import scan
 from lrs.storage.statement_keys import ALL, FILTER_PREFIXES
 
-PROJECTION = {"_id": 1, "seq": 1, "raw": 1, "ref": 1, "voiding": 1, "voided": 1, "keys": 1}
+PROJECTION = {
+    "_id": 1,
+    "seq": 1,
+    "raw": 1,
+    "ref": 1,
+    "voiding": 1,
+    "voided": 1,
+    "keys": 1,
+    "canon.verb": 1,
+}
 VERB = FILTER_PREFIXES["verbs"]
 INSERTS: list[dict[str, Any]] = [
     {"$match": {"operationType": "insert"}},
@@ -40,6 +49,7 @@ def record(doc: Mapping[str, Any]) -> StoredStatement:
         raw=doc["raw"],
         voided=bool(doc.get("voided")),
         voids=doc.get("ref") if doc.get("voiding") else None,
+        canonical=(doc.get("canon") or {}).get("verb"),
     )
 
 

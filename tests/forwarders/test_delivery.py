@@ -192,7 +192,7 @@ async def test_only_matching_statements_are_forwarded(
     await post(
         client,
         make_statement(),
-        make_statement(verb=failed),
+        make_statement(verb=failed, result={"success": False}),
         make_statement(object=other),
         make_statement(verb={"id": ADL + "experienced"}),
     )

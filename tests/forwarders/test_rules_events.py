@@ -31,7 +31,8 @@ def test_by_default_completed_and_passed_match(make_statement):
     assert matches(forwarder(), make_statement())
     assert matches(forwarder(), make_statement(verb={"id": ADL + "passed"}))
     assert not matches(forwarder(), make_statement(verb={"id": ADL + "failed"}))
-    assert matches(forwarder(verbs=(ADL + "failed",)), make_statement(verb={"id": ADL + "failed"}))
+    failed = make_statement(verb={"id": ADL + "failed"}, result={"success": False})
+    assert matches(forwarder(verbs=(ADL + "failed",)), failed)
 
 
 def test_only_activities_match(make_statement):
