@@ -9,13 +9,18 @@ serve` and a forwarder worker (`python -m lrs.cli.worker`), each a separate proc
 stops them all at the end.
 
 Phases:
+- fresh-store pairs (`--rounds`, alternating): ingest without forwarding on a fresh store,
+  then ingest with a worker, a live receiver and a forwarder on the default verbs on another
+  fresh store; `fresh_ingest_on_over_off` is the ratio of the mean rates (`--only ingest`
+  runs just these);
 - ingest, forwarding off: batches of 100 realistic statements (15 verbs), concurrency 4,
   no forwarder and no worker;
 - ingest, forwarding on: the same with a worker running and a forwarder taking the default
   verbs (completed, passed: 2 of the 15 verbs), then every verb (every statement becomes an
   event: the worst case); each followed by the time the worker took to drain its backlog;
 - latency: single completed statements POSTed at concurrency 2; latency is from the start of
-  the POST to the receiver's first 2xx receipt (wall clocks of one machine);
+  the POST to the receiver's first 2xx receipt (wall clocks of one machine); `first_try`
+  is the same over the events whose first request succeeded;
 - burst: completed statements in batches of 100 as fast as the API takes them; events/s is
   deliveries over the time from the first POST to the last receipt;
 - the last two again with the 20 %-failing receiver. The worker runs with the retry
@@ -69,23 +74,32 @@ def receiver_app(fail_rate: float) -> Any:
     from starlette.routing import Route
 
     first: dict[str, float] = {}
+    tries: dict[str, int] = {}
+    first_try: set[str] = set()
     counts = {"requests": 0, "failed": 0}
     rng = random.Random(SEED)
 
     async def hook(request: Request) -> Response:
         body = await request.json()
         counts["requests"] += 1
+        statement_id = body["data"]["statement_id"]
+        tries[statement_id] = tries.get(statement_id, 0) + 1
         if request.path_params["name"] == "flaky" and rng.random() < fail_rate:
             counts["failed"] += 1
             return Response("try again", 500)
-        first.setdefault(body["data"]["statement_id"], time.time())
+        if statement_id not in first:
+            first[statement_id] = time.time()
+            if tries[statement_id] == 1:
+                first_try.add(statement_id)
         return Response(status_code=204)
 
     async def stats(request: Request) -> Response:
-        return JSONResponse({"first": first, **counts})
+        return JSONResponse({"first": first, "first_try": sorted(first_try), **counts})
 
     async def reset(request: Request) -> Response:
         first.clear()
+        tries.clear()
+        first_try.clear()
         counts.update(requests=0, failed=0)
         return Response(status_code=204)
 
@@ -229,6 +243,8 @@ async def ingest(http: httpx.AsyncClient, stack: Stack, factory: StatementFactor
 
 
 async def receipts(stack: Stack, ids: set[str], timeout: float) -> tuple[dict[str, float], Row]:
+    """When each of `ids` first reached the receiver; the counts carry `first_try`, the ids
+    that succeeded on their first request."""
     deadline = time.monotonic() + timeout
     url = f"http://{HOST}:{stack.receiver_port}/stats"
     async with httpx.AsyncClient(timeout=10) as client:
@@ -236,7 +252,11 @@ async def receipts(stack: Stack, ids: set[str], timeout: float) -> tuple[dict[st
             stats = (await client.get(url)).json()
             got = {k: v for k, v in stats["first"].items() if k in ids}
             if len(got) == len(ids) or time.monotonic() > deadline:
-                counts = {"requests": stats["requests"], "failed": stats["failed"]}
+                counts = {
+                    "requests": stats["requests"],
+                    "failed": stats["failed"],
+                    "first_try": set(stats["first_try"]) & ids,
+                }
                 await client.post(f"http://{HOST}:{stack.receiver_port}/reset")
                 return got, counts
             await asyncio.sleep(0.2)
@@ -254,7 +274,15 @@ async def latency(http: httpx.AsyncClient, stack: Stack, factory: StatementFacto
     await drive(statements, send, concurrency=2, max_seconds=120)
     got, counts = await receipts(stack, set(sent), timeout=180)
     millis = [(got[i] - sent[i]) * 1000 for i in got]
-    return {"posted": len(sent), "received": len(got), **counts, **latency_summary(millis)}
+    first_try = counts.pop("first_try")
+    first_millis = [(got[i] - sent[i]) * 1000 for i in got if i in first_try]
+    return {
+        "posted": len(sent),
+        "received": len(got),
+        **counts,
+        **latency_summary(millis),
+        "first_try": {"events": len(first_millis), **latency_summary(first_millis)},
+    }
 
 
 async def burst(http: httpx.AsyncClient, stack: Stack, factory: StatementFactory, n: int) -> Row:
@@ -268,6 +296,7 @@ async def burst(http: httpx.AsyncClient, stack: Stack, factory: StatementFactory
 
     posted = await drive(iter(batches), send, concurrency=4, max_seconds=120)
     got, counts = await receipts(stack, ids, timeout=240)
+    counts["first_try"] = len(counts["first_try"])
     last = max(got.values(), default=started)
     return {
         "posted": len(ids),
@@ -295,6 +324,59 @@ async def make_forwarder(service: ForwarderService, stack: Stack, name: str, ver
         {"name": name, "url": url, "verbs": verbs, "max_in_flight": 16}
     )
     return created.view.forwarder.id
+
+
+def client_for(stack: Stack) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        base_url=f"http://{HOST}:{stack.lrs_port}",
+        auth=httpx.BasicAuth(*ADMIN),
+        headers={"X-Experience-API-Version": "2.0.0"},
+        timeout=60,
+        limits=httpx.Limits(max_connections=16),
+    )
+
+
+async def fresh_ingest(stack: Stack, plan: argparse.Namespace, forwarding: bool) -> Row:
+    """Ingest on a fresh store: without forwarding, or with a worker running, a live
+    receiver and a forwarder taking the default verbs (completed, passed)."""
+    factory = StatementFactory(make_pools(SEED), SEED)
+    mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(stack.db.uri, tz_aware=True)
+    try:
+        service = ForwarderService(
+            mongo[DATABASE], statements=MongoStatementSource(mongo[DATABASE]), allow_private=True
+        )
+        async with client_for(stack) as http:
+            if forwarding:
+                await make_forwarder(service, stack, "ok", [ADL + "completed", ADL + "passed"])
+                stack.start_worker()
+                await asyncio.sleep(3)  # the worker is up and discovering before the clock runs
+            row = await ingest(http, stack, factory, plan.ingest)
+            if forwarding:
+                row["backlog_drained_after_s"] = await drain(service)
+            return row
+    finally:
+        await mongo.close()
+
+
+def compare_ingest(plan: argparse.Namespace) -> dict[str, Any]:
+    """Ingest without and with forwarding, each on a fresh store, `plan.rounds` times
+    alternating (the machine's load drifts: alternation spreads it over both)."""
+    rows: dict[str, list[Row]] = {"off": [], "on": []}
+    for _ in range(plan.rounds):
+        for mode in ("off", "on"):
+            with tempfile.TemporaryDirectory(prefix="bench-forwarding-") as tmp:
+                stack = Stack(Path(tmp))
+                try:
+                    asyncio.run(stack.start())
+                    rows[mode].append(asyncio.run(fresh_ingest(stack, plan, mode == "on")))
+                finally:
+                    stack.close()
+    rate = {m: sum(r["statements_per_s"] for r in rows[m]) / len(rows[m]) for m in rows}
+    return {
+        "fresh_ingest_forwarding_off": rows["off"],
+        "fresh_ingest_forwarding_on": rows["on"],
+        "fresh_ingest_on_over_off": round(rate["on"] / rate["off"], 3),
+    }
 
 
 async def run(stack: Stack, plan: argparse.Namespace) -> dict[str, Any]:
@@ -346,19 +428,26 @@ def main() -> int:
     parser.add_argument("--latency", type=int, default=300)
     parser.add_argument("--burst", type=int, default=3000)
     parser.add_argument("--ingest", type=int, default=5000)
+    parser.add_argument("--rounds", type=int, default=2, help="fresh-store on/off pairs")
+    parser.add_argument(
+        "--only", choices=["ingest", "all"], default="all", help="ingest: the fresh-store pairs"
+    )
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     if args.mode == "receiver":
         run_receiver(args.port, fail_rate=0.2)
         return 0
-    with tempfile.TemporaryDirectory(prefix="bench-forwarding-") as tmp:
-        stack = Stack(Path(tmp))
-        try:
-            asyncio.run(stack.start())
-            results = asyncio.run(run(stack, args))
-        finally:
-            stack.close()
-    text = json.dumps({"cores": os.cpu_count(), **results}, indent=2)
+    results = compare_ingest(args)
+    if args.only == "all":
+        with tempfile.TemporaryDirectory(prefix="bench-forwarding-") as tmp:
+            stack = Stack(Path(tmp))
+            try:
+                asyncio.run(stack.start())
+                results.update(asyncio.run(run(stack, args)))
+            finally:
+                stack.close()
+    load = os.getloadavg()
+    text = json.dumps({"cores": os.cpu_count(), "loadavg_at_end": load, **results}, indent=2)
     print(text)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -74,9 +74,6 @@ class ForwardingSettings:
     """A claimed job returns to the queue after this long if its worker died. It must exceed
     the longest request (connect 5 + write 20 + read 20 + pool 5 s)."""
     poll_seconds: float = 0.5
-    rescan_seconds: float = 300.0
-    """How far behind the watermark a backfill re-reads, for writes that took a sequence
-    number before a later one but committed after it."""
     shutdown_grace_seconds: float = 20.0
     heartbeat_seconds: float = 5.0
     discovery_lease_seconds: float = 15.0
@@ -105,7 +102,6 @@ class ForwardingSettings:
             concurrency=int(_float(environ, "LRS_FORWARDER_CONCURRENCY", d.concurrency, 1)),
             lease_seconds=_float(environ, "LRS_FORWARDER_LEASE_SECONDS", d.lease_seconds, 1),
             poll_seconds=_float(environ, "LRS_FORWARDER_POLL_SECONDS", d.poll_seconds, 0.01),
-            rescan_seconds=_float(environ, "LRS_FORWARDER_RESCAN_SECONDS", d.rescan_seconds, 0),
             shutdown_grace_seconds=_float(
                 environ, "LRS_FORWARDER_SHUTDOWN_GRACE_SECONDS", d.shutdown_grace_seconds, 0
             ),

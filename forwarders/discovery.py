@@ -1,21 +1,29 @@
-"""Finding the statements to forward: the source's stream of new statements, with a
-watermark backfill. Both read through `forwarders.source.StatementSource`.
+"""Finding the statements to forward: polling the stored sequence through the index.
 
-The live path follows new statements as they commit, persisting the stream's resume token.
-It does not touch ingestion.
+Only statements some forwarder may want are read: those filed under the verb IRIs the
+forwarders' canonical verbs stand for (`rules.verb_iris`), plus voiding statements (they
+revoke), through the statements' `(keys, seq)` index (`StatementSource.slices`). Ingest pays
+nothing for discovery but these reads: a change stream, served by the database on the cores
+ingest uses, halved the ingest rate of the embedded database.
 
-The backfill reads the statements stored after `watermark - rescan`, in stored order (the
-source's scan, a bounded slice at a time). It runs every time the stream is
-(re)opened: at start, and after any stream failure, including a resume token the server
-refuses or whose history has expired. The stream is opened *before* the backfill reads, so
-a statement committed while the backfill runs is seen by one or the other (or both: enqueue
-is idempotent).
+A statement's position is taken before its insert commits, so a write can commit below a
+position already read. Each poll therefore reads three ranges, each from where its last
+read ended:
 
-A statement's position is taken before its insert commits, so a write can commit with a
-position lower than one already seen. The stream still delivers it (it is ordered by
-commit); for the backfill, the watermark is re-read from `rescan` seconds behind, a bound far
-above the time any write stays in flight.
+- live: up to now, so a new statement goes out within a poll interval;
+- recheck: up to `RECHECK_MS` ago, for the writes that committed behind the live read;
+- durable: up to the horizon, a position below which no write can still land (for the API
+  processes: their oldest write in flight, and a lag for the others; see
+  `lrs.storage.analytics_source.horizon`, the rollup consumer's). Only this range moves
+  the saved cursor, so nothing committed is ever skipped, across any crash.
 
+What one range already handled is skipped by the next (`seen`): each statement is read up
+to three times and enqueued once (enqueue is idempotent besides). After a restart the
+cursor resumes where it was saved; the live and recheck ranges start from now, so new
+statements go out at once while the durable range works through what was missed, a few
+slices per poll, behind them.
+
+Polls come every `POLL_SECONDS`, and at once while the durable range is behind.
 Only one worker discovers at a time (a lease in `forwarder_state`); every worker delivers.
 """
 
@@ -24,29 +32,47 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError, OperationFailure, PyMongoError
+from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from forwarders.events import Event, statement_event
 from forwarders.pipeline import Match, Pipeline
 from forwarders.queue import JobStore
 from forwarders.rules import Forwarder, matches, verb_iris, wanted_verbs
-from forwarders.source import StatementSource, StatementStream, StoredStatement
+from forwarders.source import StatementSource, StoredStatement
 from forwarders.store import STATE, ForwarderStore
 from statements.vocabulary import Vocabulary, canonical_verb
 
 log = logging.getLogger("forwarders.discovery")
 
 BATCH = 500
+POLL_SECONDS = 0.1
+RECHECK_MS = 500
+HORIZON_LAG_MS = 2000
+"""The default horizon's lag behind now (the API's `LRS_ANALYTICS_LAG_MS` default)."""
+DURABLE_SLICES = 4
+"""Slices the durable range reads per poll when behind: the live range waits no longer."""
 SAVE_EVERY_SECONDS = 1.0
-SAVE_EVERY_CHANGES = 200
-STREAM_STATE = "discovery"
+FORWARDER_SKEW_MS = 1000
+"""The cursor stays this far behind the last read of the forwarders: one created (on
+another node's clock) after that read is known before the cursor passes its creation."""
+UPGRADE_RESCAN_MS = 300_000
+"""A store left by the change-stream discovery has a watermark, not a cursor: the cursor
+starts this far behind it (what that version re-read at every start)."""
+CURSOR_STATE = "discovery"
 LEASE_STATE = "discovery-lease"
+VOIDED = "http://adlnet.gov/expapi/verbs/voided"
+"""Voiding statements carry this verb (xAPI 2.0.0, 2.3.2): read so they revoke."""
 Clock = Callable[[], datetime]
+
+
+def wall_ms() -> int:
+    return time.time_ns() // 1_000_000
 
 
 class ForwarderCache:
@@ -56,11 +82,14 @@ class ForwarderCache:
         self.store = store
         self.max_age = max_age
         self._loaded_at = float("-inf")
+        self.loaded_ms = 0
+        """Wall time of the last read: a forwarder created or changed before it is known."""
         self._forwarders: list[Forwarder] = []
 
     async def refresh(self) -> list[Forwarder]:
+        started = wall_ms()
         self._forwarders = await self.store.all()
-        self._loaded_at = time.monotonic()
+        self._loaded_at, self.loaded_ms = time.monotonic(), started
         return self._forwarders
 
     async def current(self) -> list[Forwarder]:
@@ -83,9 +112,8 @@ def statement_matches(
     if stored.voided or stored.voids is not None:
         return []
     listening = [f for f in forwarders if stored.stored_ms >= _created_ms(f)]
-    iris = verb_iris(set().union(*(wanted_verbs(f, vocabulary) for f in listening)), vocabulary)
-    if not stored.verbs.intersection(iris):  # cheap: most statements are never parsed
-        return []
+    if not stored.verbs.intersection(discovery_verbs(listening, vocabulary)):
+        return []  # cheap: most statements are never parsed
     statement = stored.statement
     canonical = stored.canonical or canonical_verb(statement, vocabulary)
     return [
@@ -93,6 +121,12 @@ def statement_matches(
         for f in listening
         if matches(f, statement, vocabulary, canonical=canonical)
     ]
+
+
+def discovery_verbs(forwarders: Sequence[Forwarder], vocabulary: Vocabulary) -> frozenset[str]:
+    """The verb IRIs any of these forwarders may want (every alias of their words)."""
+    words = set().union(*(wanted_verbs(f, vocabulary) for f in forwarders))
+    return verb_iris(words, vocabulary)
 
 
 class Discovery:
@@ -105,22 +139,29 @@ class Discovery:
         *,
         clock: Clock,
         owner: str,
-        rescan_seconds: float = 300.0,
+        horizon: Callable[[], int] | None = None,
         lease_seconds: float = 15.0,
         on_enqueued: Callable[[Sequence[Event]], None] = lambda events: None,
     ) -> None:
-        self.vocabulary = pipeline.vocabulary
         self.source = source
         self.state = db[STATE]
         self.pipeline = pipeline
         self.jobs: JobStore = pipeline.jobs
+        self.vocabulary = pipeline.vocabulary
         self.forwarders = forwarders
         self.clock = clock
         self.owner = owner
-        self.rescan_ms = int(rescan_seconds * 1000)
+        self.horizon = horizon or (lambda: source.position_of(wall_ms() - HORIZON_LAG_MS))
         self.lease = timedelta(seconds=lease_seconds)
         self.on_enqueued = on_enqueued
-        self.watermark = 0
+        self.cursor = 0
+        """Every statement at or below it has been handled (saved; durable)."""
+        self.read_to: dict[str, int] = {}
+        """Where the live and recheck ranges last ended (this process only)."""
+        self.seen: dict[str, int] = {}
+        """Statements above the cursor already handled, with their positions."""
+        self._loaded = False
+        self._saved_at = float("-inf")
 
     # -- turning statements into queued events ----------------------------------------------
 
@@ -138,83 +179,108 @@ class Discovery:
             revocations = await self.pipeline.revocations(by_id, voiding, now)
             new |= await self.jobs.enqueue_dispositions(revocations, now)
             dispositions += revocations
-        self.watermark = max([self.watermark, *(d.position for d in docs)])
         deliverable = [d.event for d in dispositions if d.state == "pending" and d.event.id in new]
         if deliverable:
             self.on_enqueued(deliverable)
         return len(new)
 
-    async def backfill(self) -> int:
-        """Read the statements stored after `watermark - rescan`, in stored order (the
-        source's slice-by-slice scan); returns how many events were new. It starts no
-        earlier than the oldest forwarder (no forwarder takes older statements)."""
+    async def _read(self, after: int, through: int, verbs: frozenset[str], slices: int) -> Read:
+        """Handle the unseen statements of `(after, through]`, at most `slices` slices
+        (0: all); returns how far it read and how many events were new."""
+        read, count = Read(after), 0
+        async for found in self.source.slices(after, through, verbs, page=BATCH):
+            fresh = [s for s in found.statements if s.id not in self.seen]
+            if fresh:
+                read.new += await self.process(fresh)
+                self.seen.update((s.id, s.position) for s in fresh)
+            read.through, count = found.through, count + 1
+            if count == slices:
+                break
+        return read
+
+    # -- one poll -----------------------------------------------------------------------------
+
+    async def poll(self, *, drain: bool = False) -> Read:
+        """Read the live, recheck and durable ranges once; the result says how many events
+        were new and whether the durable range is behind. `drain` reads it to the end."""
         await self._load()
         forwarders = await self.forwarders.current()
-        if not forwarders:
-            return 0
-        source = self.source
-        oldest = source.position_of(min(_created_ms(f) for f in forwarders))
-        rescan = source.position_of(max(source.ms_of(self.watermark) - self.rescan_ms, 0))
-        low = max(rescan if self.watermark else 0, oldest - 1, 0)
-        horizon = source.position_of(int(time.time() * 1000) + 1000)
+        vocabulary = await self.vocabulary.refresh()
+        now = wall_ms()
+        position_of = self.source.position_of
+        # nothing before the oldest forwarder, nothing a stale forwarder list could miss
+        floor = position_of(min((_created_ms(f) for f in forwarders), default=now)) - 1
+        horizon = min(self.horizon(), position_of(self.forwarders.loaded_ms - FORWARDER_SKEW_MS))
+        verbs = discovery_verbs(forwarders, vocabulary) | {VOIDED} if forwarders else frozenset()
         new = 0
-        async for docs in source.scan(low, horizon, page=BATCH):
-            new += await self.process(docs)
-            await self._save(None)
-        return new
+        start = self.cursor if drain else position_of(now - RECHECK_MS)
+        for name, ms in (("live", now + 1), ("recheck", now - RECHECK_MS)):
+            top = position_of(ms) - 1
+            low = max(self.read_to.get(name, start), self.cursor, floor)
+            if verbs and top > low:
+                new += (await self._read(low, top, verbs, 0)).new
+            self.read_to[name] = max(top, self.read_to.get(name, 0))
+        durable = Read(max(self.cursor, floor))
+        if verbs and horizon > durable.through:
+            durable = await self._read(
+                durable.through, horizon, verbs, 0 if drain else DURABLE_SLICES
+            )
+        elif horizon > durable.through:
+            durable.through = horizon
+        durable.new += new
+        durable.behind = durable.through < horizon
+        await self._advance(durable.through)
+        return durable
 
-    # -- persisted position -----------------------------------------------------------------
+    async def backfill(self) -> int:
+        """One full poll (burst mode, tests): every statement committed by now is handled;
+        returns how many events were new."""
+        return (await self.poll(drain=True)).new
 
-    async def _load(self) -> Mapping[str, Any] | None:
-        doc = await self.state.find_one({"_id": STREAM_STATE})
-        if doc is None:
-            return None
-        self.watermark = max(self.watermark, int(doc.get("watermark", 0)))
-        token = doc.get("token")
-        return token if isinstance(token, dict) else None
+    # -- the saved cursor -------------------------------------------------------------------
 
-    async def _save(self, token: Mapping[str, Any] | None) -> None:
-        update: dict[str, Any] = {"$max": {"watermark": self.watermark}}
-        if token is not None:
-            update["$set"] = {"token": dict(token)}
-        await self.state.update_one({"_id": STREAM_STATE}, update, upsert=True)
+    async def _load(self) -> None:
+        if self._loaded:
+            return
+        doc = await self.state.find_one({"_id": CURSOR_STATE}) or {}
+        if "cursor" in doc:
+            self.cursor = max(self.cursor, int(doc["cursor"]))
+        elif doc.get("watermark"):  # left by the change-stream version: re-read behind it
+            ms = self.source.ms_of(int(doc["watermark"])) - UPGRADE_RESCAN_MS
+            self.cursor = max(self.cursor, self.source.position_of(max(ms, 0)) - 1)
+        self._loaded = True
 
-    async def forget_token(self) -> None:
-        await self.state.update_one({"_id": STREAM_STATE}, {"$unset": {"token": ""}})
+    async def _advance(self, through: int) -> None:
+        if through <= self.cursor:
+            return
+        self.cursor = through
+        self.seen = {i: p for i, p in self.seen.items() if p > through}
+        if time.monotonic() - self._saved_at >= SAVE_EVERY_SECONDS:
+            await self.save()
+
+    async def save(self) -> None:
+        await self.state.update_one(
+            {"_id": CURSOR_STATE}, {"$max": {"cursor": self.cursor}}, upsert=True
+        )
+        self._saved_at = time.monotonic()
 
     # -- the live path ----------------------------------------------------------------------
 
     async def follow(self, halt: asyncio.Event) -> None:
-        """Follow the change stream until `halt`; reopen (and backfill) after any failure."""
-        while not halt.is_set():
-            token = await self._load()
-            try:
-                stream = await self.source.watch(token)
-            except OperationFailure as error:
-                log.warning("resume token refused (%s); backfilling from seq", error.code)
-                await self.forget_token()
-                continue
-            try:
+        """Poll until `halt`, at once again while the durable range is behind."""
+        try:
+            while not halt.is_set():
                 try:
-                    await self.backfill()
-                    await self._consume(stream, halt)
-                finally:
-                    await stream.close()
-            except PyMongoError as error:
-                log.warning("change stream failed (%s); reopening", error)
-                await _wait(halt, 1.0)
-
-    async def _consume(self, stream: StatementStream, halt: asyncio.Event) -> None:
-        saved_at, unsaved = time.monotonic(), 0
-        while not halt.is_set():
-            changes = await stream.next_batch(BATCH)
-            if changes:
-                await self.process(changes)
-                unsaved += len(changes)
-            if unsaved >= SAVE_EVERY_CHANGES or time.monotonic() - saved_at > SAVE_EVERY_SECONDS:
-                await self._save(stream.resume_token)
-                saved_at, unsaved = time.monotonic(), 0
-        await self._save(stream.resume_token)
+                    read = await self.poll()
+                except PyMongoError as error:
+                    log.warning("discovery poll failed (%s); retrying", error)
+                    await _wait(halt, 1.0)
+                    continue
+                if not read.behind:
+                    await _wait(halt, POLL_SECONDS)
+        finally:
+            if self._loaded:
+                await self.save()
 
     # -- one discoverer at a time -----------------------------------------------------------
 
@@ -250,6 +316,8 @@ class Discovery:
     async def _lead_once(self, stop: asyncio.Event, renew_every: float) -> None:
         halt = asyncio.Event()
         keeper = asyncio.create_task(self._keep_lease(stop, halt, renew_every))
+        self._loaded = False  # another worker may have led in between: its cursor counts
+        self.read_to, self.seen = {}, {}
         try:
             await self.follow(halt)
         finally:
@@ -266,6 +334,15 @@ class Discovery:
             log.warning("discovery lease not renewed (%s)", error)
         finally:
             halt.set()
+
+
+@dataclass(slots=True)
+class Read:
+    """What one read did: how far it got, the new events, whether it stopped short."""
+
+    through: int
+    new: int = 0
+    behind: bool = False
 
 
 async def _wait(event: asyncio.Event, seconds: float) -> bool:

@@ -1,20 +1,21 @@
 """What forwarding needs from the statement store, declared here and implemented by `lrs`
 (`lrs.storage.statement_source`), which owns the statements collection.
 
-Forwarding reads stored statements three ways: it follows new ones as they commit (`watch`),
-walks a range of them in stored order, all of them or those filed under one verb (`scan`:
-discovery's backfill, reconciliation), and reads a few by id (`get`: re-drive). It sees
+Forwarding reads stored statements three ways: it polls the newest ranges of those filed
+under the verbs some forwarder wants (`slices`: discovery), walks a range of them in stored
+order, all of them or those filed under one verb (`scan`: reconciliation), and reads a few
+by id (`get`: re-drive). It sees
 parsed records, never the stored documents: how `lrs` keys, orders and serialises
 statements can change without changing forwarding.
 
 Positions are the store's stored order (an opaque increasing integer); `position_of` and
-`ms_of` convert between positions and stored milliseconds, so discovery can keep a
-watermark and re-read a time margin behind it.
+`ms_of` convert between positions and stored milliseconds, so discovery can read up to
+"now" and keep its cursor below a horizon.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Protocol
@@ -71,18 +72,14 @@ class FixedVocabulary:
         return self.vocabulary
 
 
-class StatementStream(Protocol):
-    """New statements in commit order, resumable from a token."""
+@dataclass(frozen=True, slots=True)
+class Slice:
+    """One bounded read of a scan: at most a page of statements, in stored order."""
 
-    @property
-    def resume_token(self) -> Mapping[str, Any] | None: ...
-
-    async def next_batch(self, limit: int) -> list[StoredStatement]:
-        """The next statement (waiting a short while; [] when none came) and up to `limit`
-        already received behind it."""
-        ...
-
-    async def close(self) -> None: ...
+    statements: list[StoredStatement]
+    through: int
+    """Every statement of the scan with `after < position <= through` was in this slice
+    or an earlier one: what a checkpointing reader records."""
 
 
 class StatementSource(Protocol):
@@ -92,9 +89,11 @@ class StatementSource(Protocol):
 
     def ms_of(self, position: int) -> int: ...
 
-    async def watch(self, resume_after: Mapping[str, Any] | None) -> StatementStream:
-        """Follow new statements from `resume_after` (from now when None). Raises
-        `pymongo.errors.OperationFailure` when the token is refused or has expired."""
+    def slices(
+        self, after: int, through: int, verbs: Collection[str], *, page: int = 500
+    ) -> AsyncIterator[Slice]:
+        """The statements with `after < position <= through` filed under any of `verbs`, in
+        stored order, slice by slice (empty slices included, so a reader can checkpoint)."""
         ...
 
     def scan(

@@ -65,7 +65,11 @@ class Worker:
         worker_id: str | None = None,
         on_attempt: Callable[[Attempt], None] | None = None,
         vocabulary: VocabularySource | None = None,
+        horizon: Callable[[], int] | None = None,
     ) -> None:
+        """`horizon`: a position below which no statement write can still land (default:
+        `discovery.HORIZON_LAG_MS` ago); the API passes its own, which knows its writes in
+        flight."""
         self.db = db
         self.on_attempt = on_attempt
         """Told of every delivery attempt (the API process's metrics, when in-process)."""
@@ -90,7 +94,7 @@ class Worker:
             self.cache,
             clock=clock,
             owner=self.id,
-            rescan_seconds=self.settings.rescan_seconds,
+            horizon=horizon,
             lease_seconds=self.settings.discovery_lease_seconds,
             on_enqueued=self.hint,
         )

@@ -161,6 +161,7 @@ async def in_process_worker(
         worker_id=forwarding.worker_id or f"{socket.gethostname()}:serve:{services.settings.port}",
         on_attempt=services.metrics.observe_delivery,
         vocabulary=services.analytics.vocabulary,
+        horizon=lambda: horizon(services.settings, services.in_flight),
     )
     await worker.__aenter__()
     task = asyncio.create_task(worker.run(stop))

@@ -343,8 +343,7 @@ def cmd_forwarders(settings: Settings, args: argparse.Namespace) -> int:
             status, report = check_worker(uri, settings.database, args.max_age)
             out(report)
             return status
-        vocabulary_file = settings.analytics_vocabulary_file
-        return _run(run_until_signalled(uri, settings.database, forwarding, vocabulary_file))
+        return _run(run_until_signalled(uri, settings.database, forwarding, settings))
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     with database_uri(settings) as (uri, _):
         if args.action in forwarders_tools.ACTIONS:

@@ -12,6 +12,7 @@ import logging
 import os
 import signal
 import sys
+from functools import partial
 from pathlib import Path
 
 from analytics.vocabulary_store import VocabularyRegistry
@@ -19,7 +20,7 @@ from forwarders.config import ForwardingSettings, SettingsError as ForwardingSet
 from forwarders.worker import Worker
 from lrs.logs import configure_logging
 from lrs.settings import Settings, SettingsError
-from lrs.storage.analytics_source import vocabulary_file as vocabulary_file_extension
+from lrs.storage.analytics_source import horizon, vocabulary_file as vocabulary_file_extension
 from lrs.storage.client import mongo_client
 from lrs.storage.statement_source import MongoStatementSource
 
@@ -31,17 +32,26 @@ async def run_worker(
     database: str,
     settings: ForwardingSettings,
     stop: asyncio.Event,
-    vocabulary_file: Path | None = None,
+    lrs: Settings | None = None,
 ) -> None:
     """A worker with its own database client, until `stop`. It matches verbs with the
-    vocabulary the API classifies with: the packaged one, the operator's file
-    (`LRS_ANALYTICS_VOCABULARY_FILE`) and the extension set through the admin API."""
+    vocabulary the API classifies with (the packaged one, the operator's file
+    `LRS_ANALYTICS_VOCABULARY_FILE` and the extension set through the admin API), and
+    discovers below the horizon the rollups use (`LRS_ANALYTICS_LAG_MS` ago: this process
+    sees no API's writes in flight)."""
+    lrs = lrs or Settings()
     client = mongo_client(mongodb_uri)
     try:
         db = client[database]
-        vocabulary = VocabularyRegistry(db, vocabulary_file_extension(vocabulary_file))
+        vocabulary = VocabularyRegistry(
+            db, vocabulary_file_extension(lrs.analytics_vocabulary_file)
+        )
         async with Worker(
-            db, settings, statements=MongoStatementSource(db), vocabulary=vocabulary
+            db,
+            settings,
+            statements=MongoStatementSource(db),
+            vocabulary=vocabulary,
+            horizon=partial(horizon, lrs, frozenset()),
         ) as worker:
             await worker.run(stop)
     finally:
@@ -57,13 +67,13 @@ def mongodb_uri(settings: Settings) -> str | None:
 
 
 async def run_until_signalled(
-    uri: str, database: str, settings: ForwardingSettings, vocabulary_file: Path | None = None
+    uri: str, database: str, settings: ForwardingSettings, lrs: Settings | None = None
 ) -> int:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    await run_worker(uri, database, settings, stop, vocabulary_file)
+    await run_worker(uri, database, settings, stop, lrs)
     return 0
 
 
@@ -80,8 +90,7 @@ def main() -> int:
     if uri is None:
         log.error("set LRS_MONGODB_URI, or start `lrs serve` (embedded database) first")
         return 2
-    vocabulary_file = settings.analytics_vocabulary_file
-    return asyncio.run(run_until_signalled(uri, settings.database, forwarding, vocabulary_file))
+    return asyncio.run(run_until_signalled(uri, settings.database, forwarding, settings))
 
 
 if __name__ == "__main__":  # pragma: no cover

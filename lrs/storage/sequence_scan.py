@@ -19,7 +19,7 @@ forward scan to a horizon gains nothing from that memory and needs the checkpoin
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,7 +43,7 @@ class Slice:
 
 async def scan(
     statements: AsyncCollection[dict[str, Any]],
-    key: str,
+    key: str | Sequence[str],
     after: int,
     through: int,
     projection: Mapping[str, Any],
@@ -51,12 +51,14 @@ async def scan(
     page: int = PAGE,
     first_span: int = FIRST_SPAN,
 ) -> AsyncIterator[Slice]:
-    """The statements carrying `key` with `after < seq <= through`, slice by slice (empty
-    slices included, so a checkpointing consumer can record its progress)."""
+    """The statements carrying `key` (or any of several keys) with `after < seq <= through`,
+    slice by slice (empty slices included, so a checkpointing consumer can record its
+    progress). A statement carrying two of the keys comes once."""
+    keys: Any = key if isinstance(key, str) else {"$in": list(key)}
     low, span = after, first_span
     while low < through:
         top = min(low + span, through)
-        query = {"keys": key, "seq": {"$gt": low, "$lte": top}}
+        query = {"keys": keys, "seq": {"$gt": low, "$lte": top}}
         cursor = statements.find(query, {**projection, "seq": 1}).sort("seq", 1).limit(page)
         docs = await cursor.to_list()
         if len(docs) == page:  # a full page: go on inside the slice, narrower

@@ -3,19 +3,20 @@ statements collection this package owns.
 
 Only here does forwarding meet the stored layout: the `seq` key and its millisecond bits,
 the `keys` (`*` for every statement, `v:<verb>` per verb) of the `(keys, seq)` index, the
-`raw` JSON and the voiding fields. Ranges are read through `sequence_scan`, the one
-slice-by-slice scan; new statements come from a change stream on inserts.
+`raw` JSON, the canonical verb and the voiding fields. Ranges, one verb's or several
+verbs' (discovery polls the newest range of the verbs forwarders want), are read through
+`sequence_scan`, the one slice-by-slice scan, on the `(keys, seq)` index: ingest pays
+nothing for forwarding but these reads.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from typing import Any
 
-from pymongo.asynchronous.change_stream import AsyncChangeStream
 from pymongo.asynchronous.database import AsyncDatabase
 
-from forwarders.source import StoredStatement
+from forwarders.source import Slice, StoredStatement
 from lrs.storage.sequence import first_seq_of_ms, ms_of
 from lrs.storage.sequence_scan import scan
 from lrs.storage.statement_keys import ALL, FILTER_PREFIXES
@@ -31,11 +32,6 @@ PROJECTION = {
     "canon.verb": 1,
 }
 VERB = FILTER_PREFIXES["verbs"]
-INSERTS: list[dict[str, Any]] = [
-    {"$match": {"operationType": "insert"}},
-    {"$project": {f"fullDocument.{name}": 1 for name in PROJECTION}},
-]
-AWAIT_MS = 200
 
 
 def record(doc: Mapping[str, Any]) -> StoredStatement:
@@ -53,40 +49,6 @@ def record(doc: Mapping[str, Any]) -> StoredStatement:
     )
 
 
-class MongoStatementStream:
-    """Inserts into `statements`, in commit order, from a change stream."""
-
-    def __init__(self, stream: AsyncChangeStream[dict[str, Any]]) -> None:
-        self.stream = stream
-
-    @property
-    def resume_token(self) -> Mapping[str, Any] | None:
-        return self.stream.resume_token
-
-    async def next_batch(self, limit: int) -> list[StoredStatement]:
-        """The next insert (waiting up to the stream's await time) and those buffered behind
-        it: a burst of inserts becomes one batch instead of one per statement."""
-        first = await self.stream.try_next()
-        if first is None:
-            return []
-        changes = [first]
-        while len(changes) < limit and self._buffered():
-            change = await self.stream.try_next()
-            if change is None:
-                break
-            changes.append(change)
-        return [record(change["fullDocument"]) for change in changes]
-
-    def _buffered(self) -> int:
-        """Changes the driver already holds (no round trip to read them). PyMongo has no
-        public accessor; without one this is 0 and changes come one at a time."""
-        data = getattr(getattr(self.stream, "_cursor", None), "_data", None)
-        return len(data) if data is not None else 0
-
-    async def close(self) -> None:
-        await self.stream.close()
-
-
 class MongoStatementSource:
     def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
         self.statements = db["statements"]
@@ -97,11 +59,14 @@ class MongoStatementSource:
     def ms_of(self, position: int) -> int:
         return ms_of(position)
 
-    async def watch(self, resume_after: Mapping[str, Any] | None) -> MongoStatementStream:
-        stream = await self.statements.watch(
-            INSERTS, resume_after=resume_after, max_await_time_ms=AWAIT_MS
-        )
-        return MongoStatementStream(stream)
+    async def slices(
+        self, after: int, through: int, verbs: Collection[str], *, page: int = 500
+    ) -> AsyncIterator[Slice]:
+        wanted = [VERB + verb for verb in sorted(verbs)]
+        if not wanted:
+            return
+        async for found in scan(self.statements, wanted, after, through, PROJECTION, page=page):
+            yield Slice([record(doc) for doc in found.docs], found.through)
 
     async def scan(
         self, after: int, through: int, *, verb: str | None = None, page: int = 500

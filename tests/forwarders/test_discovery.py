@@ -1,5 +1,5 @@
-"""Discovery: the change stream, the seq-watermark backfill, lost resume tokens, writes that
-commit late with a lower seq, and the one-discoverer lease."""
+"""Discovery: polling the stored sequence through the index, writes that commit late with a
+lower position, the durable cursor and its horizon, restarts, and the one-discoverer lease."""
 
 from __future__ import annotations
 
@@ -8,19 +8,20 @@ import uuid
 
 import orjson
 
-from forwarders.discovery import STREAM_STATE, Discovery, ForwarderCache
+from forwarders.discovery import CURSOR_STATE, Discovery, ForwarderCache
 from forwarders.events import event_id
 from forwarders.worker import utc_now
 from lrs.storage.protocols import NewStatement
-from lrs.storage.sequence import MS_SHIFT, ms_of, stored_string
+from lrs.storage.sequence import MS_SHIFT, first_seq_of_ms, ms_of, stored_string
 from statements.index import derive_index
+from tests.forwarders.conftest import ADL
 from tests.forwarders.test_delivery import post
 
 
-async def store_with_seq(services, make_statement, seq: int) -> str:
+async def store_with_seq(services, make_statement, seq: int, **overrides) -> str:
     """Store a statement through the real store with a chosen seq: a write that took its
     sequence number long ago and commits only now."""
-    statement = make_statement(id=str(uuid.uuid4()), stored=stored_string(ms_of(seq)))
+    statement = make_statement(id=str(uuid.uuid4()), stored=stored_string(ms_of(seq)), **overrides)
     statement["authority"] = {"mbox": "mailto:lrs@example.com"}
     new = NewStatement(
         id=statement["id"],
@@ -35,48 +36,126 @@ async def store_with_seq(services, make_statement, seq: int) -> str:
     return str(statement["id"])
 
 
-async def test_a_late_commit_behind_the_watermark_is_found_by_the_rescan(
-    client, services, make_statement, make_forwarder, worker, receiver, clock
+class Horizon:
+    """A horizon the test moves by hand."""
+
+    def __init__(self, position: int = 0) -> None:
+        self.position = position
+
+    def __call__(self) -> int:
+        return self.position
+
+
+def seconds_ago(seconds: float) -> int:
+    return first_seq_of_ms(int(utc_now().timestamp() * 1000 - seconds * 1000))
+
+
+async def test_a_late_commit_below_what_was_read_is_found_before_the_cursor_passes_it(
+    client, services, make_statement, make_forwarder, make_worker, receiver, clock
 ):
-    clock.advance(-10)  # the forwarder exists since before the late write's seq
+    clock.advance(-60)  # the forwarder exists since before the late write's seq
     forwarder = await make_forwarder("hook")
     clock.sync()
+    horizon = Horizon(seconds_ago(30))
+    worker = make_worker(horizon=horizon)
     [first] = await post(client, make_statement())
     assert await worker.run_until_empty() == 1
-    watermark = worker.discovery.watermark
-    assert watermark > 0
+    assert worker.discovery.cursor == horizon.position  # not past the horizon
 
-    late = await store_with_seq(services, make_statement, watermark - (2000 << MS_SHIFT))
+    # a write that took its position 10 s ago (above the horizon, below what the live read
+    # has passed) commits only now; the cursor reads it on its way to the next horizon
+    late = await store_with_seq(services, make_statement, seconds_ago(10))
+    horizon.position = seconds_ago(5)
     assert await worker.run_until_empty() == 1
+    assert worker.discovery.cursor == horizon.position
     assert receiver.on("hook")[-1].id == event_id(forwarder["id"], late)
     assert first != late
 
 
-async def test_a_refused_resume_token_falls_back_to_the_backfill(
+async def test_the_cursor_is_saved_and_a_restart_resumes_from_it(
     client, db, services, make_statement, make_forwarder, make_worker, receiver, clock
 ):
-    clock.advance(-7200)  # the forwarder exists since before the late write's seq
+    clock.advance(-120)
     await make_forwarder("hook")
-    await db["forwarder_state"].insert_one(
-        {"_id": STREAM_STATE, "token": {"_data": "not-a-token"}, "watermark": 0}
-    )
-    ids = await post(client, *(make_statement() for _ in range(3)))  # while no worker runs
+    clock.sync()
+    horizon = Horizon(seconds_ago(60))
+    first = make_worker(horizon=horizon)
+    await first.discovery.backfill()
+    await first.discovery.save()
+    saved = await db["forwarder_state"].find_one({"_id": CURSOR_STATE})
+    assert saved is not None and saved["cursor"] == horizon.position
+
+    # while no worker ran: one write behind the saved cursor (lost to the horizon's
+    # promise: never written by a real API), one above it
+    behind = await store_with_seq(services, make_statement, horizon.position - (5000 << MS_SHIFT))
+    above = await store_with_seq(services, make_statement, seconds_ago(40))
+    assert await make_worker(horizon=horizon).run_until_empty() == 1
+    sent = {d.payload["data"]["statement_id"] for d in receiver.on("hook")}
+    assert above in sent and behind not in sent
+
+
+async def test_a_restarted_worker_sends_new_statements_before_its_backlog(
+    client, db, services, make_statement, make_forwarder, make_worker, receiver, clock
+):
+    clock.advance(-7200)
+    await make_forwarder("hook")
+    clock.sync()
+    # the previous run saved its cursor an hour ago; a backlog is waiting behind it
+    await db["forwarder_state"].insert_one({"_id": CURSOR_STATE, "cursor": seconds_ago(3600)})
+    backlog = [
+        await store_with_seq(services, make_statement, seconds_ago(3000 - i)) for i in range(3)
+    ]
     worker = make_worker(clock=utc_now)
     stop = asyncio.Event()
     running = asyncio.create_task(worker.run(stop))
     try:
-        deliveries = await receiver.wait_for("hook", 3)
-        assert {d.payload["data"]["statement_id"] for d in deliveries} == set(ids)
-        # and the live stream, ordered by commit, catches a write far behind the watermark
-        old_seq = (ms_of(services.clock.next()) - 3_600_000) << MS_SHIFT
-        late = await store_with_seq(services, make_statement, old_seq)
+        [live] = await post(client, make_statement())
         deliveries = await receiver.wait_for("hook", 4)
-        assert late in {d.payload["data"]["statement_id"] for d in deliveries}
+        sent = {d.payload["data"]["statement_id"] for d in deliveries}
+        assert sent == {live, *backlog}
     finally:
         stop.set()
         await asyncio.wait_for(running, 10)
-    state = await db["forwarder_state"].find_one({"_id": STREAM_STATE})
-    assert state is not None and state["token"] != {"_data": "not-a-token"}
+    saved = await db["forwarder_state"].find_one({"_id": CURSOR_STATE})
+    assert saved is not None and saved["cursor"] > seconds_ago(3600)
+
+
+async def test_a_store_left_by_the_change_stream_version_is_re_read_behind_its_watermark(
+    client, db, services, make_statement, make_forwarder, make_worker, receiver, clock
+):
+    clock.advance(-7200)
+    await make_forwarder("hook")
+    clock.sync()
+    watermark = seconds_ago(600)
+    await db["forwarder_state"].insert_one(
+        {"_id": CURSOR_STATE, "token": {"_data": "old"}, "watermark": watermark}
+    )
+    within = await store_with_seq(services, make_statement, seconds_ago(800))
+    before = await store_with_seq(services, make_statement, seconds_ago(1000))
+    assert await make_worker().run_until_empty() == 1
+    sent = {d.payload["data"]["statement_id"] for d in receiver.on("hook")}
+    assert within in sent and before not in sent
+
+
+async def test_only_the_wanted_verbs_are_read(
+    client, services, make_statement, make_forwarder, worker, monkeypatch
+):
+    await make_forwarder("hook", verbs=[ADL + "passed"])
+    read: list[str] = []
+    source = worker.discovery.source
+    slices = source.slices
+
+    async def spying(after, through, verbs, *, page=500):
+        async for found in slices(after, through, verbs, page=page):
+            read.extend(s.id for s in found.statements)
+            yield found
+
+    monkeypatch.setattr(source, "slices", spying)
+    [passed] = await post(client, make_statement(verb={"id": ADL + "passed"}))
+    await post(client, *(make_statement(verb={"id": ADL + "experienced"}) for _ in range(5)))
+    await post(client, make_statement())  # completed: no forwarder wants it
+    assert await worker.run_until_empty() == 1
+    assert set(read) == {passed}
 
 
 async def test_only_one_worker_discovers_at_a_time(db, worker, clock):
@@ -94,17 +173,21 @@ async def test_only_one_worker_discovers_at_a_time(db, worker, clock):
     assert await worker.discovery.acquire() is True
 
 
-async def test_the_backfill_reads_in_batches_and_advances_the_watermark(
-    client, db, make_statement, make_forwarder, worker, receiver, monkeypatch
+async def test_the_backfill_reads_in_batches_and_advances_the_cursor(
+    client, db, make_statement, make_forwarder, make_worker, receiver, monkeypatch
 ):
     import forwarders.discovery
 
     monkeypatch.setattr(forwarders.discovery, "BATCH", 2)
+    monkeypatch.setattr(forwarders.discovery, "FORWARDER_SKEW_MS", 0)
     await make_forwarder("hook")
     ids = await post(client, *(make_statement() for _ in range(5)))
-    assert await worker.discovery.backfill() == 5
-    state = await db["forwarder_state"].find_one({"_id": STREAM_STATE})
     last = await db["statements"].find_one({"_id": ids[-1]})
-    assert state is not None and last is not None
-    assert state["watermark"] == last["seq"]
+    assert last is not None
+    worker = make_worker(horizon=lambda: last["seq"])
+    assert await worker.discovery.backfill() == 5
+    await worker.discovery.save()
+    state = await db["forwarder_state"].find_one({"_id": CURSOR_STATE})
+    assert state is not None
+    assert state["cursor"] == last["seq"]
     assert await worker.discovery.backfill() == 0  # idempotent
