@@ -23,7 +23,10 @@ cursor resumes where it was saved; the live and recheck ranges start from now, s
 statements go out at once while the durable range works through what was missed, a few
 slices per poll, behind them.
 
-Polls come every `POLL_SECONDS`, and at once while the durable range is behind.
+Each range's reads are cheap index ranges, one query per verb key (the embedded database
+scans the whole collection for `$in`). The live range is read every `POLL_SECONDS`, the
+recheck range every `RECHECK_MS`, the durable one every second, and at once again while it
+is behind.
 Only one worker discovers at a time (a lease in `forwarder_state`); every worker delivers.
 """
 
@@ -51,8 +54,11 @@ from statements.vocabulary import Vocabulary, canonical_verb
 log = logging.getLogger("forwarders.discovery")
 
 BATCH = 500
-POLL_SECONDS = 0.1
+POLL_SECONDS = 0.2
 RECHECK_MS = 500
+RECENT_RANGES = (("live", 0, 0.0), ("recheck", RECHECK_MS, RECHECK_MS / 1000))
+"""The recent ranges: name, lag behind now (ms), how often read (s)."""
+DURABLE_EVERY_SECONDS = 1.0
 HORIZON_LAG_MS = 2000
 """The default horizon's lag behind now (the API's `LRS_ANALYTICS_LAG_MS` default)."""
 DURABLE_SLICES = 4
@@ -160,6 +166,9 @@ class Discovery:
         """Where the live and recheck ranges last ended (this process only)."""
         self.seen: dict[str, int] = {}
         """Statements above the cursor already handled, with their positions."""
+        self.last_read: dict[str, float] = {}
+        self.behind = False
+        """The durable range stopped short of the horizon: poll again at once."""
         self._loaded = False
         self._saved_at = float("-inf")
 
@@ -201,36 +210,62 @@ class Discovery:
     # -- one poll -----------------------------------------------------------------------------
 
     async def poll(self, *, drain: bool = False) -> Read:
-        """Read the live, recheck and durable ranges once; the result says how many events
-        were new and whether the durable range is behind. `drain` reads it to the end."""
+        """Read the live and recheck ranges, and the durable one when due; the result says
+        how many events were new and whether the durable range is behind. `drain` reads
+        every range to its end (burst mode, tests)."""
         await self._load()
         forwarders = await self.forwarders.current()
         vocabulary = await self.vocabulary.refresh()
         now = wall_ms()
-        position_of = self.source.position_of
-        # nothing before the oldest forwarder, nothing a stale forwarder list could miss
-        floor = position_of(min((_created_ms(f) for f in forwarders), default=now)) - 1
-        horizon = min(self.horizon(), position_of(self.forwarders.loaded_ms - FORWARDER_SKEW_MS))
+        oldest = min((_created_ms(f) for f in forwarders), default=now)
+        floor = self.source.position_of(oldest) - 1  # no forwarder takes older statements
         verbs = discovery_verbs(forwarders, vocabulary) | {VOIDED} if forwarders else frozenset()
         new = 0
-        start = self.cursor if drain else position_of(now - RECHECK_MS)
-        for name, ms in (("live", now + 1), ("recheck", now - RECHECK_MS)):
-            top = position_of(ms) - 1
-            low = max(self.read_to.get(name, start), self.cursor, floor)
-            if verbs and top > low:
-                new += (await self._read(low, top, verbs, 0)).new
-            self.read_to[name] = max(top, self.read_to.get(name, 0))
-        durable = Read(max(self.cursor, floor))
-        if verbs and horizon > durable.through:
-            durable = await self._read(
-                durable.through, horizon, verbs, 0 if drain else DURABLE_SLICES
-            )
-        elif horizon > durable.through:
-            durable.through = horizon
+        for name, lag_ms, every in RECENT_RANGES:
+            if drain or self._due(name, every):
+                new += await self._read_recent(name, now - lag_ms, verbs, floor, drain)
+        durable = Read(self.cursor)
+        if drain or self.behind or self._due("durable", DURABLE_EVERY_SECONDS):
+            durable = await self._read_durable(verbs, floor, drain)
         durable.new += new
-        durable.behind = durable.through < horizon
-        await self._advance(durable.through)
         return durable
+
+    async def _read_recent(
+        self, name: str, until_ms: int, verbs: frozenset[str], floor: int, drain: bool
+    ) -> int:
+        """Read one recent range from where it last ended to `until_ms`."""
+        position_of = self.source.position_of
+        start = self.cursor if drain else position_of(wall_ms() - RECHECK_MS)
+        low = max(self.read_to.get(name, start), self.cursor, floor)
+        top = position_of(until_ms + 1) - 1
+        new = (await self._read(low, top, verbs, 0)).new if verbs and top > low else 0
+        self.read_to[name] = max(top, self.read_to.get(name, 0))
+        return new
+
+    async def _read_durable(self, verbs: frozenset[str], floor: int, drain: bool) -> Read:
+        """Move the cursor towards the horizon (a few slices at a time unless `drain`).
+        It stays behind the last read of the forwarders, so that none created since is
+        passed over."""
+        known = self.source.position_of(self.forwarders.loaded_ms - FORWARDER_SKEW_MS)
+        horizon = min(self.horizon(), known)
+        low = max(self.cursor, floor)
+        if horizon <= low:  # nothing to read: below the floor, no forwarder wants anything
+            await self._advance(min(low, horizon))
+            return Read(self.cursor)
+        if verbs:
+            read = await self._read(low, horizon, verbs, 0 if drain else DURABLE_SLICES)
+        else:
+            read = Read(horizon)
+        read.behind = self.behind = read.through < horizon
+        await self._advance(read.through)
+        return read
+
+    def _due(self, name: str, every: float) -> bool:
+        now = time.monotonic()
+        if now - self.last_read.get(name, float("-inf")) < every:
+            return False
+        self.last_read[name] = now
+        return True
 
     async def backfill(self) -> int:
         """One full poll (burst mode, tests): every statement committed by now is handled;
@@ -317,7 +352,7 @@ class Discovery:
         halt = asyncio.Event()
         keeper = asyncio.create_task(self._keep_lease(stop, halt, renew_every))
         self._loaded = False  # another worker may have led in between: its cursor counts
-        self.read_to, self.seen = {}, {}
+        self.read_to, self.seen, self.last_read = {}, {}, {}
         try:
             await self.follow(halt)
         finally:

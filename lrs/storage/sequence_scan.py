@@ -19,6 +19,7 @@ forward scan to a horizon gains nothing from that memory and needs the checkpoin
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -36,7 +37,7 @@ GROWTH = 4
 @dataclass(frozen=True, slots=True)
 class Slice:
     docs: list[dict[str, Any]]
-    """At most `page` documents, in ascending `seq`."""
+    """At most `page` documents per key, in ascending `seq`."""
     through: int
     """Every statement with `after < seq <= through` has been read (here or before)."""
 
@@ -54,15 +55,42 @@ async def scan(
     """The statements carrying `key` (or any of several keys) with `after < seq <= through`,
     slice by slice (empty slices included, so a checkpointing consumer can record its
     progress). A statement carrying two of the keys comes once."""
-    keys: Any = key if isinstance(key, str) else {"$in": list(key)}
+    keys = [key] if isinstance(key, str) else list(dict.fromkeys(key))
     low, span = after, first_span
     while low < through:
         top = min(low + span, through)
-        query = {"keys": keys, "seq": {"$gt": low, "$lte": top}}
-        cursor = statements.find(query, {**projection, "seq": 1}).sort("seq", 1).limit(page)
-        docs = await cursor.to_list()
-        if len(docs) == page:  # a full page: go on inside the slice, narrower
-            low, span = int(docs[-1]["seq"]), max(first_span, span // 2)
+        docs, cut = await _read_slice(statements, keys, low, top, projection, page)
+        if cut is not None:  # a full page: go on inside the slice, narrower
+            low, span = cut, max(first_span, span // 2)
         else:
             low, span = top, span * GROWTH if len(docs) * GROWTH < page else span
         yield Slice(docs, low)
+
+
+async def _read_slice(
+    statements: AsyncCollection[dict[str, Any]],
+    keys: Sequence[str],
+    low: int,
+    top: int,
+    projection: Mapping[str, Any],
+    page: int,
+) -> tuple[list[dict[str, Any]], int | None]:
+    """The documents of `(low, top]` under the keys, in `seq` order, and where the slice is
+    cut when a key filled its page (its later documents wait for the next slice).
+
+    One query per key: the embedded database answers `keys: {$in: [...]}` with a
+    collection scan (measured: 44 ms against 6 ms for one key over 5,000 statements)."""
+
+    async def one(key: str) -> list[dict[str, Any]]:
+        query = {"keys": key, "seq": {"$gt": low, "$lte": top}}
+        cursor = statements.find(query, {**projection, "seq": 1}).sort("seq", 1).limit(page)
+        return await cursor.to_list()
+
+    found = await asyncio.gather(*(one(key) for key in keys))
+    full = [int(docs[-1]["seq"]) for docs in found if len(docs) == page]
+    cut = min(full) if full else None
+    merged = {doc["_id"]: doc for docs in found for doc in docs}
+    ordered = sorted(merged.values(), key=lambda doc: int(doc["seq"]))
+    if cut is not None:
+        ordered = [doc for doc in ordered if int(doc["seq"]) <= cut]
+    return ordered, cut

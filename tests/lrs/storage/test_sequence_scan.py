@@ -52,3 +52,24 @@ async def test_a_checkpoint_resumes_without_reading_anything_twice(services):
     rest = await slices(db, "*", first[-1].through, seqs[-1], page=2)
     read = [doc["seq"] for s in first + rest for doc in s.docs]
     assert read == seqs
+
+
+async def test_several_keys_are_read_as_one_sequence_each_statement_once(services):
+    db = services.client[services.settings.database]
+    spread = [0, 0, 0, 1, 1, 2, 3, 3, 4, 5]
+    seqs = [(BASE_MS + ms) << MS_SHIFT | n for n, ms in enumerate(spread)]
+    keys = [["*", "v:a"], ["*", "v:b"], ["*", "v:a", "v:b"], ["*", "v:c"], ["*", "v:a"]]
+    await db["statements"].insert_many(
+        [{"_id": f"s{n}", "seq": seq, "keys": keys[n % 5]} for n, seq in enumerate(seqs)]
+    )
+    # "v:a" fills its pages while "v:b" does not: each slice stops where "v:a" was cut
+    found = await slices(db, ["v:a", "v:b"], seqs[0] - 1, seqs[-1], page=2, first_span=1 << 40)
+
+    read = [doc["_id"] for s in found for doc in s.docs]
+    wanted = [f"s{n}" for n in range(len(seqs)) if n % 5 != 3]
+    assert read == wanted  # in seq order, "s2" (both keys) once, "v:c" left out
+    throughs = [s.through for s in found]
+    assert throughs == sorted(throughs) and throughs[-1] == seqs[-1]
+    assert await slices(db, ["v:a"], seqs[0] - 1, seqs[-1]) == await slices(
+        db, "v:a", seqs[0] - 1, seqs[-1]
+    )
