@@ -407,11 +407,11 @@ async def run(stack: Stack, plan: argparse.Namespace) -> dict[str, Any]:
         await receipts(stack, set(), 0)  # reset the receiver's counters
         results["latency_healthy"] = await latency(http, stack, factory, plan.latency)
         results["burst_healthy"] = await burst(http, stack, factory, plan.burst)
-        await service.pause_forwarder(ok)
+        await service.delete_forwarder(ok)  # the failing phases run with one forwarder too
         flaky = await make_forwarder(service, stack, "flaky", [ADL + "completed"])
         results["latency_20pct_failing"] = await latency(http, stack, factory, plan.latency)
         results["burst_20pct_failing"] = await burst(http, stack, factory, plan.burst)
-        await service.pause_forwarder(flaky)
+        await service.delete_forwarder(flaky)
         every = await make_forwarder(service, stack, "ok", [v["id"] for v in factory.pools.verbs])
         results["ingest_forwarding_on_every_verb"] = on = await ingest(
             http, stack, factory, plan.ingest
