@@ -19,6 +19,7 @@ from pymongo import ASCENDING, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from connectors.attendance import Issued
 from connectors.model import MeetingEvent, Participant
 
 COLLECTION = "connector_events"
@@ -78,10 +79,42 @@ class Inbox:
             return None
         return doc["_id"], doc["connector_id"], _event(doc["event"])
 
-    async def finish(self, inbox_id: str, state: str, error: str | None = None) -> None:
-        await self.collection.update_one(
-            {"_id": inbox_id}, {"$set": {"state": state, "lease_until": None, "error": error}}
+    async def finish(
+        self, inbox_id: str, state: str, error: str | None = None, **recorded: Any
+    ) -> None:
+        """Close an event; an `ended` also records what it issued (`issued`, `basis`)."""
+        fields = {"state": state, "lease_until": None, "error": error, **recorded}
+        await self.collection.update_one({"_id": inbox_id}, {"$set": fields})
+
+    async def issued(self, connector_id: str, instance: str) -> tuple[list[Issued], int]:
+        """What the latest processed end of this occurrence issued, per participant, and
+        that end's generation (0 when none was processed; each later end counts one up)."""
+        found = self.collection.find(
+            {**_ends(connector_id, instance), "state": DONE, "issued": {"$exists": True}},
+            {"issued": 1, "generation": 1},
         )
+        docs = sorted([doc async for doc in found], key=lambda doc: doc.get("generation", 1))
+        if not docs:
+            return [], 0
+        return [Issued(**item) for item in docs[-1]["issued"]], docs[-1].get("generation", 1)
+
+    async def end_bases(self, connector_id: str, instance: str) -> tuple[bool, set[str | None]]:
+        """(is an end still to be processed, the evidence digests processed ends covered)."""
+        found = self.collection.find(_ends(connector_id, instance), {"state": 1, "basis": 1})
+        docs = [doc async for doc in found]
+        pending = any(doc["state"] == PENDING for doc in docs)
+        return pending, {doc.get("basis") for doc in docs if doc["state"] != PENDING}
+
+    async def instances(self, connector_id: str, meeting: str) -> list[str]:
+        """The stored occurrences a meeting reference names: its own id, or its meeting's."""
+        found = self.collection.find(
+            {
+                "connector_id": connector_id,
+                "$or": [{"event.instance": meeting}, {"event.meeting_id": meeting}],
+            },
+            {"event.instance": 1},
+        )
+        return sorted({doc["event"]["instance"] async for doc in found})
 
     async def meeting(self, connector_id: str, instance: str) -> list[MeetingEvent]:
         """Every stored event of one meeting occurrence (for attendance at its end)."""
@@ -92,6 +125,10 @@ class Inbox:
 
     async def forget(self, connector_id: str) -> None:
         await self.collection.delete_many({"connector_id": connector_id})
+
+
+def _ends(connector_id: str, instance: str) -> dict[str, Any]:
+    return {"connector_id": connector_id, "event.instance": instance, "event.kind": "ended"}
 
 
 def _event_doc(event: MeetingEvent) -> dict[str, Any]:

@@ -88,20 +88,40 @@ class Processor:
             await self.inbox.finish(inbox_id, FAILED, "the connector was deleted")
             return
         try:
-            await self.sink(connector, await self._statements(connector, event))
+            statements, recorded = await self._statements(connector, event)
+            await self.sink(connector, statements)
         except XAPIError as error:
             log.warning("connector %s event %s refused: %s", connector.name, inbox_id, error)
             await self.inbox.finish(inbox_id, FAILED, str(error)[:500])
             await self.store.note_failure(connector.id, str(error), self.clock())
             return
-        await self.inbox.finish(inbox_id, DONE)
+        await self.inbox.finish(inbox_id, DONE, **recorded)
 
-    async def _statements(self, connector: Connector, event: MeetingEvent) -> list[dict[str, Any]]:
+    async def _statements(
+        self, connector: Connector, event: MeetingEvent
+    ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
         if event.kind in ("joined", "left"):
-            return [attendance.move_statement(connector, event)]
+            return [attendance.move_statement(connector, event)], {}
+        if event.kind == "recording":
+            return [attendance.recording_statement(connector, event)], {}
         if event.kind != "ended":
-            return []  # a recording is read when the meeting's attendance is computed
+            return [], {}  # `identified` is read when the meeting's attendance is computed
+        return await self._end(connector, event)
+
+    async def _end(
+        self, connector: Connector, event: MeetingEvent
+    ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        """Attendance at the end, from every stored event of the occurrence; a re-issued end
+        (after reconciliation) revises what the previous end issued."""
         stored = await self.inbox.meeting(connector.id, event.instance)
         moves = [e for e in stored if e.kind in ("joined", "left")]
+        identified = [e for e in stored if e.kind == "identified"]
         recording = next((e.recording_url for e in stored if e.kind == "recording"), "")
-        return attendance.end_statements(connector, event, moves, recording)
+        previous, generation = await self.inbox.issued(connector.id, event.instance)
+        result = attendance.outcome(connector, event, moves, recording, identified, previous)
+        recorded = {
+            "issued": [issued.as_doc() for issued in result.issued],
+            "generation": generation + 1,
+            "basis": attendance.basis(stored),
+        }
+        return result.statements, recorded

@@ -1,13 +1,17 @@
-"""`lrs connectors create|list|show|delete|import-report|replay`: connectors from the shell.
+"""`lrs connectors create|list|show|delete|import-report|reconcile|replay`: connectors from
+the shell.
 
     lrs connectors create --kind zoom --name NAME --secret SECRET \\
         --activity-template 'https://meetings.example.com/zoom/{meeting_id}' [--threshold 0.75]
     lrs connectors replay --connector NAME --file FILE.jsonl [--url http://127.0.0.1:8000]
+    lrs connectors reconcile MEETING --connector NAME --file REPORT.json [--dry-run] [--json]
 
 `create` prints the connector as JSON, with the `url` the provider must call. `replay` reads
 one recorded provider event per line, signs each with the connector's secret exactly as the
 provider does, and posts it to a running LRS (the first offline step of docs/connectors.md);
-it exits 1 when any post was refused. Bad input exits 2.
+it exits 1 when any post was refused. `reconcile` compares the provider's attendance report
+for one meeting with what the webhooks stored and fills the gaps (or, with `--dry-run`,
+only says what it would change). Bad input exits 2.
 """
 
 from __future__ import annotations
@@ -53,6 +57,12 @@ def add_parser(commands: Any) -> None:
     report.add_argument("--file", required=True, type=Path, help="meetingAttendanceReport JSON")
     report.add_argument("--topic", default="")
     report.add_argument("--scheduled-minutes", type=int)
+    reconcile = actions.add_parser("reconcile", help="fill webhook gaps from an attendance report")
+    reconcile.add_argument("meeting", help="the meeting occurrence (or meeting id, if one)")
+    reconcile.add_argument("--connector", required=True, help="connector name or id")
+    reconcile.add_argument("--file", required=True, type=Path, help="the provider's report JSON")
+    reconcile.add_argument("--dry-run", action="store_true", help="report, change nothing")
+    reconcile.add_argument("--json", action="store_true", help="print the result as JSON")
     replay = actions.add_parser("replay", help="sign and post recorded events to a running LRS")
     replay.add_argument("--connector", required=True, help="connector name or id")
     replay.add_argument("--file", required=True, type=Path, help="JSON Lines, one event a line")
@@ -101,12 +111,39 @@ async def _action(service: ConnectorService, args: argparse.Namespace, base: str
         _out(await service.view(args.connector))
     elif args.action == "import-report":
         _out(await service.import_report(args.connector, _report(args)))
+    elif args.action == "reconcile":
+        return await _reconcile(service, args)
     elif args.action == "delete":
         await service.delete(args.connector)
         _out({"deleted": args.connector})
     else:
         return await replay(service, args.connector, args.file, base)
     return 0
+
+
+async def _reconcile(service: ConnectorService, args: argparse.Namespace) -> int:
+    try:
+        report = json.loads(args.file.read_text())
+    except (OSError, ValueError) as error:
+        log.error("cannot read the report %s: %s", args.file, error)
+        return 2
+    done = await service.reconcile(args.connector, args.meeting, report, dry_run=args.dry_run)
+    if args.json:
+        _out(done)
+    else:
+        sys.stdout.write(describe(done))
+    return 0
+
+
+def describe(done: dict[str, Any]) -> str:
+    """A reconciliation for a person: one line per change, then a summary."""
+    verb = "would change" if done["dry_run"] else "changed"
+    lines = [
+        "\t".join(str(change[k]) for k in ("change", "participant", "email", "at") if k in change)
+        for change in done["changes"]
+    ]
+    summary = f"{done['connector']} meeting {done['instance']}: {verb} {len(lines)} thing(s)"
+    return "\n".join([*lines, summary if lines else summary + " (in line with the report)"]) + "\n"
 
 
 def _definition(args: argparse.Namespace) -> dict[str, Any]:

@@ -5,6 +5,7 @@
     GET    /admin/connectors/{ref}      one, with its delivery counters (by id or name)
     DELETE /admin/connectors/{ref}      remove it and its inbox
     POST   /admin/connectors/{ref}/attendance-report   import a Teams attendance report
+    POST   /admin/connectors/{ref}/reconcile   fill webhook gaps from a provider's report
     POST   /connectors/{connector_id}   the provider's webhook
 
 The webhook route carries no LRS credential (AuthMiddleware does not guard /connectors/):
@@ -31,6 +32,7 @@ from statements.errors import BadRequest, PayloadTooLarge
 
 MAX_ADMIN_BODY = 2 * 1024 * 1024
 """A definition may carry a mapping table of meetings to course activities."""
+MAX_MEETING_REF = 1024
 
 
 def _connectors(request: Request) -> ConnectorService:
@@ -80,6 +82,25 @@ async def import_report(request: Request) -> Response:
     return XAPIResponse(imported, status_code=202)
 
 
+async def reconcile(request: Request) -> Response:
+    """`{"meeting": ID, "report": {...}, "dry_run": false}` → what changed (or would)."""
+    service = _admin(request)
+    ref = request.path_params["ref"]
+    body = await _object(request)
+    meeting, dry_run = body.get("meeting"), body.get("dry_run", False)
+    if not isinstance(meeting, str) or not 0 < len(meeting) <= MAX_MEETING_REF:
+        raise BadRequest(
+            f"meeting must be a string of 1 to {MAX_MEETING_REF} characters", {"field": "meeting"}
+        )
+    if not isinstance(dry_run, bool):
+        raise BadRequest("dry_run must be true or false", {"field": "dry_run"})
+    done = await service.reconcile(ref, meeting, body.get("report"), dry_run=dry_run)
+    if not dry_run:
+        summary = {"instance": done["instance"], "changes": len(done["changes"])}
+        await record_admin_change(request, "connector.reconciled", ref, summary)
+    return XAPIResponse(done)
+
+
 async def receive(request: Request) -> Response:
     service = _connectors(request)
     found = await service.connector(request.path_params["connector_id"])
@@ -100,5 +121,6 @@ ADMIN_ROUTES = [
     Route("/connectors", create_connector, methods=["POST"]),
     Route("/connectors/{ref}", connector, methods=["GET", "DELETE"]),
     Route("/connectors/{ref}/attendance-report", import_report, methods=["POST"]),
+    Route("/connectors/{ref}/reconcile", reconcile, methods=["POST"]),
 ]
 ROUTES = [Route("/connectors/{connector_id}", receive, methods=["POST"])]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,15 @@ def zoom_headers(body: bytes, secret: str = SECRET, at: int | None = None) -> di
         "x-zm-request-timestamp": timestamp,
         "x-zm-signature": zoom_signature(secret, timestamp, body),
     }
+
+
+@pytest.fixture
+def cli_env(monkeypatch, mongo_server, tmp_path):
+    """`lrs` commands run in this process against a fresh database of the embedded server."""
+    monkeypatch.setenv("LRS_MONGODB_URI", mongo_server.uri)
+    monkeypatch.setenv("LRS_DATABASE", f"t{uuid.uuid4().hex}")
+    monkeypatch.setenv("LRS_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("LRS_PUBLIC_URL", "https://lrs.example.com")
 
 
 @pytest.fixture
