@@ -20,6 +20,7 @@ from connectors.inbox import Inbox
 from connectors.model import Connector, MeetingEvent
 from connectors.processor import Processor, StatementSink
 from connectors.providers import reports, signing, teams, webex, zoom
+from connectors.providers.graph import GraphClient
 from connectors.providers.shape import ShapeError
 from connectors.spec import parse_definition
 from connectors.store import ConnectorStore
@@ -37,6 +38,21 @@ DEFAULT_SETTLE = timedelta(seconds=15)
 class Reply:
     status: int
     body: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class TeamsPull:
+    """Which Teams meeting to pull: Graph names a meeting by its organizer and its id."""
+
+    organizer: str
+    meeting: str
+    report_id: str = ""
+    topic: str = ""
+    scheduled_minutes: int | None = None
+
+    def extra(self) -> dict[str, Any]:
+        found = {"topic": self.topic, "scheduled_minutes": self.scheduled_minutes}
+        return {k: v for k, v in found.items() if v}
 
 
 def _now() -> datetime:
@@ -202,6 +218,27 @@ class ConnectorService:
             "dry_run": dry_run,
             "changes": changes,
         }
+
+    async def pull_teams(
+        self, ref: str, graph: GraphClient, pull: TeamsPull
+    ) -> Sequence[dict[str, Any]]:
+        """Each of a Teams meeting's attendance reports (or the one named), fetched from Graph
+        and imported like an uploaded report: a second pull stores nothing new."""
+        connector = await self.store.get(ref)
+        if connector.kind != "teams":
+            raise BadRequest("pull-teams is for teams connectors", {"field": "connector"})
+        listed = await graph.attendance_reports(pull.organizer, pull.meeting)
+        chosen = [s for s in listed if not pull.report_id or s.get("id") == pull.report_id]
+        if pull.report_id and not chosen:
+            raise NotFound(f"no attendance report {pull.report_id!r} for this meeting")
+        pulled: Sequence[dict[str, Any]] = []
+        for summary in chosen:
+            report = await graph.report(pull.organizer, pull.meeting, summary)
+            body = {"meeting_id": pull.meeting, "report": report, **pull.extra()}
+            imported = await self.import_report(connector.id, body)
+            records = len(report["attendanceRecords"])
+            pulled = [*pulled, {"report": summary["id"], "records": records, **imported}]
+        return pulled
 
     async def _instance(self, connector: Connector, meeting: str, report_id: str) -> str:
         found = await self.inbox.instances(connector.id, meeting)
