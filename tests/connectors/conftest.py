@@ -16,6 +16,7 @@ from connectors.providers.signing import zoom_signature
 DATA = Path(__file__).resolve().parent.parent / "data" / "connectors"
 SECRET = "zoom-secret-token-123"
 TEMPLATE = "https://meetings.example.com/zoom/{meeting_id}"
+WEBEX_SECRET = "webex-secret"
 
 
 def zoom_events() -> list[dict[str, Any]]:
@@ -72,6 +73,19 @@ async def zoom_connector(admin) -> dict[str, Any]:
         },
     )
     assert response.status_code == 201, response.text
+    return response.json()
+
+
+@pytest.fixture
+async def webex_connector(admin):
+    body = {
+        "kind": "webex",
+        "name": "webex-main",
+        "secret": WEBEX_SECRET,
+        "activity_template": TEMPLATE.replace("zoom", "webex"),
+    }
+    response = await admin.post("/admin/connectors", json=body)
+    assert response.status_code == 201
     return response.json()
 
 

@@ -5,31 +5,14 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
 from connectors.attendance import ATTENDED, COMPLETED
 from connectors.providers.signing import webex_signature
 from connectors.providers.webex import parse
-from tests.connectors.conftest import DATA, TEMPLATE
-
-SECRET = "webex-secret"
+from tests.connectors.conftest import DATA, WEBEX_SECRET as SECRET
 
 
 def webex_events() -> list[dict]:
     return [json.loads(line) for line in (DATA / "webex_meeting.jsonl").read_text().splitlines()]
-
-
-@pytest.fixture
-async def webex_connector(admin):
-    body = {
-        "kind": "webex",
-        "name": "webex-main",
-        "secret": SECRET,
-        "activity_template": TEMPLATE.replace("zoom", "webex"),
-    }
-    response = await admin.post("/admin/connectors", json=body)
-    assert response.status_code == 201
-    return response.json()
 
 
 async def post(provider, connector, event, secret=SECRET):
