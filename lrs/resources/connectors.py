@@ -24,15 +24,21 @@ from starlette.routing import Route
 from connectors.service import MAX_DELIVERY_BYTES, ConnectorService
 from lrs.auth.backend import credential_of
 from lrs.auth.scopes import require_admin
+from lrs.errors import error_response
 from lrs.resources.admin_credentials import record_admin_change
 from lrs.resources.bodies import parse_json, read_body
 from lrs.responses import XAPIResponse
 from lrs.services import Services
-from statements.errors import BadRequest, PayloadTooLarge
+from statements.errors import BadRequest, PayloadTooLarge, Unauthenticated
 
 MAX_ADMIN_BODY = 2 * 1024 * 1024
 """A definition may carry a mapping table of meetings to course activities."""
 MAX_MEETING_REF = 1024
+PROVIDER_CHALLENGES = {
+    "zoom": 'Zoom-Signature realm="connectors", headers="x-zm-signature x-zm-request-timestamp"',
+    "webex": 'Webex-Signature realm="connectors", headers="x-spark-signature"',
+    "teams": 'Graph-ClientState realm="connectors"',
+}
 
 
 def _connectors(request: Request) -> ConnectorService:
@@ -112,8 +118,20 @@ async def receive(request: Request) -> Response:
     if "validationToken" in request.query_params:
         token = service.graph_validation(found, request.query_params["validationToken"])
         return PlainTextResponse(token)
-    reply = await service.receive(found, request.headers, body)
+    try:
+        reply = await service.receive(found, request.headers, body)
+    except Unauthenticated as error:
+        return _unsigned(found.kind, error)
     return XAPIResponse(reply.body, status_code=reply.status)
+
+
+def _unsigned(kind: str, error: Unauthenticated) -> Response:
+    """A provider's delivery without a valid signature: 401 (RFC 9110 asks for a challenge)
+    naming the provider's signature scheme, never the LRS's Basic realm, which would invite
+    a browser's password prompt and suggest credentials this door does not take."""
+    response = error_response(error)
+    response.headers["WWW-Authenticate"] = PROVIDER_CHALLENGES[kind]
+    return response
 
 
 ADMIN_ROUTES = [

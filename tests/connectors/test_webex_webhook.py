@@ -59,3 +59,9 @@ async def test_an_unknown_webex_resource_is_202(webex_connector, provider):
     event = {**webex_events()[0], "resource": "messages", "event": "created"}
     response = await post(provider, webex_connector, event)
     assert response.status_code == 202
+
+
+async def test_a_webex_401_names_its_signature_scheme_not_basic(webex_connector, provider):
+    response = await post(provider, webex_connector, webex_events()[0], secret="wrong")
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"].startswith("Webex-Signature")
