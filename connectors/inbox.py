@@ -123,6 +123,19 @@ class Inbox:
         )
         return [_event(doc["event"]) async for doc in found]
 
+    async def states(self, connector_id: str | None = None) -> dict[str, dict[str, int]]:
+        """Inbox events per connector and state (`pending` is the backlog, `failed` the events
+        that could not become statements): what the console shows beside the counters."""
+        match = {} if connector_id is None else {"connector_id": connector_id}
+        pipeline: list[dict[str, Any]] = [
+            {"$match": match},
+            {"$group": {"_id": {"c": "$connector_id", "s": "$state"}, "n": {"$sum": 1}}},
+        ]
+        found: dict[str, dict[str, int]] = {}
+        async for row in await self.collection.aggregate(pipeline):
+            found.setdefault(row["_id"]["c"], {})[row["_id"]["s"]] = row["n"]
+        return found
+
     async def forget(self, connector_id: str) -> None:
         await self.collection.delete_many({"connector_id": connector_id})
 

@@ -94,10 +94,25 @@ class ConnectorService:
 
     async def view(self, ref: str) -> dict[str, Any]:
         connector = await self.store.get(ref)
+        inbox = await self.inbox.states(connector.id)
+        return await self._health(connector, inbox)
+
+    async def health(self) -> Sequence[dict[str, Any]]:
+        """Every connector with its counters (accepted, rejected, failed, the last event and
+        the last error, with times) and its inbox by state (`pending` = not yet statements):
+        what an operator's console shows per connector."""
+        inbox = await self.inbox.states()
+        return [await self._health(c, inbox) for c in await self.store.all()]
+
+    async def _health(
+        self, connector: Connector, inbox: Mapping[str, Mapping[str, int]]
+    ) -> dict[str, Any]:
+        states = {state: 0 for state in ("pending", "done", "failed", "ignored")}
         return {
             **connector.as_dict(),
             "url": self.url(connector),
             "stats": _plain(await self.store.stats(connector.id)),
+            "inbox": {**states, **inbox.get(connector.id, {})},
         }
 
     async def list(self) -> list[dict[str, Any]]:
