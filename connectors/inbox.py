@@ -11,7 +11,7 @@ deterministic, so the second run adds nothing the first one stored).
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -30,6 +30,13 @@ PENDING, DONE, IGNORED, FAILED = "pending", "done", "ignored", "failed"
 def event_key(connector_id: str, event: MeetingEvent, body: bytes) -> str:
     identity = event.identity() if event.kind != "ignored" else body.decode(errors="replace")
     return hashlib.sha256(f"{connector_id}\n{identity}".encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    inbox_id: str
+    connector_id: str
+    event: MeetingEvent
 
 
 class Inbox:
@@ -63,21 +70,47 @@ class Inbox:
             return False
         return True
 
-    async def claim(self, now: datetime) -> tuple[str, str, MeetingEvent] | None:
-        """(inbox id, connector id, event) of the oldest due event, leased to the caller."""
+    async def claim(self, now: datetime, limit: int = 1) -> list[Claimed]:
+        """Up to `limit` due events, oldest first, each leased to the caller.
+
+        One query finds the candidates; each is then taken by `_id` with the lease condition
+        repeated, so two processes never both take an event. (A single
+        `find_one_and_update` per event re-ran the sorted search every time: with a
+        backlog of a meeting's join storm that search, not the statements, was the cost.)
+        """
+        found = self.collection.find(
+            {"state": PENDING, "due_at": {"$lte": now}}, {"lease_until": 1}
+        ).sort("due_at", ASCENDING)
+        claimed: list[Claimed] = []
+        async for candidate in found.limit(limit * 2):
+            leased = candidate.get("lease_until")
+            if leased is not None and leased.replace(tzinfo=UTC) > now:
+                continue
+            taken = await self._take(candidate["_id"], now)
+            if taken is not None:
+                claimed.append(taken)
+            if len(claimed) == limit:
+                break
+        return claimed
+
+    async def _take(self, inbox_id: str, now: datetime) -> Claimed | None:
         doc = await self.collection.find_one_and_update(
             {
+                "_id": inbox_id,
                 "state": PENDING,
-                "due_at": {"$lte": now},
                 "$or": [{"lease_until": None}, {"lease_until": {"$lte": now}}],
             },
             {"$set": {"lease_until": now + LEASE}, "$inc": {"attempts": 1}},
-            sort=[("due_at", ASCENDING)],
             return_document=ReturnDocument.AFTER,
         )
-        if doc is None:
-            return None
-        return doc["_id"], doc["connector_id"], _event(doc["event"])
+        return (
+            None if doc is None else Claimed(doc["_id"], doc["connector_id"], _event(doc["event"]))
+        )
+
+    async def finish_all(self, inbox_ids: list[str], state: str) -> None:
+        await self.collection.update_many(
+            {"_id": {"$in": inbox_ids}}, {"$set": {"state": state, "lease_until": None}}
+        )
 
     async def finish(
         self, inbox_id: str, state: str, error: str | None = None, **recorded: Any

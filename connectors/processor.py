@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from connectors import attendance
-from connectors.inbox import DONE, FAILED, Inbox
+from connectors.inbox import DONE, FAILED, Claimed, Inbox
 from connectors.model import Connector, MeetingEvent
 from connectors.store import ConnectorStore
 from statements.errors import XAPIError
@@ -44,12 +44,14 @@ class Processor:
         *,
         clock: Callable[[], datetime] = _now,
         poll_seconds: float = 5.0,
+        batch: int = 100,
     ) -> None:
         self.inbox = inbox
         self.store = store
         self.sink = sink
         self.clock = clock
         self.poll_seconds = poll_seconds
+        self.batch = batch
         self._wakeup = asyncio.Event()
         self._draining = asyncio.Lock()
 
@@ -77,10 +79,35 @@ class Processor:
         """Process every due event; returns how many. Concurrent drains take turns."""
         done = 0
         async with self._draining:
-            while (claimed := await self.inbox.claim(now or self.clock())) is not None:
-                await self._process(*claimed)
-                done += 1
+            while claimed := await self.inbox.claim(now or self.clock(), self.batch):
+                moves = [c for c in claimed if c.event.kind in ("joined", "left")]
+                await self._moves(moves)
+                for other in claimed:
+                    if other not in moves:
+                        await self._process(other.inbox_id, other.connector_id, other.event)
+                done += len(claimed)
         return done
+
+    async def _moves(self, claimed: list[Claimed]) -> None:
+        """Joins and leaves, a connector's worth in one ingest batch (a join storm is one
+        write per `batch` events, not one per event); when the batch is refused, one by one,
+        so only the event at fault fails."""
+        by_connector: dict[str, list[Claimed]] = {}
+        for item in claimed:
+            by_connector.setdefault(item.connector_id, []).append(item)
+        for connector_id, items in by_connector.items():
+            connector = await self.store.by_id(connector_id)
+            if connector is not None:
+                statements = [attendance.move_statement(connector, i.event) for i in items]
+                try:
+                    await self.sink(connector, statements)
+                except XAPIError:
+                    pass
+                else:
+                    await self.inbox.finish_all([i.inbox_id for i in items], DONE)
+                    continue
+            for item in items:
+                await self._process(item.inbox_id, item.connector_id, item.event)
 
     async def _process(self, inbox_id: str, connector_id: str, event: MeetingEvent) -> None:
         connector = await self.store.by_id(connector_id)
