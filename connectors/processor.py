@@ -96,18 +96,23 @@ class Processor:
         for item in claimed:
             by_connector.setdefault(item.connector_id, []).append(item)
         for connector_id, items in by_connector.items():
-            connector = await self.store.by_id(connector_id)
-            if connector is not None:
-                statements = [attendance.move_statement(connector, i.event) for i in items]
-                try:
-                    await self.sink(connector, statements)
-                except XAPIError:
-                    pass
-                else:
-                    await self.inbox.finish_all([i.inbox_id for i in items], DONE)
-                    continue
-            for item in items:
-                await self._process(item.inbox_id, item.connector_id, item.event)
+            if not await self._write_moves(connector_id, items):
+                for item in items:
+                    await self._process(item.inbox_id, item.connector_id, item.event)
+
+    async def _write_moves(self, connector_id: str, items: list[Claimed]) -> bool:
+        """True when the whole batch was written and marked done."""
+        connector = await self.store.by_id(connector_id)
+        if connector is None:
+            return False
+        try:
+            await self.sink(
+                connector, [attendance.move_statement(connector, i.event) for i in items]
+            )
+        except XAPIError:
+            return False
+        await self.inbox.finish_all([i.inbox_id for i in items], DONE)
+        return True
 
     async def _process(self, inbox_id: str, connector_id: str, event: MeetingEvent) -> None:
         connector = await self.store.by_id(connector_id)
