@@ -11,11 +11,12 @@ deterministic, so the second run adds nothing the first one stored).
 from __future__ import annotations
 
 import hashlib
+import uuid
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pymongo import ASCENDING, ReturnDocument
+from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
@@ -45,6 +46,7 @@ class Inbox:
 
     async def ensure_indexes(self) -> None:
         await self.collection.create_index([("state", ASCENDING), ("due_at", ASCENDING)])
+        await self.collection.create_index("claim")
         await self.collection.create_index(
             [("connector_id", ASCENDING), ("event.instance", ASCENDING)]
         )
@@ -73,39 +75,28 @@ class Inbox:
     async def claim(self, now: datetime, limit: int = 1) -> list[Claimed]:
         """Up to `limit` due events, oldest first, each leased to the caller.
 
-        One query finds the candidates; each is then taken by `_id` with the lease condition
-        repeated, so two processes never both take an event. (A single
-        `find_one_and_update` per event re-ran the sorted search every time: with a
-        backlog of a meeting's join storm that search, not the statements, was the cost.)
+        Three queries whatever the batch: the candidates' ids, one `update_many` that leases
+        those still free (the lease condition is checked per document, atomically, so two
+        processes never take the same event) and stamps them with this claim's token, and
+        a find of what this token got. (A `find_one_and_update` per event cost one indexed
+        search each, and a 500-person join storm's backlog made that the bottleneck.)
         """
+        free = {"$or": [{"lease_until": None}, {"lease_until": {"$lte": now}}]}
         found = self.collection.find(
-            {"state": PENDING, "due_at": {"$lte": now}}, {"lease_until": 1}
-        ).sort("due_at", ASCENDING)
-        claimed: list[Claimed] = []
-        async for candidate in found.limit(limit * 2):
-            leased = candidate.get("lease_until")
-            if leased is not None and leased.replace(tzinfo=UTC) > now:
-                continue
-            taken = await self._take(candidate["_id"], now)
-            if taken is not None:
-                claimed.append(taken)
-            if len(claimed) == limit:
-                break
-        return claimed
-
-    async def _take(self, inbox_id: str, now: datetime) -> Claimed | None:
-        doc = await self.collection.find_one_and_update(
-            {
-                "_id": inbox_id,
-                "state": PENDING,
-                "$or": [{"lease_until": None}, {"lease_until": {"$lte": now}}],
-            },
-            {"$set": {"lease_until": now + LEASE}, "$inc": {"attempts": 1}},
-            return_document=ReturnDocument.AFTER,
+            {"state": PENDING, "due_at": {"$lte": now}, **free}, {"_id": 1}
         )
-        return (
-            None if doc is None else Claimed(doc["_id"], doc["connector_id"], _event(doc["event"]))
+        ids = [doc["_id"] async for doc in found.sort("due_at", ASCENDING).limit(limit)]
+        if not ids:
+            return []
+        token = uuid.uuid4().hex
+        await self.collection.update_many(
+            {"_id": {"$in": ids}, "state": PENDING, **free},
+            {"$set": {"lease_until": now + LEASE, "claim": token}, "$inc": {"attempts": 1}},
         )
+        taken = self.collection.find({"claim": token}).sort("due_at", ASCENDING)
+        return [
+            Claimed(doc["_id"], doc["connector_id"], _event(doc["event"])) async for doc in taken
+        ]
 
     async def finish_all(self, inbox_ids: list[str], state: str) -> None:
         await self.collection.update_many(
