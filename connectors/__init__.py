@@ -10,6 +10,10 @@ The flow, one module per step:
                UUIDv5 ids) ── StatementSink (declared in processor.py, implemented by `lrs`: the
                same ingest path as POST /xapi/statements)
 
+After a meeting, `reconcile.py` (pure) compares a provider's attendance report
+(providers/reports.py; Teams' fetched by providers/graph.py over an HTTP exchange `lrs`
+supplies) with the stored events and plans the missing ones, which go through the inbox too.
+
 `spec.py` checks a definition, `store.py` owns the definitions (secrets sealed with
 forwarders' SecretBox), `service.py` is the facade the HTTP layer and the CLI call.
 Nothing here imports `lrs` or `starlette`: `lrs` wires this package in.

@@ -8,7 +8,9 @@ from typing import Any, Literal
 
 Kind = Literal["zoom", "webex", "teams"]
 KINDS: tuple[Kind, ...] = ("zoom", "webex", "teams")
-EventKind = Literal["joined", "left", "ended", "recording", "ignored"]
+EventKind = Literal["joined", "left", "ended", "recording", "identified", "ignored"]
+"""`identified`: a reconciliation learned who a participant is (a guest's email from the
+provider's report); attendance merges the participant's earlier key into the new one."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,9 +72,15 @@ class MeetingEvent:
     end: datetime | None = None
     scheduled_minutes: int | None = None
     recording_url: str = ""
+    former_key: str = ""
+    """For `identified`: the key the participant had before (an account of the provider)."""
+    revision: str = ""
+    """For an `ended` that a reconciliation re-issues: the digest of the moves it covers."""
 
     def identity(self) -> str:
         """What makes two deliveries the same event: retries and repeats collapse on it."""
         who = self.participant.key if self.participant else ""
         at = self.at.isoformat() if self.at and self.kind in ("joined", "left") else ""
-        return "|".join((self.kind, self.instance, who, at))
+        parts = (self.kind, self.instance, who, at)
+        extra = tuple(value for value in (self.former_key, self.revision) if value)
+        return "|".join(parts + extra)

@@ -8,17 +8,19 @@ timestamp (401, nothing stored) â†’ the provider's shape (400 with the reason) â
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
+from connectors import attendance, reconcile as reconciling
 from connectors.inbox import Inbox
 from connectors.model import Connector, MeetingEvent
 from connectors.processor import Processor, StatementSink
-from connectors.providers import signing, teams, webex, zoom
+from connectors.providers import reports, signing, teams, webex, zoom
+from connectors.providers.graph import GraphClient
 from connectors.providers.shape import ShapeError
 from connectors.spec import parse_definition
 from connectors.store import ConnectorStore
@@ -36,6 +38,21 @@ DEFAULT_SETTLE = timedelta(seconds=15)
 class Reply:
     status: int
     body: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class TeamsPull:
+    """Which Teams meeting to pull: Graph names a meeting by its organizer and its id."""
+
+    organizer: str
+    meeting: str
+    report_id: str = ""
+    topic: str = ""
+    scheduled_minutes: int | None = None
+
+    def extra(self) -> dict[str, Any]:
+        found = {"topic": self.topic, "scheduled_minutes": self.scheduled_minutes}
+        return {k: v for k, v in found.items() if v}
 
 
 def _now() -> datetime:
@@ -77,10 +94,25 @@ class ConnectorService:
 
     async def view(self, ref: str) -> dict[str, Any]:
         connector = await self.store.get(ref)
+        inbox = await self.inbox.states(connector.id)
+        return await self._health(connector, inbox)
+
+    async def health(self) -> Sequence[dict[str, Any]]:
+        """Every connector with its counters (accepted, rejected, failed, the last event and
+        the last error, with times) and its inbox by state (`pending` = not yet statements):
+        what an operator's console shows per connector."""
+        inbox = await self.inbox.states()
+        return [await self._health(c, inbox) for c in await self.store.all()]
+
+    async def _health(
+        self, connector: Connector, inbox: Mapping[str, Mapping[str, int]]
+    ) -> dict[str, Any]:
+        states = {state: 0 for state in ("pending", "done", "failed", "ignored")}
         return {
             **connector.as_dict(),
             "url": self.url(connector),
             "stats": _plain(await self.store.stats(connector.id)),
+            "inbox": {**states, **inbox.get(connector.id, {})},
         }
 
     async def list(self) -> list[dict[str, Any]]:
@@ -171,6 +203,87 @@ class ConnectorService:
         self.processor.wake()
         return {"events": len(events), "stored": stored, "instance": events[-1].instance}
 
+    async def reconcile(
+        self, ref: str, meeting: str, report_body: Any, *, dry_run: bool = False
+    ) -> dict[str, Any]:
+        """Fill what the webhooks missed from the provider's attendance report (see
+        connectors.reconcile); stores the new events in the inbox, where they are processed
+        like deliveries, and asks for the attendance to be issued again when it changed."""
+        connector = await self.store.get(ref)
+        try:
+            report = reports.parse(connector.kind, report_body)
+        except ShapeError as error:
+            raise BadRequest(
+                f"not a {connector.kind} attendance report: {error}", {"rule": "shape"}
+            ) from None
+        instance = await self._instance(connector, meeting, report.report_id)
+        stored = await self.inbox.meeting(connector.id, instance)
+        planned = reconciling.plan(report, stored, _occurrence(stored, meeting, instance))
+        again = await self._reissue(connector, stored, planned, instance)
+        changes = planned.changes + ([{"change": "reissue"}] if again else [])
+        if not dry_run:
+            now = self.clock()
+            for event in planned.events + ([again] if again else []):
+                await self.inbox.add(connector.id, event, b"", now, now)
+            self.processor.wake()
+        return {
+            "connector": connector.name,
+            "meeting": meeting,
+            "instance": instance,
+            "dry_run": dry_run,
+            "changes": changes,
+        }
+
+    async def pull_teams(
+        self, ref: str, graph: GraphClient, pull: TeamsPull
+    ) -> Sequence[dict[str, Any]]:
+        """Each of a Teams meeting's attendance reports (or the one named), fetched from Graph
+        and imported like an uploaded report: a second pull stores nothing new."""
+        connector = await self.store.get(ref)
+        if connector.kind != "teams":
+            raise BadRequest("pull-teams is for teams connectors", {"field": "connector"})
+        listed = await graph.attendance_reports(pull.organizer, pull.meeting)
+        chosen = [s for s in listed if not pull.report_id or s.get("id") == pull.report_id]
+        if pull.report_id and not chosen:
+            raise NotFound(f"no attendance report {pull.report_id!r} for this meeting")
+        pulled: Sequence[dict[str, Any]] = []
+        for summary in chosen:
+            report = await graph.report(pull.organizer, pull.meeting, summary)
+            body = {"meeting_id": pull.meeting, "report": report, **pull.extra()}
+            imported = await self.import_report(connector.id, body)
+            records = len(report["attendanceRecords"])
+            pulled = [*pulled, {"report": summary["id"], "records": records, **imported}]
+        return pulled
+
+    async def _instance(self, connector: Connector, meeting: str, report_id: str) -> str:
+        found = await self.inbox.instances(connector.id, meeting)
+        if meeting in found or len(found) == 1:
+            return meeting if meeting in found else found[0]
+        if found:
+            raise BadRequest(
+                f"meeting {meeting!r} has {len(found)} occurrences: name one of them",
+                {"field": "meeting", "instances": found[:20]},
+            )
+        return report_id or meeting
+
+    async def _reissue(
+        self,
+        connector: Connector,
+        stored: Sequence[MeetingEvent],
+        planned: reconciling.Plan,
+        instance: str,
+    ) -> MeetingEvent | None:
+        """A new `ended` when an end was processed on evidence other than what is stored now
+        (pending ends read everything when they run; a missing end is in the plan)."""
+        ended = next((e for e in stored if e.kind == "ended" and not e.revision), None)
+        if ended is None:
+            return None
+        pending, bases = await self.inbox.end_bases(connector.id, instance)
+        basis = attendance.basis([*stored, *planned.events])
+        if pending or basis in bases or (bases == {None} and not planned.events):
+            return None
+        return replace(ended, type=reconciling.TYPE, revision=basis)
+
     async def _store(
         self, connector: Connector, event: MeetingEvent, body: bytes, now: datetime
     ) -> Reply:
@@ -188,6 +301,14 @@ class ConnectorService:
     async def _reject(self, connector: Connector, outcome: str, now: datetime) -> None:
         self.on_delivery(connector.kind, outcome)
         await self.store.count(connector.id, outcome, "", now)
+
+
+def _occurrence(stored: Sequence[MeetingEvent], meeting: str, instance: str) -> MeetingEvent:
+    """The occurrence's own fields (ids, topic, host, schedule) for reconciled events."""
+    known = next((e for e in stored if e.kind == "ended"), None) or next(iter(stored), None)
+    if known is not None:
+        return known
+    return MeetingEvent(kind="ended", type=reconciling.TYPE, meeting_id=meeting, instance=instance)
 
 
 def _json(body: bytes) -> Any:

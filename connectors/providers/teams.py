@@ -17,15 +17,13 @@ from __future__ import annotations
 
 import hmac
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
-from connectors.model import MeetingEvent, Participant
-from connectors.providers.shape import ShapeError, minutes, moment, obj, text
+from connectors.model import EventKind, MeetingEvent
+from connectors.providers import reports
+from connectors.providers.shape import ShapeError, minutes, obj, text
 from connectors.providers.signing import SignatureError
-from forwarders.identity.person import normalise_email
-
-MAX_RECORDS = 5_000
-MAX_INTERVALS = 200
 
 
 def check_client_state(secret: str, body: Any) -> int:
@@ -45,62 +43,25 @@ def report_events(body: Any) -> list[MeetingEvent]:
     """`{"meeting_id", "topic"?, "scheduled_minutes"?, "report": meetingAttendanceReport}`."""
     root = obj(body, "body")
     meeting_id = text(root, "meeting_id", "body")
-    report = obj(root.get("report"), "report")
+    report = reports.teams(obj(root.get("report"), "report"))
     base = MeetingEvent(
         kind="ended",
         type="attendanceReport",
         meeting_id=meeting_id,
-        instance=text(report, "id", "report"),
+        instance=report.report_id,
         topic=text(root, "topic", "body", required=False),
-        start=moment(report, "meetingStartDateTime", "report"),
-        end=moment(report, "meetingEndDateTime", "report"),
+        start=report.start,
+        end=report.end,
         scheduled_minutes=minutes(root, "scheduled_minutes", "body"),
     )
-    records = report.get("attendanceRecords")
-    if not isinstance(records, list) or len(records) > MAX_RECORDS:
-        raise ShapeError(f"report.attendanceRecords must be an array of at most {MAX_RECORDS}")
     moves = [
-        move
-        for i, record in enumerate(records)
-        for move in _moves(base, obj(record, f"report.attendanceRecords[{i}]"), i)
+        replace(base, type="attendanceRecord", participant=record.participant, kind=kind, at=at)
+        for record in report.records
+        for join, leave in record.intervals
+        for kind, at in _moves(join, leave)
     ]
-    return [*moves, _ended(base)]
+    return [*moves, replace(base, at=base.end)]
 
 
-def _ended(base: MeetingEvent) -> MeetingEvent:
-    return replace(base, at=base.end)
-
-
-def _moves(base: MeetingEvent, record: dict[str, Any], i: int) -> list[MeetingEvent]:
-    path = f"report.attendanceRecords[{i}]"
-    person = _participant(record, path)
-    intervals = record.get("attendanceIntervals")
-    if not isinstance(intervals, list) or len(intervals) > MAX_INTERVALS:
-        raise ShapeError(f"{path}.attendanceIntervals must be an array of at most {MAX_INTERVALS}")
-    moves = []
-    for j, interval in enumerate(intervals):
-        where = f"{path}.attendanceIntervals[{j}]"
-        span = obj(interval, where)
-        move = replace(base, type="attendanceRecord", participant=person)
-        moves.append(replace(move, kind="joined", at=moment(span, "joinDateTime", where)))
-        moves.append(replace(move, kind="left", at=moment(span, "leaveDateTime", where)))
-    return moves
-
-
-def _participant(record: dict[str, Any], path: str) -> Participant:
-    found = record.get("identity")
-    identity: dict[str, Any] = found if isinstance(found, dict) else {}
-    raw = text(record, "emailAddress", path, required=False)
-    try:
-        email = normalise_email(raw) if raw else ""
-    except ValueError:
-        email = ""
-    account = text(identity, "id", f"{path}.identity", required=False)
-    if not email and not account:
-        raise ShapeError(f"{path} needs an emailAddress or identity.id")
-    return Participant(
-        key=f"mbox:{email}" if email else f"account:{account}",
-        name=text(identity, "displayName", f"{path}.identity", required=False),
-        email=email,
-        account=account,
-    )
+def _moves(join: datetime, leave: datetime) -> tuple[tuple[EventKind, datetime], ...]:
+    return (("joined", join), ("left", leave))

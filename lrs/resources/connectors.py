@@ -5,6 +5,7 @@
     GET    /admin/connectors/{ref}      one, with its delivery counters (by id or name)
     DELETE /admin/connectors/{ref}      remove it and its inbox
     POST   /admin/connectors/{ref}/attendance-report   import a Teams attendance report
+    POST   /admin/connectors/{ref}/reconcile   fill webhook gaps from a provider's report
     POST   /connectors/{connector_id}   the provider's webhook
 
 The webhook route carries no LRS credential (AuthMiddleware does not guard /connectors/):
@@ -23,14 +24,21 @@ from starlette.routing import Route
 from connectors.service import MAX_DELIVERY_BYTES, ConnectorService
 from lrs.auth.backend import credential_of
 from lrs.auth.scopes import require_admin
+from lrs.errors import error_response
 from lrs.resources.admin_credentials import record_admin_change
 from lrs.resources.bodies import parse_json, read_body
 from lrs.responses import XAPIResponse
 from lrs.services import Services
-from statements.errors import BadRequest, PayloadTooLarge
+from statements.errors import BadRequest, PayloadTooLarge, Unauthenticated
 
 MAX_ADMIN_BODY = 2 * 1024 * 1024
 """A definition may carry a mapping table of meetings to course activities."""
+MAX_MEETING_REF = 1024
+PROVIDER_CHALLENGES = {
+    "zoom": 'Zoom-Signature realm="connectors", headers="x-zm-signature x-zm-request-timestamp"',
+    "webex": 'Webex-Signature realm="connectors", headers="x-spark-signature"',
+    "teams": 'Graph-ClientState realm="connectors"',
+}
 
 
 def _connectors(request: Request) -> ConnectorService:
@@ -80,6 +88,25 @@ async def import_report(request: Request) -> Response:
     return XAPIResponse(imported, status_code=202)
 
 
+async def reconcile(request: Request) -> Response:
+    """`{"meeting": ID, "report": {...}, "dry_run": false}` → what changed (or would)."""
+    service = _admin(request)
+    ref = request.path_params["ref"]
+    body = await _object(request)
+    meeting, dry_run = body.get("meeting"), body.get("dry_run", False)
+    if not isinstance(meeting, str) or not 0 < len(meeting) <= MAX_MEETING_REF:
+        raise BadRequest(
+            f"meeting must be a string of 1 to {MAX_MEETING_REF} characters", {"field": "meeting"}
+        )
+    if not isinstance(dry_run, bool):
+        raise BadRequest("dry_run must be true or false", {"field": "dry_run"})
+    done = await service.reconcile(ref, meeting, body.get("report"), dry_run=dry_run)
+    if not dry_run:
+        summary = {"instance": done["instance"], "changes": len(done["changes"])}
+        await record_admin_change(request, "connector.reconciled", ref, summary)
+    return XAPIResponse(done)
+
+
 async def receive(request: Request) -> Response:
     service = _connectors(request)
     found = await service.connector(request.path_params["connector_id"])
@@ -91,8 +118,20 @@ async def receive(request: Request) -> Response:
     if "validationToken" in request.query_params:
         token = service.graph_validation(found, request.query_params["validationToken"])
         return PlainTextResponse(token)
-    reply = await service.receive(found, request.headers, body)
+    try:
+        reply = await service.receive(found, request.headers, body)
+    except Unauthenticated as error:
+        return _unsigned(found.kind, error)
     return XAPIResponse(reply.body, status_code=reply.status)
+
+
+def _unsigned(kind: str, error: Unauthenticated) -> Response:
+    """A provider's delivery without a valid signature: 401 (RFC 9110 asks for a challenge)
+    naming the provider's signature scheme, never the LRS's Basic realm, which would invite
+    a browser's password prompt and suggest credentials this door does not take."""
+    response = error_response(error)
+    response.headers["WWW-Authenticate"] = PROVIDER_CHALLENGES[kind]
+    return response
 
 
 ADMIN_ROUTES = [
@@ -100,5 +139,6 @@ ADMIN_ROUTES = [
     Route("/connectors", create_connector, methods=["POST"]),
     Route("/connectors/{ref}", connector, methods=["GET", "DELETE"]),
     Route("/connectors/{ref}/attendance-report", import_report, methods=["POST"]),
+    Route("/connectors/{ref}/reconcile", reconcile, methods=["POST"]),
 ]
 ROUTES = [Route("/connectors/{connector_id}", receive, methods=["POST"])]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from connectors.providers.signing import zoom_signature
 DATA = Path(__file__).resolve().parent.parent / "data" / "connectors"
 SECRET = "zoom-secret-token-123"
 TEMPLATE = "https://meetings.example.com/zoom/{meeting_id}"
+WEBEX_SECRET = "webex-secret"
 
 
 def zoom_events() -> list[dict[str, Any]]:
@@ -29,6 +31,15 @@ def zoom_headers(body: bytes, secret: str = SECRET, at: int | None = None) -> di
         "x-zm-request-timestamp": timestamp,
         "x-zm-signature": zoom_signature(secret, timestamp, body),
     }
+
+
+@pytest.fixture
+def cli_env(monkeypatch, mongo_server, tmp_path):
+    """`lrs` commands run in this process against a fresh database of the embedded server."""
+    monkeypatch.setenv("LRS_MONGODB_URI", mongo_server.uri)
+    monkeypatch.setenv("LRS_DATABASE", f"t{uuid.uuid4().hex}")
+    monkeypatch.setenv("LRS_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("LRS_PUBLIC_URL", "https://lrs.example.com")
 
 
 @pytest.fixture
@@ -62,6 +73,19 @@ async def zoom_connector(admin) -> dict[str, Any]:
         },
     )
     assert response.status_code == 201, response.text
+    return response.json()
+
+
+@pytest.fixture
+async def webex_connector(admin):
+    body = {
+        "kind": "webex",
+        "name": "webex-main",
+        "secret": WEBEX_SECRET,
+        "activity_template": TEMPLATE.replace("zoom", "webex"),
+    }
+    response = await admin.post("/admin/connectors", json=body)
+    assert response.status_code == 201
     return response.json()
 
 

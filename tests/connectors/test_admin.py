@@ -79,3 +79,22 @@ async def test_the_webhook_needs_no_lrs_credential_but_admin_routes_still_do(
     assert (await provider.get("/admin/connectors")).status_code == 401
     response = await post_event(provider, "/connectors/" + zoom_connector["id"], zoom_events()[0])
     assert response.status_code == 200
+
+
+async def test_health_shows_each_connectors_counters_last_event_errors_and_backlog(
+    admin, provider, services, zoom_connector
+):
+    path = "/connectors/" + zoom_connector["id"]
+    for event in zoom_events():
+        await post_event(provider, path, event)
+    await post_event(provider, path, zoom_events()[0], secret="wrong")
+    await services.connectors.processor.drain()  # the moves; meeting.ended is still settling
+    (health,) = await services.connectors.health()
+    assert health["name"] == "zoom-main" and health["url"] == zoom_connector["url"]
+    stats = health["stats"]
+    assert (stats["accepted"], stats["rejected"]) == (10, 1)
+    assert stats["last_event_type"] == "recording.completed"
+    assert stats["last_error"] == "bad_signature" and stats["last_error_at"].endswith("+00:00")
+    assert health["inbox"] == {"pending": 1, "done": 9, "failed": 0, "ignored": 0}
+    one = (await admin.get("/admin/connectors/zoom-main")).json()
+    assert one["inbox"] == health["inbox"] and one["stats"] == stats

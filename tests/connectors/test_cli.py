@@ -3,24 +3,14 @@
 from __future__ import annotations
 
 import json
-import uuid
 from datetime import UTC, datetime, timedelta
 
 import httpx
-import pytest
 
 from connectors.attendance import ATTENDED, COMPLETED
 from lrs.cli.connectors import replay
 from lrs.cli.main import main
 from tests.connectors.conftest import DATA, SECRET, TEMPLATE
-
-
-@pytest.fixture
-def cli_env(monkeypatch, mongo_server, tmp_path):
-    monkeypatch.setenv("LRS_MONGODB_URI", mongo_server.uri)
-    monkeypatch.setenv("LRS_DATABASE", f"t{uuid.uuid4().hex}")
-    monkeypatch.setenv("LRS_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("LRS_PUBLIC_URL", "https://lrs.example.com")
 
 
 def run(capsys, *argv: str) -> tuple[int, str]:

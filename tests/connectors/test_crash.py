@@ -13,6 +13,8 @@ import pytest
 from connectors.attendance import ATTENDED, COMPLETED
 from connectors.inbox import LEASE
 from connectors.processor import Processor
+from connectors.providers import zoom
+from statements.errors import BadRequest
 from tests.connectors.conftest import post_event, zoom_events
 
 KILLED_RECEIVER = textwrap.dedent(
@@ -115,3 +117,33 @@ async def test_a_crash_after_writing_statements_and_before_marking_done_repeats_
     assert await count(client, COMPLETED) == 1
     done = await connectors.inbox.collection.find_one({"_id": stuck["_id"]})
     assert (done["state"], done["attempts"]) == ("done", 2)
+
+
+async def test_moves_go_in_one_batch_and_a_refused_batch_fails_only_the_event_at_fault(
+    zoom_connector, client, services
+):
+    connectors = services.connectors
+    later = datetime.now(UTC) + timedelta(hours=1)  # out of the app's own processor's reach
+    for event in [zoom.parse(e) for e in zoom_events()]:
+        await connectors.inbox.add(zoom_connector["id"], event, b"", later, later)
+    calls = []
+
+    async def refuse_bob(connector, statements):
+        calls.append(len(statements))
+        bob = {"homePage": "https://zoom.us", "name": "G-7C1E9A22-0002"}
+        if any(s["actor"].get("account") == bob for s in statements):
+            raise BadRequest("not Bob", {"rule": "test"})
+        await connectors.processor.sink(connector, statements)
+
+    picky = Processor(connectors.inbox, connectors.store, refuse_bob)
+    assert await picky.drain(later) == 10
+    assert calls[0] == 8  # every move in one batch: refused, so then one by one
+    states = {
+        doc["event"]["participant"]["name"]: doc["state"]
+        async for doc in connectors.inbox.collection.find({"event.kind": "left"})
+    }
+    assert states == {"Ada Lovelace": "done", "Bob (guest)": "failed"}
+    joined = await client.get(
+        "/xapi/statements", params={"verb": "http://activitystrea.ms/schema/1.0/join"}
+    )
+    assert len(joined.json()["statements"]) == 3  # Ada's three joins; Bob's was refused

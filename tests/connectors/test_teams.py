@@ -87,3 +87,10 @@ async def test_a_report_not_in_graph_shape_is_400_naming_the_field(teams_connect
     )
     assert response.status_code == 400
     assert "attendanceIntervals[0].leaveDateTime is required" in response.json()["message"]
+
+
+async def test_a_teams_401_names_the_client_state_scheme_not_basic(teams_connector, provider):
+    body = {"value": [{"subscriptionId": "s1", "clientState": "guess"}]}
+    response = await provider.post("/connectors/" + teams_connector["id"], json=body)
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"].startswith("Graph-ClientState")

@@ -5,31 +5,14 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
 from connectors.attendance import ATTENDED, COMPLETED
 from connectors.providers.signing import webex_signature
 from connectors.providers.webex import parse
-from tests.connectors.conftest import DATA, TEMPLATE
-
-SECRET = "webex-secret"
+from tests.connectors.conftest import DATA, WEBEX_SECRET as SECRET
 
 
 def webex_events() -> list[dict]:
     return [json.loads(line) for line in (DATA / "webex_meeting.jsonl").read_text().splitlines()]
-
-
-@pytest.fixture
-async def webex_connector(admin):
-    body = {
-        "kind": "webex",
-        "name": "webex-main",
-        "secret": SECRET,
-        "activity_template": TEMPLATE.replace("zoom", "webex"),
-    }
-    response = await admin.post("/admin/connectors", json=body)
-    assert response.status_code == 201
-    return response.json()
 
 
 async def post(provider, connector, event, secret=SECRET):
@@ -76,3 +59,9 @@ async def test_an_unknown_webex_resource_is_202(webex_connector, provider):
     event = {**webex_events()[0], "resource": "messages", "event": "created"}
     response = await post(provider, webex_connector, event)
     assert response.status_code == 202
+
+
+async def test_a_webex_401_names_its_signature_scheme_not_basic(webex_connector, provider):
+    response = await post(provider, webex_connector, webex_events()[0], secret="wrong")
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"].startswith("Webex-Signature")

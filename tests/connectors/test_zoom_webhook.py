@@ -157,3 +157,14 @@ async def test_rejections_are_counted_in_metrics_and_on_the_connector(
     assert (
         'lrs_connector_deliveries_total{kind="unknown",outcome="unknown_connector"} 1.0' in metrics
     )
+
+
+async def test_a_provider_401_names_the_signature_scheme_and_never_invites_basic_auth(
+    zoom_connector, provider
+):
+    response = await post_event(provider, path_of(zoom_connector), zoom_events()[0], secret="x")
+    assert response.status_code == 401
+    challenge = response.headers["www-authenticate"]
+    assert not challenge.lower().startswith("basic")
+    assert challenge.startswith("Zoom-Signature") and "x-zm-signature" in challenge
+    assert response.headers["x-experience-api-version"]
