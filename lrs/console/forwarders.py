@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from starlette.responses import RedirectResponse, Response
 
+from lrs.console.audit_trail import audit
 from lrs.console.figures import forwarding_figures
 from lrs.console.guard import Visit
 
@@ -36,24 +37,12 @@ async def replay_one(visit: Visit) -> Response:
     forwarder_id = str(visit.request.path_params["forwarder_id"])
     event_id = str(visit.request.path_params["event_id"])
     await visit.services.forwarders.replay_event(event_id)
-    await _audit(visit, "event.replay", event_id)
+    await audit(visit, "event.replay", event_id)
     return RedirectResponse(f"/console/forwarders/{forwarder_id}?replayed=1", status_code=303)
 
 
 async def replay_all(visit: Visit) -> Response:
     forwarder_id = str(visit.request.path_params["forwarder_id"])
     count = await visit.services.forwarders.replay_forwarder(forwarder_id, ["dead"])
-    await _audit(visit, "forwarder.replay", forwarder_id, {"states": ["dead"]})
+    await audit(visit, "forwarder.replay", forwarder_id, {"states": ["dead"]})
     return RedirectResponse(f"/console/forwarders/{forwarder_id}?replayed={count}", status_code=303)
-
-
-async def _audit(
-    visit: Visit, action: str, target: str, details: dict[str, object] | None = None
-) -> None:
-    await visit.services.audit.record(
-        actor=visit.credential.key,
-        action=action,
-        target=target,
-        source=visit.source,
-        details=details,
-    )

@@ -101,6 +101,7 @@ class Console:
             if request.method == "POST":
                 form = await request.form(max_fields=MAX_FORM_FIELDS)
                 if not same_token(session.csrf, form.get("csrf")):
+                    await form.close()
                     return self.refuse(403, "The form's CSRF token is missing or wrong.")
             visit = Visit(request, services, session, credential, form, self.pages)
             if admin and not visit.is_admin:
@@ -109,6 +110,9 @@ class Console:
                 return await handler(visit)
             except XAPIError as error:  # the API's rule, shown as a page with the API's status
                 return self.refuse(status_of(error), error.message)
+            finally:
+                if form is not None:  # uploaded files are spooled to disk: close them now
+                    await form.close()
 
         return endpoint
 

@@ -9,7 +9,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from lrs.auth.gate import AuthGate
-from lrs.console import credentials, forwarders, statements
+from lrs.console import credentials, forwarders, identities, statements
 from lrs.console.audit_log import audit_log
 from lrs.console.guard import Console
 from lrs.console.login import Login
@@ -57,6 +57,10 @@ def console_mount(gate: AuthGate, lifetime: timedelta = SESSION_LIFETIME) -> Mou
                 page(forwarders.replay_one, admin=True),
                 methods=["POST"],
             ),
+            Route("/identities", page(identities.identities, admin=True)),
+            Route("/identities/preview", page(identities.preview, admin=True), methods=["POST"]),
+            Route("/identities/import", page(identities.apply, admin=True), methods=["POST"]),
+            Route("/identities/redrive", page(identities.redrive, admin=True), methods=["POST"]),
             Route("/audit", page(audit_log, admin=True)),
             Mount("/static", app=StaticFiles(directory=STATIC), name="console-static"),
         ],
