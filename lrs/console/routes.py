@@ -11,16 +11,23 @@ from starlette.staticfiles import StaticFiles
 from lrs.auth.gate import AuthGate
 from lrs.console import credentials, forwarders, identities, statements
 from lrs.console.audit_log import audit_log
+from lrs.console.exports import ExportPages
 from lrs.console.guard import Console
 from lrs.console.login import Login
 from lrs.console.overview import overview
+from lrs.resources.admin_exports import ExportEndpoints
 
 SESSION_LIFETIME = timedelta(hours=8)
 STATIC = Path(__file__).parent / "static"
 
 
-def console_mount(gate: AuthGate, lifetime: timedelta = SESSION_LIFETIME) -> Mount:
+def console_mount(
+    gate: AuthGate, exports: ExportEndpoints, lifetime: timedelta = SESSION_LIFETIME
+) -> Mount:
+    """`exports` is the app's export API: its jobs run as tasks of the app, which the
+    console's jobs must share (one runner, cancelled with the app)."""
     console = Console(gate, lifetime)
+    export_pages = ExportPages(exports)
     login = Login(console)
     page = console.page
     return Mount(
@@ -61,6 +68,10 @@ def console_mount(gate: AuthGate, lifetime: timedelta = SESSION_LIFETIME) -> Mou
             Route("/identities/preview", page(identities.preview, admin=True), methods=["POST"]),
             Route("/identities/import", page(identities.apply, admin=True), methods=["POST"]),
             Route("/identities/redrive", page(identities.redrive, admin=True), methods=["POST"]),
+            Route("/exports", page(export_pages.index, admin=True)),
+            Route("/exports", page(export_pages.start, admin=True), methods=["POST"]),
+            Route("/exports/{job_id}", page(export_pages.job, admin=True)),
+            Route("/exports/{job_id}/files/{name}", page(export_pages.download, admin=True)),
             Route("/audit", page(audit_log, admin=True)),
             Mount("/static", app=StaticFiles(directory=STATIC), name="console-static"),
         ],
