@@ -9,7 +9,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from lrs.auth.gate import AuthGate
-from lrs.console import credentials, forwarders, identities, statements
+from lrs.console import credentials, forwarders, identities, learners, statements
 from lrs.console.audit_log import audit_log
 from lrs.console.exports import ExportPages
 from lrs.console.guard import Console
@@ -64,6 +64,7 @@ def console_mount(
                 page(forwarders.replay_one, admin=True),
                 methods=["POST"],
             ),
+            Route("/learners", page(learners.learners)),
             Route("/identities", page(identities.identities, admin=True)),
             Route("/identities/preview", page(identities.preview, admin=True), methods=["POST"]),
             Route("/identities/import", page(identities.apply, admin=True), methods=["POST"]),
