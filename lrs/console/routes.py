@@ -9,7 +9,14 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from lrs.auth.gate import AuthGate
-from lrs.console import credentials, forwarders, identities, learners, statements
+from lrs.console import (
+    credentials,
+    forwarder_tools as tools,
+    forwarders,
+    identities,
+    learners,
+    statements,
+)
 from lrs.console.audit_log import audit_log
 from lrs.console.exports import ExportPages
 from lrs.console.guard import Console
@@ -73,6 +80,18 @@ def console_mount(
             Route("/exports", page(export_pages.start, admin=True), methods=["POST"]),
             Route("/exports/{job_id}", page(export_pages.job, admin=True)),
             Route("/exports/{job_id}/files/{name}", page(export_pages.download, admin=True)),
+            Route("/forwarders/{forwarder_id}/rotate", page(tools.confirm_rotation, admin=True)),
+            Route(
+                "/forwarders/{forwarder_id}/rotate",
+                page(tools.rotate, admin=True),
+                methods=["POST"],
+            ),
+            Route("/forwarders/{forwarder_id}/preview", page(tools.payload_preview, admin=True)),
+            Route(
+                "/forwarders/{forwarder_id}/replay-range",
+                page(tools.replay_range, admin=True),
+                methods=["POST"],
+            ),
             Route("/audit", page(audit_log, admin=True)),
             Mount("/static", app=StaticFiles(directory=STATIC), name="console-static"),
         ],
