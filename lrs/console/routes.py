@@ -11,6 +11,7 @@ from starlette.staticfiles import StaticFiles
 from lrs.auth.gate import AuthGate
 from lrs.console import (
     credentials,
+    erasure,
     forwarder_tools as tools,
     forwarders,
     identities,
@@ -92,6 +93,9 @@ def console_mount(
                 page(tools.replay_range, admin=True),
                 methods=["POST"],
             ),
+            Route("/erasure", page(erasure.form, admin=True)),
+            Route("/erasure/dry-run", page(erasure.dry_run, admin=True), methods=["POST"]),
+            Route("/erasure", page(erasure.erase, admin=True), methods=["POST"]),
             Route("/audit", page(audit_log, admin=True)),
             Mount("/static", app=StaticFiles(directory=STATIC), name="console-static"),
         ],
