@@ -268,6 +268,26 @@ async def test_an_export_is_started_and_downloaded(
     assert statement_id.encode() in gzip.decompress(content)
 
 
+async def test_a_learner_is_found_and_an_erasure_is_previewed_from_the_menu(
+    page: Any, lrs_url: str, operator: tuple[str, str], make_statement: Any, shots: Path
+) -> None:
+    learner = {"objectType": "Agent", "mbox": "mailto:lin@corp.example"}
+    await post_statement(lrs_url, operator, make_statement(actor=learner))
+    await page.get_by_role("link", name="Learners").click()
+    await page.get_by_label("Email or HRIS employee id").fill("lin@corp.example")
+    await page.get_by_role("button", name="Find").click()
+    await expect(page.get_by_role("heading", name="Timeline")).to_be_visible()
+    await expect(page.locator("ol.timeline li")).to_have_count(1)
+    await shot(page, shots, "learners")
+    await page.get_by_role("link", name="Erasure").click()
+    await page.get_by_label("The learner").fill("lin@corp.example")
+    await page.get_by_role("button", name="Dry run").click()
+    await expect(page.locator("#count-statements-deleted")).to_have_text("1")
+    await shot(page, shots, "erasure")
+    await page.get_by_role("link", name="Cancel").click()  # nothing erased
+    await expect(page.get_by_role("heading", name="Erase a learner")).to_be_visible()
+
+
 async def test_after_signing_out_the_old_session_is_refused(page: Any) -> None:
     cookies = await page.context.cookies()
     await page.get_by_role("button", name="Sign out").click()
