@@ -68,6 +68,14 @@ def console_mount(
                 methods=["POST"],
             ),
             Route(
+                "/forwarders/{forwarder_id}/events/{event_id}", page(forwarders.event, admin=True)
+            ),
+            Route(
+                "/forwarders/{forwarder_id}/replay-selection",
+                page(forwarders.replay_selection, admin=True),
+                methods=["POST"],
+            ),
+            Route(
                 "/forwarders/{forwarder_id}/events/{event_id}/replay",
                 page(forwarders.replay_one, admin=True),
                 methods=["POST"],

@@ -158,3 +158,87 @@ async def test_the_dead_letters_of_a_time_range_are_replayed_and_others_are_not(
         data={"csrf": csrf_of(letters), "start": end.isoformat(), "end": start.isoformat()},
     )
     assert backwards.status_code == 400 and "end" in backwards.text
+
+
+async def test_a_selection_of_dead_letters_is_replayed_and_the_rest_stays_dead(
+    browser: httpx.AsyncClient,
+    sign_in: SignIn,
+    admin_secret: tuple[str, str],
+    services: Services,
+    make_forwarder: Any,
+    admin: ForwarderService,
+    worker: Worker,
+    receiver: Receiver,
+) -> None:
+    forwarder = await make_forwarder("chosen")
+    receiver.plan("chosen", 400, 400, 400)
+    events = [await admin.send_test_event(forwarder["id"]) for _ in range(3)]
+    await worker.run_until_empty()
+    await sign_in(*admin_secret)
+    letters = await browser.get(f"/console/forwarders/{forwarder['id']}")
+    chosen = [events[0].id, events[2].id]
+    replay = await browser.post(
+        f"/console/forwarders/{forwarder['id']}/replay-selection",
+        data={"csrf": csrf_of(letters), "event": chosen},
+    )
+    assert replay.status_code == 303 and replay.headers["location"].endswith("replayed=2")
+    states = [(await admin.get_event(e.id)).state for e in events]
+    assert states[1] == "dead" and "dead" not in (states[0], states[2])
+    audited = {e.target for e in await services.audit.list(action="event.replay")}
+    assert audited == set(chosen)
+    nothing = await browser.post(
+        f"/console/forwarders/{forwarder['id']}/replay-selection", data={"csrf": csrf_of(letters)}
+    )
+    assert nothing.status_code == 400 and "event" in nothing.text
+
+
+async def test_an_event_of_another_forwarder_is_neither_shown_nor_replayed_here(
+    browser: httpx.AsyncClient,
+    sign_in: SignIn,
+    admin_secret: tuple[str, str],
+    make_forwarder: Any,
+    admin: ForwarderService,
+    worker: Worker,
+    receiver: Receiver,
+) -> None:
+    mine, theirs = await make_forwarder("mine"), await make_forwarder("theirs")
+    receiver.plan("theirs", 400)
+    other = await admin.send_test_event(theirs["id"])
+    await worker.run_until_empty()
+    await sign_in(*admin_secret)
+    page = await browser.get(f"/console/forwarders/{mine['id']}/events/{other.id}")
+    assert page.status_code == 404
+    letters = await browser.get(f"/console/forwarders/{mine['id']}")
+    replay = await browser.post(
+        f"/console/forwarders/{mine['id']}/replay-selection",
+        data={"csrf": csrf_of(letters), "event": other.id},
+    )
+    assert replay.status_code == 404
+    assert (await admin.get_event(other.id)).state == "dead"
+
+
+async def test_an_events_page_lists_every_attempt_with_its_status(
+    browser: httpx.AsyncClient,
+    sign_in: SignIn,
+    admin_secret: tuple[str, str],
+    make_forwarder: Any,
+    admin: ForwarderService,
+    worker: Worker,
+    receiver: Receiver,
+    clock: FakeClock,
+) -> None:
+    forwarder = await make_forwarder("tried")
+    receiver.plan("tried", 500)
+    event = await admin.send_test_event(forwarder["id"])
+    await worker.run_until_empty()
+    clock.advance(3600)  # past the retry's due time
+    await worker.run_until_empty()
+    assert (await admin.get_event(event.id)).state == "delivered"
+    await sign_in(*admin_secret)
+    listing = await browser.get(f"/console/forwarders/{forwarder['id']}")
+    assert f"/console/forwarders/{forwarder['id']}/events/{event.id}" in listing.text
+    page = await browser.get(f"/console/forwarders/{forwarder['id']}/events/{event.id}")
+    assert page.status_code == 200
+    assert page.text.count('class="attempt-status"') == 2
+    assert '<td class="attempt-status">500</td>' in page.text
+    assert '<td class="attempt-status">200</td>' in page.text
