@@ -3,7 +3,8 @@
 Every page goes through `Console.page(handler)`: no session (or an expired one, or one whose
 credential was revoked) sends the browser to the sign-in form; every POST must echo the
 session's CSRF token; `admin=True` pages answer 403 to other credentials. Handlers receive a
-`Visit`, never the raw cookie.
+`Visit`, never the raw cookie. A session opened through the OIDC provider has no stored
+credential: it carries the scopes, authority and name its ID token granted.
 """
 
 from __future__ import annotations
@@ -70,6 +71,16 @@ class Visit:
 Handler = Callable[[Visit], Awaitable[Response]]
 
 
+def identity_credential(key: str, identity: dict[str, Any]) -> Credential:
+    """The caller of an OIDC session: what the provider's ID token granted at sign-in."""
+    return Credential(
+        key=key,
+        scopes=frozenset(identity.get("scopes", ())),
+        authority=dict(identity.get("authority", {})),
+        name=str(identity.get("name", "")),
+    )
+
+
 class Console:
     """The console's shared parts, built with the app (before the database is open)."""
 
@@ -123,6 +134,8 @@ class Console:
         session = await (await self.sessions(services)).get(token)
         if session is None:
             return None
+        if session.identity is not None:  # signed in through the OIDC provider
+            return session, identity_credential(session.key, session.identity)
         credential = await services.credentials.active(session.key)
         return None if credential is None else (session, credential)
 

@@ -22,6 +22,7 @@ from lrs.console.audit_log import audit_log
 from lrs.console.exports import ExportPages
 from lrs.console.guard import Console
 from lrs.console.login import Login
+from lrs.console.oidc_login import OIDCLogin
 from lrs.console.overview import overview
 from lrs.resources.admin_exports import ExportEndpoints
 
@@ -37,6 +38,7 @@ def console_mount(
     console = Console(gate, lifetime)
     export_pages = ExportPages(exports)
     login = Login(console)
+    oidc = OIDCLogin(console, login)
     page = console.page
     return Mount(
         "/console",
@@ -45,6 +47,8 @@ def console_mount(
             Route("/login", login.form, methods=["GET"]),
             Route("/login", login.submit, methods=["POST"]),
             Route("/logout", page(login.sign_out), methods=["POST"]),
+            Route("/oidc/start", oidc.start, methods=["GET"]),
+            Route("/oidc/callback", oidc.callback, methods=["GET"]),
             Route("/statements", page(statements.browse)),
             Route("/statements/{statement_id}/void", page(statements.confirm_void, admin=True)),
             Route(
