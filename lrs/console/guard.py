@@ -20,7 +20,7 @@ from starlette.responses import RedirectResponse, Response
 
 from lrs.auth.backend import client_address
 from lrs.auth.gate import AuthGate
-from lrs.auth.scopes import ADMIN, Credential
+from lrs.auth.scopes import ADMIN, ANALYTICS_READ, Credential
 from lrs.console.render import Pages
 from lrs.console.security import SESSION_COOKIE, is_https, same_token
 from lrs.console.sessions import ConsoleSession, SessionStore
@@ -55,6 +55,7 @@ class Visit:
         return {
             "credential": self.credential,
             "is_admin": self.is_admin,
+            "reads_analytics": self.credential.has_any({ADMIN, ANALYTICS_READ}),
             "csrf": self.session.csrf,
             **values,
         }

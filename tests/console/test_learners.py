@@ -116,3 +116,4 @@ async def test_an_analyst_sees_statuses_but_no_timeline_and_others_are_refused(
     reader_key, reader_secret = await services.credentials.create("Reader", ["statements/read"])
     await sign_in(reader_key, reader_secret)
     assert (await browser.get("/console/learners")).status_code == 403
+    assert 'href="/console/learners"' not in (await browser.get("/console/statements")).text
