@@ -250,7 +250,7 @@ def create_app(
         *CONNECTOR_ROUTES,
         Mount("/analytics", routes=ANALYTICS_ROUTES),
         Mount("/feeds", routes=FEED_ROUTES),
-        console_mount(gate),
+        console_mount(gate, exports),
         Mount(
             "/xapi",
             routes=[

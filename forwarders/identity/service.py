@@ -1,5 +1,6 @@
 """The identity admin API, as async functions for the HTTP resource and the CLI: import an
-HRIS file (and re-drive the events it resolves), read a person, list unmatched events.
+HRIS file (and re-drive the events it resolves) or preview it (a dry run), read a person,
+list unmatched events.
 
 Errors are `InvalidImport` (400), `PayloadTooLarge` (413) and `PersonNotFound` (404).
 """
@@ -14,8 +15,9 @@ from typing import Any
 from pymongo.asynchronous.database import AsyncDatabase
 
 from forwarders.errors import InvalidImport, PersonNotFound
-from forwarders.identity.import_file import FORMATS, Format, parse_people
+from forwarders.identity.import_file import FORMATS, Format, ParsedFile, parse_people
 from forwarders.identity.person import Person
+from forwarders.identity.plan import ImportPreview
 from forwarders.identity.store import IdentityStore
 from forwarders.pipeline import Pipeline
 from forwarders.queue import EventRecord, JobStore
@@ -87,16 +89,26 @@ class IdentityService:
     async def import_people(self, data: bytes | str, fmt: Format) -> dict[str, Any]:
         """Upsert the people of an HRIS file, then re-drive the unmatched events of every
         created or updated person. Returns the report (see docs/identities.md)."""
-        size = len(data.encode() if isinstance(data, str) else data)
-        if size > self.max_import_bytes:
-            limit = self.max_import_bytes
-            raise PayloadTooLarge(f"import file over {limit} bytes", {"limit": limit})
-        parsed = parse_people(data, fmt, self.store.alias_domains)
+        parsed = self._parse(data, fmt)
         now = self.clock()
         report = await self.store.import_people(parsed.rows, now)
         report.invalid = parsed.errors
         redriven = await self.redrive(report.changed_keys, now)
         return {**report.as_dict(), "redriven": redriven}
+
+    async def preview_people(self, data: bytes | str, fmt: Format) -> ImportPreview:
+        """The dry run of `import_people`: the new, changed, unchanged, conflicting and
+        invalid rows, decided as the import decides them, with nothing written."""
+        parsed = self._parse(data, fmt)
+        plan = await self.store.preview_people(parsed.rows, self.clock())
+        return ImportPreview.of(plan, parsed.errors)
+
+    def _parse(self, data: bytes | str, fmt: Format) -> ParsedFile:
+        size = len(data.encode() if isinstance(data, str) else data)
+        if size > self.max_import_bytes:
+            limit = self.max_import_bytes
+            raise PayloadTooLarge(f"import file over {limit} bytes", {"limit": limit})
+        return parse_people(data, fmt, self.store.alias_domains)
 
     async def redrive(self, keys: set[str], now: datetime | None = None) -> dict[str, int]:
         if not keys:

@@ -25,12 +25,12 @@ from pymongo.errors import BulkWriteError
 
 from forwarders.identity.import_file import PersonRow, RowError
 from forwarders.identity.person import Person, actor_keys, only_keys
+from forwarders.identity.plan import MAX_REPORTED, Conflict, Plan, Planned, person_of, plan_rows
 
 IDENTITIES = "identities"
 INDEXES = [IndexModel([("keys", ASCENDING)], name="keys", unique=True, sparse=True)]
 CHUNK = 500
 DUPLICATE_KEY = 11000
-MAX_REPORTED = 1000
 MAX_TRIES = 3
 NO_IDENTIFIER = "the actor has no usable identifier (mbox, mbox_sha1sum, account or openid)"
 
@@ -42,22 +42,6 @@ class Resolution:
     """Set when `person` is None: no match, or an ambiguous one (naming the people)."""
     keys: tuple[str, ...] = ()
     """The actor's identifier keys (what a later import must provide to resolve it)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Conflict:
-    line: int
-    employee_id: str
-    identifier: str
-    other_employee_id: str
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "line": self.line,
-            "employee_id": self.employee_id,
-            "identifier": self.identifier,
-            "other_employee_id": self.other_employee_id,
-        }
 
 
 @dataclass(slots=True)
@@ -80,24 +64,6 @@ class ImportReport:
             "invalid": [e.as_dict() for e in self.invalid[:MAX_REPORTED]],
             "invalid_count": len(self.invalid),
         }
-
-
-@dataclass(frozen=True, slots=True)
-class Planned:
-    row: PersonRow
-    existed: bool
-    doc: dict[str, Any]
-
-
-def person_of(doc: Mapping[str, Any]) -> Person:
-    return Person.from_dict({**doc, "employee_id": doc["_id"]})
-
-
-def _document(person: Person, now: datetime, created: datetime) -> dict[str, Any]:
-    fields = person.as_dict()
-    del fields["employee_id"]
-    keys = person.keys()
-    return {**fields, **({"keys": list(keys)} if keys else {}), "created": created, "updated": now}
 
 
 class IdentityStore:
@@ -152,25 +118,21 @@ class IdentityStore:
     ) -> list[PersonRow]:
         """Apply one chunk; returns the rows to try again (after a concurrent write)."""
         existing, holders = await self._known(rows)
-        plan: list[Planned] = []
-        for row in rows:
-            person = row.person
-            conflict = _conflict(row, holders)
-            if conflict is not None:
-                report.conflicting.append(conflict)
-                continue
-            old = existing.get(person.employee_id)
-            if old is not None and person_of(old) == person:
-                report.unchanged += 1
-                continue
-            created = old["created"] if old is not None else now
-            doc = {"_id": person.employee_id, **_document(person, now, created)}
-            for key in only_keys(old.get("keys", ()) if old else ()):
-                holders.pop(key, None)
-            holders.update({key: person.employee_id for key in person.keys()})
-            existing[person.employee_id] = doc
-            plan.append(Planned(row, old is not None, doc))
-        return await self._write(plan, report)
+        plan = plan_rows(rows, existing, holders, now)
+        report.conflicting.extend(plan.conflicting)
+        report.unchanged += plan.unchanged
+        return await self._write(plan.writes, report)
+
+    async def preview_people(self, rows: Sequence[PersonRow], now: datetime) -> Plan:
+        """What `import_people(rows)` would do now, with nothing written: one plan over the
+        whole file, against everything the file names (as the chunked import sees it)."""
+        existing: dict[str, dict[str, Any]] = {}
+        holders: dict[str, str] = {}
+        for start in range(0, len(rows), CHUNK):
+            found, held = await self._known(list(rows[start : start + CHUNK]))
+            existing.update(found)
+            holders.update(held)
+        return plan_rows(rows, existing, holders, now)
 
     async def _known(
         self, rows: list[PersonRow]
@@ -226,11 +188,3 @@ def _resolution(keys: tuple[str, ...], holders: Mapping[str, Person]) -> Resolut
     if not people:
         return Resolution(None, f"no person has the identifier {' or '.join(keys)}", keys)
     return Resolution(None, f"the actor matches several people: {', '.join(sorted(people))}", keys)
-
-
-def _conflict(row: PersonRow, holders: Mapping[str, str]) -> Conflict | None:
-    for key in row.person.keys():
-        other = holders.get(key)
-        if other is not None and other != row.person.employee_id:
-            return Conflict(row.line, row.person.employee_id, key, other)
-    return None

@@ -83,6 +83,11 @@ class AuthSettings:
     oidc_name_claim: str = "name"
     oidc_jwks_cache_seconds: float = 3600.0
     oidc_jwks_min_refetch_seconds: float = 60.0
+    oidc_client_id: str | None = None
+    """The console's client at the provider: set, the sign-in page offers the provider
+    (authorization code flow with PKCE); its ID tokens' audience."""
+    oidc_client_secret: str | None = field(default=None, repr=False)
+    """For a confidential client (sent as HTTP Basic to the token endpoint); None: public."""
     failure_window_seconds: float = 300.0
     failures_per_key: int = 10
     failures_per_address: int = 50
@@ -118,6 +123,8 @@ class AuthSettings:
             failure_window_seconds=_float(
                 environ, "LRS_AUTH_FAILURE_WINDOW_SECONDS", d.failure_window_seconds, 1
             ),
+            oidc_client_id=environ.get("LRS_OIDC_CLIENT_ID") or None,
+            oidc_client_secret=environ.get("LRS_OIDC_CLIENT_SECRET") or None,
             failures_per_key=_int(environ, "LRS_AUTH_FAILURES_PER_KEY", d.failures_per_key, 1),
             failures_per_address=_int(
                 environ, "LRS_AUTH_FAILURES_PER_ADDRESS", d.failures_per_address, 1
@@ -141,6 +148,8 @@ class AuthSettings:
             )
         if (self.oidc_issuer is None) != (self.oidc_audience is None):
             raise SettingsError("LRS_OIDC_ISSUER and LRS_OIDC_AUDIENCE must be set together")
+        if self.oidc_client_id is not None and self.oidc_issuer is None:
+            raise SettingsError("LRS_OIDC_CLIENT_ID needs LRS_OIDC_ISSUER and LRS_OIDC_AUDIENCE")
         return self
 
     @property

@@ -1,8 +1,10 @@
-"""`lrs identities import FILE [--format csv|jsonl]`, `show EMPLOYEE_ID`, `unmatched`.
+"""`lrs identities import FILE [--format csv|jsonl] [--dry-run]`, `show EMPLOYEE_ID`,
+`unmatched`.
 
 The import prints the report (created, updated, unchanged, conflicting and invalid rows, and
 how many waiting events it resolved) and exits 1 when any row was conflicting or invalid, so
-a scheduled HRIS sync can alert on it.
+a scheduled HRIS sync can alert on it. `--dry-run` prints the new, changed (with the fields)
+and conflicting rows instead, writing nothing, with the same exit status.
 """
 
 from __future__ import annotations
@@ -31,6 +33,9 @@ def add_parser(commands: Any) -> None:
     load = actions.add_parser("import", help="upsert people from a CSV or JSON Lines file")
     load.add_argument("file", type=Path)
     load.add_argument("--format", choices=["csv", "jsonl"], help="default: from the file suffix")
+    load.add_argument(
+        "--dry-run", action="store_true", help="print what the import would change; write nothing"
+    )
     actions.add_parser("show", help="one person").add_argument("employee_id")
     waiting = actions.add_parser("unmatched", help="events waiting for an identity")
     waiting.add_argument("--forwarder", help="forwarder id")
@@ -69,6 +74,10 @@ async def run(
 async def _action(service: IdentityService, args: argparse.Namespace) -> int:
     if args.action == "import":
         fmt = import_format(_format(args))
+        if args.dry_run:
+            preview = (await service.preview_people(args.file.read_bytes(), fmt)).as_dict()
+            _print(preview)
+            return 1 if preview["conflicting_count"] or preview["invalid_count"] else 0
         report = await service.import_people(args.file.read_bytes(), fmt)
         _print(report)
         return 1 if report["conflicting_count"] or report["invalid_count"] else 0

@@ -4,6 +4,11 @@
   the statement store's own query (bounded windows of the stored sequence, never a scan).
   This is the seam for the analytics rollups: when they exist, `statement_figures` reads
   them instead and the page stays as it is.
+- completions, passes and fails per day by canonical verb (when the rollups are on): summed
+  from `Analytics.timeseries` of each top activity, the call behind
+  `GET /analytics/activities/timeseries` (rollups only, no statement read). The analytics
+  service answers per activity; a total over every activity needs a service call it does
+  not offer yet, so the figures cover the top activities and the page says so.
 - forwarding: `forwarders.stats.queue_counts` (equality counts on an index prefix, as the
   `/metrics` gauges use) and this process's delivery outcomes from `lrs.metrics`.
 """
@@ -28,6 +33,7 @@ DAYS = 14
 TOP = 10
 DELIVERY_SAMPLES = "lrs_forwarding_delivery_duration_seconds_count"
 OUTCOMES = ("delivered", "retrylater", "endpointgone", "dead")
+RESULT_VERBS = ("completed", "passed", "failed")
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +75,33 @@ async def statement_figures(
     ]
     complete = page.more_after is None
     return StatementFigures(per_day, activities.most_common(TOP), len(page.statements), complete)
+
+
+@dataclass(frozen=True, slots=True)
+class OutcomeDay:
+    day: str
+    counts: dict[str, int]
+    """Statements per canonical verb of RESULT_VERBS."""
+
+
+async def outcome_figures(
+    services: Services, activities: list[str], today: date | None = None
+) -> list[OutcomeDay]:
+    """Completions, passes and fails per day of the last DAYS days, over `activities`."""
+    today = today or datetime.now(UTC).date()
+    first, end = today - timedelta(days=DAYS - 1), today + timedelta(days=1)
+    totals: dict[str, Counter[str]] = {
+        (first + timedelta(days=i)).isoformat(): Counter() for i in range(DAYS)
+    }
+    for activity in activities:
+        answer = await services.analytics.timeseries(
+            activity, "day", first.isoformat(), end.isoformat(), None
+        )
+        for point in answer["points"]:
+            day = totals.get(point["start"])
+            if day is not None:
+                day.update({v: n for v, n in point["counts"].items() if v in RESULT_VERBS})
+    return [OutcomeDay(day, {v: c[v] for v in RESULT_VERBS}) for day, c in totals.items()]
 
 
 def _activity_of(statement: dict[str, Any]) -> str | None:

@@ -3,7 +3,8 @@
 Every page goes through `Console.page(handler)`: no session (or an expired one, or one whose
 credential was revoked) sends the browser to the sign-in form; every POST must echo the
 session's CSRF token; `admin=True` pages answer 403 to other credentials. Handlers receive a
-`Visit`, never the raw cookie.
+`Visit`, never the raw cookie. A session opened through the OIDC provider has no stored
+credential: it carries the scopes, authority and name its ID token granted.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from starlette.responses import RedirectResponse, Response
 
 from lrs.auth.backend import client_address
 from lrs.auth.gate import AuthGate
-from lrs.auth.scopes import ADMIN, Credential
+from lrs.auth.scopes import ADMIN, ANALYTICS_READ, Credential
 from lrs.console.render import Pages
 from lrs.console.security import SESSION_COOKIE, is_https, same_token
 from lrs.console.sessions import ConsoleSession, SessionStore
@@ -54,6 +55,7 @@ class Visit:
         return {
             "credential": self.credential,
             "is_admin": self.is_admin,
+            "reads_analytics": self.credential.has_any({ADMIN, ANALYTICS_READ}),
             "csrf": self.session.csrf,
             **values,
         }
@@ -68,6 +70,16 @@ class Visit:
 
 
 Handler = Callable[[Visit], Awaitable[Response]]
+
+
+def identity_credential(key: str, identity: dict[str, Any]) -> Credential:
+    """The caller of an OIDC session: what the provider's ID token granted at sign-in."""
+    return Credential(
+        key=key,
+        scopes=frozenset(identity.get("scopes", ())),
+        authority=dict(identity.get("authority", {})),
+        name=str(identity.get("name", "")),
+    )
 
 
 class Console:
@@ -101,6 +113,7 @@ class Console:
             if request.method == "POST":
                 form = await request.form(max_fields=MAX_FORM_FIELDS)
                 if not same_token(session.csrf, form.get("csrf")):
+                    await form.close()
                     return self.refuse(403, "The form's CSRF token is missing or wrong.")
             visit = Visit(request, services, session, credential, form, self.pages)
             if admin and not visit.is_admin:
@@ -109,6 +122,9 @@ class Console:
                 return await handler(visit)
             except XAPIError as error:  # the API's rule, shown as a page with the API's status
                 return self.refuse(status_of(error), error.message)
+            finally:
+                if form is not None:  # uploaded files are spooled to disk: close them now
+                    await form.close()
 
         return endpoint
 
@@ -119,6 +135,8 @@ class Console:
         session = await (await self.sessions(services)).get(token)
         if session is None:
             return None
+        if session.identity is not None:  # signed in through the OIDC provider
+            return session, identity_credential(session.key, session.identity)
         credential = await services.credentials.active(session.key)
         return None if credential is None else (session, credential)
 

@@ -1,4 +1,5 @@
-"""Signing in and out of the console with an existing credential's key and secret.
+"""Signing in and out of the console with an existing credential's key and secret (the
+OIDC provider's sign-in is `lrs.console.oidc_login`).
 
 The key and secret are checked by `AuthGate.client`, the same door as HTTP Basic: the same
 credential store, the same brute-force limits (a locked key or address gets 429 here too)
@@ -8,6 +9,7 @@ and the same `auth.failed` audit entries (scheme `console`).
 from __future__ import annotations
 
 import secrets
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -33,9 +35,12 @@ class Login:
 
     def _form(self, request: Request, message: str, status: int, **headers: str) -> Response:
         token = secrets.token_urlsafe(32)
-        response = self.console.pages.render(
-            "login.html", {"csrf": token, "message": message}, status, headers
-        )
+        context = {
+            "csrf": token,
+            "message": message,
+            "oidc": self.console.gate.auth.oidc_client_id is not None,
+        }
+        response = self.console.pages.render("login.html", context, status, headers)
         secure = self.console.secure(request)
         set_cookie(response, LOGIN_COOKIE, token, secure=secure, max_age=LOGIN_FORM_SECONDS)
         return response
@@ -57,11 +62,22 @@ class Login:
             return self._form(request, error.message, 429, **headers)
         except Unauthenticated:
             return self._form(request, "Wrong key or secret.", 401)
-        return await self._open(request, credential.key, source)
+        return await self.open_session(request, credential.key, source)
 
-    async def _open(self, request: Request, key: str, source: str | None) -> Response:
+    def refused_form(self, request: Request, message: str, status: int, **headers: str) -> Response:
+        """The sign-in form again, saying why (for the OIDC callback)."""
+        return self._form(request, message, status, **headers)
+
+    async def open_session(
+        self,
+        request: Request,
+        key: str,
+        source: str | None,
+        identity: dict[str, Any] | None = None,
+    ) -> Response:
+        """Open a session (an OIDC one when `identity` is given), audit it, set the cookie."""
         services: Services = request.state.services
-        session = await (await self.console.sessions(services)).open(key)
+        session = await (await self.console.sessions(services)).open(key, identity)
         await services.audit.record(actor=key, action=SIGNED_IN, source=source)
         response = RedirectResponse("/console/", status_code=303)
         secure = self.console.secure(request)

@@ -1,4 +1,5 @@
-"""The overview page: statements per day, top activities, forwarding health and queue."""
+"""The overview page: statements per day, top activities, completions, passes and fails per
+day (from the analytics rollups, when they are on), forwarding health and queue."""
 
 from __future__ import annotations
 
@@ -7,11 +8,12 @@ from typing import Any
 from starlette.responses import Response
 
 from lrs.auth.scopes import statement_read_mode
-from lrs.console.chart import bar_chart
+from lrs.console.chart import Bar, bar_chart
 from lrs.console.figures import (
     DAYS,
     delivery_outcomes,
     forwarding_figures,
+    outcome_figures,
     statement_figures,
 )
 from lrs.console.guard import Visit
@@ -30,6 +32,15 @@ async def overview(visit: Visit) -> Response:
         figures = await statement_figures(visit.services, own)
         values["statements"] = figures
         values["chart"] = bar_chart(figures.per_day, f"Statements stored per day, last {DAYS} days")
+        values["rollups"] = visit.services.settings.analytics_rollups
+        if values["rollups"] and not mine:
+            top = [activity for activity, _ in figures.top_activities]
+            outcomes = await outcome_figures(visit.services, top)
+            values["outcomes"] = outcomes
+            completions = [Bar(o.day[5:], o.counts["completed"]) for o in outcomes]
+            values["outcome_chart"] = bar_chart(
+                completions, f"Completions per day, last {DAYS} days"
+            )
     if visit.is_admin:
         counts, health = await forwarding_figures(visit.services)
         values.update(

@@ -1,6 +1,7 @@
 """Server-side console sessions: the cookie carries a random token, the database its digest.
 
-    console_sessions  {_id: sha256(token), key, csrf, created, expires}
+    console_sessions  {_id: sha256(token), key, csrf, created, expires,
+                       identity: {scopes, authority, name} (OIDC sign-ins only)}
 
 Only the digest is stored, so a copy of the collection signs nobody in. A session names its
 credential's key, never its scopes: every request looks the credential up again, so a
@@ -40,6 +41,9 @@ class ConsoleSession:
     csrf: str
     """The token every form of this session must echo (compared in constant time)."""
     expires: datetime
+    identity: dict[str, Any] | None = None
+    """For a sign-in through the OIDC provider: the scopes, authority and name the ID token
+    granted (there is no stored credential to look up); None for a credential's session."""
 
 
 class SessionStore:
@@ -56,14 +60,15 @@ class SessionStore:
     async def ensure_indexes(self) -> None:
         await self.collection.create_indexes(INDEXES)
 
-    async def open(self, key: str) -> ConsoleSession:
+    async def open(self, key: str, identity: dict[str, Any] | None = None) -> ConsoleSession:
         token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
         now = self.clock()
         expires = now + self.lifetime
-        await self.collection.insert_one(
-            {"_id": _digest(token), "key": key, "csrf": csrf, "created": now, "expires": expires}
-        )
-        return ConsoleSession(token, key, csrf, expires)
+        doc = {"_id": _digest(token), "key": key, "csrf": csrf, "created": now, "expires": expires}
+        if identity is not None:
+            doc["identity"] = identity
+        await self.collection.insert_one(doc)
+        return ConsoleSession(token, key, csrf, expires, identity)
 
     async def get(self, token: str) -> ConsoleSession | None:
         """The live session for `token`, None when unknown or expired."""
@@ -77,7 +82,8 @@ class SessionStore:
         expires = doc["expires"]
         if expires.tzinfo is None:
             expires = expires.replace(tzinfo=UTC)
-        return ConsoleSession(token, str(doc["key"]), str(doc["csrf"]), expires)
+        identity = doc.get("identity")
+        return ConsoleSession(token, str(doc["key"]), str(doc["csrf"]), expires, identity)
 
     async def close(self, token: str) -> None:
         await self.collection.delete_one({"_id": _digest(token)})

@@ -1,7 +1,8 @@
 """The statements browser and voiding, through the same query and ingest path as the API.
 
 Filters are the GET /xapi/statements parameters, parsed by `parse_statement_params` and run
-by the statement store; `more` continues with the API's own cursor. Voiding posts a voiding
+by the statement store; `more` continues with the API's own cursor. Each statement shows its
+canonical verb and the HRIS employee id its actor resolves to. Voiding posts a voiding
 statement through `lrs.ingest.store_statements`, exactly as a client would, so every voiding
 rule applies; the console adds the confirmation page and the audit entry.
 """
@@ -23,6 +24,7 @@ from statements.formats import is_uuid
 from statements.index import agent_key
 from statements.query import more_params, parse_statement_params
 from statements.types import StatementQuery
+from statements.vocabulary import canonical_verb
 
 FILTERS = ("agent", "verb", "activity", "registration", "since", "until")
 PAGE = 20
@@ -52,7 +54,7 @@ async def browse(visit: Visit) -> Response:
     more = None
     if page.more_after is not None:
         more = "/console/statements?" + urlencode(more_params(params, page.more_after))
-    rows = [_row(stored.raw) for stored in page.statements]
+    rows = await _enriched(visit, [_row(stored.raw) for stored in page.statements])
     return visit.render(
         "statements.html",
         filters=filters,
@@ -70,7 +72,22 @@ def _row(raw: str) -> dict[str, Any]:
         "verb": statement.get("verb", {}).get("id", ""),
         "stored": statement.get("stored", ""),
         "raw": raw,
+        "statement": statement,
     }
+
+
+async def _enriched(visit: Visit, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each row with its canonical verb (the vocabulary in force, as ingest classifies) and
+    the HRIS employee id its actor resolves to (one query for the page; none when the
+    actor resolves to no one, or to several people)."""
+    vocabulary = await visit.services.analytics.vocabulary.refresh()
+    actors = [row["statement"].get("actor") or {} for row in rows]
+    resolutions = await visit.services.identities.store.resolve_many(actors)
+    for row, resolution in zip(rows, resolutions, strict=True):
+        row["canonical_verb"] = canonical_verb(row["statement"], vocabulary)
+        person = resolution.person
+        row["employee_id"] = person.employee_id if person is not None else None
+    return rows
 
 
 async def _statement(visit: Visit) -> dict[str, Any]:

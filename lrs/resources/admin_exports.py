@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 from starlette.requests import Request
@@ -82,41 +83,55 @@ class ExportEndpoints:
         self.runner: ExportRunner | None = None
         self._indexed = False
 
-    def _runner(self, services: Services) -> ExportRunner:
+    def runner_for(self, services: Services) -> ExportRunner:
         if self.runner is None:
             db = services.client[services.settings.database]
             root = services.settings.data_dir / "exports"
             self.runner = ExportRunner(ExportJobStore(db), root)
         return self.runner
 
-    async def start(self, request: Request) -> Response:
-        credential = credential_of(request.scope)
-        require_admin(credential)
-        body = parse_json(await read_body(request, MAX_BODY))
+    async def start_job(
+        self, services: Services, body: dict[str, Any], actor: str, source: str | None
+    ) -> ExportJob:
+        """Check the request, start its job and audit it (the API's and the console's path)."""
         spec = parse_request(body)
-        services: Services = request.state.services
         sources = Sources(
             services.statements,
             HrisEmployeeIds(services.identities.store),
             services.consistent_through_ms,
         )
-        runner = self._runner(services)
+        runner = self.runner_for(services)
         if not self._indexed:
             await runner.store.ensure_indexes()
             self._indexed = True
-        job = await runner.start(spec, body, credential.key, sources)
+        job = await runner.start(spec, body, actor, sources)
         await services.audit.record(
-            actor=credential.key,
+            actor=actor,
             action="export.start",
             target=job.id,
-            source=request.client.host if request.client else None,
+            source=source,
             details={"format": spec.format, **spec.manifest_query()},
         )
+        return job
+
+    def file_path(self, services: Services, job: ExportJob, name: str) -> Path:
+        """A finished job's file, if the job lists it (never a path built from user input)."""
+        listed = {f["name"] for f in (job.manifest or {}).get("files", ())} | {MANIFEST}
+        if job.state != "done" or name not in listed:
+            raise NotFound(f"export {job.id} has no file {name!r} (yet)")
+        return self.runner_for(services).directory(job.id) / name
+
+    async def start(self, request: Request) -> Response:
+        credential = credential_of(request.scope)
+        require_admin(credential)
+        body = parse_json(await read_body(request, MAX_BODY))
+        source = request.client.host if request.client else None
+        job = await self.start_job(request.state.services, body, credential.key, source)
         return XAPIResponse(self._view(request, job), status_code=202)
 
     async def index(self, request: Request) -> Response:
         require_admin(credential_of(request.scope))
-        jobs = await self._runner(request.state.services).store.list()
+        jobs = await self.runner_for(request.state.services).store.list()
         return XAPIResponse({"exports": [self._view(request, job) for job in jobs]})
 
     async def get(self, request: Request) -> Response:
@@ -127,16 +142,12 @@ class ExportEndpoints:
     async def download(self, request: Request) -> Response:
         require_admin(credential_of(request.scope))
         job = await self._job(request)
-        name = request.path_params["name"]
-        listed = {f["name"] for f in (job.manifest or {}).get("files", ())} | {MANIFEST}
-        if job.state != "done" or name not in listed:
-            raise NotFound(f"export {job.id} has no file {name!r} (yet)")
-        runner = self._runner(request.state.services)
-        return FileResponse(runner.directory(job.id) / name, media_type=_media_type(name))
+        path = self.file_path(request.state.services, job, request.path_params["name"])
+        return FileResponse(path, media_type=media_type_of(path.name))
 
     async def _job(self, request: Request) -> ExportJob:
         job_id = request.path_params["job_id"]
-        job = await self._runner(request.state.services).store.get(job_id)
+        job = await self.runner_for(request.state.services).store.get(job_id)
         if job is None:
             raise NotFound(f"no export {job_id!r}")
         return job
@@ -175,7 +186,7 @@ class ExportEndpoints:
         ]
 
 
-def _media_type(name: str) -> str:
+def media_type_of(name: str) -> str:
     if name.endswith(".gz"):
         return "application/gzip"
     if name.endswith(".parquet"):

@@ -47,7 +47,7 @@ async def _json(request: Request, limit: int = MAX_ADMIN_BODY) -> dict[str, Any]
 MAX_OVERLAP_HOURS = 24 * 365
 
 
-def _overlap_hours(value: Any) -> float:
+def overlap_hours(value: Any) -> float:
     """How long old secrets keep signing after a rotation: a number of hours, 0 to a year."""
     if type(value) not in (int, float) or not 0 <= value <= MAX_OVERLAP_HOURS:
         message = f"overlap_hours must be a number from 0 to {MAX_OVERLAP_HOURS}"
@@ -62,7 +62,7 @@ def _optional_text(value: Any, name: str) -> str | None:
     return value
 
 
-def _time(value: Any, name: str) -> datetime:
+def parse_time(value: Any, name: str) -> datetime:
     parsed = parse_timestamp(value) if isinstance(value, str) else None
     if parsed is None:
         raise BadRequest(f"{name} must be an ISO 8601 timestamp", {"field": name})
@@ -117,7 +117,7 @@ async def _forwarder_action(
     if action == "resume":
         return XAPIResponse((await service.resume_forwarder(forwarder_id)).as_dict())
     if action == "rotate-secret":
-        overlap = timedelta(hours=_overlap_hours(body.get("overlap_hours", 24)))
+        overlap = timedelta(hours=overlap_hours(body.get("overlap_hours", 24)))
         secret = await service.rotate_secret(forwarder_id, body.get("secret"), overlap)
         return XAPIResponse({"secret": secret if "secret" not in body else None})
     if action == "test":
@@ -133,7 +133,7 @@ async def list_events(request: Request) -> Response:
     service = _service(request)
     params = request.query_params
     limit = parse_int_param("limit", params.get("limit"), default=100, minimum=1, maximum=MAX_LIMIT)
-    before = _time(params["before"], "before") if "before" in params else None
+    before = parse_time(params["before"], "before") if "before" in params else None
     records = await service.list_events(
         forwarder_id=params.get("forwarder"),
         state=params.get("state"),
@@ -163,8 +163,8 @@ async def replay_range(request: Request) -> Response:
     service = _service(request)
     body = await _json(request)
     count = await service.replay_range(
-        _time(body.get("start"), "start"),
-        _time(body.get("end"), "end"),
+        parse_time(body.get("start"), "start"),
+        parse_time(body.get("end"), "end"),
         forwarder_id=_optional_text(body.get("forwarder"), "forwarder"),
         states=body.get("states", ["dead"]),
     )

@@ -8,6 +8,8 @@ docs/console.md.
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import os
 import socket
 import threading
@@ -221,6 +223,69 @@ async def test_the_forwarders_and_audit_log_pages_are_reached_from_the_menu(
     await page.get_by_role("button", name="Filter").click()
     await expect(page.get_by_role("cell", name="console.signed_in").first).to_be_visible()
     await shot(page, shots, "audit")
+
+
+async def test_an_identity_file_is_imported_after_its_preview(
+    page: Any, tmp_path: Path, shots: Path
+) -> None:
+    people = tmp_path / "people.csv"
+    people.write_text(
+        "employee_id,email,department\n"
+        "B1,grace@corp.example,Navy\n"
+        "B2,alan@corp.example,\n"
+        "B3,GRACE@corp.example,\n"  # conflicts with B1
+    )
+    await page.get_by_role("link", name="Identities").click()
+    await page.get_by_label("HRIS file").set_input_files(str(people))
+    await page.get_by_role("button", name="Preview the import").click()
+    await expect(page.locator("#new-count")).to_have_text("2")
+    await expect(page.locator("#conflicting-count")).to_have_text("1")
+    await shot(page, shots, "identity_preview")
+    await page.get_by_role("button", name="Apply this import").click()
+    await expect(page.get_by_role("heading", name="Import applied")).to_be_visible()
+    await expect(page.locator("#created-count")).to_have_text("2")
+    await page.get_by_role("link", name="Back to identities").click()
+    await shot(page, shots, "identities")
+
+
+async def test_an_export_is_started_and_downloaded(
+    page: Any, lrs_url: str, operator: tuple[str, str], make_statement: Any, shots: Path
+) -> None:
+    statement_id = await post_statement(lrs_url, operator, make_statement())
+    await page.get_by_role("link", name="Exports").click()
+    await page.get_by_label("Format").select_option("ndjson")
+    await page.get_by_label("Stop this many seconds behind now").fill("0")
+    await page.get_by_role("button", name="Start the export").click()
+    await expect(page.locator("#export-state")).to_have_text("done", timeout=30_000)
+    await shot(page, shots, "export")
+    link = page.locator("a.download").first
+    checksum = await page.locator("code.sha256").first.inner_text()
+    async with page.expect_download() as waiting:
+        await link.click()
+    download = await waiting.value
+    content = Path(await download.path()).read_bytes()
+    assert hashlib.sha256(content).hexdigest() == checksum
+    assert statement_id.encode() in gzip.decompress(content)
+
+
+async def test_a_learner_is_found_and_an_erasure_is_previewed_from_the_menu(
+    page: Any, lrs_url: str, operator: tuple[str, str], make_statement: Any, shots: Path
+) -> None:
+    learner = {"objectType": "Agent", "mbox": "mailto:lin@corp.example"}
+    await post_statement(lrs_url, operator, make_statement(actor=learner))
+    await page.get_by_role("link", name="Learners").click()
+    await page.get_by_label("Email or HRIS employee id").fill("lin@corp.example")
+    await page.get_by_role("button", name="Find").click()
+    await expect(page.get_by_role("heading", name="Timeline")).to_be_visible()
+    await expect(page.locator("ol.timeline li")).to_have_count(1)
+    await shot(page, shots, "learners")
+    await page.get_by_role("link", name="Erasure").click()
+    await page.get_by_label("The learner").fill("lin@corp.example")
+    await page.get_by_role("button", name="Dry run").click()
+    await expect(page.locator("#count-statements-deleted")).to_have_text("1")
+    await shot(page, shots, "erasure")
+    await page.get_by_role("link", name="Cancel").click()  # nothing erased
+    await expect(page.get_by_role("heading", name="Erase a learner")).to_be_visible()
 
 
 async def test_after_signing_out_the_old_session_is_refused(page: Any) -> None:

@@ -165,3 +165,27 @@ async def test_a_created_credential_works_and_its_revocation_is_audited(
     actions = [(e.action, e.target) for e in await services.audit.list()]
     assert ("credential.revoked", key) in actions
     assert ("credential.created", key) in actions
+
+
+async def test_each_statement_shows_its_canonical_verb_and_resolved_hris_id(
+    browser: httpx.AsyncClient,
+    sign_in: SignIn,
+    admin_secret: tuple[str, str],
+    client: httpx.AsyncClient,
+    make_statement: Any,
+    services: Services,
+) -> None:
+    await services.identities.import_people("employee_id,email\nE42,ada@example.com\n", "csv")
+    ada = {"objectType": "Agent", "mbox": "mailto:ada@example.com"}
+    passed = {"id": "https://w3id.org/xapi/adl/verbs/passed"}
+    stranger = {"objectType": "Agent", "mbox": "mailto:nobody@example.com"}
+    await client.post(
+        "/xapi/statements",
+        json=[make_statement(actor=ada, verb=passed), make_statement(actor=stranger)],
+    )
+    await sign_in(*admin_secret)
+    page = await browser.get("/console/statements")
+    assert '<span class="canonical-verb">passed</span>' in page.text
+    assert '<span class="canonical-verb">completed</span>' in page.text
+    assert '<span class="employee-id">E42</span>' in page.text
+    assert '<span class="employee-id">unresolved</span>' in page.text

@@ -178,3 +178,15 @@ async def test_the_cli_exits_1_on_conflicting_rows_and_on_an_unreadable_file(
     assert json.loads(conflicting.stdout)["conflicting_count"] == 1
     missing = lrs(tmp_path, mongo_server, settings, "show", "E404")
     assert missing.returncode == 1 and "no person E404" in missing.stderr
+
+
+async def test_the_cli_dry_run_prints_the_preview_and_imports_nothing(
+    tmp_path, mongo_server, settings, db
+):
+    people = tmp_path / "people.csv"
+    people.write_text("employee_id,email\nE1,ada@example.com\nE2,ada@example.com\n")
+    dry = lrs(tmp_path, mongo_server, settings, "import", str(people), "--dry-run")
+    assert dry.returncode == 1, dry.stderr  # a conflicting row, as the import would report
+    preview = json.loads(dry.stdout)
+    assert (preview["dry_run"], preview["new_count"], preview["conflicting_count"]) == (True, 1, 1)
+    assert await db["identities"].count_documents({}) == 0
