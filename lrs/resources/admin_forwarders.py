@@ -13,21 +13,136 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from forwarders.queue import STATES
 from forwarders.reconcile import Reconciler, parse_moment
+from forwarders.rules import KINDS, MAX_IN_FLIGHT, MAX_LIST, TERMINATED
 from forwarders.service import MAX_LIMIT, ForwarderService
 from lrs.auth.backend import credential_of
 from lrs.auth.scopes import require_admin
+from lrs.openapi.operations import ADMIN_ONLY, Body, Reply, operation
+from lrs.openapi.params import IntParam, TextParam
+from lrs.openapi.schemas import (
+    ANY_OBJECT,
+    BOOLEAN,
+    INTEGER,
+    NUMBER,
+    STRING,
+    array,
+    closed,
+    nullable,
+    obj,
+)
 from lrs.resources.admin_credentials import record_admin_change
 from lrs.resources.bodies import parse_json, read_body
 from lrs.responses import XAPIResponse
 from lrs.services import Services
 from statements.errors import BadRequest, InvalidQuery
 from statements.formats import parse_timestamp, utc_instant
-from statements.int_params import parse_int_param
 
 MAX_ADMIN_BODY = 64 * 1024
 MAX_FORWARDER_BODY = 6 * 1024 * 1024
 """A forwarder's body may carry its mapping template and lookup tables (forwarders.mapping)."""
+
+_STRINGS = array({"type": "string", "minLength": 1}, maxItems=MAX_LIST)
+FORWARDER_PROPERTIES: dict[str, dict[str, Any]] = {
+    "name": {"type": "string", "minLength": 1, "maxLength": 200},
+    "url": {"type": "string", "format": "uri"},
+    "kind": {"enum": list(KINDS)},
+    "paused": BOOLEAN,
+    "max_in_flight": {"type": "integer", "minimum": 1, "maximum": MAX_IN_FLIGHT},
+    "secrets": array({"type": "string", "pattern": "^whsec_"}, minItems=1),
+    "template": nullable(closed(obj(("csv",), csv=STRING, lookups=ANY_OBJECT, name=STRING))),
+    "terminated": {"enum": list(TERMINATED)},
+    "verbs": {**_STRINGS, "minItems": 1},
+    "activity_ids": _STRINGS,
+    "activity_prefixes": _STRINGS,
+    "activity_types": _STRINGS,
+}
+"""Each field `forwarders.spec.parse_spec` accepts (a test holds the two key sets equal)."""
+NEW_FORWARDER = closed(obj(("name", "url"), **FORWARDER_PROPERTIES))
+FORWARDER_CHANGE = closed(
+    obj((), **{k: v for k, v in FORWARDER_PROPERTIES.items() if k != "secrets"})
+)
+FORWARDER = obj(
+    ("id", "name", "kind", "url", "verbs", "paused", "max_in_flight"),
+    id=STRING,
+    name=STRING,
+    kind=STRING,
+    url=STRING,
+    verbs=array(STRING),
+    paused=BOOLEAN,
+    paused_reason=nullable(STRING),
+    max_in_flight=INTEGER,
+)
+CREATED = {**FORWARDER, "properties": {**FORWARDER["properties"], "secret": nullable(STRING)}}
+EVENT = obj(
+    ("id", "forwarder_id", "statement_id", "type", "state", "attempts"),
+    id=STRING,
+    forwarder_id=STRING,
+    statement_id=STRING,
+    type=STRING,
+    state={"enum": list(STATES)},
+    attempts=INTEGER,
+)
+ATTEMPT = obj(
+    ("event_id", "number", "at", "status", "outcome"),
+    event_id=STRING,
+    forwarder_id=STRING,
+    number=INTEGER,
+    at=STRING,
+    status=nullable(INTEGER),
+    latency_ms=NUMBER,
+    outcome=STRING,
+    error=nullable(STRING),
+    excerpt=STRING,
+)
+REPLAYED = obj(("replayed",), replayed=INTEGER)
+STATE_LIST = array({"enum": list(STATES)}, minItems=1)
+ACTIONS = ("pause", "resume", "rotate-secret", "test", "replay")
+ACTION_BODY = obj(
+    (),
+    overlap_hours={"type": "number", "minimum": 0, "maximum": 24 * 365, "default": 24},
+    secret={"type": "string", "pattern": "^whsec_"},
+    states=STATE_LIST,
+)
+EVENT_QUERY = (
+    IntParam("limit", "Events per page", default=100, minimum=1, maximum=MAX_LIMIT),
+    TextParam("before", "Events created before this instant (ISO 8601)", format="date-time"),
+    TextParam("forwarder", "Only this forwarder's events (its id)"),
+    TextParam("state", "Only events in this state", enum=STATES),
+)
+LIMIT, BEFORE, *_ = EVENT_QUERY
+REPLAY_RANGE = obj(
+    ("start", "end"),
+    start={"type": "string", "format": "date-time"},
+    end={"type": "string", "format": "date-time"},
+    forwarder=STRING,
+    states=STATE_LIST,
+)
+RECONCILE_QUERY = (
+    TextParam("since", "From this instant (ISO 8601)", required=True, format="date-time"),
+    TextParam("until", "To this instant (default now)", format="date-time"),
+)
+RECONCILE_BODY = closed(
+    obj(
+        ("since",),
+        since={"type": "string", "format": "date-time"},
+        until={"type": "string", "format": "date-time"},
+        requeue={**BOOLEAN, "default": True},
+        replay_dead={**BOOLEAN, "default": False},
+    )
+)
+RECONCILE_REPORT = obj(
+    ("forwarder", "since", "until", "qualifying", "counts", "drift"),
+    forwarder=obj(("id", "name"), id=STRING, name=STRING),
+    since=STRING,
+    until=STRING,
+    qualifying=INTEGER,
+    counts={"type": "object", "additionalProperties": INTEGER},
+    drift=BOOLEAN,
+    requeued=INTEGER,
+    replayed_dead=INTEGER,
+)
 
 
 def _service(request: Request) -> ForwarderService:
@@ -69,11 +184,26 @@ def _time(value: Any, name: str) -> datetime:
     return utc_instant(parsed)
 
 
+@operation(
+    "GET",
+    "Every forwarder (secrets are never listed)",
+    tag="forwarders",
+    access=ADMIN_ONLY,
+    ok=Reply(200, "The forwarders", array(FORWARDER)),
+)
 async def list_forwarders(request: Request) -> Response:
     views = await _service(request).list_forwarders()
     return XAPIResponse([v.as_dict() for v in views])
 
 
+@operation(
+    "POST",
+    "Create a forwarder (a generated secret is shown once, here)",
+    tag="forwarders",
+    access=ADMIN_ONLY,
+    body=Body(NEW_FORWARDER, {"name": "marketplace", "url": "https://hooks.example.com/xapi"}),
+    ok=Reply(201, "The forwarder, with `secret` when one was generated", CREATED),
+)
 async def create_forwarder(request: Request) -> Response:
     service = _service(request)
     created = await service.create_forwarder(await _json(request, MAX_FORWARDER_BODY))
@@ -81,6 +211,20 @@ async def create_forwarder(request: Request) -> Response:
     return XAPIResponse(created.as_dict(), status_code=201)
 
 
+@operation(
+    "GET", "One forwarder", tag="forwarders", access=ADMIN_ONLY, ok=Reply(200, "It", FORWARDER)
+)
+@operation(
+    "PATCH",
+    "Change a forwarder (any field but its secrets: see rotate-secret)",
+    tag="forwarders",
+    access=ADMIN_ONLY,
+    body=Body(FORWARDER_CHANGE, {"paused": True}),
+    ok=Reply(200, "The changed forwarder", FORWARDER),
+)
+@operation(
+    "DELETE", "Delete a forwarder", tag="forwarders", access=ADMIN_ONLY, ok=Reply(204, "Deleted")
+)
 async def forwarder(request: Request) -> Response:
     service = _service(request)
     forwarder_id = request.path_params["forwarder_id"]
@@ -99,6 +243,22 @@ async def forwarder(request: Request) -> Response:
     return XAPIResponse(view.as_dict())
 
 
+@operation(
+    "POST",
+    "Pause, resume, rotate its secret, send a test event or replay its events",
+    tag="forwarders",
+    access=ADMIN_ONLY,
+    path={"action": {"enum": list(ACTIONS)}},
+    body=Body(ACTION_BODY, {"overlap_hours": 24}, required=False),
+    ok=(
+        Reply(
+            200,
+            "pause/resume: the forwarder; rotate-secret: {secret}; replay: {replayed}",
+            ANY_OBJECT,
+        ),
+        Reply(202, "test: the queued test event", EVENT),
+    ),
+)
 async def forwarder_action(request: Request) -> Response:
     service = _service(request)
     forwarder_id, action = request.path_params["forwarder_id"], request.path_params["action"]
@@ -129,11 +289,20 @@ async def _forwarder_action(
     raise BadRequest(f"unknown action {action!r}")
 
 
+@operation(
+    "GET",
+    "Forwarded events, newest first",
+    tag="forwarders",
+    access=ADMIN_ONLY,
+    query=EVENT_QUERY,
+    ok=Reply(200, "The events", array(EVENT)),
+)
 async def list_events(request: Request) -> Response:
     service = _service(request)
     params = request.query_params
-    limit = parse_int_param("limit", params.get("limit"), default=100, minimum=1, maximum=MAX_LIMIT)
-    before = _time(params["before"], "before") if "before" in params else None
+    limit = LIMIT.read(params)
+    raw_before = BEFORE.read(params)
+    before = _time(raw_before, "before") if raw_before is not None else None
     records = await service.list_events(
         forwarder_id=params.get("forwarder"),
         state=params.get("state"),
@@ -143,22 +312,51 @@ async def list_events(request: Request) -> Response:
     return XAPIResponse([r.as_dict() for r in records])
 
 
+@operation(
+    "GET",
+    "One event",
+    tag="forwarders",
+    access=ADMIN_ONLY,
+    ok=Reply(200, "The event", EVENT),
+)
 async def event(request: Request) -> Response:
     record = await _service(request).get_event(request.path_params["event_id"])
     return XAPIResponse(record.as_dict())
 
 
+@operation(
+    "GET",
+    "Every delivery attempt of an event",
+    tag="forwarders",
+    access=ADMIN_ONLY,
+    ok=Reply(200, "The attempts, oldest first", array(ATTEMPT)),
+)
 async def event_attempts(request: Request) -> Response:
     attempts = await _service(request).list_attempts(request.path_params["event_id"])
     return XAPIResponse([a.as_dict() for a in attempts])
 
 
+@operation(
+    "POST",
+    "Send an event again",
+    tag="forwarders",
+    access=ADMIN_ONLY,
+    ok=Reply(200, "The event, pending again", EVENT),
+)
 async def replay_event(request: Request) -> Response:
     record = await _service(request).replay_event(request.path_params["event_id"])
     await record_admin_change(request, "event.replay", request.path_params["event_id"])
     return XAPIResponse(record.as_dict())
 
 
+@operation(
+    "POST",
+    "Send again the events created in a time range",
+    tag="forwarders",
+    access=ADMIN_ONLY,
+    body=Body(REPLAY_RANGE, {"start": "2026-03-01T00:00:00Z", "end": "2026-03-02T00:00:00Z"}),
+    ok=Reply(200, "How many events were replayed", REPLAYED),
+)
 async def replay_range(request: Request) -> Response:
     service = _service(request)
     body = await _json(request)
@@ -173,6 +371,22 @@ async def replay_range(request: Request) -> Response:
     return XAPIResponse({"replayed": count})
 
 
+@operation(
+    "GET",
+    "Compare what should have been forwarded in a window with what was",
+    tag="forwarders",
+    access=ADMIN_ONLY,
+    query=RECONCILE_QUERY,
+    ok=Reply(200, "The report", RECONCILE_REPORT),
+)
+@operation(
+    "POST",
+    "Reconcile and act: requeue the missing events, replay dead ones if asked",
+    tag="forwarders",
+    access=ADMIN_ONLY,
+    body=Body(RECONCILE_BODY, {"since": "2026-03-01T00:00:00Z", "replay_dead": True}),
+    ok=Reply(200, "The report, with what was requeued and replayed", RECONCILE_REPORT),
+)
 async def reconcile(request: Request) -> Response:
     """GET reports; POST (body `{"since", "until"?, "requeue"?, "replay_dead"?}`) also acts:
     requeues the missing events (unless `requeue` is false) and replays dead ones if asked."""

@@ -23,6 +23,9 @@ from starlette.routing import Route
 from connectors.service import MAX_DELIVERY_BYTES, ConnectorService
 from lrs.auth.backend import credential_of
 from lrs.auth.scopes import require_admin
+from lrs.openapi.operations import ADMIN_ONLY, PUBLIC, Body, Reply, operation
+from lrs.openapi.params import TextParam
+from lrs.openapi.schemas import ANY_OBJECT, STRING, array, nullable, obj
 from lrs.resources.admin_credentials import record_admin_change
 from lrs.resources.bodies import parse_json, read_body
 from lrs.responses import XAPIResponse
@@ -31,6 +34,16 @@ from statements.errors import BadRequest, PayloadTooLarge
 
 MAX_ADMIN_BODY = 2 * 1024 * 1024
 """A definition may carry a mapping table of meetings to course activities."""
+CONNECTOR = obj(
+    ("id", "name", "kind"),
+    id=STRING,
+    name=STRING,
+    kind=STRING,
+    activity_template=nullable(STRING),
+    mapping=nullable(ANY_OBJECT),
+    url=STRING,
+)
+DEFINITION_EXAMPLE = {"name": "zoom-sales", "kind": "zoom", "secret": "the app's secret token"}
 
 
 def _connectors(request: Request) -> ConnectorService:
@@ -51,10 +64,25 @@ async def _object(request: Request) -> dict[str, Any]:
     return value
 
 
+@operation(
+    "GET",
+    "Every conferencing connector",
+    tag="connectors",
+    access=ADMIN_ONLY,
+    ok=Reply(200, "The connectors", array(CONNECTOR)),
+)
 async def list_connectors(request: Request) -> Response:
     return XAPIResponse(await _admin(request).list())
 
 
+@operation(
+    "POST",
+    "Create a connector (Zoom, Teams, ...; docs/connectors.md); its secret is never shown",
+    tag="connectors",
+    access=ADMIN_ONLY,
+    body=Body(ANY_OBJECT, DEFINITION_EXAMPLE),
+    ok=Reply(201, "The connector, with the webhook `url` to give the provider", CONNECTOR),
+)
 async def create_connector(request: Request) -> Response:
     service = _admin(request)
     created = await service.create(await _object(request))
@@ -62,6 +90,20 @@ async def create_connector(request: Request) -> Response:
     return XAPIResponse(created, status_code=201)
 
 
+@operation(
+    "GET",
+    "One connector (by id or name), with its delivery counters",
+    tag="connectors",
+    access=ADMIN_ONLY,
+    ok=Reply(200, "The connector", CONNECTOR),
+)
+@operation(
+    "DELETE",
+    "Remove a connector and its inbox",
+    tag="connectors",
+    access=ADMIN_ONLY,
+    ok=Reply(204, "Removed"),
+)
 async def connector(request: Request) -> Response:
     service = _admin(request)
     ref = request.path_params["ref"]
@@ -72,6 +114,14 @@ async def connector(request: Request) -> Response:
     return XAPIResponse(await service.view(ref))
 
 
+@operation(
+    "POST",
+    "Import a Teams attendance report (or any provider's, in the same shape)",
+    tag="connectors",
+    access=ADMIN_ONLY,
+    body=Body(ANY_OBJECT),
+    ok=Reply(202, "What was queued for processing", ANY_OBJECT),
+)
 async def import_report(request: Request) -> Response:
     service = _admin(request)
     ref = request.path_params["ref"]
@@ -80,6 +130,24 @@ async def import_report(request: Request) -> Response:
     return XAPIResponse(imported, status_code=202)
 
 
+@operation(
+    "POST",
+    "The provider's webhook (authenticated by the provider's signature, not a credential)",
+    tag="connectors",
+    access=PUBLIC,
+    query=(TextParam("validationToken", "Microsoft Graph's subscription validation"),),
+    body=Body(ANY_OBJECT, required=False),
+    ok=(
+        Reply(
+            200,
+            "Stored (JSON), or a URL validation answered (Graph: the token as text/plain)",
+            {},
+            media_types=("application/json", "text/plain"),
+        ),
+        Reply(202, "Ignored: an event kind the connector does not use", ANY_OBJECT),
+    ),
+    errors=(401,),
+)
 async def receive(request: Request) -> Response:
     service = _connectors(request)
     found = await service.connector(request.path_params["connector_id"])
