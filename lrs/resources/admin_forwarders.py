@@ -116,7 +116,7 @@ REPLAY_RANGE = obj(
     ("start", "end"),
     start={"type": "string", "format": "date-time"},
     end={"type": "string", "format": "date-time"},
-    forwarder=STRING,
+    forwarder=nullable(STRING),
     states=STATE_LIST,
 )
 RECONCILE_QUERY = (

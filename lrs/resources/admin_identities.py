@@ -58,7 +58,7 @@ def _service(request: Request) -> IdentityService:
     "Import HRIS people: the body is the file, CSV or JSON Lines (docs/identity.md)",
     tag="identities",
     access=ADMIN_ONLY,
-    body=Body({"type": "string"}, IMPORT_EXAMPLE, media_types=sorted(MEDIA_TYPES)),
+    body=Body({"description": "The file's text"}, IMPORT_EXAMPLE, media_types=sorted(MEDIA_TYPES)),
     ok=Reply(200, "The import report (rows, errors by line, events re-driven)", ANY_OBJECT),
 )
 async def import_people(request: Request) -> Response:

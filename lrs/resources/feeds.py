@@ -27,7 +27,9 @@ def _now() -> datetime:
 
 QUERY = (
     TextParam(
-        "after", "The `next` cursor of the previous page", min_length=1, max_length=MAX_PARAMETER
+        "after",
+        "The `next` cursor of the previous page (blank: from the start)",
+        max_length=MAX_PARAMETER,
     ),
     IntParam("limit", "Events per page", default=DEFAULT_LIMIT, minimum=1, maximum=MAX_LIMIT),
     TextParam(

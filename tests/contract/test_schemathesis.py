@@ -8,6 +8,7 @@ Bounded and deterministic: a few examples per operation, derandomized, no exampl
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -19,6 +20,7 @@ import uvicorn
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
+    negative_data_rejection,
     response_headers_conformance,
     response_schema_conformance,
     status_code_conformance,
@@ -33,13 +35,15 @@ from lrs.settings import Settings
 from lrs.storage.embedded import EmbeddedDatabase, free_port
 from tests.conftest import TEST_HASH_COST, basic
 
-MAX_EXAMPLES = 12
+MAX_EXAMPLES = int(os.environ.get("CONTRACT_EXAMPLES", "12"))
+"""Per operation. 12 keeps the whole run near a minute; `CONTRACT_EXAMPLES=500` hunts deeper."""
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
     content_type_conformance,
     response_headers_conformance,
     response_schema_conformance,
+    negative_data_rejection,
 ]
 
 
