@@ -15,7 +15,7 @@ from typing import Any
 
 from starlette.routing import BaseRoute, Mount, Route
 
-from lrs.openapi.operations import Operation, Reply, operations_of
+from lrs.openapi.operations import Link, Operation, Reply, operations_of
 from lrs.openapi.schemas import ERROR, ERROR_REF, Schema
 
 UNDOCUMENTED = ("/xapi", "/console")
@@ -162,6 +162,8 @@ def _error_statuses(op: Operation, has_path_params: bool) -> set[int]:
 
 def _reply(reply: Reply) -> dict[str, Any]:
     spec: dict[str, Any] = {"description": reply.description}
+    if reply.links:
+        spec["links"] = {name: _link(link) for name, link in reply.links.items()}
     if reply.schema is not None or reply.example is not None:
         spec["content"] = {m: _media(reply.schema, reply.example) for m in reply.media_types}
     if reply.headers:
@@ -170,6 +172,11 @@ def _reply(reply: Reply) -> dict[str, Any]:
             for name, text in reply.headers.items()
         }
     return spec
+
+
+def _link(link: Link) -> dict[str, Any]:
+    method, path = link.operation.split(" ", 1)
+    return {"operationId": _operation_id(method, path), "parameters": dict(link.parameters)}
 
 
 def _error(status: int) -> dict[str, Any]:

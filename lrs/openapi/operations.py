@@ -46,6 +46,17 @@ class Reply:
     media_types: Sequence[str] = (JSON,)
     headers: Mapping[str, str] = field(default_factory=dict)
     """Response header name -> description."""
+    links: Mapping[str, Link] = field(default_factory=dict)
+    """OpenAPI links: where a value of this answer (a new resource's id) can be used next."""
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """`operation` as "METHOD /path"; `parameters` maps its parameters to runtime
+    expressions such as `$response.body#/id`."""
+
+    operation: str
+    parameters: Mapping[str, str]
 
 
 @dataclass(frozen=True, slots=True)

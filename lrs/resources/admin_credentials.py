@@ -23,7 +23,7 @@ from lrs.audit import MAX_LIST
 from lrs.auth.backend import client_address, credential_of
 from lrs.auth.credential_admin import CredentialAdmin
 from lrs.auth.scopes import KNOWN_SCOPES, Credential, require_admin, unknown_scopes
-from lrs.openapi.operations import ADMIN_ONLY, Body, Reply, operation
+from lrs.openapi.operations import ADMIN_ONLY, Body, Link, Reply, operation
 from lrs.openapi.params import IntParam, TextParam
 from lrs.openapi.schemas import (
     ANY_OBJECT,
@@ -154,7 +154,12 @@ def _new_credential(body: Any) -> tuple[str, list[str]]:
     tag="credentials",
     access=ADMIN_ONLY,
     body=Body(NEW_CREDENTIAL, {"name": "reporting", "scopes": ["statements/read"]}),
-    ok=Reply(201, "The new credential with its secret", CREATED),
+    ok=Reply(
+        201,
+        "The new credential with its secret",
+        CREATED,
+        links={"revoke": Link("DELETE /admin/credentials/{key}", {"key": "$response.body#/key"})},
+    ),
 )
 async def create_credential(request: Request) -> Response:
     services, admin = _admin(request)

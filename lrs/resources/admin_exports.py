@@ -34,7 +34,7 @@ from exports.spec import (
 )
 from lrs.auth.backend import credential_of
 from lrs.auth.scopes import require_admin
-from lrs.openapi.operations import ADMIN_ONLY, Body, Reply, operation
+from lrs.openapi.operations import ADMIN_ONLY, Body, Link, Reply, operation
 from lrs.openapi.schemas import ANY_OBJECT, STRING, array, closed, nullable, obj
 from lrs.resources.bodies import parse_json, read_body
 from lrs.responses import XAPIResponse
@@ -142,7 +142,12 @@ class ExportEndpoints:
             request_schema(),
             {"format": "csv", "filters": "verb=http://adlnet.gov/expapi/verbs/completed"},
         ),
-        ok=Reply(202, "The job, running", JOB),
+        ok=Reply(
+            202,
+            "The job, running",
+            JOB,
+            links={"get": Link("GET /admin/exports/{job_id}", {"job_id": "$response.body#/id"})},
+        ),
     )
     async def start(self, request: Request) -> Response:
         credential = credential_of(request.scope)

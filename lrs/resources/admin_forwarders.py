@@ -19,7 +19,7 @@ from forwarders.rules import KINDS, MAX_IN_FLIGHT, MAX_LIST, TERMINATED
 from forwarders.service import MAX_LIMIT, ForwarderService
 from lrs.auth.backend import credential_of
 from lrs.auth.scopes import require_admin
-from lrs.openapi.operations import ADMIN_ONLY, Body, Reply, operation
+from lrs.openapi.operations import ADMIN_ONLY, Body, Link, Reply, operation
 from lrs.openapi.params import IntParam, TextParam
 from lrs.openapi.schemas import (
     ANY_OBJECT,
@@ -99,6 +99,20 @@ ATTEMPT = obj(
 REPLAYED = obj(("replayed",), replayed=INTEGER)
 STATE_LIST = array({"enum": list(STATES)}, minItems=1)
 ACTIONS = ("pause", "resume", "rotate-secret", "test", "replay")
+_BY_ID = {"forwarder_id": "$response.body#/id"}
+FORWARDER_LINKS = {
+    "get": Link("GET /admin/forwarders/{forwarder_id}", _BY_ID),
+    "change": Link("PATCH /admin/forwarders/{forwarder_id}", _BY_ID),
+    "act": Link("POST /admin/forwarders/{forwarder_id}/{action}", _BY_ID),
+    "reconcile": Link("GET /admin/forwarders/{forwarder_id}/reconcile", _BY_ID),
+    "delete": Link("DELETE /admin/forwarders/{forwarder_id}", _BY_ID),
+}
+_EVENT = {"event_id": "$response.body#/id"}
+EVENT_LINKS = {
+    "get": Link("GET /admin/events/{event_id}", _EVENT),
+    "attempts": Link("GET /admin/events/{event_id}/attempts", _EVENT),
+    "replay": Link("POST /admin/events/{event_id}/replay", _EVENT),
+}
 ACTION_BODY = obj(
     (),
     overlap_hours={"type": "number", "minimum": 0, "maximum": 24 * 365, "default": 24},
@@ -140,8 +154,8 @@ RECONCILE_REPORT = obj(
     qualifying=INTEGER,
     counts={"type": "object", "additionalProperties": INTEGER},
     drift=BOOLEAN,
-    requeued=INTEGER,
-    replayed_dead=INTEGER,
+    requeued=nullable({"type": "object", "additionalProperties": INTEGER}),
+    replayed_dead=nullable(INTEGER),
 )
 
 
@@ -202,7 +216,9 @@ async def list_forwarders(request: Request) -> Response:
     tag="forwarders",
     access=ADMIN_ONLY,
     body=Body(NEW_FORWARDER, {"name": "marketplace", "url": "https://hooks.example.com/xapi"}),
-    ok=Reply(201, "The forwarder, with `secret` when one was generated", CREATED),
+    ok=Reply(
+        201, "The forwarder, with `secret` when one was generated", CREATED, links=FORWARDER_LINKS
+    ),
 )
 async def create_forwarder(request: Request) -> Response:
     service = _service(request)
@@ -256,7 +272,7 @@ async def forwarder(request: Request) -> Response:
             "pause/resume: the forwarder; rotate-secret: {secret}; replay: {replayed}",
             ANY_OBJECT,
         ),
-        Reply(202, "test: the queued test event", EVENT),
+        Reply(202, "test: the queued test event", EVENT, links=EVENT_LINKS),
     ),
 )
 async def forwarder_action(request: Request) -> Response:

@@ -20,12 +20,14 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
+from connectors.model import KINDS
 from connectors.service import MAX_DELIVERY_BYTES, ConnectorService
+from connectors.spec import MAX_MAPPING, MAX_NAME, MAX_SECRET
 from lrs.auth.backend import credential_of
 from lrs.auth.scopes import require_admin
-from lrs.openapi.operations import ADMIN_ONLY, PUBLIC, Body, Reply, operation
+from lrs.openapi.operations import ADMIN_ONLY, PUBLIC, Body, Link, Reply, operation
 from lrs.openapi.params import TextParam
-from lrs.openapi.schemas import ANY_OBJECT, STRING, array, nullable, obj
+from lrs.openapi.schemas import ANY_OBJECT, STRING, array, closed, nullable, obj
 from lrs.resources.admin_credentials import record_admin_change
 from lrs.resources.bodies import parse_json, read_body
 from lrs.responses import XAPIResponse
@@ -43,7 +45,37 @@ CONNECTOR = obj(
     mapping=nullable(ANY_OBJECT),
     url=STRING,
 )
-DEFINITION_EXAMPLE = {"name": "zoom-sales", "kind": "zoom", "secret": "the app's secret token"}
+_REF = {"ref": "$response.body#/id"}
+CONNECTOR_LINKS = {
+    "get": Link("GET /admin/connectors/{ref}", _REF),
+    "report": Link("POST /admin/connectors/{ref}/attendance-report", _REF),
+    "webhook": Link("POST /connectors/{connector_id}", {"connector_id": "$response.body#/id"}),
+    "delete": Link("DELETE /admin/connectors/{ref}", _REF),
+}
+_IRI = {"type": "string", "format": "uri", "pattern": "^https?://"}
+DEFINITION_PROPERTIES: dict[str, dict[str, Any]] = {
+    "kind": {"enum": list(KINDS)},
+    "name": {"type": "string", "minLength": 1, "maxLength": MAX_NAME},
+    "secret": {"type": "string", "minLength": 1, "maxLength": MAX_SECRET},
+    "activity_template": {**_IRI, "description": "An activity IRI with `{meeting_id}` in it"},
+    "completion_threshold": {
+        "type": "number",
+        "exclusiveMinimum": 0,
+        "maximum": 1,
+        "default": 0.75,
+    },
+    "mapping": nullable(
+        {"type": "object", "additionalProperties": _IRI, "maxProperties": MAX_MAPPING}
+    ),
+}
+"""Each field `connectors.spec.parse_definition` accepts (a test holds the key sets equal)."""
+DEFINITION = closed(obj(("kind", "name", "secret", "activity_template"), **DEFINITION_PROPERTIES))
+DEFINITION_EXAMPLE = {
+    "name": "zoom-sales",
+    "kind": "zoom",
+    "secret": "the app's secret token",
+    "activity_template": "https://meetings.example.com/zoom/{meeting_id}",
+}
 
 
 def _connectors(request: Request) -> ConnectorService:
@@ -80,8 +112,13 @@ async def list_connectors(request: Request) -> Response:
     "Create a connector (Zoom, Teams, ...; docs/connectors.md); its secret is never shown",
     tag="connectors",
     access=ADMIN_ONLY,
-    body=Body(ANY_OBJECT, DEFINITION_EXAMPLE),
-    ok=Reply(201, "The connector, with the webhook `url` to give the provider", CONNECTOR),
+    body=Body(DEFINITION, DEFINITION_EXAMPLE),
+    ok=Reply(
+        201,
+        "The connector, with the webhook `url` to give the provider",
+        CONNECTOR,
+        links=CONNECTOR_LINKS,
+    ),
 )
 async def create_connector(request: Request) -> Response:
     service = _admin(request)

@@ -12,13 +12,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount, Route
 
+from connectors.spec import FIELDS as CONNECTOR_FIELDS
 from exports.spec import FORMATS
 from forwarders.spec import FIELDS as FORWARDER_FIELDS
 from lrs import __version__
 from lrs.app import create_app
 from lrs.openapi.document import openapi_document, undescribed
 from lrs.openapi.operations import ADMIN_ONLY, Reply, operation
-from lrs.resources import admin_data, admin_exports, admin_forwarders
+from lrs.resources import admin_data, admin_exports, admin_forwarders, connectors
 from lrs.settings import Settings
 
 
@@ -110,6 +111,7 @@ def test_query_parameters_come_from_the_handlers_tables() -> None:
 
 def test_request_bodies_come_from_the_parsers_field_tables() -> None:
     assert set(admin_forwarders.FORWARDER_PROPERTIES) == FORWARDER_FIELDS
+    assert set(connectors.DEFINITION_PROPERTIES) == CONNECTOR_FIELDS
     export = admin_exports.request_schema()
     assert set(export["properties"]) == set(admin_exports.FIELDS)
     assert export["properties"]["format"]["enum"] == list(FORMATS)
@@ -129,3 +131,17 @@ async def test_openapi_json_is_served_without_a_credential(
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/json"
     assert response.json() == _document()
+
+
+def test_every_link_names_an_operation_of_the_document() -> None:
+    document = _document()
+    ids = {op["operationId"] for item in document["paths"].values() for op in item.values()}
+    links = [
+        link
+        for item in document["paths"].values()
+        for op in item.values()
+        for reply in op["responses"].values()
+        for link in reply.get("links", {}).values()
+    ]
+    assert len(links) >= 12
+    assert {link["operationId"] for link in links} <= ids

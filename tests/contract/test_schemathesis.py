@@ -8,6 +8,7 @@ Bounded and deterministic: a few examples per operation, derandomized, no exampl
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
 import time
@@ -17,6 +18,7 @@ import hypothesis
 import pytest
 import schemathesis
 import uvicorn
+from hypothesis.stateful import run_state_machine_as_test
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -127,3 +129,44 @@ def test_every_answer_conforms_to_the_document(
     case: schemathesis.Case, lrs_url: str, admin_headers: dict[str, str]
 ) -> None:
     case.call_and_validate(base_url=lrs_url, headers=admin_headers, checks=CHECKS, timeout=30)
+
+
+CALLS = itertools.count()
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings(
+    "ignore:Do not use the `random` module inside strategies"
+    ":hypothesis.errors.HypothesisDeprecationWarning"
+)
+def test_sequences_that_follow_the_documents_links_conform(
+    lrs_url: str, admin_headers: dict[str, str]
+) -> None:
+    """Create a resource, then use its id as the links say (GET, PATCH, act, DELETE): the
+    success paths of the per-resource operations, which random ids never reach."""
+
+    class Scenario(schema.as_state_machine()):  # type: ignore[misc]
+        def before_call(self, case: schemathesis.Case) -> None:
+            """Names are unique (connectors): a name made unique per call keeps the server's
+            answer a function of the generated request alone, which Hypothesis needs to
+            replay a scenario; a 409 for a name an earlier example took would not be."""
+            if isinstance(case.body, dict) and isinstance(case.body.get("name"), str):
+                case.body = {**case.body, "name": f"{case.body['name']}-{next(CALLS)}"}
+
+        def get_call_kwargs(self, case: schemathesis.Case) -> dict[str, object]:
+            return {"base_url": lrs_url, "headers": admin_headers, "timeout": 30}
+
+        def validate_response(self, response: object, case: schemathesis.Case, **_: object) -> None:
+            case.validate_response(response, checks=CHECKS, headers=admin_headers)
+
+    run_state_machine_as_test(
+        Scenario,
+        settings=hypothesis.settings(
+            max_examples=MAX_EXAMPLES,
+            stateful_step_count=6,
+            derandomize=True,
+            database=None,
+            deadline=None,
+            suppress_health_check=list(hypothesis.HealthCheck),
+        ),
+    )
