@@ -120,7 +120,20 @@ async def record_admin_change(
     "Every credential (never a secret or its hash)",
     tag="credentials",
     access=ADMIN_ONLY,
-    ok=Reply(200, "The credentials", array(CREDENTIAL)),
+    ok=Reply(
+        200,
+        "The credentials",
+        array(CREDENTIAL),
+        [
+            {
+                "key": "8f14e45fceea167a5a36",
+                "name": "reporting",
+                "scopes": ["statements/read"],
+                "created": "2026-03-01T09:00:00+00:00",
+                "revoked": False,
+            }
+        ],
+    ),
 )
 async def list_credentials(request: Request) -> Response:
     services, _ = _admin(request)
@@ -158,6 +171,12 @@ def _new_credential(body: Any) -> tuple[str, list[str]]:
         201,
         "The new credential with its secret",
         CREATED,
+        {
+            "key": "8f14e45fceea167a5a36",
+            "secret": "Xq2v9LrT0bWm4KcZ8yNd3PfH",
+            "name": "reporting",
+            "scopes": ["statements/read"],
+        },
         links={"revoke": Link("DELETE /admin/credentials/{key}", {"key": "$response.body#/key"})},
     ),
 )
@@ -207,7 +226,23 @@ def _audit_query(request: Request) -> tuple[int, str | None, str | None]:
     tag="audit",
     access=ADMIN_ONLY,
     query=AUDIT_QUERY,
-    ok=Reply(200, "Audit entries", array(AUDIT_ENTRY)),
+    ok=Reply(
+        200,
+        "Audit entries",
+        array(AUDIT_ENTRY),
+        [
+            {
+                "id": "6650c0ffee0000000000abcd",
+                "at": "2026-03-01T09:00:00.512000+00:00",
+                "actor": "admin",
+                "action": "credential.created",
+                "target": "8f14e45fceea167a5a36",
+                "source": "192.0.2.10",
+                "outcome": "ok",
+                "details": {"scopes": ["statements/read"]},
+            }
+        ],
+    ),
 )
 async def list_audit(request: Request) -> Response:
     services, _ = _admin(request)

@@ -115,7 +115,20 @@ async def erasure(request: Request) -> Response:
     tag="data",
     access=ADMIN_ONLY,
     body=Body(body_schema("retention"), {"dry_run": True}, required=False),
-    ok=Reply(200, "What was (or, in a dry run, would be) deleted", RETENTION_REPORT),
+    ok=Reply(
+        200,
+        "What was (or, in a dry run, would be) deleted",
+        RETENTION_REPORT,
+        {
+            "dry_run": True,
+            "statement_cutoff": "2023-03-01T00:00:00.000Z",
+            "delivery_cutoff": None,
+            "statements_deleted": 420,
+            "voiding_kept": 2,
+            "attachments_deleted": 3,
+            "forwarder_events_deleted": 0,
+        },
+    ),
 )
 async def retention(request: Request) -> Response:
     actor, source = _who(request)

@@ -88,6 +88,30 @@ JOB = obj(
     updated=STRING,
     links=obj(("self", "files"), self=STRING, files=ANY_OBJECT),
 )
+JOB_EXAMPLE: dict[str, Any] = {
+    "id": "e3b0c44298fc1c14",
+    "state": "done",
+    "request": {"format": "csv", "since": "2026-03-01T00:00:00Z"},
+    "progress": {"rows": 1200, "files": 1},
+    "manifest": {
+        "files": [
+            {"name": "part-00000.csv.gz", "rows": 1200, "bytes": 48213, "sha256": "9f86d0..."}
+        ],
+        "rows": 1200,
+        "cursor": "c1.AAABjT...",
+    },
+    "error": None,
+    "created_by": "8f14e45fceea167a5a36",
+    "created": "2026-03-01T10:00:00+00:00",
+    "updated": "2026-03-01T10:00:04+00:00",
+    "links": {
+        "self": "https://lrs.example.com/admin/exports/e3b0c44298fc1c14",
+        "files": {
+            "part-00000.csv.gz": "https://lrs.example.com/admin/exports/e3b0c44298fc1c14/files/part-00000.csv.gz",
+            "manifest.json": "https://lrs.example.com/admin/exports/e3b0c44298fc1c14/files/manifest.json",
+        },
+    },
+}
 FILE_TYPES = ("application/gzip", "application/vnd.apache.parquet", "application/json")
 
 
@@ -146,6 +170,13 @@ class ExportEndpoints:
             202,
             "The job, running",
             JOB,
+            {
+                **JOB_EXAMPLE,
+                "state": "running",
+                "progress": {"rows": 0},
+                "manifest": None,
+                "links": {"self": JOB_EXAMPLE["links"]["self"], "files": {}},
+            },
             links={"get": Link("GET /admin/exports/{job_id}", {"job_id": "$response.body#/id"})},
         ),
     )
@@ -179,7 +210,9 @@ class ExportEndpoints:
         "Every export job, newest first",
         tag="exports",
         access=ADMIN_ONLY,
-        ok=Reply(200, "The jobs", obj(("exports",), exports=array(JOB))),
+        ok=Reply(
+            200, "The jobs", obj(("exports",), exports=array(JOB)), {"exports": [JOB_EXAMPLE]}
+        ),
     )
     async def index(self, request: Request) -> Response:
         require_admin(credential_of(request.scope))
@@ -191,7 +224,7 @@ class ExportEndpoints:
         "One export job: state, progress, the manifest when done",
         tag="exports",
         access=ADMIN_ONLY,
-        ok=Reply(200, "The job", JOB),
+        ok=Reply(200, "The job", JOB, JOB_EXAMPLE),
     )
     async def get(self, request: Request) -> Response:
         require_admin(credential_of(request.scope))

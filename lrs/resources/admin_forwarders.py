@@ -99,6 +99,40 @@ ATTEMPT = obj(
 REPLAYED = obj(("replayed",), replayed=INTEGER)
 STATE_LIST = array({"enum": list(STATES)}, minItems=1)
 ACTIONS = ("pause", "resume", "rotate-secret", "test", "replay")
+FORWARDER_EXAMPLE = {
+    "id": "0b6f3c1e-8f7a-4a57-9d55-5e2f1d0c9a41",
+    "name": "marketplace",
+    "kind": "marketplace",
+    "url": "https://hooks.example.com/xapi",
+    "verbs": ["completed", "passed"],
+    "activity_ids": [],
+    "activity_prefixes": ["https://courses.example.com/"],
+    "activity_types": [],
+    "paused": False,
+    "paused_reason": None,
+    "max_in_flight": 4,
+}
+EVENT_EXAMPLE = {
+    "id": "b1946ac9-2492-5d1b-8a84-0f3e2c7c3e0b",
+    "forwarder_id": FORWARDER_EXAMPLE["id"],
+    "statement_id": "fd41c918-b88b-4b20-a0a5-a4c32391aaa0",
+    "type": "learning.completed",
+    "state": "delivered",
+    "attempts": 1,
+    "created": "2026-03-01T10:00:00.120000+00:00",
+    "updated": "2026-03-01T10:00:00.480000+00:00",
+}
+ATTEMPT_EXAMPLE = {
+    "event_id": EVENT_EXAMPLE["id"],
+    "forwarder_id": FORWARDER_EXAMPLE["id"],
+    "number": 1,
+    "at": "2026-03-01T10:00:00.300000+00:00",
+    "status": 200,
+    "latency_ms": 182.4,
+    "outcome": "delivered",
+    "error": None,
+    "excerpt": '{"ok": true}',
+}
 _BY_ID = {"forwarder_id": "$response.body#/id"}
 FORWARDER_LINKS = {
     "get": Link("GET /admin/forwarders/{forwarder_id}", _BY_ID),
@@ -203,7 +237,7 @@ def _time(value: Any, name: str) -> datetime:
     "Every forwarder (secrets are never listed)",
     tag="forwarders",
     access=ADMIN_ONLY,
-    ok=Reply(200, "The forwarders", array(FORWARDER)),
+    ok=Reply(200, "The forwarders", array(FORWARDER), [FORWARDER_EXAMPLE]),
 )
 async def list_forwarders(request: Request) -> Response:
     views = await _service(request).list_forwarders()
@@ -217,7 +251,11 @@ async def list_forwarders(request: Request) -> Response:
     access=ADMIN_ONLY,
     body=Body(NEW_FORWARDER, {"name": "marketplace", "url": "https://hooks.example.com/xapi"}),
     ok=Reply(
-        201, "The forwarder, with `secret` when one was generated", CREATED, links=FORWARDER_LINKS
+        201,
+        "The forwarder, with `secret` when one was generated",
+        CREATED,
+        {**FORWARDER_EXAMPLE, "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"},
+        links=FORWARDER_LINKS,
     ),
 )
 async def create_forwarder(request: Request) -> Response:
@@ -228,7 +266,11 @@ async def create_forwarder(request: Request) -> Response:
 
 
 @operation(
-    "GET", "One forwarder", tag="forwarders", access=ADMIN_ONLY, ok=Reply(200, "It", FORWARDER)
+    "GET",
+    "One forwarder",
+    tag="forwarders",
+    access=ADMIN_ONLY,
+    ok=Reply(200, "It", FORWARDER, FORWARDER_EXAMPLE),
 )
 @operation(
     "PATCH",
@@ -236,7 +278,7 @@ async def create_forwarder(request: Request) -> Response:
     tag="forwarders",
     access=ADMIN_ONLY,
     body=Body(FORWARDER_CHANGE, {"paused": True}),
-    ok=Reply(200, "The changed forwarder", FORWARDER),
+    ok=Reply(200, "The changed forwarder", FORWARDER, {**FORWARDER_EXAMPLE, "paused": True}),
 )
 @operation(
     "DELETE", "Delete a forwarder", tag="forwarders", access=ADMIN_ONLY, ok=Reply(204, "Deleted")
@@ -311,7 +353,7 @@ async def _forwarder_action(
     tag="forwarders",
     access=ADMIN_ONLY,
     query=EVENT_QUERY,
-    ok=Reply(200, "The events", array(EVENT)),
+    ok=Reply(200, "The events", array(EVENT), [EVENT_EXAMPLE]),
 )
 async def list_events(request: Request) -> Response:
     service = _service(request)
@@ -333,7 +375,7 @@ async def list_events(request: Request) -> Response:
     "One event",
     tag="forwarders",
     access=ADMIN_ONLY,
-    ok=Reply(200, "The event", EVENT),
+    ok=Reply(200, "The event", EVENT, EVENT_EXAMPLE),
 )
 async def event(request: Request) -> Response:
     record = await _service(request).get_event(request.path_params["event_id"])
@@ -345,7 +387,7 @@ async def event(request: Request) -> Response:
     "Every delivery attempt of an event",
     tag="forwarders",
     access=ADMIN_ONLY,
-    ok=Reply(200, "The attempts, oldest first", array(ATTEMPT)),
+    ok=Reply(200, "The attempts, oldest first", array(ATTEMPT), [ATTEMPT_EXAMPLE]),
 )
 async def event_attempts(request: Request) -> Response:
     attempts = await _service(request).list_attempts(request.path_params["event_id"])
@@ -357,7 +399,7 @@ async def event_attempts(request: Request) -> Response:
     "Send an event again",
     tag="forwarders",
     access=ADMIN_ONLY,
-    ok=Reply(200, "The event, pending again", EVENT),
+    ok=Reply(200, "The event, pending again", EVENT, {**EVENT_EXAMPLE, "state": "pending"}),
 )
 async def replay_event(request: Request) -> Response:
     record = await _service(request).replay_event(request.path_params["event_id"])
@@ -371,7 +413,7 @@ async def replay_event(request: Request) -> Response:
     tag="forwarders",
     access=ADMIN_ONLY,
     body=Body(REPLAY_RANGE, {"start": "2026-03-01T00:00:00Z", "end": "2026-03-02T00:00:00Z"}),
-    ok=Reply(200, "How many events were replayed", REPLAYED),
+    ok=Reply(200, "How many events were replayed", REPLAYED, {"replayed": 12}),
 )
 async def replay_range(request: Request) -> Response:
     service = _service(request)

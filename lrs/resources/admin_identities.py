@@ -79,7 +79,21 @@ async def import_people(request: Request) -> Response:
     "One person from the HRIS import",
     tag="identities",
     access=ADMIN_ONLY,
-    ok=Reply(200, "The person", PERSON),
+    ok=Reply(
+        200,
+        "The person",
+        PERSON,
+        {
+            "employee_id": "E100",
+            "email": "ada@example.com",
+            "emails": ["ada@example.com"],
+            "accounts": [{"home_page": "https://sso.example.com", "name": "ada"}],
+            "manager_id": "E001",
+            "department": "Engineering",
+            "job_code": "ENG2",
+            "status": "active",
+        },
+    ),
 )
 async def person(request: Request) -> Response:
     found = await _service(request).get_person(request.path_params["employee_id"])

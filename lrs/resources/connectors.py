@@ -70,6 +70,15 @@ DEFINITION_PROPERTIES: dict[str, dict[str, Any]] = {
 }
 """Each field `connectors.spec.parse_definition` accepts (a test holds the key sets equal)."""
 DEFINITION = closed(obj(("kind", "name", "secret", "activity_template"), **DEFINITION_PROPERTIES))
+CONNECTOR_EXAMPLE = {
+    "id": "c0nn3c70r1d",
+    "name": "zoom-sales",
+    "kind": "zoom",
+    "activity_template": "https://meetings.example.com/zoom/{meeting_id}",
+    "completion_threshold": 0.75,
+    "mapping": {},
+    "url": "https://lrs.example.com/connectors/c0nn3c70r1d",
+}
 DEFINITION_EXAMPLE = {
     "name": "zoom-sales",
     "kind": "zoom",
@@ -101,7 +110,7 @@ async def _object(request: Request) -> dict[str, Any]:
     "Every conferencing connector",
     tag="connectors",
     access=ADMIN_ONLY,
-    ok=Reply(200, "The connectors", array(CONNECTOR)),
+    ok=Reply(200, "The connectors", array(CONNECTOR), [CONNECTOR_EXAMPLE]),
 )
 async def list_connectors(request: Request) -> Response:
     return XAPIResponse(await _admin(request).list())
@@ -117,6 +126,7 @@ async def list_connectors(request: Request) -> Response:
         201,
         "The connector, with the webhook `url` to give the provider",
         CONNECTOR,
+        CONNECTOR_EXAMPLE,
         links=CONNECTOR_LINKS,
     ),
 )
@@ -132,7 +142,7 @@ async def create_connector(request: Request) -> Response:
     "One connector (by id or name), with its delivery counters",
     tag="connectors",
     access=ADMIN_ONLY,
-    ok=Reply(200, "The connector", CONNECTOR),
+    ok=Reply(200, "The connector", CONNECTOR, CONNECTOR_EXAMPLE),
 )
 @operation(
     "DELETE",

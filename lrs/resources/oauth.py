@@ -160,7 +160,18 @@ class OAuthEndpoints:
             media_types=(FORM,),
         ),
         ok=(
-            Reply(200, "The token", TOKEN, headers={"Cache-Control": "no-store"}),
+            Reply(
+                200,
+                "The token",
+                TOKEN,
+                {
+                    "access_token": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9...",
+                    "token_type": "Bearer",
+                    "expires_in": 3600,
+                    "scope": "statements/read",
+                },
+                headers={"Cache-Control": "no-store"},
+            ),
             Reply(400, "invalid_request, unsupported_grant_type or invalid_scope", OAUTH_ERROR),
             Reply(401, "invalid_client", OAUTH_ERROR),
         ),

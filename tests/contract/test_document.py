@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -145,3 +146,31 @@ def test_every_link_names_an_operation_of_the_document() -> None:
     ]
     assert len(links) >= 12
     assert {link["operationId"] for link in links} <= ids
+
+
+def _examples(document: dict[str, Any]) -> list[tuple[str, dict[str, Any], Any]]:
+    found = []
+    for path, item in document["paths"].items():
+        for method, op in item.items():
+            bodies = [("request", op.get("requestBody", {}))]
+            bodies += [(status, reply) for status, reply in op["responses"].items()]
+            for where, part in bodies:
+                for media, content in part.get("content", {}).items():
+                    if "example" in content:
+                        label = f"{method.upper()} {path} {where} {media}"
+                        found.append((label, content.get("schema", {}), content["example"]))
+            for parameter in op.get("parameters", []):
+                if "example" in parameter:
+                    label = f"{method.upper()} {path} {parameter['name']}"
+                    found.append((label, parameter["schema"], parameter["example"]))
+    return found
+
+
+def test_every_example_conforms_to_its_schema() -> None:
+    document = _document()
+    examples = _examples(document)
+    assert len(examples) >= 30
+    for label, schema, example in examples:
+        resolvable = {**schema, "components": document["components"]}
+        errors = list(Draft202012Validator(resolvable).iter_errors(example))
+        assert errors == [], (label, [e.message for e in errors])
