@@ -13,26 +13,35 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from forwarders.queue import STATES
 from forwarders.reconcile import Reconciler, parse_moment
-from forwarders.rules import KINDS, MAX_IN_FLIGHT, MAX_LIST, TERMINATED
-from forwarders.service import MAX_LIMIT, ForwarderService
+from forwarders.service import ForwarderService
 from lrs.auth.backend import credential_of
 from lrs.auth.scopes import require_admin
-from lrs.openapi.operations import ADMIN_ONLY, Body, Link, Reply, operation
-from lrs.openapi.params import IntParam, TextParam
-from lrs.openapi.schemas import (
-    ANY_OBJECT,
-    BOOLEAN,
-    INTEGER,
-    NUMBER,
-    STRING,
-    array,
-    closed,
-    nullable,
-    obj,
-)
+from lrs.openapi.operations import ADMIN_ONLY, Body, Reply, operation
+from lrs.openapi.schemas import ANY_OBJECT, array
 from lrs.resources.admin_credentials import record_admin_change
+from lrs.resources.admin_forwarders_contract import (
+    ACTION_BODY,
+    ACTIONS,
+    ATTEMPT,
+    ATTEMPT_EXAMPLE,
+    CREATED,
+    EVENT,
+    EVENT_EXAMPLE,
+    EVENT_LINKS,
+    EVENT_QUERY,
+    FORWARDER,
+    FORWARDER_CHANGE,
+    FORWARDER_EXAMPLE,
+    FORWARDER_LINKS,
+    MAX_OVERLAP_HOURS,
+    NEW_FORWARDER,
+    RECONCILE_BODY,
+    RECONCILE_QUERY,
+    RECONCILE_REPORT,
+    REPLAY_RANGE,
+    REPLAYED,
+)
 from lrs.resources.bodies import parse_json, read_body
 from lrs.responses import XAPIResponse
 from lrs.services import Services
@@ -42,155 +51,7 @@ from statements.formats import parse_timestamp, utc_instant
 MAX_ADMIN_BODY = 64 * 1024
 MAX_FORWARDER_BODY = 6 * 1024 * 1024
 """A forwarder's body may carry its mapping template and lookup tables (forwarders.mapping)."""
-
-_STRINGS = array({"type": "string", "minLength": 1}, maxItems=MAX_LIST)
-FORWARDER_PROPERTIES: dict[str, dict[str, Any]] = {
-    "name": {"type": "string", "minLength": 1, "maxLength": 200},
-    "url": {"type": "string", "format": "uri"},
-    "kind": {"enum": list(KINDS)},
-    "paused": BOOLEAN,
-    "max_in_flight": {"type": "integer", "minimum": 1, "maximum": MAX_IN_FLIGHT},
-    "secrets": array({"type": "string", "pattern": "^whsec_"}, minItems=1),
-    "template": nullable(closed(obj(("csv",), csv=STRING, lookups=ANY_OBJECT, name=STRING))),
-    "terminated": {"enum": list(TERMINATED)},
-    "verbs": {**_STRINGS, "minItems": 1},
-    "activity_ids": _STRINGS,
-    "activity_prefixes": _STRINGS,
-    "activity_types": _STRINGS,
-}
-"""Each field `forwarders.spec.parse_spec` accepts (a test holds the two key sets equal)."""
-NEW_FORWARDER = closed(obj(("name", "url"), **FORWARDER_PROPERTIES))
-FORWARDER_CHANGE = closed(
-    obj((), **{k: v for k, v in FORWARDER_PROPERTIES.items() if k != "secrets"})
-)
-FORWARDER = obj(
-    ("id", "name", "kind", "url", "verbs", "paused", "max_in_flight"),
-    id=STRING,
-    name=STRING,
-    kind=STRING,
-    url=STRING,
-    verbs=array(STRING),
-    paused=BOOLEAN,
-    paused_reason=nullable(STRING),
-    max_in_flight=INTEGER,
-)
-CREATED = {**FORWARDER, "properties": {**FORWARDER["properties"], "secret": nullable(STRING)}}
-EVENT = obj(
-    ("id", "forwarder_id", "statement_id", "type", "state", "attempts"),
-    id=STRING,
-    forwarder_id=STRING,
-    statement_id=STRING,
-    type=STRING,
-    state={"enum": list(STATES)},
-    attempts=INTEGER,
-)
-ATTEMPT = obj(
-    ("event_id", "number", "at", "status", "outcome"),
-    event_id=STRING,
-    forwarder_id=STRING,
-    number=INTEGER,
-    at=STRING,
-    status=nullable(INTEGER),
-    latency_ms=NUMBER,
-    outcome=STRING,
-    error=nullable(STRING),
-    excerpt=STRING,
-)
-REPLAYED = obj(("replayed",), replayed=INTEGER)
-STATE_LIST = array({"enum": list(STATES)}, minItems=1)
-ACTIONS = ("pause", "resume", "rotate-secret", "test", "replay")
-FORWARDER_EXAMPLE = {
-    "id": "0b6f3c1e-8f7a-4a57-9d55-5e2f1d0c9a41",
-    "name": "marketplace",
-    "kind": "marketplace",
-    "url": "https://hooks.example.com/xapi",
-    "verbs": ["completed", "passed"],
-    "activity_ids": [],
-    "activity_prefixes": ["https://courses.example.com/"],
-    "activity_types": [],
-    "paused": False,
-    "paused_reason": None,
-    "max_in_flight": 4,
-}
-EVENT_EXAMPLE = {
-    "id": "b1946ac9-2492-5d1b-8a84-0f3e2c7c3e0b",
-    "forwarder_id": FORWARDER_EXAMPLE["id"],
-    "statement_id": "fd41c918-b88b-4b20-a0a5-a4c32391aaa0",
-    "type": "learning.completed",
-    "state": "delivered",
-    "attempts": 1,
-    "created": "2026-03-01T10:00:00.120000+00:00",
-    "updated": "2026-03-01T10:00:00.480000+00:00",
-}
-ATTEMPT_EXAMPLE = {
-    "event_id": EVENT_EXAMPLE["id"],
-    "forwarder_id": FORWARDER_EXAMPLE["id"],
-    "number": 1,
-    "at": "2026-03-01T10:00:00.300000+00:00",
-    "status": 200,
-    "latency_ms": 182.4,
-    "outcome": "delivered",
-    "error": None,
-    "excerpt": '{"ok": true}',
-}
-_BY_ID = {"forwarder_id": "$response.body#/id"}
-FORWARDER_LINKS = {
-    "get": Link("GET /admin/forwarders/{forwarder_id}", _BY_ID),
-    "change": Link("PATCH /admin/forwarders/{forwarder_id}", _BY_ID),
-    "act": Link("POST /admin/forwarders/{forwarder_id}/{action}", _BY_ID),
-    "reconcile": Link("GET /admin/forwarders/{forwarder_id}/reconcile", _BY_ID),
-    "delete": Link("DELETE /admin/forwarders/{forwarder_id}", _BY_ID),
-}
-_EVENT = {"event_id": "$response.body#/id"}
-EVENT_LINKS = {
-    "get": Link("GET /admin/events/{event_id}", _EVENT),
-    "attempts": Link("GET /admin/events/{event_id}/attempts", _EVENT),
-    "replay": Link("POST /admin/events/{event_id}/replay", _EVENT),
-}
-ACTION_BODY = obj(
-    (),
-    overlap_hours={"type": "number", "minimum": 0, "maximum": 24 * 365, "default": 24},
-    secret={"type": "string", "pattern": "^whsec_"},
-    states=STATE_LIST,
-)
-EVENT_QUERY = (
-    IntParam("limit", "Events per page", default=100, minimum=1, maximum=MAX_LIMIT),
-    TextParam("before", "Events created before this instant (ISO 8601)", format="date-time"),
-    TextParam("forwarder", "Only this forwarder's events (its id)"),
-    TextParam("state", "Only events in this state", enum=STATES),
-)
 LIMIT, BEFORE, *_ = EVENT_QUERY
-REPLAY_RANGE = obj(
-    ("start", "end"),
-    start={"type": "string", "format": "date-time"},
-    end={"type": "string", "format": "date-time"},
-    forwarder=nullable(STRING),
-    states=STATE_LIST,
-)
-RECONCILE_QUERY = (
-    TextParam("since", "From this instant (ISO 8601)", required=True, format="date-time"),
-    TextParam("until", "To this instant (default now)", format="date-time"),
-)
-RECONCILE_BODY = closed(
-    obj(
-        ("since",),
-        since={"type": "string", "format": "date-time"},
-        until={"type": "string", "format": "date-time"},
-        requeue={**BOOLEAN, "default": True},
-        replay_dead={**BOOLEAN, "default": False},
-    )
-)
-RECONCILE_REPORT = obj(
-    ("forwarder", "since", "until", "qualifying", "counts", "drift"),
-    forwarder=obj(("id", "name"), id=STRING, name=STRING),
-    since=STRING,
-    until=STRING,
-    qualifying=INTEGER,
-    counts={"type": "object", "additionalProperties": INTEGER},
-    drift=BOOLEAN,
-    requeued=nullable({"type": "object", "additionalProperties": INTEGER}),
-    replayed_dead=nullable(INTEGER),
-)
 
 
 def _service(request: Request) -> ForwarderService:
@@ -205,9 +66,6 @@ async def _json(request: Request, limit: int = MAX_ADMIN_BODY) -> dict[str, Any]
     if not isinstance(value, dict):
         raise BadRequest("the body must be a JSON object")
     return value
-
-
-MAX_OVERLAP_HOURS = 24 * 365
 
 
 def _overlap_hours(value: Any) -> float:

@@ -20,7 +20,7 @@ from lrs import __version__
 from lrs.app import create_app
 from lrs.openapi.document import openapi_document, undescribed
 from lrs.openapi.operations import ADMIN_ONLY, Reply, operation
-from lrs.resources import admin_data, admin_exports, admin_forwarders, connectors
+from lrs.resources import admin_data, admin_exports, admin_forwarders_contract, connectors
 from lrs.settings import Settings
 
 
@@ -107,11 +107,11 @@ def test_query_parameters_come_from_the_handlers_tables() -> None:
         "default": 100,
     }
     events = {p["name"] for p in paths["/admin/events"]["get"]["parameters"]}
-    assert events == {p.name for p in admin_forwarders.EVENT_QUERY}
+    assert events == {p.name for p in admin_forwarders_contract.EVENT_QUERY}
 
 
 def test_request_bodies_come_from_the_parsers_field_tables() -> None:
-    assert set(admin_forwarders.FORWARDER_PROPERTIES) == FORWARDER_FIELDS
+    assert set(admin_forwarders_contract.FORWARDER_PROPERTIES) == FORWARDER_FIELDS
     assert set(connectors.DEFINITION_PROPERTIES) == CONNECTOR_FIELDS
     export = admin_exports.request_schema()
     assert set(export["properties"]) == set(admin_exports.FIELDS)
