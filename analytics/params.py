@@ -64,8 +64,13 @@ def activity(raw: str | None) -> str:
 def cursor_day(raw: str | None) -> str | None:
     if raw is None:
         return None
+    bad = invalid("cursor", "cursor", "not a cursor this endpoint returned")
     if not _DATE.fullmatch(raw):
-        raise invalid("cursor", "cursor", "not a cursor this endpoint returned")
+        raise bad
+    try:
+        date.fromisoformat(raw)
+    except ValueError:
+        raise bad from None
     return raw
 
 

@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from analytics.contribution import value_of
+from analytics.params import PAST_LAST_DAY
 
 Document = dict[str, Any]
 
@@ -52,13 +53,20 @@ def period_start(day: str, interval: str) -> str:
 
 
 def next_period(start: str, interval: str) -> str:
+    """The next period's first day; past the calendar's last day, `PAST_LAST_DAY` (after
+    every day, so a page ends there instead of failing on year 10000)."""
     moment = date.fromisoformat(start)
-    if interval == "day":
-        return (moment + timedelta(days=1)).isoformat()
-    if interval == "week":
-        return (moment + timedelta(days=7)).isoformat()
-    year, month = (moment.year + 1, 1) if moment.month == 12 else (moment.year, moment.month + 1)
-    return date(year, month, 1).isoformat()
+    try:
+        if interval == "day":
+            return (moment + timedelta(days=1)).isoformat()
+        if interval == "week":
+            return (moment + timedelta(days=7)).isoformat()
+        year, month = (
+            (moment.year + 1, 1) if moment.month == 12 else (moment.year, moment.month + 1)
+        )
+        return date(year, month, 1).isoformat()
+    except (OverflowError, ValueError):
+        return PAST_LAST_DAY
 
 
 def series(

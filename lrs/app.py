@@ -35,6 +35,7 @@ from lrs.http.middleware import RequestIdMiddleware, XAPIVersionMiddleware
 from lrs.http.ratelimit import RateLimitMiddleware, rate_limiter
 from lrs.http.security_headers import SecurityHeadersMiddleware
 from lrs.metrics import Metrics
+from lrs.openapi.endpoint import openapi_json
 from lrs.resources.about import about
 from lrs.resources.activities import ActivitiesResource
 from lrs.resources.admin_credentials import ROUTES as CREDENTIAL_ROUTES
@@ -235,6 +236,7 @@ def create_app(
         Route("/readyz", readyz),
         *OAuthEndpoints(gate).routes(),
         Route("/metrics", metrics_endpoint),
+        Route("/openapi.json", openapi_json),
         Mount(
             "/admin",
             routes=[

@@ -22,17 +22,76 @@ from starlette.routing import Route
 from lrs.audit import MAX_LIST
 from lrs.auth.backend import client_address, credential_of
 from lrs.auth.credential_admin import CredentialAdmin
-from lrs.auth.scopes import Credential, require_admin, unknown_scopes
+from lrs.auth.scopes import KNOWN_SCOPES, Credential, require_admin, unknown_scopes
+from lrs.openapi.operations import ADMIN_ONLY, Body, Link, Reply, operation
+from lrs.openapi.params import IntParam, TextParam
+from lrs.openapi.schemas import (
+    ANY_OBJECT,
+    BOOLEAN,
+    STRING,
+    array,
+    nullable,
+    obj,
+)
 from lrs.resources.bodies import parse_json, read_body
 from lrs.responses import XAPIResponse
 from lrs.services import Services
 from statements.errors import BadRequest, NotFound
-from statements.int_params import parse_int_param
 
 MAX_BODY = 16 * 1024
 MAX_NAME = 100
 MAX_SCOPES = 16
 MAX_ACTION = 64
+
+SCOPE = {"enum": sorted(KNOWN_SCOPES)}
+NEW_CREDENTIAL = obj(
+    ("scopes",),
+    name={"type": "string", "minLength": 1, "maxLength": MAX_NAME, "default": "client"},
+    scopes=array(SCOPE, minItems=1, maxItems=MAX_SCOPES),
+)
+"""What `_new_credential` accepts (other fields are ignored)."""
+CREDENTIAL = obj(
+    ("key", "name", "scopes", "created", "revoked"),
+    key=STRING,
+    name=STRING,
+    scopes=array(STRING),
+    created=STRING,
+    revoked=BOOLEAN,
+)
+CREATED = obj(
+    ("key", "secret", "name", "scopes"),
+    key=STRING,
+    secret=STRING,
+    name=STRING,
+    scopes=array(STRING),
+)
+AUDIT_QUERY = (
+    IntParam("limit", "Entries per page", default=100, minimum=1, maximum=MAX_LIST),
+    TextParam(
+        "before",
+        "Entries older than this one (its `id`)",
+        pattern="^[0-9a-fA-F]{24}$",
+        example="6650c0ffee0000000000abcd",
+    ),
+    TextParam(
+        "action",
+        "Only this action (`credential.created`, `token.issued`, ...)",
+        min_length=1,
+        max_length=MAX_ACTION,
+    ),
+)
+LIMIT, BEFORE, ACTION = AUDIT_QUERY
+AUDIT_ENTRY = obj(
+    ("id", "at", "actor", "action", "target", "source", "outcome", "details"),
+    id=STRING,
+    at=STRING,
+    actor=nullable(STRING),
+    action=STRING,
+    target=nullable(STRING),
+    source=nullable(STRING),
+    outcome=nullable(STRING),
+    details=nullable(ANY_OBJECT),
+)
 
 
 def _admin(request: Request) -> tuple[Services, Credential]:
@@ -56,6 +115,26 @@ async def record_admin_change(
     )
 
 
+@operation(
+    "GET",
+    "Every credential (never a secret or its hash)",
+    tag="credentials",
+    access=ADMIN_ONLY,
+    ok=Reply(
+        200,
+        "The credentials",
+        array(CREDENTIAL),
+        [
+            {
+                "key": "8f14e45fceea167a5a36",
+                "name": "reporting",
+                "scopes": ["statements/read"],
+                "created": "2026-03-01T09:00:00+00:00",
+                "revoked": False,
+            }
+        ],
+    ),
+)
 async def list_credentials(request: Request) -> Response:
     services, _ = _admin(request)
     records = await services.credentials.list()
@@ -82,6 +161,25 @@ def _new_credential(body: Any) -> tuple[str, list[str]]:
     return name, scopes
 
 
+@operation(
+    "POST",
+    "Create a credential; its secret is shown once, in this answer",
+    tag="credentials",
+    access=ADMIN_ONLY,
+    body=Body(NEW_CREDENTIAL, {"name": "reporting", "scopes": ["statements/read"]}),
+    ok=Reply(
+        201,
+        "The new credential with its secret",
+        CREATED,
+        {
+            "key": "8f14e45fceea167a5a36",
+            "secret": "Xq2v9LrT0bWm4KcZ8yNd3PfH",
+            "name": "reporting",
+            "scopes": ["statements/read"],
+        },
+        links={"revoke": Link("DELETE /admin/credentials/{key}", {"key": "$response.body#/key"})},
+    ),
+)
 async def create_credential(request: Request) -> Response:
     services, admin = _admin(request)
     name, scopes = _new_credential(parse_json(await read_body(request, MAX_BODY)))
@@ -92,6 +190,13 @@ async def create_credential(request: Request) -> Response:
     return XAPIResponse(body, status_code=201, headers={"Cache-Control": "no-store"})
 
 
+@operation(
+    "DELETE",
+    "Revoke a credential: Basic and tokens of that key stop working",
+    tag="credentials",
+    access=ADMIN_ONLY,
+    ok=Reply(204, "Revoked"),
+)
 async def revoke_credential(request: Request) -> Response:
     services, admin = _admin(request)
     key = request.path_params["key"]
@@ -105,16 +210,40 @@ async def revoke_credential(request: Request) -> Response:
 
 def _audit_query(request: Request) -> tuple[int, str | None, str | None]:
     params = request.query_params
-    limit = parse_int_param("limit", params.get("limit"), default=100, minimum=1, maximum=MAX_LIST)
-    before = params.get("before")
+    limit = LIMIT.read(params)
+    before = BEFORE.read(params)
     if before is not None and not ObjectId.is_valid(before):
         raise BadRequest("before must be the id of an audit entry", {"parameter": "before"})
-    action = params.get("action")
+    action = ACTION.read(params)
     if action is not None and not 0 < len(action) <= MAX_ACTION:
         raise BadRequest(f"action must be 1 to {MAX_ACTION} characters", {"parameter": "action"})
     return limit, before, action
 
 
+@operation(
+    "GET",
+    "The audit log, newest first",
+    tag="audit",
+    access=ADMIN_ONLY,
+    query=AUDIT_QUERY,
+    ok=Reply(
+        200,
+        "Audit entries",
+        array(AUDIT_ENTRY),
+        [
+            {
+                "id": "6650c0ffee0000000000abcd",
+                "at": "2026-03-01T09:00:00.512000+00:00",
+                "actor": "admin",
+                "action": "credential.created",
+                "target": "8f14e45fceea167a5a36",
+                "source": "192.0.2.10",
+                "outcome": "ok",
+                "details": {"scopes": ["statements/read"]},
+            }
+        ],
+    ),
+)
 async def list_audit(request: Request) -> Response:
     services, _ = _admin(request)
     limit, before, action = _audit_query(request)

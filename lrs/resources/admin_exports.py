@@ -26,9 +26,17 @@ from starlette.routing import Route
 from exports.identities import HrisEmployeeIds
 from exports.jobs import ExportJob, ExportJobStore, ExportRunner, Sources
 from exports.manifest import MANIFEST
-from exports.spec import DEFAULT_MAX_FILE_BYTES, DEFAULT_SETTLE_SECONDS, ExportSpec, build_spec
+from exports.spec import (
+    DEFAULT_MAX_FILE_BYTES,
+    DEFAULT_SETTLE_SECONDS,
+    FORMATS,
+    ExportSpec,
+    build_spec,
+)
 from lrs.auth.backend import credential_of
 from lrs.auth.scopes import require_admin
+from lrs.openapi.operations import ADMIN_ONLY, Body, Link, Reply, operation
+from lrs.openapi.schemas import ANY_OBJECT, STRING, array, closed, nullable, obj
 from lrs.resources.bodies import parse_json, read_body
 from lrs.responses import XAPIResponse
 from lrs.services import Services
@@ -46,6 +54,66 @@ FIELDS: dict[str, type | tuple[type, ...]] = {
     "max_file_bytes": int,
     "settle_seconds": (int, float),
 }
+"""The body's fields and their types: `parse_request` checks against it, the document
+describes the body from it (`request_schema`)."""
+JSON_TYPES: dict[type, str] = {
+    str: "string",
+    bool: "boolean",
+    list: "array",
+    int: "integer",
+    float: "number",
+}
+
+
+def request_schema() -> dict[str, Any]:
+    properties: dict[str, Any] = {}
+    for name, kind in FIELDS.items():
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        types = sorted({JSON_TYPES[k] for k in kinds} - ({"integer"} if float in kinds else set()))
+        properties[name] = {"type": types[0] if len(types) == 1 else types}
+    properties["format"]["enum"] = list(FORMATS)
+    properties["columns"]["items"] = {"type": "string"}
+    return closed(obj(("format",), **properties))
+
+
+JOB = obj(
+    ("id", "state", "request", "progress", "manifest", "error", "created", "links"),
+    id=STRING,
+    state={"enum": ["running", "done", "failed"]},
+    request=ANY_OBJECT,
+    progress=ANY_OBJECT,
+    manifest=nullable(ANY_OBJECT),
+    error=nullable(STRING),
+    created_by=nullable(STRING),
+    created=STRING,
+    updated=STRING,
+    links=obj(("self", "files"), self=STRING, files=ANY_OBJECT),
+)
+JOB_EXAMPLE: dict[str, Any] = {
+    "id": "e3b0c44298fc1c14",
+    "state": "done",
+    "request": {"format": "csv", "since": "2026-03-01T00:00:00Z"},
+    "progress": {"rows": 1200, "files": 1},
+    "manifest": {
+        "files": [
+            {"name": "part-00000.csv.gz", "rows": 1200, "bytes": 48213, "sha256": "9f86d0..."}
+        ],
+        "rows": 1200,
+        "cursor": "c1.AAABjT...",
+    },
+    "error": None,
+    "created_by": "8f14e45fceea167a5a36",
+    "created": "2026-03-01T10:00:00+00:00",
+    "updated": "2026-03-01T10:00:04+00:00",
+    "links": {
+        "self": "https://lrs.example.com/admin/exports/e3b0c44298fc1c14",
+        "files": {
+            "part-00000.csv.gz": "https://lrs.example.com/admin/exports/e3b0c44298fc1c14/files/part-00000.csv.gz",
+            "manifest.json": "https://lrs.example.com/admin/exports/e3b0c44298fc1c14/files/manifest.json",
+        },
+    },
+}
+FILE_TYPES = ("application/gzip", "application/vnd.apache.parquet", "application/json")
 
 
 def parse_request(value: Any) -> ExportSpec:
@@ -121,6 +189,29 @@ class ExportEndpoints:
             raise NotFound(f"export {job.id} has no file {name!r} (yet)")
         return self.runner_for(services).directory(job.id) / name
 
+    @operation(
+        "POST",
+        "Start an export job (NDJSON, CSV or Parquet; docs/exports.md)",
+        tag="exports",
+        access=ADMIN_ONLY,
+        body=Body(
+            request_schema(),
+            {"format": "csv", "filters": "verb=http://adlnet.gov/expapi/verbs/completed"},
+        ),
+        ok=Reply(
+            202,
+            "The job, running",
+            JOB,
+            {
+                **JOB_EXAMPLE,
+                "state": "running",
+                "progress": {"rows": 0},
+                "manifest": None,
+                "links": {"self": JOB_EXAMPLE["links"]["self"], "files": {}},
+            },
+            links={"get": Link("GET /admin/exports/{job_id}", {"job_id": "$response.body#/id"})},
+        ),
+    )
     async def start(self, request: Request) -> Response:
         credential = credential_of(request.scope)
         require_admin(credential)
@@ -129,16 +220,39 @@ class ExportEndpoints:
         job = await self.start_job(request.state.services, body, credential.key, source)
         return XAPIResponse(self._view(request, job), status_code=202)
 
+    @operation(
+        "GET",
+        "Every export job, newest first",
+        tag="exports",
+        access=ADMIN_ONLY,
+        ok=Reply(
+            200, "The jobs", obj(("exports",), exports=array(JOB)), {"exports": [JOB_EXAMPLE]}
+        ),
+    )
     async def index(self, request: Request) -> Response:
         require_admin(credential_of(request.scope))
         jobs = await self.runner_for(request.state.services).store.list()
         return XAPIResponse({"exports": [self._view(request, job) for job in jobs]})
 
+    @operation(
+        "GET",
+        "One export job: state, progress, the manifest when done",
+        tag="exports",
+        access=ADMIN_ONLY,
+        ok=Reply(200, "The job", JOB, JOB_EXAMPLE),
+    )
     async def get(self, request: Request) -> Response:
         require_admin(credential_of(request.scope))
         job = await self._job(request)
         return XAPIResponse(self._view(request, job))
 
+    @operation(
+        "GET",
+        "A file of a finished job, with Content-Length and byte ranges (resumable)",
+        tag="exports",
+        access=ADMIN_ONLY,
+        ok=Reply(200, "The file", {}, media_types=FILE_TYPES, headers={"Content-Length": "Bytes"}),
+    )
     async def download(self, request: Request) -> Response:
         require_admin(credential_of(request.scope))
         job = await self._job(request)

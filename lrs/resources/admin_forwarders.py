@@ -14,20 +14,44 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from forwarders.reconcile import Reconciler, parse_moment
-from forwarders.service import MAX_LIMIT, ForwarderService
+from forwarders.service import ForwarderService
 from lrs.auth.backend import credential_of
 from lrs.auth.scopes import require_admin
+from lrs.openapi.operations import ADMIN_ONLY, Body, Reply, operation
+from lrs.openapi.schemas import ANY_OBJECT, array
 from lrs.resources.admin_credentials import record_admin_change
+from lrs.resources.admin_forwarders_contract import (
+    ACTION_BODY,
+    ACTIONS,
+    ATTEMPT,
+    ATTEMPT_EXAMPLE,
+    CREATED,
+    EVENT,
+    EVENT_EXAMPLE,
+    EVENT_LINKS,
+    EVENT_QUERY,
+    FORWARDER,
+    FORWARDER_CHANGE,
+    FORWARDER_EXAMPLE,
+    FORWARDER_LINKS,
+    MAX_OVERLAP_HOURS,
+    NEW_FORWARDER,
+    RECONCILE_BODY,
+    RECONCILE_QUERY,
+    RECONCILE_REPORT,
+    REPLAY_RANGE,
+    REPLAYED,
+)
 from lrs.resources.bodies import parse_json, read_body
 from lrs.responses import XAPIResponse
 from lrs.services import Services
 from statements.errors import BadRequest, InvalidQuery
 from statements.formats import parse_timestamp, utc_instant
-from statements.int_params import parse_int_param
 
 MAX_ADMIN_BODY = 64 * 1024
 MAX_FORWARDER_BODY = 6 * 1024 * 1024
 """A forwarder's body may carry its mapping template and lookup tables (forwarders.mapping)."""
+LIMIT, BEFORE, *_ = EVENT_QUERY
 
 
 def _service(request: Request) -> ForwarderService:
@@ -42,9 +66,6 @@ async def _json(request: Request, limit: int = MAX_ADMIN_BODY) -> dict[str, Any]
     if not isinstance(value, dict):
         raise BadRequest("the body must be a JSON object")
     return value
-
-
-MAX_OVERLAP_HOURS = 24 * 365
 
 
 def overlap_hours(value: Any) -> float:
@@ -69,11 +90,32 @@ def parse_time(value: Any, name: str) -> datetime:
     return utc_instant(parsed)
 
 
+@operation(
+    "GET",
+    "Every forwarder (secrets are never listed)",
+    tag="forwarders",
+    access=ADMIN_ONLY,
+    ok=Reply(200, "The forwarders", array(FORWARDER), [FORWARDER_EXAMPLE]),
+)
 async def list_forwarders(request: Request) -> Response:
     views = await _service(request).list_forwarders()
     return XAPIResponse([v.as_dict() for v in views])
 
 
+@operation(
+    "POST",
+    "Create a forwarder (a generated secret is shown once, here)",
+    tag="forwarders",
+    access=ADMIN_ONLY,
+    body=Body(NEW_FORWARDER, {"name": "marketplace", "url": "https://hooks.example.com/xapi"}),
+    ok=Reply(
+        201,
+        "The forwarder, with `secret` when one was generated",
+        CREATED,
+        {**FORWARDER_EXAMPLE, "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"},
+        links=FORWARDER_LINKS,
+    ),
+)
 async def create_forwarder(request: Request) -> Response:
     service = _service(request)
     created = await service.create_forwarder(await _json(request, MAX_FORWARDER_BODY))
@@ -81,6 +123,24 @@ async def create_forwarder(request: Request) -> Response:
     return XAPIResponse(created.as_dict(), status_code=201)
 
 
+@operation(
+    "GET",
+    "One forwarder",
+    tag="forwarders",
+    access=ADMIN_ONLY,
+    ok=Reply(200, "It", FORWARDER, FORWARDER_EXAMPLE),
+)
+@operation(
+    "PATCH",
+    "Change a forwarder (any field but its secrets: see rotate-secret)",
+    tag="forwarders",
+    access=ADMIN_ONLY,
+    body=Body(FORWARDER_CHANGE, {"paused": True}),
+    ok=Reply(200, "The changed forwarder", FORWARDER, {**FORWARDER_EXAMPLE, "paused": True}),
+)
+@operation(
+    "DELETE", "Delete a forwarder", tag="forwarders", access=ADMIN_ONLY, ok=Reply(204, "Deleted")
+)
 async def forwarder(request: Request) -> Response:
     service = _service(request)
     forwarder_id = request.path_params["forwarder_id"]
@@ -99,6 +159,22 @@ async def forwarder(request: Request) -> Response:
     return XAPIResponse(view.as_dict())
 
 
+@operation(
+    "POST",
+    "Pause, resume, rotate its secret, send a test event or replay its events",
+    tag="forwarders",
+    access=ADMIN_ONLY,
+    path={"action": {"enum": list(ACTIONS)}},
+    body=Body(ACTION_BODY, {"overlap_hours": 24}, required=False),
+    ok=(
+        Reply(
+            200,
+            "pause/resume: the forwarder; rotate-secret: {secret}; replay: {replayed}",
+            ANY_OBJECT,
+        ),
+        Reply(202, "test: the queued test event", EVENT, links=EVENT_LINKS),
+    ),
+)
 async def forwarder_action(request: Request) -> Response:
     service = _service(request)
     forwarder_id, action = request.path_params["forwarder_id"], request.path_params["action"]
@@ -129,11 +205,20 @@ async def _forwarder_action(
     raise BadRequest(f"unknown action {action!r}")
 
 
+@operation(
+    "GET",
+    "Forwarded events, newest first",
+    tag="forwarders",
+    access=ADMIN_ONLY,
+    query=EVENT_QUERY,
+    ok=Reply(200, "The events", array(EVENT), [EVENT_EXAMPLE]),
+)
 async def list_events(request: Request) -> Response:
     service = _service(request)
     params = request.query_params
-    limit = parse_int_param("limit", params.get("limit"), default=100, minimum=1, maximum=MAX_LIMIT)
-    before = parse_time(params["before"], "before") if "before" in params else None
+    limit = LIMIT.read(params)
+    raw_before = BEFORE.read(params)
+    before = parse_time(raw_before, "before") if raw_before is not None else None
     records = await service.list_events(
         forwarder_id=params.get("forwarder"),
         state=params.get("state"),
@@ -143,22 +228,51 @@ async def list_events(request: Request) -> Response:
     return XAPIResponse([r.as_dict() for r in records])
 
 
+@operation(
+    "GET",
+    "One event",
+    tag="forwarders",
+    access=ADMIN_ONLY,
+    ok=Reply(200, "The event", EVENT, EVENT_EXAMPLE),
+)
 async def event(request: Request) -> Response:
     record = await _service(request).get_event(request.path_params["event_id"])
     return XAPIResponse(record.as_dict())
 
 
+@operation(
+    "GET",
+    "Every delivery attempt of an event",
+    tag="forwarders",
+    access=ADMIN_ONLY,
+    ok=Reply(200, "The attempts, oldest first", array(ATTEMPT), [ATTEMPT_EXAMPLE]),
+)
 async def event_attempts(request: Request) -> Response:
     attempts = await _service(request).list_attempts(request.path_params["event_id"])
     return XAPIResponse([a.as_dict() for a in attempts])
 
 
+@operation(
+    "POST",
+    "Send an event again",
+    tag="forwarders",
+    access=ADMIN_ONLY,
+    ok=Reply(200, "The event, pending again", EVENT, {**EVENT_EXAMPLE, "state": "pending"}),
+)
 async def replay_event(request: Request) -> Response:
     record = await _service(request).replay_event(request.path_params["event_id"])
     await record_admin_change(request, "event.replay", request.path_params["event_id"])
     return XAPIResponse(record.as_dict())
 
 
+@operation(
+    "POST",
+    "Send again the events created in a time range",
+    tag="forwarders",
+    access=ADMIN_ONLY,
+    body=Body(REPLAY_RANGE, {"start": "2026-03-01T00:00:00Z", "end": "2026-03-02T00:00:00Z"}),
+    ok=Reply(200, "How many events were replayed", REPLAYED, {"replayed": 12}),
+)
 async def replay_range(request: Request) -> Response:
     service = _service(request)
     body = await _json(request)
@@ -173,6 +287,22 @@ async def replay_range(request: Request) -> Response:
     return XAPIResponse({"replayed": count})
 
 
+@operation(
+    "GET",
+    "Compare what should have been forwarded in a window with what was",
+    tag="forwarders",
+    access=ADMIN_ONLY,
+    query=RECONCILE_QUERY,
+    ok=Reply(200, "The report", RECONCILE_REPORT),
+)
+@operation(
+    "POST",
+    "Reconcile and act: requeue the missing events, replay dead ones if asked",
+    tag="forwarders",
+    access=ADMIN_ONLY,
+    body=Body(RECONCILE_BODY, {"since": "2026-03-01T00:00:00Z", "replay_dead": True}),
+    ok=Reply(200, "The report, with what was requeued and replayed", RECONCILE_REPORT),
+)
 async def reconcile(request: Request) -> Response:
     """GET reports; POST (body `{"since", "until"?, "requeue"?, "replay_dead"?}`) also acts:
     requeues the missing events (unless `requeue` is false) and replays dead ones if asked."""

@@ -12,14 +12,46 @@ from starlette.routing import Route
 
 from lrs.auth.backend import credential_of
 from lrs.auth.scopes import require_admin
+from lrs.openapi.operations import ADMIN_ONLY, Body, Reply, operation
+from lrs.openapi.schemas import ANY_OBJECT, STRING, array, obj
 from lrs.resources.admin_credentials import record_admin_change
 from lrs.resources.bodies import parse_json, read_body
 from lrs.responses import XAPIResponse
 from lrs.services import Services
 
 MAX_VOCABULARY_BODY = 2 * 1024 * 1024
+VOCABULARY = obj(
+    ("version", "canonical", "aliases", "rules", "strict_categories"),
+    version=STRING,
+    canonical=array(STRING),
+    aliases=ANY_OBJECT,
+    rules=ANY_OBJECT,
+    strict_categories=array(STRING),
+)
+"""The file format of `statements.vocabulary` (`as_document`, read back by `parse_vocabulary`)."""
+IN_FORCE = Reply(200, "The vocabulary in force (default and extension merged)", VOCABULARY)
+EXTENSION_EXAMPLE = {
+    "version": "acme-1",
+    "aliases": {"completed": [{"iri": "https://acme.example/verbs/finished"}]},
+}
 
 
+@operation("GET", "The vocabulary in force", tag="vocabulary", access=ADMIN_ONLY, ok=IN_FORCE)
+@operation(
+    "PUT",
+    "Replace the operator's extension (docs/analytics.md: the file format)",
+    tag="vocabulary",
+    access=ADMIN_ONLY,
+    body=Body(ANY_OBJECT, EXTENSION_EXAMPLE),
+    ok=IN_FORCE,
+)
+@operation(
+    "DELETE",
+    "Remove the operator's extension: the packaged default alone is in force",
+    tag="vocabulary",
+    access=ADMIN_ONLY,
+    ok=IN_FORCE,
+)
 async def vocabulary(request: Request) -> Response:
     require_admin(credential_of(request.scope))
     services: Services = request.state.services

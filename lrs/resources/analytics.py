@@ -19,12 +19,11 @@ from analytics.service import Analytics
 from lrs.auth.backend import credential_of
 from lrs.auth.scopes import require_analytics
 from lrs.erasure import parse_agent
+from lrs.resources.analytics_contract import LEARNER, MAX_LEARNER_PAGE, SUMMARY, TIMESERIES
 from lrs.responses import XAPIResponse
 from lrs.services import Services
 from lrs.storage.sequence import ms_of, stored_string
 from statements.index import agent_key
-
-MAX_LEARNER_PAGE = 100
 
 
 async def _analytics(request: Request) -> tuple[Analytics, dict[str, Any]]:
@@ -34,6 +33,7 @@ async def _analytics(request: Request) -> tuple[Analytics, dict[str, Any]]:
     return services.analytics, {"through": stored_string(ms_of(progress.cursor))}
 
 
+@SUMMARY
 async def activity_summary(request: Request) -> Response:
     analytics, meta = await _analytics(request)
     query = request.query_params
@@ -43,6 +43,7 @@ async def activity_summary(request: Request) -> Response:
     return XAPIResponse({**answer, **_window(query), **meta})
 
 
+@TIMESERIES
 async def activity_timeseries(request: Request) -> Response:
     analytics, meta = await _analytics(request)
     query = request.query_params
@@ -54,6 +55,7 @@ async def activity_timeseries(request: Request) -> Response:
     return XAPIResponse({**answer, **_window(query), **meta})
 
 
+@LEARNER
 async def learner_activities(request: Request) -> Response:
     analytics, meta = await _analytics(request)
     query = request.query_params

@@ -21,10 +21,15 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
+from connectors.model import KINDS
 from connectors.service import MAX_DELIVERY_BYTES, ConnectorService
+from connectors.spec import MAX_MAPPING, MAX_NAME, MAX_SECRET
 from lrs.auth.backend import credential_of
 from lrs.auth.scopes import require_admin
 from lrs.errors import error_response
+from lrs.openapi.operations import ADMIN_ONLY, PUBLIC, Body, Link, Reply, operation
+from lrs.openapi.params import TextParam
+from lrs.openapi.schemas import ANY_OBJECT, STRING, array, closed, nullable, obj
 from lrs.resources.admin_credentials import record_admin_change
 from lrs.resources.bodies import parse_json, read_body
 from lrs.responses import XAPIResponse
@@ -38,6 +43,55 @@ PROVIDER_CHALLENGES = {
     "zoom": 'Zoom-Signature realm="connectors", headers="x-zm-signature x-zm-request-timestamp"',
     "webex": 'Webex-Signature realm="connectors", headers="x-spark-signature"',
     "teams": 'Graph-ClientState realm="connectors"',
+}
+CONNECTOR = obj(
+    ("id", "name", "kind"),
+    id=STRING,
+    name=STRING,
+    kind=STRING,
+    activity_template=nullable(STRING),
+    mapping=nullable(ANY_OBJECT),
+    url=STRING,
+)
+_REF = {"ref": "$response.body#/id"}
+CONNECTOR_LINKS = {
+    "get": Link("GET /admin/connectors/{ref}", _REF),
+    "report": Link("POST /admin/connectors/{ref}/attendance-report", _REF),
+    "webhook": Link("POST /connectors/{connector_id}", {"connector_id": "$response.body#/id"}),
+    "delete": Link("DELETE /admin/connectors/{ref}", _REF),
+}
+_IRI = {"type": "string", "format": "uri", "pattern": "^https?://"}
+DEFINITION_PROPERTIES: dict[str, dict[str, Any]] = {
+    "kind": {"enum": list(KINDS)},
+    "name": {"type": "string", "minLength": 1, "maxLength": MAX_NAME},
+    "secret": {"type": "string", "minLength": 1, "maxLength": MAX_SECRET},
+    "activity_template": {**_IRI, "description": "An activity IRI with `{meeting_id}` in it"},
+    "completion_threshold": {
+        "type": "number",
+        "exclusiveMinimum": 0,
+        "maximum": 1,
+        "default": 0.75,
+    },
+    "mapping": nullable(
+        {"type": "object", "additionalProperties": _IRI, "maxProperties": MAX_MAPPING}
+    ),
+}
+"""Each field `connectors.spec.parse_definition` accepts (a test holds the key sets equal)."""
+DEFINITION = closed(obj(("kind", "name", "secret", "activity_template"), **DEFINITION_PROPERTIES))
+CONNECTOR_EXAMPLE = {
+    "id": "c0nn3c70r1d",
+    "name": "zoom-sales",
+    "kind": "zoom",
+    "activity_template": "https://meetings.example.com/zoom/{meeting_id}",
+    "completion_threshold": 0.75,
+    "mapping": {},
+    "url": "https://lrs.example.com/connectors/c0nn3c70r1d",
+}
+DEFINITION_EXAMPLE = {
+    "name": "zoom-sales",
+    "kind": "zoom",
+    "secret": "the app's secret token",
+    "activity_template": "https://meetings.example.com/zoom/{meeting_id}",
 }
 
 
@@ -59,10 +113,31 @@ async def _object(request: Request) -> dict[str, Any]:
     return value
 
 
+@operation(
+    "GET",
+    "Every conferencing connector",
+    tag="connectors",
+    access=ADMIN_ONLY,
+    ok=Reply(200, "The connectors", array(CONNECTOR), [CONNECTOR_EXAMPLE]),
+)
 async def list_connectors(request: Request) -> Response:
     return XAPIResponse(await _admin(request).list())
 
 
+@operation(
+    "POST",
+    "Create a connector (Zoom, Teams, ...; docs/connectors.md); its secret is never shown",
+    tag="connectors",
+    access=ADMIN_ONLY,
+    body=Body(DEFINITION, DEFINITION_EXAMPLE),
+    ok=Reply(
+        201,
+        "The connector, with the webhook `url` to give the provider",
+        CONNECTOR,
+        CONNECTOR_EXAMPLE,
+        links=CONNECTOR_LINKS,
+    ),
+)
 async def create_connector(request: Request) -> Response:
     service = _admin(request)
     created = await service.create(await _object(request))
@@ -70,6 +145,20 @@ async def create_connector(request: Request) -> Response:
     return XAPIResponse(created, status_code=201)
 
 
+@operation(
+    "GET",
+    "One connector (by id or name), with its delivery counters",
+    tag="connectors",
+    access=ADMIN_ONLY,
+    ok=Reply(200, "The connector", CONNECTOR, CONNECTOR_EXAMPLE),
+)
+@operation(
+    "DELETE",
+    "Remove a connector and its inbox",
+    tag="connectors",
+    access=ADMIN_ONLY,
+    ok=Reply(204, "Removed"),
+)
 async def connector(request: Request) -> Response:
     service = _admin(request)
     ref = request.path_params["ref"]
@@ -80,6 +169,14 @@ async def connector(request: Request) -> Response:
     return XAPIResponse(await service.view(ref))
 
 
+@operation(
+    "POST",
+    "Import a Teams attendance report (or any provider's, in the same shape)",
+    tag="connectors",
+    access=ADMIN_ONLY,
+    body=Body(ANY_OBJECT),
+    ok=Reply(202, "What was queued for processing", ANY_OBJECT),
+)
 async def import_report(request: Request) -> Response:
     service = _admin(request)
     ref = request.path_params["ref"]
@@ -88,6 +185,33 @@ async def import_report(request: Request) -> Response:
     return XAPIResponse(imported, status_code=202)
 
 
+@operation(
+    "POST",
+    "Reconcile a meeting with the provider's attendance report (docs/connectors.md)",
+    tag="connectors",
+    access=ADMIN_ONLY,
+    body=Body(
+        obj(
+            ("meeting", "report"),
+            meeting={"type": "string", "minLength": 1, "maxLength": MAX_MEETING_REF},
+            report=ANY_OBJECT,
+            dry_run={"type": "boolean", "default": False},
+        ),
+        {"meeting": "85746065432", "report": {"participants": []}, "dry_run": True},
+    ),
+    ok=Reply(
+        200,
+        "What changed (or, in a dry run, would change)",
+        obj(
+            ("connector", "meeting", "instance", "dry_run", "changes"),
+            connector=STRING,
+            meeting=STRING,
+            instance=STRING,
+            dry_run={"type": "boolean"},
+            changes=array(ANY_OBJECT),
+        ),
+    ),
+)
 async def reconcile(request: Request) -> Response:
     """`{"meeting": ID, "report": {...}, "dry_run": false}` → what changed (or would)."""
     service = _admin(request)
@@ -107,6 +231,24 @@ async def reconcile(request: Request) -> Response:
     return XAPIResponse(done)
 
 
+@operation(
+    "POST",
+    "The provider's webhook (authenticated by the provider's signature, not a credential)",
+    tag="connectors",
+    access=PUBLIC,
+    query=(TextParam("validationToken", "Microsoft Graph's subscription validation"),),
+    body=Body(ANY_OBJECT, required=False),
+    ok=(
+        Reply(
+            200,
+            "Stored (JSON), or a URL validation answered (Graph: the token as text/plain)",
+            {},
+            media_types=("application/json", "text/plain"),
+        ),
+        Reply(202, "Ignored: an event kind the connector does not use", ANY_OBJECT),
+    ),
+    errors=(401,),
+)
 async def receive(request: Request) -> Response:
     service = _connectors(request)
     found = await service.connector(request.path_params["connector_id"])

@@ -12,10 +12,24 @@ from starlette.responses import Response
 from lrs.auth.backend import credential_of
 from lrs.auth.scopes import ADMIN, METRICS
 from lrs.metrics import CONTENT_TYPE
+from lrs.openapi.operations import Access, Reply, operation
 from lrs.services import Services
 from statements.errors import Forbidden
 
 
+@operation(
+    "GET",
+    "Prometheus metrics",
+    tag="metrics",
+    access=Access((METRICS, ADMIN), "A scraper's credential needs only `metrics`."),
+    ok=Reply(
+        200,
+        "The Prometheus text exposition format",
+        {"type": "string"},
+        "# TYPE lrs_statements_stored_total counter\nlrs_statements_stored_total 1200\n",
+        media_types=("text/plain",),
+    ),
+)
 async def metrics(request: Request) -> Response:
     credential = credential_of(request.scope)
     if not credential.has_any({METRICS, ADMIN}):

@@ -23,6 +23,8 @@ from lrs.auth.basic import parse_basic
 from lrs.auth.gate import AuthGate
 from lrs.auth.jwt import TokenIssuer
 from lrs.auth.scopes import Credential, narrow, unknown_scopes
+from lrs.openapi.operations import PUBLIC, Body, Reply, operation
+from lrs.openapi.schemas import ANY_OBJECT, ERROR, INTEGER, STRING, array, obj
 from lrs.resources.bodies import media_type, read_body
 from lrs.responses import XAPIResponse
 from statements.errors import NotFound, Unauthenticated
@@ -31,6 +33,32 @@ ISSUED = "token.issued"
 MAX_FORM_BYTES = 4096
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 FORM = "application/x-www-form-urlencoded"
+
+OAUTH_ERROR = {
+    **ERROR,
+    "required": [*ERROR["required"], "error_description"],
+    "properties": {**ERROR["properties"], "error_description": STRING},
+}
+"""RFC 6749 §5.2 (`error`, `error_description`) plus our `message` and `details`."""
+TOKEN_FORM = obj(
+    (),
+    grant_type={"enum": ["client_credentials"]},
+    client_id=STRING,
+    client_secret=STRING,
+    scope=STRING,
+)
+TOKEN = obj(
+    ("access_token", "token_type", "expires_in", "scope"),
+    access_token=STRING,
+    token_type={"const": "Bearer"},
+    expires_in=INTEGER,
+    scope=STRING,
+)
+CLIENT_AUTHENTICATION = (
+    "The client authenticates with HTTP Basic (key and secret) or with the `client_id` and "
+    "`client_secret` fields, never both. 404 when the LRS issues no tokens (neither "
+    "LRS_TOKEN_SECRET nor LRS_TOKEN_PRIVATE_KEY_FILE is set)."
+)
 
 
 class OAuthError(Exception):
@@ -120,6 +148,35 @@ class OAuthEndpoints:
             )
         return self.gate.issuer
 
+    @operation(
+        "POST",
+        "An access token (OAuth 2.0 client credentials grant, RFC 6749 §4.4)",
+        tag="oauth",
+        access=PUBLIC,
+        description=CLIENT_AUTHENTICATION,
+        body=Body(
+            TOKEN_FORM,
+            {"grant_type": "client_credentials", "scope": "statements/read"},
+            media_types=(FORM,),
+        ),
+        ok=(
+            Reply(
+                200,
+                "The token",
+                TOKEN,
+                {
+                    "access_token": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9...",
+                    "token_type": "Bearer",
+                    "expires_in": 3600,
+                    "scope": "statements/read",
+                },
+                headers={"Cache-Control": "no-store"},
+            ),
+            Reply(400, "invalid_request, unsupported_grant_type or invalid_scope", OAUTH_ERROR),
+            Reply(401, "invalid_client", OAUTH_ERROR),
+        ),
+        errors=(404,),
+    )
     async def token(self, request: Request) -> Response:
         issuer = self._issuer()
         source = client_address(request.scope)
@@ -154,6 +211,15 @@ class OAuthEndpoints:
         }
         return XAPIResponse(body, headers=NO_STORE)
 
+    @operation(
+        "GET",
+        "The public key tokens are signed with (RFC 7517)",
+        tag="oauth",
+        access=PUBLIC,
+        ok=Reply(200, "The JWK Set", obj(("keys",), keys=array(ANY_OBJECT))),
+        errors=(404,),
+        description="404 when tokens are not signed with a public key (HS256 or none).",
+    )
     async def jwks(self, request: Request) -> Response:
         keys = None if self.gate.issuer is None else self.gate.issuer.jwks()
         if keys is None:
