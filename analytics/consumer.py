@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from analytics.counting import batch_delta, counted_delta, lookups
+from analytics.pacing import FLAT_OUT, Pacing
 from analytics.refresh import Refreshes
 from analytics.rollups import RollupStore
 from analytics.source import StatementSource
@@ -43,6 +45,8 @@ log = logging.getLogger("analytics.consumer")
 STATE = "analytics_state"
 CURSOR = "cursor"
 LEASE = timedelta(seconds=30)
+LAYOUT = 2
+"""The rollup documents' layout: a state of another layout is rebuilt from the statements."""
 Document = dict[str, Any]
 
 
@@ -65,8 +69,10 @@ class Consumer:
         rollups: RollupStore,
         horizon: Callable[[], int],
         *,
-        batch: int = 500,
+        batch: int = 2000,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        busy: Callable[[], bool] = lambda: False,
+        pacing: Pacing = FLAT_OUT,
     ) -> None:
         self.state = db[STATE]
         self.refreshes = Refreshes(db, clock)
@@ -75,6 +81,9 @@ class Consumer:
         self.horizon = horizon
         self.batch = batch
         self.clock = clock
+        self.busy = busy
+        """Whether writes are in flight in this process (the background loop then paces)."""
+        self.pacing = pacing
         self.owner = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self._stepping = asyncio.Lock()
         """The background loop and a caller (`catch_up`) share the owner: one step at a time."""
@@ -83,6 +92,7 @@ class Consumer:
 
     async def run(self, stop: asyncio.Event, idle_seconds: float = 0.5) -> None:
         while not stop.is_set():
+            began = time.monotonic()
             try:
                 done = await self.step()
             except LeaseLost:
@@ -90,9 +100,11 @@ class Consumer:
             except PyMongoError:
                 log.warning("analytics step failed; retrying", exc_info=True)
                 done = 0
-            if not done:
+            took = time.monotonic() - began
+            wait = self.pacing.pause_after(took, self.busy()) if done else idle_seconds
+            if wait > 0:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), idle_seconds)
+                    await asyncio.wait_for(stop.wait(), wait)
 
     async def catch_up(self) -> Progress:
         """Step until the cursor reaches the horizon and no refresh waits (tests, the CLI)."""
@@ -107,7 +119,7 @@ class Consumer:
 
     async def _step(self) -> int:
         state = await self._lease()
-        if state.get("reset_requested"):
+        if state.get("reset_requested") or state.get("layout") != LAYOUT:
             await self._reset()
             return 1
         if state.get("paused_until") and state["paused_until"] > self.clock():
@@ -138,7 +150,10 @@ class Consumer:
         ids, target_ids = lookups(batch)
         voiders = await self.source.first_voiders(ids)
         targets = {t.id: t for t in await self.source.by_ids(target_ids)} if target_ids else {}
-        await self.rollups.apply(batch_delta(batch, voiders, targets), high)
+        delta = batch_delta(batch, voiders, targets)
+        if delta.stale:  # filed before the apply: a crash after it cannot lose the recount
+            await self.refreshes.close(await self.refreshes.open(delta.stale))
+        await self.rollups.apply(delta, high)
         await self._save({"seq": high, "pending": None})
         return len(batch)
 
@@ -181,7 +196,7 @@ class Consumer:
         await self._save({"pending": None, "seq": 0})
         await self.rollups.clear()
         await self.refreshes.clear()
-        await self._save({"reset_requested": False})
+        await self._save({"reset_requested": False, "layout": LAYOUT})
 
     async def pause(self, seconds: float) -> None:
         """Hold every consumer still (for `verify`); a step already running completes."""
@@ -219,8 +234,9 @@ class Consumer:
                 {"_id": CURSOR, **mine}, update, return_document=ReturnDocument.AFTER
             )
             if state is None:
-                await self.state.insert_one({"_id": CURSOR, "seq": 0, **update["$set"]})
-                state = {"seq": 0}
+                fresh = {"seq": 0, "layout": LAYOUT}
+                await self.state.insert_one({"_id": CURSOR, **fresh, **update["$set"]})
+                state = fresh
         except DuplicateKeyError:
             raise LeaseLost from None
         return state

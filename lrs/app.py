@@ -15,10 +15,12 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.routing import Mount, Route
 
+from analytics.pacing import Pacing
 from analytics.service import Analytics
 from connectors.service import ConnectorService
 from forwarders.config import ForwardingSettings
 from forwarders.worker import Worker
+from lrs.analytics_people import IdentityPeople
 from lrs.audit import AuditLog
 from lrs.auth.backend import AuthMiddleware
 from lrs.auth.config import AuthSettings
@@ -112,6 +114,9 @@ async def open_services(
         MongoAnalyticsSource(db),
         lambda: horizon(settings, in_flight),
         file_vocabulary=vocabulary_file(settings.analytics_vocabulary_file),
+        busy=lambda: bool(in_flight),
+        pacing=Pacing(settings.analytics_busy_share),
+        people=IdentityPeople(identities.store),
     )
     await analytics.ensure_indexes()
     services = Services(

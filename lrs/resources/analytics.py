@@ -54,6 +54,16 @@ async def activity_timeseries(request: Request) -> Response:
     return XAPIResponse({**answer, **_window(query), **meta})
 
 
+async def activity_groups(request: Request) -> Response:
+    analytics, meta = await _analytics(request)
+    query = request.query_params
+    activity = params.activity(query.get("activity"))
+    column = params.group_by(query.get("group_by"), analytics.people.columns)
+    since, until, bounded = params.window(query.get("since"), query.get("until"))
+    answer = await analytics.groups(activity, column, since, until, bounded)
+    return XAPIResponse({**answer, **_window(query), **meta})
+
+
 async def learner_activities(request: Request) -> Response:
     analytics, meta = await _analytics(request)
     query = request.query_params
@@ -67,17 +77,9 @@ async def learner_activities(request: Request) -> Response:
     key = agent_key(agent)
     if key is None:
         raise params.invalid("agent", "ifi", "must carry an inverse functional identifier")
-    limit = _limit(query.get("limit"))
+    limit = params.limit(query.get("limit"), MAX_LEARNER_PAGE)
     answer = await analytics.learner(key, query.get("cursor"), limit)
     return XAPIResponse({**answer, **meta})
-
-
-def _limit(raw: str | None) -> int:
-    if raw is None:
-        return MAX_LEARNER_PAGE
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LEARNER_PAGE:
-        raise params.invalid("limit", "range", f"must be an integer from 1 to {MAX_LEARNER_PAGE}")
-    return int(raw)
 
 
 def _window(query: Any) -> dict[str, Any]:
@@ -87,5 +89,6 @@ def _window(query: Any) -> dict[str, Any]:
 ROUTES = [
     Route("/activities/summary", activity_summary, methods=["GET"]),
     Route("/activities/timeseries", activity_timeseries, methods=["GET"]),
+    Route("/activities/groups", activity_groups, methods=["GET"]),
     Route("/learners/activities", learner_activities, methods=["GET"]),
 ]
