@@ -100,7 +100,7 @@ class RollupStore:
         """The activity's day documents with `since <= day < until`."""
         # `a` and a range of `d` on their index: an `_id` range makes SecantusDB scan
         match = {"a": activity, "d": {"$gte": since, "$lt": until}}
-        cursor = self.days.find(match, {"d": 1, "c": 1, "s": 1}).sort("d", 1).limit(limit)
+        cursor = self.days.find(match, {"d": 1, "c": 1, "s": 1, "m": 1}).sort("d", 1).limit(limit)
         return [doc async for doc in cursor]
 
     async def learners_of(
