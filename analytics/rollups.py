@@ -59,16 +59,27 @@ class RollupStore:
     # -- commands ---------------------------------------------------------------------------
 
     async def apply(self, delta: Delta, upto: int) -> None:
-        """Add a range's increments to each document not yet past `upto`."""
+        """Add a range's increments to each document not yet past `upto`.
+
+        Insert first, update the rest: a document the range creates is inserted whole
+        (on the embedded database an insert costs about a fifth of an update); one that
+        exists makes the insert a duplicate key and gets the guarded update instead. Both
+        are exact on a redo: the insert of a document already there fails, and the update
+        of a document already past `upto` matches nothing."""
         for collection, increments in self._parts(delta):
+            changes = {
+                doc_id: changed
+                for doc_id, inc in increments.items()
+                if (changed := {k: v for k, v in inc.items() if v}) or delta.firsts.get(doc_id)
+            }
+            existing = await _insert_new(collection, delta, changes, upto)
             operations = [
                 UpdateOne(
                     {"_id": doc_id, "upto": {"$lt": upto}},
-                    _update(delta, doc_id, changed, upto),
+                    _update(delta, doc_id, changes[doc_id], upto),
                     upsert=True,
                 )
-                for doc_id, inc in increments.items()
-                if (changed := {k: v for k, v in inc.items() if v}) or delta.firsts.get(doc_id)
+                for doc_id in existing
             ]
             await _bulk(collection, operations)
 
@@ -161,6 +172,37 @@ def _expand(doc: Document, increments: dict[str, float]) -> Document:
             node = node.setdefault(part, {})
         node[leaf] = value
     return doc
+
+
+async def _insert_new(
+    collection: AsyncCollection[Document],
+    delta: Delta,
+    changes: dict[str, dict[str, float]],
+    upto: int,
+) -> list[str]:
+    """Insert the documents that do not exist yet; the ids of those that do."""
+    ids = list(changes)
+    docs = [
+        _expand(
+            {**delta.identity[doc_id], "_id": doc_id, "upto": upto},
+            {**changes[doc_id], **_firsts(delta, doc_id)},
+        )
+        for doc_id in ids
+    ]
+    if not docs:
+        return []
+    try:
+        await collection.insert_many(docs, ordered=False)
+    except BulkWriteError as error:
+        errors = error.details.get("writeErrors", [])
+        if any(e.get("code") != DUPLICATE_KEY for e in errors):
+            raise
+        return [ids[e["index"]] for e in errors]
+    return []
+
+
+def _firsts(delta: Delta, doc_id: str) -> dict[str, int]:
+    return {f"f.{verb}": ms for verb, ms in delta.firsts.get(doc_id, {}).items()}
 
 
 async def _bulk(collection: AsyncCollection[Document], operations: Iterable[UpdateOne]) -> None:
