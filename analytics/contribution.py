@@ -164,7 +164,8 @@ class Delta:
         if c.learner is None:
             return
         lid = learner_id(c.activity, c.learner)
-        self.identity[lid] = {"a": c.activity, "l": c.learner, "who": c.who or {}}
+        # the first statement's identifier: actors with one key may spell it differently
+        self.identity.setdefault(lid, {"a": c.activity, "l": c.learner, "who": c.who or {}})
         _inc(self.learners[lid], f"v.{verb}", sign)
         _inc(self.learners[lid], f"d.{verb}.{c.day}", sign)
         if attended is not None:
