@@ -248,3 +248,35 @@ async def test_groups_bad_parameters_get_400_naming_field_and_rule(analyst, quer
     response = await analyst.get(GROUPS, params=query)
     assert response.status_code == 400
     assert response.json()["details"] == {"field": field, "rule": rule}
+
+
+async def test_each_period_of_the_series_has_its_own_rates_and_attendance(
+    client, analyst, services, learner_statement
+):
+    await post(
+        client,
+        [
+            learner_statement("ada", "attempted", timestamp="2026-01-05T10:00:00Z"),
+            learner_statement("ada", "completed", timestamp="2026-01-06T10:00:00Z"),
+            learner_statement("bob", "attempted", timestamp="2026-01-06T10:00:00Z"),
+            learner_statement(
+                "bob", "attended", timestamp="2026-01-13T10:00:00Z", result={"duration": "PT20M"}
+            ),
+            learner_statement("bob", "completed", timestamp="2026-01-14T10:00:00Z"),
+        ],
+    )
+    await services.analytics.catch_up()
+    query = {"activity": COURSE, "interval": "week"}
+
+    body = (await analyst.get("/analytics/activities/timeseries", params=query)).json()
+
+    first, second = body["points"]
+    assert (first["start"], first["rates"]["completion"], first["attendance_minutes"]) == (
+        "2026-01-05",
+        0.5,
+        0.0,
+    )
+    assert second["start"] == "2026-01-12"
+    assert second["learners"] == {"attended": 1, "completed": 1}
+    assert second["rates"]["completion"] is None  # nobody attempted that week
+    assert second["attendance_minutes"] == 20.0
