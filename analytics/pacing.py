@@ -10,8 +10,13 @@ sustained writes it advances at its share, so the trail is bounded by the burst'
 
 from __future__ import annotations
 
+import math
+import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 
+BUSY_WITHIN_SECONDS = 1.0
+"""The write path counts as busy this long after a write started."""
 MAX_PAUSE_SECONDS = 5.0
 """Longest pause after one step: a slow step must not leave the rollups idle for long."""
 
@@ -31,3 +36,20 @@ class Pacing:
 
 FLAT_OUT = Pacing(busy_share=1.0)
 """No pacing (tests and commands that drive the consumer themselves)."""
+
+
+class InFlightWrites(set[int]):
+    """The seqs of this process's writes in flight (what the horizon waits for), remembering
+    when a write last started: between two requests the set is briefly empty, and a consumer
+    that sampled only that would take a step at full speed in the middle of a burst."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.last_started = -math.inf
+
+    def update(self, *others: Iterable[int]) -> None:
+        self.last_started = time.monotonic()
+        super().update(*others)
+
+    def busy(self, within: float = BUSY_WITHIN_SECONDS) -> bool:
+        return bool(self) or time.monotonic() - self.last_started < within

@@ -24,3 +24,15 @@ def test_durations_read_as_seconds():
     assert duration_seconds("P") is None
     assert duration_seconds("1 hour") is None
     assert duration_seconds(None) is None
+
+
+def test_the_write_path_stays_busy_a_moment_after_its_writes_finish():
+    from analytics.pacing import InFlightWrites
+
+    writes = InFlightWrites()
+    assert not writes.busy()
+    writes.update({1, 2})
+    assert writes.busy()
+    writes.difference_update({1, 2})
+    assert writes.busy(within=60)  # between two requests of a burst
+    assert not writes.busy(within=0)
