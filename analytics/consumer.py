@@ -36,7 +36,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from analytics.counting import batch_delta, counted_delta, lookups
-from analytics.pacing import FLAT_OUT, Pacing
+from analytics.pacing import BUSY_BATCH, FLAT_OUT, Pacing
 from analytics.refresh import Refreshes
 from analytics.rollups import RollupStore
 from analytics.source import StatementSource
@@ -94,7 +94,7 @@ class Consumer:
         while not stop.is_set():
             began = time.monotonic()
             try:
-                done = await self.step()
+                done = await self.step(BUSY_BATCH if self.busy() else self.batch)
             except LeaseLost:
                 done = 0
             except PyMongoError:
@@ -112,12 +112,13 @@ class Consumer:
             pass
         return await self.progress()
 
-    async def step(self) -> int:
-        """One range, or the waiting refreshes; returns how much work was done (0: idle)."""
+    async def step(self, batch: int | None = None) -> int:
+        """One range (at most `batch` statements), or the waiting refreshes; returns how
+        much work was done (0: idle)."""
         async with self._stepping:
-            return await self._step()
+            return await self._step(batch or self.batch)
 
-    async def _step(self) -> int:
+    async def _step(self, batch: int) -> int:
         state = await self._lease()
         if state.get("reset_requested") or state.get("layout") != LAYOUT:
             await self._reset()
@@ -129,15 +130,15 @@ class Consumer:
             return await self._apply(int(pending["from"]), int(pending["to"]), redo=True) or 1
         cursor, horizon = int(state.get("seq", 0)), self.horizon()
         if cursor < horizon:
-            done = await self._advance(cursor, horizon)
+            done = await self._advance(cursor, horizon, batch)
             if done:
                 return done
             cursor = horizon
         return await self._refresh(cursor)
 
-    async def _advance(self, cursor: int, horizon: int) -> int:
-        batch = await self.source.slice(cursor, horizon, self.batch)
-        end = batch[-1].seq + 1 if len(batch) == self.batch else horizon
+    async def _advance(self, cursor: int, horizon: int, limit: int) -> int:
+        batch = await self.source.slice(cursor, horizon, limit)
+        end = batch[-1].seq + 1 if len(batch) == limit else horizon
         if not batch:
             await self._save({"seq": end})
             return 0
