@@ -7,7 +7,7 @@ Starts a fresh embedded database (on a temporary directory) and `lrs serve` proc
 
 1. ratio: ingest `--ratio-statements` realistic statements (batches of 100, concurrency 4)
    into a fresh database with `LRS_ANALYTICS_ROLLUPS=false`, then into another with it on,
-   alternating off/on/off/on; reports statements/s of each and the on/off ratio (median of
+   alternating off/on `--rounds` times; reports statements/s of each and the on/off ratio (median of
    the pairs), and how long the consumer took to catch up after the last acknowledgement;
 2. latency: fills one database to `--statements` with rollups on, waits until the rollups
    have caught up, imports an HRIS file for the learners, then drives each aggregate
@@ -136,11 +136,11 @@ async def caught_up(base: str, activity: str, timeout: float = 600.0) -> float:
     raise SystemExit("the rollups did not catch up")
 
 
-async def ratio(uri: str, workdir: Path, count: int) -> dict[str, Any]:
+async def ratio(uri: str, workdir: Path, count: int, rounds: int) -> dict[str, Any]:
     rates: dict[str, list[float]] = {"off": [], "on": []}
     catch_up: list[float] = []
     pools = make_pools(7)
-    for round_ in range(2):
+    for round_ in range(rounds):
         for mode in ("off", "on"):
             database = f"ratio_{mode}_{round_}"
             with running_lrs(uri, workdir, database, rollups=mode == "on") as base:
@@ -153,6 +153,7 @@ async def ratio(uri: str, workdir: Path, count: int) -> dict[str, Any]:
         "off_statements_per_s": [round(r) for r in rates["off"]],
         "on_statements_per_s": [round(r) for r in rates["on"]],
         "on_over_off": round(statistics.median(pairs), 3),
+        "on_over_off_per_pair": [round(p, 3) for p in pairs],
         "catch_up_seconds_after_last_ack": [round(s, 2) for s in catch_up],
     }
 
@@ -248,7 +249,9 @@ async def latency(uri: str, workdir: Path, count: int, requests: int) -> dict[st
 async def run(args: argparse.Namespace, uri: str, workdir: Path) -> dict[str, Any]:
     results: dict[str, Any] = {"cpus": os.cpu_count(), "load_at_start": os.getloadavg()}
     if args.ratio_statements:
-        results["ingest_rollups_on_vs_off"] = await ratio(uri, workdir, args.ratio_statements)
+        results["ingest_rollups_on_vs_off"] = await ratio(
+            uri, workdir, args.ratio_statements, args.rounds
+        )
         print(json.dumps(results, indent=2), flush=True)
     if args.statements:
         results["aggregates"] = await latency(uri, workdir, args.statements, args.requests)
@@ -261,6 +264,7 @@ def main() -> int:
     parser.add_argument("--statements", type=int, default=250_000)
     parser.add_argument("--ratio-statements", type=int, default=20_000)
     parser.add_argument("--requests", type=int, default=1000, help="per endpoint")
+    parser.add_argument("--rounds", type=int, default=2, help="off/on pairs of the ratio")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="lrs-bench-analytics-") as tmp:
         workdir = Path(tmp)
