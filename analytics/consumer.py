@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from analytics.counting import batch_delta, counted_delta, lookups
+from analytics.pacing import BUSY_BATCH, FLAT_OUT, Pacing
 from analytics.refresh import Refreshes
 from analytics.rollups import RollupStore
 from analytics.source import StatementSource
@@ -43,6 +45,8 @@ log = logging.getLogger("analytics.consumer")
 STATE = "analytics_state"
 CURSOR = "cursor"
 LEASE = timedelta(seconds=30)
+LAYOUT = 2
+"""The rollup documents' layout: a state of another layout is rebuilt from the statements."""
 Document = dict[str, Any]
 
 
@@ -65,8 +69,10 @@ class Consumer:
         rollups: RollupStore,
         horizon: Callable[[], int],
         *,
-        batch: int = 500,
+        batch: int = 2000,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        busy: Callable[[], bool] = lambda: False,
+        pacing: Pacing = FLAT_OUT,
     ) -> None:
         self.state = db[STATE]
         self.refreshes = Refreshes(db, clock)
@@ -75,6 +81,9 @@ class Consumer:
         self.horizon = horizon
         self.batch = batch
         self.clock = clock
+        self.busy = busy
+        """Whether writes are in flight in this process (the background loop then paces)."""
+        self.pacing = pacing
         self.owner = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self._stepping = asyncio.Lock()
         """The background loop and a caller (`catch_up`) share the owner: one step at a time."""
@@ -83,16 +92,19 @@ class Consumer:
 
     async def run(self, stop: asyncio.Event, idle_seconds: float = 0.5) -> None:
         while not stop.is_set():
+            began = time.monotonic()
             try:
-                done = await self.step()
+                done = await self.step(BUSY_BATCH if self.busy() else self.batch)
             except LeaseLost:
                 done = 0
             except PyMongoError:
                 log.warning("analytics step failed; retrying", exc_info=True)
                 done = 0
-            if not done:
+            took = time.monotonic() - began
+            wait = self.pacing.pause_after(took, self.busy()) if done else idle_seconds
+            if wait > 0:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), idle_seconds)
+                    await asyncio.wait_for(stop.wait(), wait)
 
     async def catch_up(self) -> Progress:
         """Step until the cursor reaches the horizon and no refresh waits (tests, the CLI)."""
@@ -100,14 +112,15 @@ class Consumer:
             pass
         return await self.progress()
 
-    async def step(self) -> int:
-        """One range, or the waiting refreshes; returns how much work was done (0: idle)."""
+    async def step(self, batch: int | None = None) -> int:
+        """One range (at most `batch` statements), or the waiting refreshes; returns how
+        much work was done (0: idle)."""
         async with self._stepping:
-            return await self._step()
+            return await self._step(batch or self.batch)
 
-    async def _step(self) -> int:
+    async def _step(self, batch: int) -> int:
         state = await self._lease()
-        if state.get("reset_requested"):
+        if state.get("reset_requested") or state.get("layout") != LAYOUT:
             await self._reset()
             return 1
         if state.get("paused_until") and state["paused_until"] > self.clock():
@@ -117,15 +130,15 @@ class Consumer:
             return await self._apply(int(pending["from"]), int(pending["to"]), redo=True) or 1
         cursor, horizon = int(state.get("seq", 0)), self.horizon()
         if cursor < horizon:
-            done = await self._advance(cursor, horizon)
+            done = await self._advance(cursor, horizon, batch)
             if done:
                 return done
             cursor = horizon
         return await self._refresh(cursor)
 
-    async def _advance(self, cursor: int, horizon: int) -> int:
-        batch = await self.source.slice(cursor, horizon, self.batch)
-        end = batch[-1].seq + 1 if len(batch) == self.batch else horizon
+    async def _advance(self, cursor: int, horizon: int, limit: int) -> int:
+        batch = await self.source.slice(cursor, horizon, limit)
+        end = batch[-1].seq + 1 if len(batch) == limit else horizon
         if not batch:
             await self._save({"seq": end})
             return 0
@@ -138,7 +151,10 @@ class Consumer:
         ids, target_ids = lookups(batch)
         voiders = await self.source.first_voiders(ids)
         targets = {t.id: t for t in await self.source.by_ids(target_ids)} if target_ids else {}
-        await self.rollups.apply(batch_delta(batch, voiders, targets), high)
+        delta = batch_delta(batch, voiders, targets)
+        if delta.stale:  # filed before the apply: a crash after it cannot lose the recount
+            await self.refreshes.close(await self.refreshes.open(delta.stale))
+        await self.rollups.apply(delta, high)
         await self._save({"seq": high, "pending": None})
         return len(batch)
 
@@ -181,7 +197,7 @@ class Consumer:
         await self._save({"pending": None, "seq": 0})
         await self.rollups.clear()
         await self.refreshes.clear()
-        await self._save({"reset_requested": False})
+        await self._save({"reset_requested": False, "layout": LAYOUT})
 
     async def pause(self, seconds: float) -> None:
         """Hold every consumer still (for `verify`); a step already running completes."""
@@ -219,8 +235,9 @@ class Consumer:
                 {"_id": CURSOR, **mine}, update, return_document=ReturnDocument.AFTER
             )
             if state is None:
-                await self.state.insert_one({"_id": CURSOR, "seq": 0, **update["$set"]})
-                state = {"seq": 0}
+                fresh = {"seq": 0, "layout": LAYOUT}
+                await self.state.insert_one({"_id": CURSOR, **fresh, **update["$set"]})
+                state = fresh
         except DuplicateKeyError:
             raise LeaseLost from None
         return state

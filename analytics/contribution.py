@@ -1,24 +1,46 @@
 """What one statement contributes to the rollups (pure).
 
 A statement counts towards an activity when its object is that Activity. It adds one to
-its canonical verb's count on the day of its `timestamp` (UTC), its learner (the actor's
-IFI key) to the distinct learners of that verb, and its `result.score.scaled` (if any,
-whatever the verb) to the activity's score statistics.
+its canonical verb's count on the day of its `timestamp` (UTC), its `result.score.scaled`
+(if any, whatever the verb) to the activity's scores, and, for `attended`, its
+`result.duration` to the attendance time. Its learner (the actor's IFI key) gets the verb
+and the day in the (activity, learner) document, and the statement's timestamp as a
+candidate for the learner's first `attempted` or first `completed`.
 
 `Delta` folds many contributions, with a sign, into per-document increments: a batch of
-statements becomes one update per rollup document.
+statements becomes one update per rollup document. A first time is a minimum, which a
+taken-back statement cannot undo: taking one back marks its activity `stale`, for a recount.
 """
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
 
 from statements.formats import parse_timestamp
 from statements.index import agent_key
+
+FIRST_VERBS = ("attempted", "completed")
+"""The verbs whose first time per learner the learner rollup keeps (time to completion)."""
+ATTENDED = "attended"
+IFI_FIELDS = ("mbox", "mbox_sha1sum", "openid", "account")
+_DURATION = re.compile(
+    r"P(?:(?P<Y>[\d.]+)Y)?(?:(?P<M>[\d.]+)M)?(?:(?P<W>[\d.]+)W)?(?:(?P<D>[\d.]+)D)?"
+    r"(?:T(?:(?P<h>[\d.]+)H)?(?:(?P<m>[\d.]+)M)?(?:(?P<s>[\d.]+)S)?)?"
+)
+_SECONDS = {
+    "Y": 365 * 86400,
+    "M": 30 * 86400,
+    "W": 7 * 86400,
+    "D": 86400,
+    "h": 3600,
+    "m": 60,
+    "s": 1,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +52,12 @@ class Contribution:
     day: str
     """`YYYY-MM-DD` of the statement's timestamp in UTC."""
     score: float | None
+    moment_ms: int = 0
+    """The statement's timestamp, milliseconds since the epoch."""
+    duration_ms: int | None = None
+    """`result.duration` in milliseconds (integers add and take back exactly)."""
+    who: dict[str, Any] | None = None
+    """The actor's identifier (its IFI property alone), to resolve the learner to a person."""
 
 
 def contribution_of(statement: Mapping[str, Any], verb: str) -> Contribution | None:
@@ -38,22 +66,47 @@ def contribution_of(statement: Mapping[str, Any], verb: str) -> Contribution | N
     if not isinstance(obj, dict) or obj.get("objectType", "Activity") != "Activity":
         return None
     activity = obj.get("id")
-    day = _day(statement.get("timestamp")) or _day(statement.get("stored"))
-    if not isinstance(activity, str) or not verb or day is None:
+    moment = _moment(statement.get("timestamp")) or _moment(statement.get("stored"))
+    if not isinstance(activity, str) or not verb or moment is None:
         return None
     actor = statement.get("actor")
+    learner = agent_key(actor) if isinstance(actor, dict) else None
+    result = statement.get("result")
     return Contribution(
         activity=activity,
         verb=verb,
-        learner=agent_key(actor) if isinstance(actor, dict) else None,
-        day=day,
-        score=_scaled(statement.get("result")),
+        learner=learner,
+        day=moment.date().isoformat(),
+        score=_scaled(result),
+        moment_ms=int(moment.timestamp() * 1000),
+        duration_ms=_milliseconds(result.get("duration") if isinstance(result, dict) else None),
+        who=_ifi(actor) if learner is not None and isinstance(actor, dict) else None,
     )
 
 
-def _day(value: Any) -> str | None:
+def _moment(value: Any) -> datetime | None:
     moment = parse_timestamp(value) if isinstance(value, str) else None
-    return None if moment is None else moment.astimezone(UTC).date().isoformat()
+    return None if moment is None else moment.astimezone(UTC)
+
+
+def duration_seconds(value: Any) -> float | None:
+    """An ISO 8601 duration in seconds (a year as 365 days, a month as 30), None if not one."""
+    match = _DURATION.fullmatch(value) if isinstance(value, str) and value != "P" else None
+    if match is None:
+        return None
+    try:
+        return sum(float(n) * _SECONDS[unit] for unit, n in match.groupdict().items() if n)
+    except ValueError:
+        return None
+
+
+def _milliseconds(value: Any) -> int | None:
+    seconds = duration_seconds(value)
+    return None if seconds is None else round(seconds * 1000)
+
+
+def _ifi(actor: dict[str, Any]) -> dict[str, Any]:
+    return {k: actor[k] for k in IFI_FIELDS if k in actor}
 
 
 def _scaled(result: Any) -> float | None:
@@ -82,31 +135,47 @@ def day_id(activity: str, day: str) -> str:
     return f"{len(activity)}:{activity}|{day}"
 
 
-def learner_id(activity: str, verb: str, learner: str) -> str:
-    return f"{len(activity)}:{activity}|{len(verb)}:{verb}|{learner}"
+def learner_id(activity: str, learner: str) -> str:
+    return f"{len(activity)}:{activity}|{learner}"
 
 
 @dataclass
 class Delta:
-    """Signed increments per rollup document, and the fields each document is created with."""
+    """Signed increments per rollup document, the first times to keep (a minimum), the
+    fields each document is created with, and the activities a take-back left stale."""
 
     days: dict[str, dict[str, float]] = field(default_factory=lambda: defaultdict(dict))
     learners: dict[str, dict[str, float]] = field(default_factory=lambda: defaultdict(dict))
-    identity: dict[str, dict[str, str]] = field(default_factory=dict)
+    firsts: dict[str, dict[str, int]] = field(default_factory=lambda: defaultdict(dict))
+    identity: dict[str, dict[str, Any]] = field(default_factory=dict)
+    stale: set[str] = field(default_factory=set)
 
     def add(self, c: Contribution, sign: int) -> None:
         day = day_id(c.activity, c.day)
+        verb = field_name(c.verb)
         self.identity[day] = {"a": c.activity, "d": c.day}
-        _inc(self.days[day], f"c.{field_name(c.verb)}", sign)
+        _inc(self.days[day], f"c.{verb}", sign)
         if c.score is not None:
             _inc(self.days[day], "s.n", sign)
             _inc(self.days[day], f"s.v.{score_key(c.score)}", sign)
-        if c.learner is not None:
-            lid = learner_id(c.activity, c.verb, c.learner)
-            self.identity[lid] = {"a": c.activity, "v": c.verb, "l": c.learner}
-            _inc(self.learners[lid], "n", sign)
-            # the day's learners live in the day document: one write per (activity, day)
-            _inc(self.days[day], f"l.{field_name(c.verb)}.{field_name(c.learner)}", sign)
+        attended = c.duration_ms if c.verb == ATTENDED and c.duration_ms else None
+        if attended is not None:
+            _inc(self.days[day], "m", sign * attended)
+        if c.learner is None:
+            return
+        lid = learner_id(c.activity, c.learner)
+        # the first statement's identifier: actors with one key may spell it differently
+        self.identity.setdefault(lid, {"a": c.activity, "l": c.learner, "who": c.who or {}})
+        _inc(self.learners[lid], f"v.{verb}", sign)
+        _inc(self.learners[lid], f"d.{verb}.{c.day}", sign)
+        if attended is not None:
+            _inc(self.learners[lid], f"m.{c.day}", sign * attended)
+        if c.verb in FIRST_VERBS:
+            if sign > 0:
+                first = self.firsts[lid]
+                first[c.verb] = min(first.get(c.verb, c.moment_ms), c.moment_ms)
+            else:
+                self.stale.add(c.activity)
 
     def __bool__(self) -> bool:
         return bool(self.days or self.learners)

@@ -76,3 +76,20 @@ def cursor_day(raw: str | None) -> str | None:
 
 def today() -> str:
     return datetime.now(UTC).date().isoformat()
+
+
+def group_by(raw: str | None, columns: tuple[str, ...]) -> str:
+    """An HRIS attribute the identity import carries (never a field path from the caller)."""
+    if not raw:
+        raise invalid("group_by", "required", f"one of {', '.join(columns)} is required")
+    if raw not in columns:
+        raise invalid("group_by", "enum", f"must be one of {', '.join(columns)}")
+    return raw
+
+
+def limit(raw: str | None, maximum: int) -> int:
+    if raw is None:
+        return maximum
+    if not raw.isdigit() or not 1 <= int(raw) <= maximum:
+        raise invalid("limit", "range", f"must be an integer from 1 to {maximum}")
+    return int(raw)

@@ -1,12 +1,16 @@
 """The rollup collections; this module is the only one that reads or writes them.
 
     analytics_days      {_id: day_id, a, d, upto, c: {verb: n}, s: {n, v: {score: n}},
-                         l: {verb: {learner: n}}}
-    analytics_learners  {_id: learner_id, a, v, l, n, upto}       (all time)
+                         m: attended ms}
+    analytics_learners  {_id: learner_id, a, l, who, upto, v: {verb: n},
+                         d: {verb: {day: n}}, m: {day: attended ms},
+                         f: {attempted: ms, completed: ms}}          (all time)
 
-A statement touches two documents: its activity's day (counts, scores and that day's
-learners together) and its (activity, verb, learner) document, which serves the all-time
-distinct learners and the per-learner endpoint.
+A statement touches two documents: its activity's day (counts, scores, attendance) and its
+(activity, learner) document, which serves distinct learners (all time, or per day through
+`d`), the per-learner endpoint, time to completion (`f`, first times since the epoch) and
+the slices by HRIS attribute (`who`, the actor's identifier). One document per learner and
+activity, whatever the verbs: a learner's session on a course costs one document.
 
 Every document carries `upto`: the end of the last sequence range applied to it. A range
 `[from, to)` is applied to a document only while `upto < to` (the filter of a conditional
@@ -17,15 +21,16 @@ nothing the second time. Verb IRIs and scores become field names escaped (see
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable
 from typing import Any
 
 from pymongo import ASCENDING, IndexModel, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import BulkWriteError
+from pymongo.errors import BulkWriteError, OperationFailure
 
-from analytics.contribution import Delta, value_of
+from analytics.contribution import Delta
 
 DAYS = "analytics_days"
 LEARNERS = "analytics_learners"
@@ -42,9 +47,11 @@ class RollupStore:
         await self.days.create_indexes(
             [IndexModel([("a", ASCENDING), ("d", ASCENDING)], name="activity_day")]
         )
+        with contextlib.suppress(OperationFailure):  # of the per-verb layout: costs every write
+            await self.learners.drop_index("activity_verb")
         await self.learners.create_indexes(
             [
-                IndexModel([("a", ASCENDING), ("v", ASCENDING)], name="activity_verb"),
+                IndexModel([("a", ASCENDING)], name="activity"),
                 IndexModel([("l", ASCENDING), ("a", ASCENDING)], name="learner_activity"),
             ]
         )
@@ -52,20 +59,27 @@ class RollupStore:
     # -- commands ---------------------------------------------------------------------------
 
     async def apply(self, delta: Delta, upto: int) -> None:
-        """Add a range's increments to each document not yet past `upto`."""
+        """Add a range's increments to each document not yet past `upto`.
+
+        Insert first, update the rest: a document the range creates is inserted whole
+        (on the embedded database an insert costs about a fifth of an update); one that
+        exists makes the insert a duplicate key and gets the guarded update instead. Both
+        are exact on a redo: the insert of a document already there fails, and the update
+        of a document already past `upto` matches nothing."""
         for collection, increments in self._parts(delta):
+            changes = {
+                doc_id: changed
+                for doc_id, inc in increments.items()
+                if (changed := {k: v for k, v in inc.items() if v}) or delta.firsts.get(doc_id)
+            }
+            existing = await _insert_new(collection, delta, changes, upto)
             operations = [
                 UpdateOne(
                     {"_id": doc_id, "upto": {"$lt": upto}},
-                    {
-                        "$inc": changed,
-                        "$set": {"upto": upto},
-                        "$setOnInsert": delta.identity[doc_id],
-                    },
+                    _update(delta, doc_id, changes[doc_id], upto),
                     upsert=True,
                 )
-                for doc_id, inc in increments.items()
-                if (changed := {k: v for k, v in inc.items() if v})
+                for doc_id in existing
             ]
             await _bulk(collection, operations)
 
@@ -74,8 +88,10 @@ class RollupStore:
         for collection, increments in self._parts(delta):
             await collection.delete_many({"a": activity})
             docs = [
-                _expand({**delta.identity[doc_id], "_id": doc_id, "upto": upto}, inc)
-                for doc_id, inc in increments.items()
+                _expand(
+                    {**delta.identity[doc_id], "_id": doc_id, "upto": upto}, _all(delta, doc_id)
+                )
+                for doc_id in increments
             ]
             if docs:
                 await collection.insert_many(docs, ordered=False)
@@ -95,30 +111,22 @@ class RollupStore:
         """The activity's day documents with `since <= day < until`."""
         # `a` and a range of `d` on their index: an `_id` range makes SecantusDB scan
         match = {"a": activity, "d": {"$gte": since, "$lt": until}}
-        cursor = self.days.find(match, {"d": 1, "c": 1, "s": 1}).sort("d", 1).limit(limit)
+        cursor = self.days.find(match, {"d": 1, "c": 1, "s": 1, "m": 1}).sort("d", 1).limit(limit)
         return [doc async for doc in cursor]
 
-    async def learner_verbs(self, activity: str) -> list[Document]:
-        """(verb, learner) of every learner with a counted statement of the activity."""
-        match = {"a": activity, "n": {"$gt": 0}}
-        return [doc async for doc in self.learners.find(match, {"v": 1, "l": 1})]
-
-    async def learner_day_verbs(self, activity: str, since: str, until: str) -> list[Document]:
-        """(day, verb, learner) of every learner counted on a day of the window."""
-        match = {"a": activity, "d": {"$gte": since, "$lt": until}}
-        return [
-            {"d": doc["d"], "v": value_of(verb), "l": value_of(learner)}
-            async for doc in self.days.find(match, {"d": 1, "l": 1})
-            for verb, learners in doc.get("l", {}).items()
-            for learner, n in learners.items()
-            if n > 0
-        ]
+    async def learners_of(
+        self, activity: str, fields: tuple[str, ...], limit: int
+    ) -> list[Document]:
+        """The activity's learner documents (only `fields`), at most `limit`."""
+        projection = {"l": 1, **dict.fromkeys(fields, 1)}
+        cursor = self.learners.find({"a": activity}, projection).limit(limit)
+        return [doc async for doc in cursor]
 
     async def of_learner(self, learner: str, after: str | None, limit: int) -> list[Document]:
         match: Document = {"l": learner}
         if after is not None:
             match["a"] = {"$gt": after}
-        cursor = self.learners.find(match, {"a": 1, "v": 1, "n": 1}).sort("a", 1).limit(limit)
+        cursor = self.learners.find(match, {"a": 1, "v": 1}).sort("a", 1).limit(limit)
         return [doc async for doc in cursor]
 
     async def all_documents(self) -> dict[str, dict[str, Document]]:
@@ -133,9 +141,26 @@ def expected_documents(delta: Delta) -> dict[str, dict[str, Document]]:
     """The documents a full recount produces, in the form `all_documents` returns."""
     parts = ((DAYS, delta.days), (LEARNERS, delta.learners))
     return {
-        name: {doc_id: _expand(dict(delta.identity[doc_id]), inc) for doc_id, inc in part.items()}
+        name: {
+            doc_id: _expand(dict(delta.identity[doc_id]), _all(delta, doc_id)) for doc_id in part
+        }
         for name, part in parts
     }
+
+
+def _update(delta: Delta, doc_id: str, increments: dict[str, float], upto: int) -> Document:
+    update: Document = {"$set": {"upto": upto}, "$setOnInsert": delta.identity[doc_id]}
+    if increments:
+        update["$inc"] = increments
+    if firsts := delta.firsts.get(doc_id):
+        update["$min"] = {f"f.{verb}": ms for verb, ms in firsts.items()}
+    return update
+
+
+def _all(delta: Delta, doc_id: str) -> dict[str, float]:
+    """A document's increments and first times, as dotted paths (a recount's whole content)."""
+    firsts = {f"f.{verb}": ms for verb, ms in delta.firsts.get(doc_id, {}).items()}
+    return {**delta.days.get(doc_id, {}), **delta.learners.get(doc_id, {}), **firsts}
 
 
 def _expand(doc: Document, increments: dict[str, float]) -> Document:
@@ -147,6 +172,37 @@ def _expand(doc: Document, increments: dict[str, float]) -> Document:
             node = node.setdefault(part, {})
         node[leaf] = value
     return doc
+
+
+async def _insert_new(
+    collection: AsyncCollection[Document],
+    delta: Delta,
+    changes: dict[str, dict[str, float]],
+    upto: int,
+) -> list[str]:
+    """Insert the documents that do not exist yet; the ids of those that do."""
+    ids = list(changes)
+    docs = [
+        _expand(
+            {**delta.identity[doc_id], "_id": doc_id, "upto": upto},
+            {**changes[doc_id], **_firsts(delta, doc_id)},
+        )
+        for doc_id in ids
+    ]
+    if not docs:
+        return []
+    try:
+        await collection.insert_many(docs, ordered=False)
+    except BulkWriteError as error:
+        errors = error.details.get("writeErrors", [])
+        if any(e.get("code") != DUPLICATE_KEY for e in errors):
+            raise
+        return [ids[e["index"]] for e in errors]
+    return []
+
+
+def _firsts(delta: Delta, doc_id: str) -> dict[str, int]:
+    return {f"f.{verb}": ms for verb, ms in delta.firsts.get(doc_id, {}).items()}
 
 
 async def _bulk(collection: AsyncCollection[Document], operations: Iterable[UpdateOne]) -> None:

@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
-from typing import Any
+from collections import defaultdict
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any, Protocol
 
 from pymongo.asynchronous.database import AsyncDatabase
 
 from analytics import queries
 from analytics.consumer import Consumer, Progress
+from analytics.contribution import ATTENDED
+from analytics.pacing import FLAT_OUT, Pacing
 from analytics.params import FIRST_DAY
 from analytics.queries import next_period, period_start
 from analytics.rollups import RollupStore
@@ -22,8 +25,28 @@ from analytics.vocabulary_store import VocabularyRegistry
 from statements.vocabulary import Vocabulary
 
 PERIODS_PER_PAGE = {"day": 31, "week": 26, "month": 12}
-LEARNER_PAGE_DOCUMENTS = 1000
+MAX_LEARNERS = 100_000
+"""Learner documents one answer reads at most (`complete` is false past it): an answer's
+cost stays bounded by the activity's audience, never by the store's size."""
 Document = dict[str, Any]
+
+
+class People(Protocol):
+    """The HRIS rows learners resolve to (implemented over the identity import in `lrs`)."""
+
+    columns: tuple[str, ...]
+    """The attributes a slice may group by."""
+
+    async def attribute(self, actors: Sequence[Document], column: str) -> list[str | None]:
+        """Each actor's person's `column` (None: no person, or no value)."""
+        ...
+
+
+class NoPeople:
+    columns: tuple[str, ...] = ()
+
+    async def attribute(self, actors: Sequence[Document], column: str) -> list[str | None]:
+        return [None] * len(actors)
 
 
 class Analytics:
@@ -34,10 +57,16 @@ class Analytics:
         horizon: Callable[[], int],
         *,
         file_vocabulary: Vocabulary | None = None,
-        batch: int = 500,
+        batch: int = 2000,
+        busy: Callable[[], bool] = lambda: False,
+        pacing: Pacing = FLAT_OUT,
+        people: People | None = None,
     ) -> None:
+        self.people: People = people or NoPeople()
         self.rollups = RollupStore(db)
-        self.consumer = Consumer(db, source, self.rollups, horizon, batch=batch)
+        self.consumer = Consumer(
+            db, source, self.rollups, horizon, batch=batch, busy=busy, pacing=pacing
+        )
         self.vocabulary = VocabularyRegistry(db, file_vocabulary)
         self.source = source
 
@@ -72,12 +101,61 @@ class Analytics:
     async def summary(self, activity: str, since: str, until: str, bounded: bool) -> Document:
         days = await self.rollups.day_documents(activity, since, until)
         counts, score = queries.sum_days(days)
-        if bounded:
-            pairs = await self.rollups.learner_day_verbs(activity, since, until)
-        else:
-            pairs = await self.rollups.learner_verbs(activity)
-        learners = queries.distinct_learners(pairs)
-        return {"activity": activity, "counts": counts, "learners": learners, "score": score}
+        learners = await self._learners(activity, (_verbs(bounded), "f"))
+        sets = queries.learner_sets(learners, since, until, bounded)
+        return {
+            "activity": activity,
+            "counts": counts,
+            "learners": queries.distinct(sets),
+            "score": score,
+            "score_distribution": queries.score_distribution(queries.scores_of(days)),
+            "rates": queries.rates(sets),
+            "completion_time": queries.completion_time(learners, since, until, bounded),
+            "attendance": {
+                "minutes": queries.attended_minutes(days),
+                "learners": len(sets.get(ATTENDED, ())),
+            },
+            "complete": len(learners) < MAX_LEARNERS,
+        }
+
+    async def groups(
+        self, activity: str, column: str, since: str, until: str, bounded: bool
+    ) -> Document:
+        """The summary's learner figures per value of an HRIS column (learners resolved to
+        people through the identity import; those who resolve to none group under null)."""
+        learners = await self._learners(activity, (_verbs(bounded), "f", "m", "who"))
+        values = await self.people.attribute([doc.get("who", {}) for doc in learners], column)
+        grouped: dict[str | None, list[Document]] = defaultdict(list)
+        for doc, value in zip(learners, values, strict=True):
+            grouped[value].append(doc)
+        return {
+            "activity": activity,
+            "group_by": column,
+            "groups": [
+                self._group(value, grouped[value], since, until, bounded)
+                for value in sorted(grouped, key=lambda v: (v is None, v or ""))
+            ],
+            "complete": len(learners) < MAX_LEARNERS,
+        }
+
+    @staticmethod
+    def _group(
+        value: str | None, learners: list[Document], since: str, until: str, bounded: bool
+    ) -> Document:
+        sets = queries.learner_sets(learners, since, until, bounded)
+        return {
+            "value": value,
+            "learners": queries.distinct(sets),
+            "rates": queries.rates(sets),
+            "completion_time": queries.completion_time(learners, since, until, bounded),
+            "attendance": {
+                "minutes": queries.learner_minutes(learners, since, until),
+                "learners": len(sets.get(ATTENDED, ())),
+            },
+        }
+
+    async def _learners(self, activity: str, fields: tuple[str, ...]) -> list[Document]:
+        return await self.rollups.learners_of(activity, fields, MAX_LEARNERS)
 
     async def timeseries(
         self, activity: str, interval: str, since: str, until: str, cursor: str | None
@@ -94,24 +172,26 @@ class Analytics:
             end = next_period(end, interval)
         low, high = max(start, since), min(end, until)
         days = await self.rollups.day_documents(activity, low, high)
-        pairs = await self.rollups.learner_day_verbs(activity, low, high)
+        learners = await self._learners(activity, ("d",)) if days else []
         more = end if end < until and await self._any_after(activity, end, until) else None
-        points = queries.series(days, pairs, interval)
+        points = queries.series(days, learners, interval, high)
         return {"activity": activity, "interval": interval, "points": points, "cursor": more}
 
     async def _any_after(self, activity: str, day: str, until: str) -> bool:
         return bool(await self.rollups.day_documents(activity, day, until, limit=1))
 
     async def learner(self, learner: str, cursor: str | None, limit: int) -> Document:
-        docs = await self.rollups.of_learner(learner, cursor, LEARNER_PAGE_DOCUMENTS)
-        activities = queries.learner_activities(docs)
-        full = len(docs) == LEARNER_PAGE_DOCUMENTS
-        if full and len(activities) > 1:
-            activities = activities[:-1]  # the last activity may continue on the next page
-        more = len(activities) > limit or full
-        activities = activities[:limit]
+        docs = await self.rollups.of_learner(learner, cursor, limit + 1)
+        activities = queries.learner_activities(docs[:limit])
+        more = len(docs) > limit
         return {
             "learner": learner,
             "activities": activities,
-            "cursor": activities[-1]["activity"] if more and activities else None,
+            "cursor": docs[limit - 1]["a"] if more else None,
         }
+
+
+def _verbs(bounded: bool) -> str:
+    """The learner documents' field that answers "which verbs": per day in a window (`d`),
+    else the all-time counts (`v`), which are far smaller."""
+    return "d" if bounded else "v"

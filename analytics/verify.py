@@ -13,6 +13,7 @@ from analytics.source import SourceStatement, StatementSource
 
 PAGE = 5000
 MAX_DIFFERENCES = 100
+BOOKKEEPING = ("_id", "upto", "who")
 Document = dict[str, Any]
 
 
@@ -65,11 +66,12 @@ async def verify(source: StatementSource, rollups: RollupStore, cursor: int) -> 
 
 
 def _normalised(docs: dict[str, Document]) -> dict[str, Document]:
-    """Without bookkeeping (`_id`, `upto`) and zero counts; documents left with no count
-    at all are dropped (a voided statement leaves zeros behind)."""
+    """Without bookkeeping (`_id`, `upto`, and `who`, the identifier of whichever statement
+    created the document) and zero counts; documents left with no count at all are dropped
+    (a voided statement leaves zeros behind)."""
     kept = {}
     for doc_id, doc in docs.items():
-        body = _without_zeros({k: v for k, v in doc.items() if k not in ("_id", "upto")})
+        body = _without_zeros({k: v for k, v in doc.items() if k not in BOOKKEEPING})
         if _has_counts(body):
             kept[doc_id] = body
     return kept

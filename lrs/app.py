@@ -15,10 +15,12 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.routing import Mount, Route
 
+from analytics.pacing import InFlightWrites, Pacing
 from analytics.service import Analytics
 from connectors.service import ConnectorService
 from forwarders.config import ForwardingSettings
 from forwarders.worker import Worker
+from lrs.analytics_people import IdentityPeople
 from lrs.audit import AuditLog
 from lrs.auth.backend import AuthMiddleware
 from lrs.auth.config import AuthSettings
@@ -107,12 +109,15 @@ async def open_services(
     identities = identity_service(db, forwarding, forwarding.max_import_bytes)
     await identities.ensure_indexes()
     home = settings.public_url or f"http://{settings.host}:{settings.port}"
-    in_flight: set[int] = set()
+    in_flight = InFlightWrites()
     analytics = Analytics(
         db,
         MongoAnalyticsSource(db),
         lambda: horizon(settings, in_flight),
         file_vocabulary=vocabulary_file(settings.analytics_vocabulary_file),
+        busy=in_flight.busy,
+        pacing=Pacing(settings.analytics_busy_share),
+        people=IdentityPeople(identities.store),
     )
     await analytics.ensure_indexes()
     services = Services(

@@ -137,8 +137,10 @@ class Settings:
     secret_hash_cost: int = SCRYPT_N
     """scrypt's cost (N) for new credential secrets. No environment variable: production keeps
     the default; the test suite lowers it, where hashing dominated the time of a test."""
-    analytics_rollups: bool = False
+    analytics_rollups: bool = True
     """Keep the rollups current in this process (the consumer; see docs/analytics.md)."""
+    analytics_busy_share: float = 0.1
+    """The share of time the consumer works while this process has writes in flight."""
     analytics_lag_ms: int = 2000
     """How far behind the newest writes the rollups stay: longer than any write of another
     API process stays in flight (this process's own writes are tracked exactly)."""
@@ -196,6 +198,13 @@ class Settings:
             ),
             analytics_rollups=env_bool(
                 environ, "LRS_ANALYTICS_ROLLUPS", defaults.analytics_rollups
+            ),
+            analytics_busy_share=env_number(
+                environ,
+                "LRS_ANALYTICS_BUSY_SHARE",
+                defaults.analytics_busy_share,
+                0.01,
+                integer=False,
             ),
             analytics_lag_ms=_int(environ, "LRS_ANALYTICS_LAG_MS", defaults.analytics_lag_ms),
             analytics_vocabulary_file=_path(environ.get("LRS_ANALYTICS_VOCABULARY_FILE")),

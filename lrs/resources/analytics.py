@@ -19,7 +19,13 @@ from analytics.service import Analytics
 from lrs.auth.backend import credential_of
 from lrs.auth.scopes import require_analytics
 from lrs.erasure import parse_agent
-from lrs.resources.analytics_contract import LEARNER, MAX_LEARNER_PAGE, SUMMARY, TIMESERIES
+from lrs.resources.analytics_contract import (
+    GROUPS,
+    LEARNER,
+    MAX_LEARNER_PAGE,
+    SUMMARY,
+    TIMESERIES,
+)
 from lrs.responses import XAPIResponse
 from lrs.services import Services
 from lrs.storage.sequence import ms_of, stored_string
@@ -55,6 +61,17 @@ async def activity_timeseries(request: Request) -> Response:
     return XAPIResponse({**answer, **_window(query), **meta})
 
 
+@GROUPS
+async def activity_groups(request: Request) -> Response:
+    analytics, meta = await _analytics(request)
+    query = request.query_params
+    activity = params.activity(query.get("activity"))
+    column = params.group_by(query.get("group_by"), analytics.people.columns)
+    since, until, bounded = params.window(query.get("since"), query.get("until"))
+    answer = await analytics.groups(activity, column, since, until, bounded)
+    return XAPIResponse({**answer, **_window(query), **meta})
+
+
 @LEARNER
 async def learner_activities(request: Request) -> Response:
     analytics, meta = await _analytics(request)
@@ -69,17 +86,9 @@ async def learner_activities(request: Request) -> Response:
     key = agent_key(agent)
     if key is None:
         raise params.invalid("agent", "ifi", "must carry an inverse functional identifier")
-    limit = _limit(query.get("limit"))
+    limit = params.limit(query.get("limit"), MAX_LEARNER_PAGE)
     answer = await analytics.learner(key, query.get("cursor"), limit)
     return XAPIResponse({**answer, **meta})
-
-
-def _limit(raw: str | None) -> int:
-    if raw is None:
-        return MAX_LEARNER_PAGE
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LEARNER_PAGE:
-        raise params.invalid("limit", "range", f"must be an integer from 1 to {MAX_LEARNER_PAGE}")
-    return int(raw)
 
 
 def _window(query: Any) -> dict[str, Any]:
@@ -89,5 +98,6 @@ def _window(query: Any) -> dict[str, Any]:
 ROUTES = [
     Route("/activities/summary", activity_summary, methods=["GET"]),
     Route("/activities/timeseries", activity_timeseries, methods=["GET"]),
+    Route("/activities/groups", activity_groups, methods=["GET"]),
     Route("/learners/activities", learner_activities, methods=["GET"]),
 ]

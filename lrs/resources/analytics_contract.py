@@ -8,6 +8,7 @@ Kept beside the handlers' module, not in it, so that adding an endpoint there is
 from __future__ import annotations
 
 from analytics.params import INTERVALS
+from lrs.analytics_people import COLUMNS as GROUP_COLUMNS
 from lrs.auth.scopes import ADMIN, ANALYTICS_READ
 from lrs.openapi.operations import Access, Reply, operation
 from lrs.openapi.params import IntParam, TextParam
@@ -55,6 +56,11 @@ SUMMARY_ANSWER = obj(
     counts=PER_VERB,
     learners=PER_VERB,
     score=SCORE,
+    score_distribution=obj(("buckets", "below_zero"), buckets=array(INTEGER), below_zero=INTEGER),
+    rates=obj((), **{"completion": nullable(NUMBER), "pass": nullable(NUMBER)}),
+    completion_time={"type": "object"},
+    attendance=obj((), minutes=NUMBER, learners=INTEGER),
+    complete={"type": "boolean"},
     **WINDOW,
     **THROUGH,
 )
@@ -103,6 +109,42 @@ TIMESERIES = operation(
     access=ACCESS,
     query=(ACTIVITY, INTERVAL, SINCE, UNTIL, DAY_CURSOR),
     ok=Reply(200, "A page of points; `cursor` continues (null: no more)", SERIES_ANSWER),
+)
+GROUP_BY = TextParam(
+    "group_by",
+    "An HRIS column the identity import carries (docs/analytics.md)",
+    required=True,
+    enum=tuple(GROUP_COLUMNS),
+)
+GROUPS_ANSWER = obj(
+    ("activity", "group_by", "groups", "complete", "through"),
+    activity=STRING,
+    group_by=STRING,
+    groups=array(
+        obj(
+            ("value", "learners"),
+            value=nullable(STRING),
+            learners=PER_VERB,
+            rates={"type": "object"},
+            completion_time={"type": "object"},
+            attendance={"type": "object"},
+        )
+    ),
+    complete={"type": "boolean"},
+    **WINDOW,
+    **THROUGH,
+)
+GROUPS = operation(
+    "GET",
+    "The summary's learner figures per value of an HRIS column (department, manager, ...)",
+    tag="analytics",
+    access=ACCESS,
+    query=(ACTIVITY, GROUP_BY, SINCE, UNTIL),
+    ok=Reply(
+        200,
+        "One group per value; learners who resolve to no person group under null",
+        GROUPS_ANSWER,
+    ),
 )
 LEARNER = operation(
     "GET",

@@ -16,6 +16,7 @@ from lrs.settings import Settings, SettingsError
 from lrs.storage import statement_keys as keys
 from lrs.storage.cleanup import LOOKUP_BATCH, batches
 from lrs.storage.sequence import MS_SHIFT
+from lrs.storage.sequence_scan import scan
 from statements.errors import BadRequest
 from statements.vocabulary import Vocabulary, parse_vocabulary
 
@@ -28,10 +29,17 @@ class MongoAnalyticsSource:
         self.statements = db["statements"]
 
     async def slice(self, low: int, high: int, limit: int) -> list[SourceStatement]:
-        # `keys: "*"` with the (keys, seq) index serves both the range and the order
-        match = {"keys": keys.ALL, "seq": {"$gte": low, "$lt": high}}
-        cursor = self.statements.find(match, PROJECTION).sort("seq", 1).limit(limit)
-        return [_source(doc) async for doc in cursor]
+        """Through the one sequence scan: a consumer that trails reads about a page per
+        call, not the whole backlog up to the horizon (which the embedded database reads
+        before it applies a limit)."""
+        found: list[dict[str, Any]] = []
+        async for part in scan(
+            self.statements, keys.ALL, low - 1, high - 1, PROJECTION, page=limit
+        ):
+            found += part.docs
+            if len(found) >= limit:
+                break
+        return [_source(doc) for doc in found[:limit]]
 
     async def by_ids(self, ids: Sequence[str]) -> list[SourceStatement]:
         found = []
