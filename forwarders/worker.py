@@ -29,9 +29,11 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import PyMongoError
 
 from forwarders.config import ForwardingSettings
+from forwarders.delivery import tally
 from forwarders.delivery.outcome import Dead, Delivered, EndpointGone, Outcome, RetryLater, classify
 from forwarders.delivery.schedule import next_delay
 from forwarders.delivery.send import deliver, delivery_client
+from forwarders.delivery.tally import Tally
 from forwarders.discovery import Discovery, ForwarderCache
 from forwarders.events import Event
 from forwarders.identity.store import IdentityStore
@@ -106,6 +108,8 @@ class Worker:
         self.scanned: dict[str, float] = {}
         self.tasks: dict[asyncio.Task[None], Job] = {}
         self.delivered = 0
+        self.tally = Tally()
+        """Attempts per forwarder and hour, added to the database at each heartbeat."""
 
     async def __aenter__(self) -> Worker:
         return self
@@ -209,6 +213,7 @@ class Worker:
         )
         if self.on_attempt is not None:
             self.on_attempt(attempt)
+        self.tally.note(forwarder.id, now, attempt.outcome)
         await self._record(forwarder, job, attempt, outcome)
 
     async def _body(self, forwarder: Forwarder, job: Job) -> bytes | None:
@@ -265,6 +270,7 @@ class Worker:
         while True:
             await self.fill(await self.cache.current(), eager=True)
             if not self.tasks:
+                await self.tally.flush(self.db, self.clock())
                 return self.delivered - before
             await asyncio.wait(set(self.tasks), return_when=asyncio.FIRST_COMPLETED)
 
@@ -286,6 +292,8 @@ class Worker:
                 task.cancel()
             await asyncio.gather(*background, return_exceptions=True)
             with contextlib.suppress(PyMongoError):
+                await self.tally.flush(self.db, self.clock())
+            with contextlib.suppress(PyMongoError):
                 await self.db[WORKERS].delete_one({"_id": self.id})
             log.info("forwarder worker %s stopped", self.id)
 
@@ -293,6 +301,7 @@ class Worker:
         await ensure_indexes(self.db)
         await self.jobs.ensure_indexes()
         await self.identities.ensure_indexes()
+        await tally.ensure_indexes(self.db)
         await self._upgrade_payloads()
         await self._reclaim()
 
@@ -372,6 +381,8 @@ class Worker:
                     },
                     upsert=True,
                 )
+            with contextlib.suppress(PyMongoError):
+                await self.tally.flush(self.db, self.clock())
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), self.settings.heartbeat_seconds)
 

@@ -10,7 +10,9 @@
   service answers per activity; a total over every activity needs a service call it does
   not offer yet, so the figures cover the top activities and the page says so.
 - forwarding: `forwarders.stats.queue_counts` (equality counts on an index prefix, as the
-  `/metrics` gauges use) and this process's delivery outcomes from `lrs.metrics`.
+  `/metrics` gauges use), this process's delivery outcomes from `lrs.metrics`, and delivery
+  success over 24 hours and 7 days from every worker's hourly tally
+  (`forwarders.delivery.tally`: at most 8 days x forwarders small documents).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import Any
 
 import orjson
 
+from forwarders.delivery import tally
 from forwarders.stats import QueueCounts, queue_counts
 from lrs.console.chart import Bar
 from lrs.services import Services
@@ -34,6 +37,7 @@ TOP = 10
 DELIVERY_SAMPLES = "lrs_forwarding_delivery_duration_seconds_count"
 OUTCOMES = ("delivered", "retrylater", "endpointgone", "dead")
 RESULT_VERBS = ("completed", "passed", "failed")
+SUCCESS_PERIODS = (("24 hours", timedelta(hours=24)), ("7 days", timedelta(days=7)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,3 +133,11 @@ def delivery_outcomes(services: Services) -> dict[str, int]:
         outcome: int(registry.get_sample_value(DELIVERY_SAMPLES, {"outcome": outcome}) or 0)
         for outcome in OUTCOMES
     }
+
+
+async def delivery_success(services: Services) -> list[tuple[str, tally.Success]]:
+    """Every worker's delivery attempts over the last 24 hours and 7 days, and the share
+    delivered (each worker adds its counts at its heartbeat, every few seconds)."""
+    db = services.client[services.settings.database]
+    figures = await tally.success(db, datetime.now(UTC), (p for _, p in SUCCESS_PERIODS))
+    return [(label, figures[period]) for label, period in SUCCESS_PERIODS]

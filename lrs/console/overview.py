@@ -12,6 +12,7 @@ from lrs.console.chart import Bar, bar_chart
 from lrs.console.figures import (
     DAYS,
     delivery_outcomes,
+    delivery_success,
     forwarding_figures,
     outcome_figures,
     statement_figures,
@@ -49,5 +50,6 @@ async def overview(visit: Visit) -> Response:
             unmatched=counts.in_state("unmatched"),
             forwarders=health,
             deliveries=delivery_outcomes(visit.services),
+            success=await delivery_success(visit.services),
         )
     return visit.render("overview.html", **values)

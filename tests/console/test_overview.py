@@ -4,12 +4,13 @@ rollups when they are on; the fallback message when they are off."""
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 
+from forwarders.delivery.tally import Tally
 from lrs.services import Services
 from lrs.settings import Settings
 from tests.console.conftest import SignIn
@@ -68,3 +69,23 @@ class TestWithRollups:
         row = page.text.split(f"<td>{today}</td>")[1].split("</tr>")[0]
         cells = [c.split("</td>")[0] for c in row.split('<td class="num">')[1:]]
         assert cells == ["1", "2", "1"]  # completed, passed, failed
+
+
+async def test_delivery_success_over_a_day_and_a_week_comes_from_the_workers_tally(
+    browser: httpx.AsyncClient, sign_in: SignIn, admin_secret: tuple[str, str], services: Services
+) -> None:
+    await sign_in(*admin_secret)
+    quiet = await browser.get("/console/")
+    assert 'id="success-1">no attempts<' in quiet.text
+
+    db = services.client[services.settings.database]
+    counts = Tally()
+    now = datetime.now(UTC)
+    for outcome_name in ("Delivered", "Delivered", "Delivered", "RetryLater"):
+        counts.note("f1", now, outcome_name)
+    counts.note("f1", now - timedelta(days=2), "Dead")
+    await counts.flush(db, now)
+
+    page = await browser.get("/console/")
+    assert 'id="success-1">75.0 % of 4 attempts<' in page.text
+    assert 'id="success-2">60.0 % of 5 attempts<' in page.text
