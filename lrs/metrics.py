@@ -28,6 +28,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from forwarders.queue import Attempt
 from forwarders.stats import queue_counts
+from lrs.rate_meter import RateMeter
 
 UNMATCHED = "unmatched"
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -116,6 +117,8 @@ class Metrics:
             registry=self.registry,
         )
         self.command_listener = CommandTimer(self.db_seconds)
+        self.ingest = RateMeter(monotonic=monotonic)
+        """Statements stored per second over the last minute (the console's "now")."""
 
     # -- observations -----------------------------------------------------------------------
 
@@ -126,6 +129,7 @@ class Metrics:
 
     def observe_stored(self, count: int) -> None:
         self.statements_stored.inc(count)
+        self.ingest.add(count)
 
     def observe_delivery(self, attempt: Attempt) -> None:
         outcome = attempt.outcome.lower()

@@ -32,6 +32,7 @@ async def overview(visit: Visit) -> Response:
         own = agent_key(visit.credential.authority) if mine else None
         figures = await statement_figures(visit.services, own)
         values["statements"] = figures
+        values["ingest_rate"] = visit.services.metrics.ingest.per_second()
         values["chart"] = bar_chart(figures.per_day, f"Statements stored per day, last {DAYS} days")
         values["rollups"] = visit.services.settings.analytics_rollups
         if values["rollups"] and not mine:

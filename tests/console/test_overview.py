@@ -89,3 +89,17 @@ async def test_delivery_success_over_a_day_and_a_week_comes_from_the_workers_tal
     page = await browser.get("/console/")
     assert 'id="success-1">75.0 % of 4 attempts<' in page.text
     assert 'id="success-2">60.0 % of 5 attempts<' in page.text
+
+
+async def test_the_ingest_rate_now_counts_the_statements_this_process_just_stored(
+    browser: httpx.AsyncClient,
+    sign_in: SignIn,
+    admin_secret: tuple[str, str],
+    client: httpx.AsyncClient,
+    make_statement: Any,
+) -> None:
+    await sign_in(*admin_secret)
+    assert 'id="ingest-rate">0.0 statements/s<' in (await browser.get("/console/")).text
+    batch = [make_statement() for _ in range(120)]
+    assert (await client.post("/xapi/statements", json=batch)).status_code == 200
+    assert 'id="ingest-rate">2.0 statements/s<' in (await browser.get("/console/")).text
