@@ -99,6 +99,9 @@ class Analytics:
     # -- answers ----------------------------------------------------------------------------
 
     async def summary(self, activity: str, since: str, until: str, bounded: bool) -> Document:
+        if not bounded:  # all time: one document, whatever the activity's audience
+            totals = await self.rollups.totals_of(activity)
+            return {"activity": activity, **queries.totals_summary(totals), "complete": True}
         days = await self.rollups.day_documents(activity, since, until)
         counts, score = queries.sum_days(days)
         learners = await self._learners(activity, (_verbs(bounded), "f"))
