@@ -28,7 +28,7 @@ import contextlib
 from collections.abc import Iterable
 from typing import Any
 
-from pymongo import ASCENDING, IndexModel, UpdateOne
+from pymongo import ASCENDING, DESCENDING, IndexModel, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, OperationFailure
@@ -53,6 +53,7 @@ class RollupStore:
         await self.days.create_indexes(
             [IndexModel([("a", ASCENDING), ("d", ASCENDING)], name="activity_day")]
         )
+        await self.totals.create_indexes([IndexModel([("n", DESCENDING)], name="count")])
         with contextlib.suppress(OperationFailure):  # of the per-verb layout: costs every write
             await self.learners.drop_index("activity_verb")
         await self.learners.create_indexes(
@@ -168,6 +169,11 @@ class RollupStore:
     async def totals_of(self, activity: str) -> Document:
         """The activity's totals document ({} before its first statement)."""
         return await self.totals.find_one({"_id": activity}) or {}
+
+    async def top_activities(self, limit: int) -> list[tuple[str, int]]:
+        """The activities with the most counted statements, all time (the `count` index)."""
+        cursor = self.totals.find({"n": {"$gt": 0}}, {"n": 1}).sort("n", -1).limit(limit)
+        return [(doc["_id"], int(doc["n"])) async for doc in cursor]
 
     async def of_learner(self, learner: str, after: str | None, limit: int) -> list[Document]:
         match: Document = {"l": learner}

@@ -1,10 +1,11 @@
 """The per-activity totals document: what the all-time summary needs, kept as increments (pure).
 
-    analytics_totals  {_id: activity, a, upto, c: {verb: n}, s: {n, v: {score: n}}, m: ms,
+    analytics_totals  {_id: activity, a, upto, n, c: {verb: n}, s: {n, v: {score: n}}, m: ms,
                        l: {verb: learners}, r: {ca: learners, j: learners},
                        t: {seconds: learners}}
 
-`c`, `s` and `m` are the sums of the activity's day documents. The learner figures are
+`c`, `s` and `m` are the sums of the activity's day documents, `n` the counted statements
+(the console's top activities, by an index). The learner figures are
 counted where a learner's all-time state changes: `l.<verb>` when the learner's count for
 the verb goes 0 -> positive (+1) or back to 0 under voiding (-1); `r.ca` the learners who
 both attempted and completed, `r.j` those who passed or failed (the rates' numerators and
@@ -38,12 +39,7 @@ def totals_increments(
     """Each activity's totals increments for a range, and the activities to recount.
 
     `before` holds the range's existing learner documents (`a`, `v`, `f`, `upto`)."""
-    totals: dict[str, Increments] = defaultdict(dict)
-    for doc_id, inc in delta.days.items():
-        activity = delta.identity[doc_id]["a"]
-        for name, amount in inc.items():
-            if amount and name.startswith(_DAY_FIELDS):
-                _inc(totals[activity], name, amount)
+    totals = _day_sums(delta)
     stale: set[str] = set()
     for lid in set(delta.learners) | set(delta.firsts):
         activity = delta.identity[lid]["a"]
@@ -71,6 +67,19 @@ def totals_increments(
             if seconds is not None:
                 _inc(totals[activity], f"t.{seconds_key(seconds)}", sign)
     return {a: {k: v for k, v in inc.items() if v} for a, inc in totals.items()}, stale
+
+
+def _day_sums(delta: Delta) -> dict[str, Increments]:
+    """The day documents' increments summed per activity, and `n`, the statements counted."""
+    totals: dict[str, Increments] = defaultdict(dict)
+    for doc_id, inc in delta.days.items():
+        activity = delta.identity[doc_id]["a"]
+        for name, amount in inc.items():
+            if amount and name.startswith(_DAY_FIELDS):
+                _inc(totals[activity], name, amount)
+            if amount and name.startswith("c."):
+                _inc(totals[activity], "n", amount)
+    return totals
 
 
 def recounted_totals(delta: Delta) -> dict[str, Increments]:

@@ -25,13 +25,19 @@ def outcome(make_statement: Any, verb: str, course: str, **result: Any) -> Any:
     )
 
 
-async def test_without_rollups_the_overview_says_where_the_figures_come_from(
-    browser: httpx.AsyncClient, sign_in: SignIn, admin_secret: tuple[str, str]
-) -> None:
-    await sign_in(*admin_secret)
-    page = await browser.get("/console/")
-    assert "analytics rollups, which are off" in page.text
-    assert "Completions per day" not in page.text
+class TestWithoutRollups:
+    @pytest.fixture
+    def settings(self, settings: Settings) -> Settings:
+        """Off explicitly: the rollups are on by default."""
+        return dataclasses.replace(settings, analytics_rollups=False)
+
+    async def test_without_rollups_the_overview_says_where_the_figures_come_from(
+        self, browser: httpx.AsyncClient, sign_in: SignIn, admin_secret: tuple[str, str]
+    ) -> None:
+        await sign_in(*admin_secret)
+        page = await browser.get("/console/")
+        assert "analytics rollups, which are off" in page.text
+        assert "Completions per day" not in page.text
 
 
 class TestWithRollups:
