@@ -45,7 +45,7 @@ log = logging.getLogger("analytics.consumer")
 STATE = "analytics_state"
 CURSOR = "cursor"
 LEASE = timedelta(seconds=30)
-LAYOUT = 2
+LAYOUT = 3
 """The rollup documents' layout: a state of another layout is rebuilt from the statements."""
 Document = dict[str, Any]
 
@@ -152,9 +152,10 @@ class Consumer:
         voiders = await self.source.first_voiders(ids)
         targets = {t.id: t for t in await self.source.by_ids(target_ids)} if target_ids else {}
         delta = batch_delta(batch, voiders, targets)
-        if delta.stale:  # filed before the apply: a crash after it cannot lose the recount
-            await self.refreshes.close(await self.refreshes.open(delta.stale))
-        await self.rollups.apply(delta, high)
+        totals, stale = await self.rollups.totals_for(delta, high)
+        if delta.stale or stale:  # filed before the apply: a crash after it cannot lose it
+            await self.refreshes.close(await self.refreshes.open(delta.stale | stale))
+        await self.rollups.apply(delta, high, totals)
         await self._save({"seq": high, "pending": None})
         return len(batch)
 

@@ -15,8 +15,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, timedelta
 from typing import Any
 
-from analytics.contribution import value_of
+from analytics.contribution import ATTENDED, value_of
 from analytics.params import PAST_LAST_DAY
+from analytics.totals import seconds_of
 
 Document = dict[str, Any]
 BUCKETS = 10
@@ -46,7 +47,7 @@ def score_statistics(scores: dict[float, int]) -> dict[str, Any]:
     count = sum(present.values())
     if not count:
         return {"count": 0, "mean": None, "min": None, "max": None}
-    total = sum(v * n for v, n in present.items())
+    total = sum(v * n for v, n in sorted(present.items()))  # one order, whatever the source
     return {"count": count, "mean": total / count, "min": min(present), "max": max(present)}
 
 
@@ -212,3 +213,30 @@ def learner_activities(docs: Iterable[Document]) -> list[Document]:
         if counts:
             found.append({"activity": doc["a"], "counts": counts})
     return found
+
+
+def totals_summary(totals: Document) -> Document:
+    """The all-time summary's figures from the activity's totals document alone: the same
+    answer the day and learner documents give, without reading them."""
+    counts = {value_of(v): int(n) for v, n in totals.get("c", {}).items() if n > 0}
+    scores = {
+        float(value_of(v)): int(n) for v, n in totals.get("s", {}).get("v", {}).items() if n > 0
+    }
+    learners = {value_of(v): int(n) for v, n in totals.get("l", {}).items() if n > 0}
+    pairs = totals.get("r", {})
+    seconds = [value for value, n in seconds_of(totals.get("t", {})) for _ in range(n)]
+    return {
+        "counts": dict(sorted(counts.items())),
+        "learners": dict(sorted(learners.items())),
+        "score": score_statistics(scores),
+        "score_distribution": score_distribution(scores),
+        "rates": {
+            "completion": _ratio(int(pairs.get("ca", 0)), learners.get("attempted", 0)),
+            "pass": _ratio(learners.get("passed", 0), int(pairs.get("j", 0))),
+        },
+        "completion_time": duration_statistics(seconds),
+        "attendance": {
+            "minutes": round(float(totals.get("m", 0)) / 60_000, 3),
+            "learners": learners.get(ATTENDED, 0),
+        },
+    }

@@ -5,12 +5,15 @@
     analytics_learners  {_id: learner_id, a, l, who, upto, v: {verb: n},
                          d: {verb: {day: n}}, m: {day: attended ms},
                          f: {attempted: ms, completed: ms}}          (all time)
+    analytics_totals    {_id: activity, a, upto, ...}   (all time; see `analytics.totals`)
 
-A statement touches two documents: its activity's day (counts, scores, attendance) and its
-(activity, learner) document, which serves distinct learners (all time, or per day through
-`d`), the per-learner endpoint, time to completion (`f`, first times since the epoch) and
-the slices by HRIS attribute (`who`, the actor's identifier). One document per learner and
-activity, whatever the verbs: a learner's session on a course costs one document.
+A statement touches three documents: its activity's totals (what the all-time summary
+reads: a handful of fields instead of every day and learner document), its activity's day
+(counts, scores, attendance) and its (activity, learner) document, which serves distinct
+learners (all time, or per day through `d`), the per-learner endpoint, time to completion
+(`f`, first times since the epoch) and the slices by HRIS attribute (`who`, the actor's
+identifier). One document per learner and activity, whatever the verbs: a learner's
+session on a course costs one document.
 
 Every document carries `upto`: the end of the last sequence range applied to it. A range
 `[from, to)` is applied to a document only while `upto < to` (the filter of a conditional
@@ -25,15 +28,17 @@ import contextlib
 from collections.abc import Iterable
 from typing import Any
 
-from pymongo import ASCENDING, IndexModel, UpdateOne
+from pymongo import ASCENDING, DESCENDING, IndexModel, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, OperationFailure
 
 from analytics.contribution import Delta
+from analytics.totals import Increments, recounted_totals, totals_increments
 
 DAYS = "analytics_days"
 LEARNERS = "analytics_learners"
+TOTALS = "analytics_totals"
 DUPLICATE_KEY = 11000
 Document = dict[str, Any]
 
@@ -42,11 +47,13 @@ class RollupStore:
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self.days = db[DAYS]
         self.learners = db[LEARNERS]
+        self.totals = db[TOTALS]
 
     async def ensure_indexes(self) -> None:
         await self.days.create_indexes(
             [IndexModel([("a", ASCENDING), ("d", ASCENDING)], name="activity_day")]
         )
+        await self.totals.create_indexes([IndexModel([("n", DESCENDING)], name="count")])
         with contextlib.suppress(OperationFailure):  # of the per-verb layout: costs every write
             await self.learners.drop_index("activity_verb")
         await self.learners.create_indexes(
@@ -58,14 +65,46 @@ class RollupStore:
 
     # -- commands ---------------------------------------------------------------------------
 
-    async def apply(self, delta: Delta, upto: int) -> None:
+    async def totals_for(self, delta: Delta, upto: int) -> tuple[dict[str, Increments], set[str]]:
+        """A range's totals increments per activity, from its learner documents as they are
+        before the range, and the activities whose totals need a recount instead."""
+        ids = list(set(delta.learners) | set(delta.firsts))
+        before: dict[str, Document] = {}
+        for start in range(0, len(ids), 1000):
+            chunk = {"_id": {"$in": ids[start : start + 1000]}}
+            async for doc in self.learners.find(chunk, {"v": 1, "f": 1, "upto": 1}):
+                before[doc["_id"]] = doc
+        return totals_increments(delta, before, upto)
+
+    async def apply(
+        self, delta: Delta, upto: int, totals: dict[str, Increments] | None = None
+    ) -> None:
         """Add a range's increments to each document not yet past `upto`.
+
+        The totals go first, computed from the learner documents before any of them takes
+        the range (`totals_for`): a redo after a crash finds the totals past `upto` and
+        leaves them alone.
 
         Insert first, update the rest: a document the range creates is inserted whole
         (on the embedded database an insert costs about a fifth of an update); one that
         exists makes the insert a duplicate key and gets the guarded update instead. Both
         are exact on a redo: the insert of a document already there fails, and the update
         of a document already past `upto` matches nothing."""
+        if totals is None:
+            totals, _ = await self.totals_for(delta, upto)
+        await _bulk(
+            self.totals,
+            [
+                UpdateOne(
+                    {"_id": activity, "upto": {"$lt": upto}},
+                    {"$set": {"upto": upto}, "$setOnInsert": {"a": activity}, "$inc": inc}
+                    if inc
+                    else {"$set": {"upto": upto}, "$setOnInsert": {"a": activity}},
+                    upsert=True,
+                )
+                for activity, inc in totals.items()
+            ],
+        )
         for collection, increments in self._parts(delta):
             changes = {
                 doc_id: changed
@@ -85,6 +124,11 @@ class RollupStore:
 
     async def replace_activity(self, activity: str, delta: Delta, upto: int) -> None:
         """Set one activity's documents to a full recount (refresh after erasure/retention)."""
+        await self.totals.delete_many({"_id": activity})
+        if totals := recounted_totals(delta).get(activity):
+            await self.totals.insert_one(
+                _expand({"_id": activity, "a": activity, "upto": upto}, totals)
+            )
         for collection, increments in self._parts(delta):
             await collection.delete_many({"a": activity})
             docs = [
@@ -97,7 +141,7 @@ class RollupStore:
                 await collection.insert_many(docs, ordered=False)
 
     async def clear(self) -> None:
-        for collection in (self.days, self.learners):
+        for collection in (self.days, self.learners, self.totals):
             await collection.delete_many({})
 
     def _parts(self, delta: Delta) -> list[tuple[AsyncCollection[Document], dict[str, Any]]]:
@@ -122,6 +166,15 @@ class RollupStore:
         cursor = self.learners.find({"a": activity}, projection).limit(limit)
         return [doc async for doc in cursor]
 
+    async def totals_of(self, activity: str) -> Document:
+        """The activity's totals document ({} before its first statement)."""
+        return await self.totals.find_one({"_id": activity}) or {}
+
+    async def top_activities(self, limit: int) -> list[tuple[str, int]]:
+        """The activities with the most counted statements, all time (the `count` index)."""
+        cursor = self.totals.find({"n": {"$gt": 0}}, {"n": 1}).sort("n", -1).limit(limit)
+        return [(doc["_id"], int(doc["n"])) async for doc in cursor]
+
     async def of_learner(self, learner: str, after: str | None, limit: int) -> list[Document]:
         match: Document = {"l": learner}
         if after is not None:
@@ -132,7 +185,7 @@ class RollupStore:
     async def all_documents(self) -> dict[str, dict[str, Document]]:
         """Every rollup document by collection (for `lrs analytics verify`)."""
         found: dict[str, dict[str, Document]] = {}
-        for collection in (self.days, self.learners):
+        for collection in (self.days, self.learners, self.totals):
             found[collection.name] = {d["_id"]: d async for d in collection.find({})}
         return found
 
@@ -140,12 +193,17 @@ class RollupStore:
 def expected_documents(delta: Delta) -> dict[str, dict[str, Document]]:
     """The documents a full recount produces, in the form `all_documents` returns."""
     parts = ((DAYS, delta.days), (LEARNERS, delta.learners))
-    return {
+    expected = {
         name: {
             doc_id: _expand(dict(delta.identity[doc_id]), _all(delta, doc_id)) for doc_id in part
         }
         for name, part in parts
     }
+    expected[TOTALS] = {
+        activity: _expand({"a": activity}, totals)
+        for activity, totals in recounted_totals(delta).items()
+    }
+    return expected
 
 
 def _update(delta: Delta, doc_id: str, increments: dict[str, float], upto: int) -> Document:

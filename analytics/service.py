@@ -99,6 +99,9 @@ class Analytics:
     # -- answers ----------------------------------------------------------------------------
 
     async def summary(self, activity: str, since: str, until: str, bounded: bool) -> Document:
+        if not bounded:  # all time: one document, whatever the activity's audience
+            totals = await self.rollups.totals_of(activity)
+            return {"activity": activity, **queries.totals_summary(totals), "complete": True}
         days = await self.rollups.day_documents(activity, since, until)
         counts, score = queries.sum_days(days)
         learners = await self._learners(activity, (_verbs(bounded), "f"))
@@ -179,6 +182,16 @@ class Analytics:
 
     async def _any_after(self, activity: str, day: str, until: str) -> bool:
         return bool(await self.rollups.day_documents(activity, day, until, limit=1))
+
+    async def top_activities(self, limit: int) -> list[tuple[str, int]]:
+        """The activities with the most counted statements, all time, from their totals."""
+        return await self.rollups.top_activities(limit)
+
+    async def counts_per_day(self, activity: str, since: str, until: str) -> dict[str, Document]:
+        """Counted statements per UTC day and canonical verb in `[since, until)`: the day
+        documents alone (a time series without its learner figures, which cost far more)."""
+        days = await self.rollups.day_documents(activity, since, until)
+        return {doc["d"]: queries.sum_days([doc])[0] for doc in days}
 
     async def learner(self, learner: str, cursor: str | None, limit: int) -> Document:
         docs = await self.rollups.of_learner(learner, cursor, limit + 1)

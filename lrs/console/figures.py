@@ -5,10 +5,10 @@
   This is the seam for the analytics rollups: when they exist, `statement_figures` reads
   them instead and the page stays as it is.
 - completions, passes and fails per day by canonical verb (when the rollups are on): summed
-  from `Analytics.timeseries` of each top activity, the call behind
-  `GET /analytics/activities/timeseries` (rollups only, no statement read). The analytics
-  service answers per activity; a total over every activity needs a service call it does
-  not offer yet, so the figures cover the top activities and the page says so.
+  from `Analytics.counts_per_day` of each top activity (the day documents only, no
+  statement read). The analytics service answers per activity; a total over every activity
+  needs a service call it does not offer yet, so the figures cover the top activities and
+  the page says so.
 - forwarding: `forwarders.stats.queue_counts` (equality counts on an index prefix, as the
   `/metrics` gauges use), this process's delivery outcomes from `lrs.metrics`, and delivery
   success over 24 hours and 7 days from every worker's hourly tally
@@ -98,13 +98,13 @@ async def outcome_figures(
         (first + timedelta(days=i)).isoformat(): Counter() for i in range(DAYS)
     }
     for activity in activities:
-        answer = await services.analytics.timeseries(
-            activity, "day", first.isoformat(), end.isoformat(), None
+        per_day = await services.analytics.counts_per_day(
+            activity, first.isoformat(), end.isoformat()
         )
-        for point in answer["points"]:
-            day = totals.get(point["start"])
+        for start, counts in per_day.items():
+            day = totals.get(start)
             if day is not None:
-                day.update({v: n for v, n in point["counts"].items() if v in RESULT_VERBS})
+                day.update({v: n for v, n in counts.items() if v in RESULT_VERBS})
     return [OutcomeDay(day, {v: c[v] for v in RESULT_VERBS}) for day, c in totals.items()]
 
 

@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from analytics.consumer import Consumer, LeaseLost
-from analytics.contribution import Delta
 from analytics.rollups import RollupStore
 from analytics.verify import _normalised, verify
 from lrs.storage.analytics_source import MongoAnalyticsSource, horizon
@@ -39,13 +38,14 @@ class Clock:
 
 
 class CrashingRollups(RollupStore):
-    """Applies the day documents of a range, then dies before the learner documents."""
+    """Applies the totals and day documents of a range, then dies before the learner
+    documents."""
 
-    async def apply(self, delta, upto):
-        partial = Delta()
-        partial.days.update(delta.days)
-        partial.identity.update(delta.identity)
-        await super().apply(partial, upto)
+    def _parts(self, delta):
+        return super()._parts(delta)[:1]
+
+    async def apply(self, delta, upto, totals=None):
+        await super().apply(delta, upto, totals)
         raise RuntimeError("crash after a partial apply")
 
 
@@ -58,6 +58,8 @@ def random_statement(rng, learner_statement, statement_id=None):
         result["completion"] = rng.random() < 0.7
     if rng.random() < 0.3:
         result["success"] = rng.random() < 0.5
+    if rng.random() < 0.3:
+        result["duration"] = f"PT{rng.randrange(1, 90)}M"
     day = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(hours=rng.randrange(24 * 10))
     statement = learner_statement(
         rng.choice(LEARNERS),
@@ -198,6 +200,18 @@ async def test_incremental_rollups_equal_rebuild_and_recount(
     await final.catch_up()
     rebuilt = {k: _normalised(v) for k, v in (await final.rollups.all_documents()).items()}
     assert incremental == rebuilt, first_difference(incremental, rebuilt)
+
+    for activity in ACTIVITIES:
+        # the all-time summary (its totals document) says what the day and learner
+        # documents say over a window holding every statement, field for field
+        url = "/analytics/activities/summary"
+        all_time = (await analyst.get(url, params={"activity": activity})).json()
+        whole = {"activity": activity, "since": "2000-01-01", "until": "2100-01-01"}
+        windowed = (await analyst.get(url, params=whole)).json()
+        assert windowed.pop("since") == "2000-01-01" and windowed.pop("until") == "2100-01-01"
+        assert all_time.pop("since") is None and all_time.pop("until") is None
+        assert all_time == windowed
+        assert all_time["learners"]
 
     for activity in ACTIVITIES:
         counts, learners, scores = await independent_counts(client, activity)

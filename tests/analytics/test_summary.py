@@ -228,3 +228,22 @@ async def test_learner_endpoint_refuses_a_bad_agent(analyst):
     response = await analyst.get("/analytics/learners/activities", params={"agent": "{nope"})
     assert response.status_code == 400
     assert response.json()["details"]["field"] == "agent"
+
+
+async def test_the_top_activities_are_ranked_by_counted_statements_all_time(
+    client, services, learner_statement
+):
+    other, third = "http://example.com/other", "http://example.com/third"
+    posted = await post(
+        client,
+        [learner_statement(who, "completed", activity=other) for who in ("ada", "bob", "cy", "dee")]
+        + [learner_statement(who, "attempted", activity=third) for who in ("ada", "bob")]
+        + [learner_statement("ada", "attempted")],
+    )
+    voiding = learner_statement("admin", "voided")
+    voiding["object"] = {"objectType": "StatementRef", "id": posted[0]}
+    await post(client, [voiding])
+    await services.analytics.catch_up()
+
+    assert await services.analytics.top_activities(10) == [(other, 3), (third, 2), (COURSE, 1)]
+    assert await services.analytics.top_activities(1) == [(other, 3)]

@@ -29,6 +29,7 @@ def outcome(make_statement: Any, verb: str, course: str, **result: Any) -> Any:
 class TestWithoutRollups:
     @pytest.fixture
     def settings(self, settings: Settings) -> Settings:
+        """Off explicitly: the rollups are on by default."""
         return dataclasses.replace(settings, analytics_rollups=False)
 
     async def test_the_overview_says_where_the_figures_come_from(
