@@ -59,14 +59,16 @@ def record_batch(
     raws: Sequence[str],
     stored_ms: Sequence[int],
     employee_ids: Sequence[str | None],
+    stored_verbs: Sequence[str | None],
 ) -> pa.RecordBatch:
     columns: dict[str, list[Any]] = {name: [] for name, _, _, _ in FIELDS}
-    for statement, raw, ms, employee in zip(statements, raws, stored_ms, employee_ids, strict=True):
+    rows = zip(statements, raws, stored_ms, employee_ids, stored_verbs, strict=True)
+    for statement, raw, ms, employee, stored_verb in rows:
         derived = {
             "stored": EPOCH + timedelta(milliseconds=ms),
             "timestamp": _timestamp(statement.get("timestamp")),
             "employee_id": employee,
-            "canonical_verb": canonical_verb(statement),
+            "canonical_verb": canonical_verb(statement, stored_verb),
             "statement": raw,
         }
         for name, kind, path, _ in FIELDS:

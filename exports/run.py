@@ -88,6 +88,7 @@ class PageWriter:
                 [s.raw for s in statements],
                 [ms_of(s.seq) for s in statements],
                 page.employees or [None] * len(statements),
+                [s.canonical_verb for s in statements],
             )
             self.parts.write_batch(batch, [len(s.raw) for s in statements])
 
@@ -98,10 +99,15 @@ class PageWriter:
                 row(
                     statement,
                     self.spec.columns,
-                    {CANONICAL_VERB: canonical_verb(statement), EMPLOYEE_ID: employee},
+                    {
+                        CANONICAL_VERB: canonical_verb(statement, stored.canonical_verb),
+                        EMPLOYEE_ID: employee,
+                    },
                 )
             )
-            for statement, employee in zip(page.parsed, employees, strict=True)
+            for statement, employee, stored in zip(
+                page.parsed, employees, page.statements, strict=True
+            )
         ]
 
     def close(self) -> list[FileEntry]:

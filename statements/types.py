@@ -72,6 +72,9 @@ class StoredStatement:
     raw: str
     attachments: tuple[str, ...] = ()
     """SHA-256 hashes of the attachment contents this statement carries."""
+    canonical_verb: str | None = None
+    """The canonical verb stored beside the statement at ingest (by the vocabulary then in
+    force), when the read asked for it; None otherwise."""
 
 
 @dataclass(slots=True)

@@ -64,7 +64,8 @@ GROUP_LIMIT = 100
 """Single statements per group write: the batch size the write path is measured at."""
 NEWEST_REFRESH_SECONDS = 1.0
 WINDOW_PROJECTION = {"seq": 1, "raw": 1, "att": 1, "voided": 1}
-SCAN_PROJECTION = {"seq": 1, "raw": 1, "voided": 1}
+SCAN_PROJECTION = {"seq": 1, "raw": 1, "voided": 1, "canon.verb": 1}
+"""Bulk readers (exports) get the stored canonical verb too."""
 
 
 class MongoStatementStore:
@@ -647,5 +648,9 @@ def _unseen(target: str, known: dict[str, dict[str, Any]], batch: dict[str, NewS
 
 def _stored(doc: dict[str, Any]) -> StoredStatement:
     return StoredStatement(
-        id=doc["_id"], seq=int(doc["seq"]), raw=doc["raw"], attachments=tuple(doc.get("att", ()))
+        id=doc["_id"],
+        seq=int(doc["seq"]),
+        raw=doc["raw"],
+        attachments=tuple(doc.get("att", ())),
+        canonical_verb=(doc.get("canon") or {}).get("verb"),
     )

@@ -8,6 +8,7 @@ import gzip
 import uuid
 
 import duckdb
+import httpx
 import pyarrow.parquet as pq
 
 from exports.parquet_schema import SCHEMA
@@ -98,3 +99,28 @@ async def test_duckdb_reads_ndjson_and_csv_exports_as_they_are(
     nd = duck("select count(*) from read_json_auto(?)", f"{tmp_path / 'nd'}/*.ndjson.gz")
     cs = duck("select count(*) from read_csv_auto(?)", f"{tmp_path / 'cs'}/*.csv.gz")
     assert nd == cs == [(3,)]
+
+
+async def test_canonical_verb_is_what_ingest_stored_with_the_operator_s_extension(
+    app_services, make_credentials, client, make_statement, export, tmp_path
+):
+    """An operator's alias applies to the column too: the export says what analytics and
+    the forwarders counted, not what the packaged default would say."""
+    finished = "https://acme.example/verbs/finished"
+    auth = await make_credentials(("admin",), name="admin")
+    transport = httpx.ASGITransport(app=app_services[0])
+    async with httpx.AsyncClient(transport=transport, base_url="http://lrs.test") as admin:
+        extension = {"version": "acme-1", "aliases": {"completed": [finished]}}
+        put = await admin.put("/admin/vocabulary", json=extension, headers=auth)
+        assert put.status_code == 200
+    statement = make_statement(id=str(uuid.uuid4()), verb={"id": finished})
+    await post(client, [statement])
+
+    manifest = await export("csv", "csv", columns=["id", "verb.id", "canonical_verb"])
+    (row,) = csv_rows(tmp_path / "csv", manifest)
+    assert row["canonical_verb"] == "completed"
+
+    parquet = await export("pq", "parquet")
+    (entry,) = parquet.files
+    (parquet_row,) = pq.read_table(tmp_path / "pq" / entry.name).to_pylist()
+    assert parquet_row["canonical_verb"] == "completed"
