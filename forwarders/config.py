@@ -1,8 +1,8 @@
 """Forwarding settings, read once from `LRS_FORWARDER_*` variables (or built directly).
 
 Parsed here, not by `lrs.settings`: forwarding owns its settings and imports nothing from
-`lrs`; the rules (a malformed or too small number, a non-boolean, is an error naming the
-variable) are the same.
+`lrs`. The rules (a malformed or too small number, a non-boolean, is an error naming the
+variable) and `SettingsError` are defined here once; `lrs.settings` uses them too.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from forwarders.identity.person import parse_alias_domains
 
 
 class SettingsError(ValueError):
-    """A forwarding setting has a value the worker cannot run with."""
+    """A setting has a value the service or the worker cannot run with."""
 
 
 def env_number(

@@ -1,4 +1,8 @@
-"""Service settings, read once from `LRS_*` environment variables and validated at start-up."""
+"""Service settings, read once from `LRS_*` environment variables and validated at start-up.
+
+The parsing rules and `SettingsError` are forwarding's (`forwarders.config`, which may not
+import `lrs`): one error type and one set of rules for every `LRS_*` variable.
+"""
 
 from __future__ import annotations
 
@@ -8,46 +12,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from forwarders.config import (
+    SettingsError as SettingsError,
+    env_bool as env_bool,
+    env_number as env_number,
+)
 from lrs.auth.basic import SCRYPT_N
 from lrs.logs import LOG_FORMATS, LogFormat
 from statements.types import SpecVersion
 
 
-class SettingsError(ValueError):
-    """A setting has a value the service cannot run with."""
-
-
-def env_number(
-    environ: Mapping[str, str], name: str, default: float, minimum: float, *, integer: bool
-) -> float:
-    """A numeric setting (int or float), at least `minimum`; malformed values are errors."""
-    raw = environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw) if integer else float(raw)
-    except ValueError:
-        what = "an integer" if integer else "a number"
-        raise SettingsError(f"{name} must be {what}, got {raw!r}") from None
-    if value < minimum:
-        raise SettingsError(f"{name} must be >= {minimum}, got {value}")
-    return value
-
-
 def _int(environ: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
     return int(env_number(environ, name, default, minimum, integer=True))
-
-
-def env_bool(environ: Mapping[str, str], name: str, default: bool) -> bool:
-    """A boolean setting: 1/true/yes/on or 0/false/no/off; anything else is an error."""
-    raw = environ.get(name, "").strip().lower()
-    if raw == "":
-        return default
-    if raw in {"1", "true", "yes", "on"}:
-        return True
-    if raw in {"0", "false", "no", "off"}:
-        return False
-    raise SettingsError(f"{name} must be a boolean (true/false), got {raw!r}")
 
 
 VERSIONS: tuple[SpecVersion, ...] = ("2.0.0", "1.0.3")

@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 import uvicorn
 
-from forwarders.config import ForwardingSettings, SettingsError as ForwardingSettingsError
+from forwarders.config import ForwardingSettings
 from forwarders.health import check_worker
 from forwarders.service import ForwarderService
 from lrs.auth.config import AuthSettings
@@ -255,7 +255,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             return _run(_serve(settings, uri, database))
     except (KeyboardInterrupt, Stopped):
         return 0
-    except (EmbeddedDatabaseError, SettingsError, ForwardingSettingsError) as error:
+    except (EmbeddedDatabaseError, SettingsError) as error:
         log.error("%s", error)
         return 1
     finally:

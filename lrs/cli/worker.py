@@ -16,7 +16,7 @@ from functools import partial
 from pathlib import Path
 
 from analytics.vocabulary_store import VocabularyRegistry
-from forwarders.config import ForwardingSettings, SettingsError as ForwardingSettingsError
+from forwarders.config import ForwardingSettings
 from forwarders.worker import Worker
 from lrs.logs import configure_logging
 from lrs.settings import Settings, SettingsError
@@ -82,7 +82,7 @@ def main() -> int:
     try:
         settings = Settings.from_env(os.environ)
         forwarding = ForwardingSettings.from_env(os.environ)
-    except (SettingsError, ForwardingSettingsError) as error:
+    except SettingsError as error:
         log.error("%s", error)
         return 2
     configure_logging(settings.log_format, settings.log_level)
