@@ -25,7 +25,6 @@ import json
 import os
 import random
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -36,64 +35,27 @@ from typing import Any
 import http1
 import httpx
 import orjson
+import variants
 from common import StatementFactory, drive, latency_summary, make_pools
+from variants import ADMIN_KEY, ADMIN_SECRET
 
-from lrs.storage.embedded import EmbeddedDatabase, _die_with_parent, free_port, stop_process
+from lrs.storage.embedded import EmbeddedDatabase
 
-HOST = "127.0.0.1"
-ADMIN_KEY = "bench-admin"
-ADMIN_SECRET = "bench-admin-secret-0123456789"  # noqa: S105 - a throwaway local credential
 BATCH = 100
 POST_CONCURRENCY = 4
 READ_CONCURRENCY = 16
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @contextlib.contextmanager
 def running_lrs(uri: str, workdir: Path, database: str, rollups: bool) -> Iterator[str]:
-    port = free_port(HOST)
-    env = {
-        **os.environ,
-        "LRS_HOST": HOST,
-        "LRS_PORT": str(port),
-        "LRS_MONGODB_URI": uri,
-        "LRS_DATABASE": database,
-        "LRS_ADMIN_KEY": ADMIN_KEY,
-        "LRS_ADMIN_SECRET": ADMIN_SECRET,
-        "LRS_DATA_DIR": str(workdir / "lrs-data"),
-        "LRS_LOG_LEVEL": "warning",
+    """This tree's LRS on `database` of the shared server, rollups on or off."""
+    settings = {
         "LRS_ACCESS_LOG": "false",
         "LRS_ANALYTICS_ROLLUPS": "true" if rollups else "false",
     }
-    lrs = Path(sys.executable).parent / "lrs"
-    with (workdir / f"{database}.log").open("ab") as log:
-        process = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
-            [str(lrs), "serve"],
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=log,
-            start_new_session=True,
-            preexec_fn=_die_with_parent,
-        )
-    base = f"http://{HOST}:{port}"
-    try:
-        _wait_ready(base, process)
+    with variants.running_lrs(ROOT, uri, workdir, settings, database) as (_, base):
         yield base
-    finally:
-        stop_process(process)
-
-
-def _wait_ready(base: str, process: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    with httpx.Client(base_url=base, timeout=2.0) as client:
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                raise SystemExit(f"the LRS exited ({process.returncode})")
-            with contextlib.suppress(httpx.HTTPError):
-                if client.get("/readyz").status_code == 200:
-                    return
-            time.sleep(0.2)
-    raise SystemExit("the LRS was not ready in time")
 
 
 def _client(base: str, connections: int, auth: tuple[str, str] = (ADMIN_KEY, ADMIN_SECRET)) -> Any:

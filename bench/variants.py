@@ -62,7 +62,7 @@ def fresh_lrs(tree: Path, **settings: str) -> Iterator[Running]:
 
 @contextlib.contextmanager
 def running_lrs(
-    tree: Path, uri: str, workdir: Path, settings: dict[str, str]
+    tree: Path, uri: str, workdir: Path, settings: dict[str, str], database: str = DATABASE
 ) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     port = free_port(HOST)
     env = {
@@ -71,7 +71,7 @@ def running_lrs(
         "LRS_HOST": HOST,
         "LRS_PORT": str(port),
         "LRS_MONGODB_URI": uri,
-        "LRS_DATABASE": DATABASE,
+        "LRS_DATABASE": database,
         "LRS_ADMIN_KEY": ADMIN_KEY,
         "LRS_ADMIN_SECRET": ADMIN_SECRET,
         "LRS_DATA_DIR": str(workdir / "lrs-data"),
