@@ -91,19 +91,20 @@ class VerifiedCache(Generic[T]):
         self._pepper = secrets.token_bytes(32)
         self._entries: dict[str, tuple[bytes, float, T]] = {}
 
-    def _digest(self, key: str, secret: str) -> bytes:
+    def digest(self, key: str, secret: str) -> bytes:
+        """The pair's keyed digest: what the cache keeps instead of the secret."""
         return hashlib.blake2b(f"{key}:{secret}".encode(), key=self._pepper).digest()
 
     def get(self, key: str, secret: str) -> T | None:
         entry = self._entries.get(key)
         if entry is None or entry[1] < time.monotonic():
             return None
-        return entry[2] if hmac.compare_digest(entry[0], self._digest(key, secret)) else None
+        return entry[2] if hmac.compare_digest(entry[0], self.digest(key, secret)) else None
 
     def remember(self, key: str, secret: str, value: T) -> None:
         if len(self._entries) >= self.max_entries:
             self._entries.clear()
-        self._entries[key] = (self._digest(key, secret), time.monotonic() + self.ttl, value)
+        self._entries[key] = (self.digest(key, secret), time.monotonic() + self.ttl, value)
 
     def forget(self, key: str) -> None:
         self._entries.pop(key, None)

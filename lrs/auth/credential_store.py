@@ -62,6 +62,8 @@ class MongoCredentialStore:
         self.verify = verify
         """The hash check, a parameter so a test can observe that unknown keys pay it too."""
         self._active: dict[str, tuple[float, Credential | None]] = {}
+        self._checking: dict[bytes, asyncio.Future[Credential | None]] = {}
+        """Checks in flight, by the pair's digest: concurrent requests with one pair share one."""
 
     def authority_for(self, key: str, name: str) -> dict[str, Any]:
         """The Agent that `authority` is set to for statements written with this credential."""
@@ -94,9 +96,23 @@ class MongoCredentialStore:
         return key, secret
 
     async def authenticate(self, key: str, secret: str) -> Credential | None:
+        """The credential of a key/secret pair, or None.
+
+        Concurrent requests with the same pair wait for one check: when the cached answer
+        expires under load, every connection of a busy client misses at once, and a scrypt
+        each (tens of milliseconds of CPU) stalled all of them together."""
         cached = self.cache.get(key, secret)
         if cached is not None:
             return cached
+        digest = self.cache.digest(key, secret)
+        check = self._checking.get(digest)
+        if check is None:
+            check = asyncio.ensure_future(self._check(key, secret))
+            self._checking[digest] = check
+            check.add_done_callback(lambda _: self._checking.pop(digest, None))
+        return await asyncio.shield(check)
+
+    async def _check(self, key: str, secret: str) -> Credential | None:
         doc = await self.collection.find_one({"_id": key})
         if doc is None or doc.get("revoked"):
             # the same scrypt as a real check, so the answer's timing does not tell whether
