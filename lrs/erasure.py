@@ -200,7 +200,7 @@ async def _candidates(
     index of each statement they target that is not itself a candidate."""
     statements = db["statements"]
     related = statement_keys.FILTER_PREFIXES["related_agents"]
-    match = {"keys": {"$in": [related + k for k in keys]}}
+    match = {"keys": {"$in": [a for k in keys for a in statement_keys.alternatives(related + k)]}}
     docs = [doc async for doc in statements.find(match, CANDIDATE_FIELDS)]
     ids = {doc["_id"] for doc in docs}
     refs = sorted({d["ref"] for d in docs if d.get("ref") and d["ref"] not in ids})

@@ -407,11 +407,11 @@ class MongoStatementStore:
         )
         # The index bounds come from the most selective key alone: `$all`, like any other
         # extra predicate, makes SecantusDB scan the collection. The rest is checked here.
-        match, others = {"keys": required[0]}, required[1:]
+        first, others = keys.alternatives(required[0]), [keys.alternatives(k) for k in required[1:]]
         docs: list[dict[str, Any]] = []
         while (window := plan.next_window()) is not None:
             wanted = plan.want - plan.found
-            batch = await self._window(match, window, query.ascending, wanted, bool(others))
+            batch = await self._window(first, window, query.ascending, wanted, bool(others))
             live = [d for d in batch if not d.get("voided") and _has_all(d.get("keys", ()), others)]
             stopped_at = batch[-1]["seq"] if len(batch) == wanted else None
             if stopped_at is not None and len(live) < wanted:
@@ -444,18 +444,27 @@ class MongoStatementStore:
                 if low <= doc["seq"] < high and (include_voided or not doc.get("voided")):
                     yield _stored(doc)
             return
-        match, others = {"keys": required[0]}, required[1:]
+        others = [keys.alternatives(k) for k in required[1:]]
         projection = {**SCAN_PROJECTION, "keys": 1} if others else SCAN_PROJECTION
+        scans = [self._scan_key(k, low, high, projection) for k in keys.alternatives(required[0])]
+        async for doc in _merged(scans):
+            if include_voided or not doc.get("voided"):
+                if _has_all(doc.get("keys", ()), others):
+                    yield _stored(doc)
+
+    async def _scan_key(
+        self, key: str, low: int, high: int, projection: dict[str, int]
+    ) -> AsyncIterator[dict[str, Any]]:
+        """The statements carrying `key` with `low <= seq < high`, in `stored` order; a cursor
+        the server dropped is reopened after the last statement read."""
         while low < high:
             cursor = self.statements.find(
-                {**match, "seq": {"$gte": low, "$lt": high}}, projection
+                {"keys": key, "seq": {"$gte": low, "$lt": high}}, projection
             ).sort("seq", 1)
             try:
                 async for doc in cursor:
                     low = int(doc["seq"]) + 1
-                    if include_voided or not doc.get("voided"):
-                        if _has_all(doc.get("keys", ()), others):
-                            yield _stored(doc)
+                    yield doc
                 return
             except CursorNotFound:
                 log.info("statement scan cursor dropped by the server; reopening")
@@ -464,17 +473,29 @@ class MongoStatementStore:
 
     async def _window(
         self,
-        match: dict[str, Any],
+        alternatives: Sequence[str],
         window: tuple[int, int],
         ascending: bool,
         limit: int,
         with_keys: bool,
     ) -> list[dict[str, Any]]:
+        """The first `limit` statements of the window carrying any of `alternatives`: one
+        read per key (a `$in` beside the `seq` range is not served by SecantusDB's index),
+        merged in order."""
+        reads = [self._window_of(k, window, ascending, limit, with_keys) for k in alternatives]
+        if len(reads) == 1:
+            return await reads[0]
+        found = {doc["_id"]: doc for batch in await asyncio.gather(*reads) for doc in batch}
+        return sorted(found.values(), key=lambda d: int(d["seq"]), reverse=not ascending)[:limit]
+
+    async def _window_of(
+        self, key: str, window: tuple[int, int], ascending: bool, limit: int, with_keys: bool
+    ) -> list[dict[str, Any]]:
         # Only indexed fields in the filter and no hint: on SecantusDB either costs a scan
         # (an unindexed predicate) or ~40 ms (a hint). Voided statements are dropped after.
         cursor = (
             self.statements.find(
-                {**match, "seq": {"$gte": window[0], "$lt": window[1]}},
+                {"keys": key, "seq": {"$gte": window[0], "$lt": window[1]}},
                 {**WINDOW_PROJECTION, "keys": 1} if with_keys else WINDOW_PROJECTION,
             )
             .sort("seq", 1 if ascending else -1)
@@ -627,8 +648,28 @@ def _canon(statement: NewStatement) -> dict[str, Any]:
     return {"canon": statement.canonical.as_document()}
 
 
-def _has_all(present: Sequence[str], required: list[str]) -> bool:
-    return all(key in present for key in required)
+def _has_all(present: Sequence[str], required: list[tuple[str, ...]]) -> bool:
+    """Whether `present` holds one of the alternatives of every required key."""
+    return all(any(key in present for key in group) for group in required)
+
+
+async def _merged(
+    scans: Sequence[AsyncIterator[dict[str, Any]]],
+) -> AsyncIterator[dict[str, Any]]:
+    """Documents of several `stored`-ordered scans in `stored` order, each once."""
+    heads: dict[int, dict[str, Any]] = {}
+    for i, scan in enumerate(scans):
+        if (doc := await anext(scan, None)) is not None:
+            heads[i] = doc
+    last: dict[str, Any] | None = None
+    while heads:
+        i = min(heads, key=lambda j: int(heads[j]["seq"]))
+        doc = heads.pop(i)
+        if last is None or doc["_id"] != last["_id"]:
+            yield doc
+        last = doc
+        if (following := await anext(scans[i], None)) is not None:
+            heads[i] = following
 
 
 def _voidable(

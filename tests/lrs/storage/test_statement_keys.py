@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from lrs.storage.statement_keys import (
     ALL,
+    alternatives,
     filter_keys,
     index_from_keys,
     pair_keys,
@@ -120,3 +121,21 @@ def test_rekeyed_drops_the_pairs_of_the_old_values_and_adds_the_new_ones():
 def test_while_stored_statements_lack_pairs_queries_ask_for_single_keys():
     query = StatementQuery(verb="http://v", agent="ag", activity="http://t")
     assert query_keys(query, None, pairs=False) == ["a:ag", "t:http://t", "v:http://v"]
+
+
+def test_a_related_key_does_not_repeat_a_value_its_plain_key_holds():
+    keys = statement_keys(INDEX, authority_key="auth", ref=None)
+    assert "A:mbox::mailto:a@x.com" not in keys and "a:mbox::mailto:a@x.com" in keys
+    assert "T:http://act" not in keys and "t:http://act" in keys
+    assert "A:account::http://lrs::k" in keys and "T:http://parent" in keys
+
+
+def test_a_related_query_key_is_satisfied_by_the_plain_key_of_its_value():
+    assert alternatives("A:ag") == ("A:ag", "a:ag")
+    assert alternatives("T:http://t") == ("T:http://t", "t:http://t")
+    assert alternatives("a:ag") == ("a:ag",) and alternatives("va:v ag") == ("va:v ag",)
+
+
+def test_a_stored_index_written_with_repeated_related_keys_reads_back_the_same():
+    older = [*statement_keys(INDEX, authority_key=None, ref=None), "A:mbox::mailto:a@x.com"]
+    assert index_from_keys(older) == INDEX
