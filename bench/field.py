@@ -206,9 +206,9 @@ def _wait_heartbeat(process: subprocess.Popen[bytes], base_url: str, log: Path) 
 
 
 @contextlib.contextmanager
-def running_lrs() -> Iterator[Target]:
-    with fresh_lrs(CURRENT) as lrs:
-        yield Target("lrs", lrs.base_url, lrs.lrs_pid, lrs.db_pid)
+def running_lrs(name: str, tree: Path) -> Iterator[Target]:
+    with fresh_lrs(tree) as lrs:
+        yield Target(name, lrs.base_url, lrs.lrs_pid, lrs.db_pid)
 
 
 async def http_phases(args: argparse.Namespace, target: Target, seed: int) -> dict[str, Any]:
@@ -269,36 +269,53 @@ def _result(recorder: Recorder, target: Target) -> dict[str, Any]:
 def run_target(args: argparse.Namespace, name: str, seed: int) -> dict[str, Any]:
     if name == "floor":
         return asyncio.run(floor_phase(args, seed))
-    starting = running_lrs() if name == "lrs" else running_ralph(args.ralph_python)
+    if name == "ralph":
+        starting = running_ralph(args.ralph_python)
+    else:
+        starting = running_lrs(name, args.baseline if name == "baseline" else CURRENT)
     with starting as target:
         return asyncio.run(http_phases(args, target, seed))
 
 
+def _cpu_ms(row: dict[str, Any]) -> float:
+    """CPU milliseconds the server and the database spent per statement (or request): the
+    figure the shared cores disturb least."""
+    cpu = row["cpu_seconds"]
+    return 1000 * (cpu.get("lrs", 0.0) + cpu.get("db", 0.0)) / max(1, row["statements"])
+
+
+def _ratios(mine: dict[str, dict[str, Any]], other: dict[str, dict[str, Any]]) -> None:
+    for phase, row in mine.items():
+        theirs = other.get(phase)
+        if theirs is None:
+            continue
+        if phase.startswith("GET"):
+            print(
+                f"  {phase:<16} p50 {theirs['p50_ms'] / row['p50_ms']:.2f}x faster, "
+                f"p95 {theirs['p95_ms'] / row['p95_ms']:.2f}x faster"
+            )
+        else:
+            ratio = row["statements_per_s"] / theirs["statements_per_s"]
+            print(
+                f"  {phase:<16} statements/s {ratio:.2f}; server+db CPU ms/statement "
+                f"{_cpu_ms(row):.2f} vs {_cpu_ms(theirs):.2f}"
+            )
+
+
 def summary(results: list[dict[str, Any]]) -> None:
-    """Ratios of each round, lrs over ralph (and over the floor for batches)."""
+    """Ratios of each round: lrs (and baseline) over ralph, lrs over baseline and floor."""
     by_round: dict[int, dict[str, dict[str, Any]]] = {}
     for result in results:
         rows = {r["phase"]: r for r in result["rows"]}
         by_round.setdefault(result["round"], {})[result["target"]] = rows
     for round_no, targets in by_round.items():
-        lrs, ralph, floor = (targets.get(k, {}) for k in ("lrs", "ralph", "floor"))
-        print(f"\nround {round_no}: lrs / ralph")
-        for phase, row in lrs.items():
-            other = ralph.get(phase)
-            if other is None:
-                continue
-            if phase.startswith("GET"):
-                print(
-                    f"  {phase:<16} p50 {other['p50_ms'] / row['p50_ms']:.2f}x faster, "
-                    f"p95 {other['p95_ms'] / row['p95_ms']:.2f}x faster"
-                )
-            else:
-                ratio = row["statements_per_s"] / other["statements_per_s"]
-                print(f"  {phase:<16} statements/s {ratio:.2f}")
-        batch = f"batch x{BATCH} c4"
-        if batch in lrs and batch in floor:
-            ratio = lrs[batch]["statements_per_s"] / floor[batch]["statements_per_s"]
-            print(f"  lrs / floor      {batch} statements/s {ratio:.2f}")
+        for mine, other in (("lrs", "ralph"), ("baseline", "ralph"), ("lrs", "baseline")):
+            if mine in targets and other in targets:
+                print(f"\nround {round_no}: {mine} / {other}")
+                _ratios(targets[mine], targets[other])
+        if "lrs" in targets and "floor" in targets:
+            print(f"\nround {round_no}: lrs / floor")
+            _ratios(targets["lrs"], targets["floor"])
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -308,6 +325,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=os.environ.get("RALPH_PYTHON", "/tmp/ralph-venv/bin/python"),  # noqa: S108 - where the docstring installs it
     )
     parser.add_argument("--targets", default="lrs,ralph,floor")
+    parser.add_argument(
+        "--baseline", type=Path, help="an older source tree: adds the `baseline` target"
+    )
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--batches", type=int, default=10_000)
     parser.add_argument("--singles", type=int, default=3_000)
@@ -321,7 +341,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"load: {os.getloadavg()}", flush=True)
     results = []
     for round_no in range(1, args.rounds + 1):
-        names = args.targets.split(",")
+        names = args.targets.split(",") + (["baseline"] if args.baseline else [])
         for name in names if round_no % 2 else names[::-1]:  # alternate the order
             print(f"\nround {round_no}: {name}\n{HEADER}", flush=True)
             result = run_target(args, name, seed=SEED + round_no)
