@@ -109,7 +109,7 @@ class MongoStatementStore:
         return [s.id for s in statements]
 
     async def _insert_batch(self, statements: Sequence[NewStatement]) -> None:
-        known = await self._related_documents(statements)
+        known = await self._related_documents(statements, existing=True)
         fresh = self._without_existing(statements, known)
         docs = self._documents(fresh, known)
         if docs:
@@ -135,8 +135,11 @@ class MongoStatementStore:
 
     async def _write_group(self, group: list[NewStatement]) -> list[Outcome]:
         """The single statements of concurrent requests in one write, each with its own
-        outcome: the same as it would have had alone, arriving in this order."""
-        known = await self._related_documents(group)
+        outcome: the same as it would have had alone, arriving in this order.
+
+        Existing copies are not looked up first: the unique `_id` index refuses them in the
+        insert, and each is then compared with its stored copy (`_race_outcomes`)."""
+        known = await self._related_documents(group, existing=False)
         outcomes: list[Outcome] = [None] * len(group)
         first: dict[str, int] = {}
         twins: dict[int, int] = {}
@@ -197,20 +200,19 @@ class MongoStatementStore:
         return outcomes
 
     async def _related_documents(
-        self, statements: Sequence[NewStatement]
+        self, statements: Sequence[NewStatement], *, existing: bool
     ) -> dict[str, dict[str, Any]]:
-        """Existing copies, targeted statements and earlier targeters: two indexed lookups.
+        """The statements these target (StatementRef) and, when `existing`, stored copies of
+        their ids: one lookup by `_id`, none when there is nothing to look up.
 
-        (Two queries rather than one `$or`: a server may answer `$or` with a scan.)
-        """
-        ids = [s.id for s in statements]
-        targets = [s.ref for s in statements if s.ref]
+        Statements that target these are looked up after the insert (`_after_insert`), which
+        must look anyway for the ones written concurrently."""
+        wanted = [s.id for s in statements] if existing else []
+        wanted += [s.ref for s in statements if s.ref]
+        if not wanted:
+            return {}
         projection = {"raw": 1, "keys": 1, "ref": 1, "voiding": 1, "voided": 1}
-        by_id, by_ref = await asyncio.gather(
-            self._fetch({"_id": {"$in": ids + targets}}, projection),
-            self._fetch({"keys": {"$in": [keys.targets(i) for i in ids]}}, projection),
-        )
-        return {doc["_id"]: doc for doc in [*by_id, *by_ref]}
+        return {doc["_id"]: doc for doc in await self._fetch({"_id": {"$in": wanted}}, projection)}
 
     async def _fetch(
         self, match: dict[str, Any], projection: dict[str, int]
@@ -317,28 +319,32 @@ class MongoStatementStore:
         if voided:
             match = {"_id": {"$in": voided}, "voiding": {"$ne": True}}
             await self.statements.update_many(match, {"$set": {"voided": True}})
-        await self._void_late_arrivals(docs)
-        targeted = {doc.get("ref") for doc in known.values()}
+        await self._after_insert(docs)
+
+    async def _after_insert(self, docs: Sequence[dict[str, Any]]) -> None:
+        """What the statements that target the new ones (StatementRef) change, found in one
+        lookup after the insert: a voiding statement voids its target, and every targeting
+        statement inherits its target's filter values.
+
+        After, not before: a voiding statement and its target written concurrently may each
+        look for the other before either is inserted. Each side looks after its own insert
+        (the voiding statement by voiding its unseen target in `_apply_effects`, the target
+        here), so at least one sees the other and the target is voided before either write is
+        acknowledged. A target stored after its voiding statement is voided here too."""
+        match = {"keys": {"$in": [keys.targets(d["_id"]) for d in docs]}}
+        targeters = await self._fetch(match, {"ref": 1, "voiding": 1})
+        if not targeters:
+            return
+        voidable = {d["_id"] for d in docs if not d["voiding"] and not d["voided"]}
+        late = sorted({t["ref"] for t in targeters if t.get("voiding") and t["ref"] in voidable})
+        if late:
+            await self.statements.update_many(
+                {"_id": {"$in": late}, "voiding": {"$ne": True}}, {"$set": {"voided": True}}
+            )
+        targeted = {t["ref"] for t in targeters}
         for doc in docs:
             if doc["_id"] in targeted:
                 await self._propagate(doc["_id"], keys.index_from_keys(doc["keys"]))
-
-    async def _void_late_arrivals(self, docs: Sequence[dict[str, Any]]) -> None:
-        """Void what a concurrent voiding statement missed, looking again after the insert.
-
-        A voiding statement and its target written concurrently may each look for the other
-        before either is inserted. Each side looks again after its own insert (the voiding
-        statement by voiding its unseen target above, the target here), so at least one sees
-        the other and the target is voided before either write is acknowledged."""
-        ids = [d["_id"] for d in docs if not d["voiding"] and not d["voided"]]
-        if not ids:
-            return
-        match = {"keys": {"$in": [keys.targets(i) for i in ids]}, "voiding": True}
-        late = {doc["ref"] async for doc in self.statements.find(match, {"ref": 1})}
-        if late:
-            await self.statements.update_many(
-                {"_id": {"$in": sorted(late)}, "voiding": {"$ne": True}}, {"$set": {"voided": True}}
-            )
 
     async def _propagate(self, target_id: str, inherited: StatementIndex) -> None:
         """Earlier statements targeting this one now match its filters too (recursively).
