@@ -7,7 +7,9 @@ Issue 16 part 5. Ralph (PyPI `ralph-malph` 5.1.0, its Mongo backend) is installe
 the repository, in a venv of its own:
 
     python3 -m venv /tmp/ralph-venv
-    /tmp/ralph-venv/bin/pip install 'ralph-malph[backend-mongo,lrs]==5.1.0'
+    /tmp/ralph-venv/bin/pip install 'ralph-malph[backend-mongo,lrs]==5.1.0' requests
+
+(`requests`: Ralph's OIDC module imports it and its `lrs` extra does not install it.)
 
 Each round runs three targets one after the other, each on a fresh embedded database
 (SecantusDB, on disk, as in production), driven by the same load generator (`ingest.py`'s
