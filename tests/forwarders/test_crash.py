@@ -94,12 +94,17 @@ async def test_a_worker_killed_mid_burst_loses_nothing_after_restart(
 
 
 async def test_an_api_killed_between_storing_and_answering_loses_nothing(
-    db, make_statement, make_forwarder, spawn, worker, receiver
+    db, mongo_server, make_statement, make_forwarder, spawn, worker, receiver
 ):
     forwarder = await make_forwarder("api")
     port = free_port()
     api = spawn(
-        "lrs.cli", "serve", LRS_PORT=str(port), LRS_ADMIN_KEY="k", LRS_ADMIN_SECRET="s" * 16
+        "lrs.cli",
+        "serve",
+        LRS_PORT=str(port),
+        LRS_ADMIN_KEY="k",
+        LRS_ADMIN_SECRET="s" * 16,
+        LRS_MONGODB_URI=f"{mongo_server.uri}&appName={KILLED_API}",
     )
     headers = {"Authorization": basic("k", "s" * 16), "X-Experience-API-Version": "2.0.0"}
     base = f"http://127.0.0.1:{port}"
@@ -107,11 +112,26 @@ async def test_an_api_killed_between_storing_and_answering_loses_nothing(
         await _wait_ready(http)
         answered = await _post_until_killed(http, api, make_statement)
 
+    # a write the database received before the kill still runs to its end: read once the
+    # database has closed every connection of the killed API (it does after its last command)
+    await eventually(_gone(db, KILLED_API), "the database to finish the killed API's writes")
     stored = [doc["_id"] async for doc in db["statements"].find({}, {"_id": 1})]
     assert set(answered) <= set(stored)
     await worker.run_until_empty()
     delivered = {d.id for d in receiver.on("api")}
     assert delivered == {event_id(forwarder["id"], i) for i in stored}
+
+
+KILLED_API = "killed-api"
+
+
+def _gone(db, app_name: str):
+    async def probe() -> bool:
+        ops = (await db.client.admin.command("currentOp"))["inprog"]
+        names = [(op.get("clientMetadata") or {}).get("application", {}).get("name") for op in ops]
+        return app_name not in names
+
+    return probe
 
 
 async def _wait_ready(http: httpx.AsyncClient) -> None:
