@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -218,7 +219,9 @@ def failing_server() -> Iterator[EmbeddedDatabase]:
 
 @pytest.fixture
 async def crashing(failing_server, settings):
-    app = create_app(settings, failing_server.uri)
+    """The app on the failing server, without the rollup consumer: its inserts run in the
+    background and took the one-shot failpoint meant for the statements' insert."""
+    app = create_app(replace(settings, analytics_rollups=False), failing_server.uri)
     async with LifespanManager(app) as manager:
         yield manager._state["services"]
 
