@@ -32,6 +32,7 @@ import httpx
 import pymongo
 from common import StatementFactory, latency_summary, make_pools
 from rollups import ADMIN_KEY, ADMIN_SECRET, caught_up, ingest, running_lrs
+from variants import OPLOG_ARGS
 
 from lrs.storage.embedded import EmbeddedDatabase
 
@@ -187,7 +188,7 @@ def main() -> int:
             workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="lrs-bench-")))
         else:
             workdir = args.keep
-        database = EmbeddedDatabase(workdir / "db", cache_size="1G")
+        database = EmbeddedDatabase(workdir / "db", cache_size="1G", extra_args=OPLOG_ARGS)
         uri = database.start()
         try:
             results = asyncio.run(run(args, uri, workdir))

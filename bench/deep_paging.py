@@ -4,7 +4,8 @@
         [--verbs 5] [--repeats 3] [--filters verb,agent,activity,window]
         [--baseline /path/to/an/older/tree] [--keep DIR] [--out FILE]
 
-A fresh on-disk database and `lrs serve` per variant (see variants.py); with `--keep DIR`,
+A fresh on-disk database (its oplog cap raised: see OPLOG_ARGS) and `lrs serve` per
+variant (see variants.py); with `--keep DIR`,
 one database in DIR kept between runs (filled once, topped up to `--statements`) that every
 variant reads in turn, so a baseline and the current tree page through the same data. The
 store gets a batch through the LRS (so it knows where the sequence starts), `--statements`
@@ -25,6 +26,7 @@ import asyncio
 import contextlib
 import json
 import sys
+import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Iterator
@@ -43,7 +45,7 @@ from ingest import (
     lrs_authority,
 )
 from pymongo import AsyncMongoClient
-from variants import DATABASE, Running, fresh_lrs, running_lrs, variants
+from variants import DATABASE, OPLOG_ARGS, Running, running_lrs, variants
 
 from lrs.storage.embedded import EmbeddedDatabase, pid_of
 from lrs.storage.mongo_statements import MongoStatementStore
@@ -132,20 +134,29 @@ async def walk(
 
 
 @contextlib.contextmanager
-def kept_lrs(tree: Path, keep: Path) -> Iterator[Running]:
-    """The tree's LRS on the database kept in `keep` (made there on the first run)."""
-    keep.mkdir(parents=True, exist_ok=True)
-    database = EmbeddedDatabase(str(keep / "db"), log_path=keep / "secantusd.log")
-    with database:
-        db_pid = pid_of(database)
-        assert db_pid is not None
-        with running_lrs(tree, database.uri, keep, {}) as (process, base_url):
-            yield Running(database.uri, base_url, process.pid, db_pid, keep)
+def lrs_on(tree: Path, keep: Path | None, cache_size: str) -> Iterator[Running]:
+    """The tree's LRS on the database kept in `keep` (made there on the first run), or on a
+    new one in a temporary directory."""
+    with contextlib.ExitStack() as stack:
+        if keep is None:
+            keep = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="lrs-bench-")))
+        keep.mkdir(parents=True, exist_ok=True)
+        database = EmbeddedDatabase(
+            str(keep / "db"),
+            log_path=keep / "secantusd.log",
+            cache_size=cache_size,
+            extra_args=OPLOG_ARGS,
+        )
+        with database:
+            db_pid = pid_of(database)
+            assert db_pid is not None
+            with running_lrs(tree, database.uri, keep, {}) as (process, base_url):
+                yield Running(database.uri, base_url, process.pid, db_pid, keep)
 
 
 async def measure(args: argparse.Namespace, tree: Path) -> dict[str, Any]:
     pools = make_pools(SEED)
-    with fresh_lrs(tree) if args.keep is None else kept_lrs(tree, args.keep) as lrs:
+    with lrs_on(tree, args.keep, args.cache_size) as lrs:
         missing = args.statements - await stored_count(lrs.uri)
         if missing > BATCH:
             seed = SEED + 7 + (args.statements - missing)  # a top-up writes new ids
@@ -208,6 +219,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--baseline", type=Path, help="source tree of the code to compare with")
     parser.add_argument("--keep", type=Path, help="a database directory reused between runs")
+    parser.add_argument(
+        "--cache-size",
+        default="3G",
+        help="the database's cache: 250,000 statements and their oplog copies are about 2.5 GB "
+        "on disk, and a fill whose working set outgrows the cache crawls (seen with 512M: "
+        "stalled at 60,000 statements)",
+    )
     parser.add_argument("--out", type=Path)
     args = parser.parse_args(argv)
     if unknown := set(args.filters) - set(FILTERS):
