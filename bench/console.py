@@ -1,7 +1,7 @@
 """Console pages: server render time (p50/p95/p99) of every page over a large store.
 
     .venv/bin/python bench/console.py [--statements 250000] [--requests 50]
-        [--catch-up-seconds 3600] [--rollups on|off] [--keep DIR]
+        [--catch-up-seconds 3600] [--rollups on|off] [--keep DIR] [--cache-size 3G]
 
 Starts a fresh embedded database and `lrs serve` with the analytics rollups on (so the
 overview draws its outcome figures from them), fills it with `--statements` realistic
@@ -32,6 +32,7 @@ import httpx
 import pymongo
 from common import StatementFactory, latency_summary, make_pools
 from rollups import ADMIN_KEY, ADMIN_SECRET, caught_up, ingest, running_lrs
+from variants import OPLOG_ARGS
 
 from lrs.storage.embedded import EmbeddedDatabase
 
@@ -181,13 +182,18 @@ def main() -> int:
         type=Path,
         help="a directory kept between runs: its store is reused and only topped up",
     )
+    parser.add_argument(
+        "--cache-size", default="1G", help="the database's cache (3G for 250,000 statements)"
+    )
     args = parser.parse_args()
     with contextlib.ExitStack() as stack:
         if args.keep is None:
             workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="lrs-bench-")))
         else:
             workdir = args.keep
-        database = EmbeddedDatabase(workdir / "db", cache_size="1G")
+        database = EmbeddedDatabase(
+            workdir / "db", cache_size=args.cache_size, extra_args=OPLOG_ARGS
+        )
         uri = database.start()
         try:
             results = asyncio.run(run(args, uri, workdir))

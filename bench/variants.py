@@ -29,6 +29,12 @@ ADMIN_KEY = "bench-admin"
 ADMIN_SECRET = "bench-admin-secret-0123456789"  # noqa: S105 - a throwaway local credential
 DATABASE = "bench"
 CURRENT = Path(__file__).resolve().parent.parent
+OPLOG_ARGS = ("--oplog-max-entries", "10000000", "--oplog-retention-seconds", "31536000")
+"""For a store filled with hundreds of thousands of statements in minutes: past the oplog's
+usual cap (100,000 entries, `lrs.storage.embedded`) SecantusDB prunes the oldest entries on
+every insert, walking over the ones it deleted before, and a fill stalls (seen: no progress
+past 60,000 statements in 15 minutes, and still stalled after a restart with a higher cap
+until the store was made anew). Benchmarks that read a big store give its database these."""
 
 
 @dataclass

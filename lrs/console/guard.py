@@ -1,10 +1,11 @@
 """Who is at the console: the session cookie, its live session and its credential.
 
-Every page goes through `Console.page(handler)`: no session (or an expired one, or one whose
-credential was revoked) sends the browser to the sign-in form; every POST must echo the
-session's CSRF token; `admin=True` pages answer 403 to other credentials. Handlers receive a
-`Visit`, never the raw cookie. A session opened through the OIDC provider has no stored
-credential: it carries the scopes, authority and name its ID token granted.
+Every page goes through `Console.page(handler)`: no session sends the browser to the
+sign-in form; a session that has ended (expired, its credential revoked, its OIDC grant no
+longer mapping to a scope: see `lrs.console.callers`) does too, with its cookie cleared and
+a note saying why, which the form shows once; an ended session is deleted and audited as
+`console.session_ended`. Every POST must echo the session's CSRF token; `admin=True` pages
+answer 403 to other credentials. Handlers receive a `Visit`, never the raw cookie.
 """
 
 from __future__ import annotations
@@ -21,8 +22,16 @@ from starlette.responses import RedirectResponse, Response
 from lrs.auth.backend import client_address
 from lrs.auth.gate import AuthGate
 from lrs.auth.scopes import ADMIN, ANALYTICS_READ, Credential
+from lrs.console.callers import EXPIRED, Ended, session_caller
 from lrs.console.render import Pages
-from lrs.console.security import SESSION_COOKIE, is_https, same_token
+from lrs.console.security import (
+    ENDED_COOKIE,
+    SESSION_COOKIE,
+    clear_cookie,
+    is_https,
+    same_token,
+    set_cookie,
+)
 from lrs.console.sessions import ConsoleSession, SessionStore
 from lrs.errors import status_of
 from lrs.services import Services
@@ -30,6 +39,8 @@ from statements.errors import XAPIError
 
 LOGIN = "/console/login"
 MAX_FORM_FIELDS = 64
+SESSION_ENDED = "console.session_ended"
+ENDED_NOTE_SECONDS = 300
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,16 +83,6 @@ class Visit:
 Handler = Callable[[Visit], Awaitable[Response]]
 
 
-def identity_credential(key: str, identity: dict[str, Any]) -> Credential:
-    """The caller of an OIDC session: what the provider's ID token granted at sign-in."""
-    return Credential(
-        key=key,
-        scopes=frozenset(identity.get("scopes", ())),
-        authority=dict(identity.get("authority", {})),
-        name=str(identity.get("name", "")),
-    )
-
-
 class Console:
     """The console's shared parts, built with the app (before the database is open)."""
 
@@ -106,8 +107,8 @@ class Console:
         async def endpoint(request: Request) -> Response:
             services: Services = request.state.services
             found = await self._signed_in(request, services)
-            if found is None:
-                return RedirectResponse(LOGIN, status_code=303)
+            if isinstance(found, Response):
+                return found
             session, credential = found
             form = None
             if request.method == "POST":
@@ -130,15 +131,34 @@ class Console:
 
     async def _signed_in(
         self, request: Request, services: Services
-    ) -> tuple[ConsoleSession, Credential] | None:
+    ) -> tuple[ConsoleSession, Credential] | Response:
+        """The live session and the caller it acts as now, or the way to the sign-in form."""
         token = request.cookies.get(SESSION_COOKIE, "")
-        session = await (await self.sessions(services)).get(token)
+        sessions = await self.sessions(services)
+        session = await sessions.get(token)
         if session is None:
-            return None
-        if session.identity is not None:  # signed in through the OIDC provider
-            return session, identity_credential(session.key, session.identity)
-        credential = await services.credentials.active(session.key)
-        return None if credential is None else (session, credential)
+            return self._to_sign_in(request, EXPIRED if token else None)
+        caller = await session_caller(session, services.credentials, self.gate.oidc)
+        if isinstance(caller, Ended):
+            await sessions.close(token)
+            await services.audit.record(
+                actor=session.key,
+                action=SESSION_ENDED,
+                source=client_address(request.scope),
+                outcome=caller.reason,
+            )
+            return self._to_sign_in(request, caller.reason)
+        return session, caller
+
+    def _to_sign_in(self, request: Request, ended: str | None) -> Response:
+        """To the sign-in form; after an ended session, without its cookie and with a note
+        (a short-lived cookie the form reads once) saying why."""
+        response = RedirectResponse(LOGIN, status_code=303)
+        if ended is not None:
+            secure = self.secure(request)
+            clear_cookie(response, SESSION_COOKIE, secure=secure)
+            set_cookie(response, ENDED_COOKIE, ended, secure=secure, max_age=ENDED_NOTE_SECONDS)
+        return response
 
     def refuse(self, status: int, message: str) -> Response:
         return self.pages.render("error.html", {"status": status, "message": message}, status)

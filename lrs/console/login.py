@@ -9,14 +9,23 @@ and the same `auth.failed` audit entries (scheme `console`).
 from __future__ import annotations
 
 import secrets
+from datetime import datetime
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from lrs.auth.backend import client_address
+from lrs.console.callers import MESSAGES
 from lrs.console.guard import Console, Visit
-from lrs.console.security import LOGIN_COOKIE, SESSION_COOKIE, clear_cookie, same_token, set_cookie
+from lrs.console.security import (
+    ENDED_COOKIE,
+    LOGIN_COOKIE,
+    SESSION_COOKIE,
+    clear_cookie,
+    same_token,
+    set_cookie,
+)
 from lrs.services import Services
 from statements.errors import TooManyRequests, Unauthenticated
 
@@ -31,7 +40,12 @@ class Login:
         self.console = console
 
     async def form(self, request: Request) -> Response:
-        return self._form(request, "", 200)
+        """The sign-in form; after a session ended, once, the reason it ended."""
+        ended = request.cookies.get(ENDED_COOKIE)
+        response = self._form(request, MESSAGES.get(ended or "", ""), 200)
+        if ended is not None:
+            clear_cookie(response, ENDED_COOKIE, secure=self.console.secure(request))
+        return response
 
     def _form(self, request: Request, message: str, status: int, **headers: str) -> Response:
         token = secrets.token_urlsafe(32)
@@ -74,14 +88,17 @@ class Login:
         key: str,
         source: str | None,
         identity: dict[str, Any] | None = None,
+        not_after: datetime | None = None,
     ) -> Response:
-        """Open a session (an OIDC one when `identity` is given), audit it, set the cookie."""
+        """Open a session (an OIDC one when `identity` is given, lasting until `not_after`
+        at the latest), audit it, set the cookie for as long as the session lasts."""
         services: Services = request.state.services
-        session = await (await self.console.sessions(services)).open(key, identity)
+        sessions = await self.console.sessions(services)
+        session = await sessions.open(key, identity, not_after=not_after)
         await services.audit.record(actor=key, action=SIGNED_IN, source=source)
         response = RedirectResponse("/console/", status_code=303)
         secure = self.console.secure(request)
-        lifetime = int(self.console.lifetime.total_seconds())
+        lifetime = max(0, int((session.expires - sessions.clock()).total_seconds()))
         set_cookie(response, SESSION_COOKIE, session.token, secure=secure, max_age=lifetime)
         clear_cookie(response, LOGIN_COOKIE, secure=secure)
         return response

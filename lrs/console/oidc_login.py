@@ -14,8 +14,9 @@ The flow's `state`, `nonce` and PKCE verifier live in an HttpOnly cookie limited
 provider's redirect back is a cross-site navigation, which a Strict cookie would not
 survive; the callback's only effect is the session it opens for this very browser, and
 only when `state` matches. Failures count toward the per-address brute-force limit and are
-audited as `auth.failed` (scheme `console-oidc`); the session is an OIDC session carrying
-the granted scopes (see `lrs.console.sessions`).
+audited as `auth.failed` (scheme `console-oidc`). The session keeps the ID token's scope,
+authority and name claims, mapped again on every request, and ends when the ID token
+expires (see `lrs.console.callers`).
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ import dataclasses
 import hashlib
 import secrets
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import urlencode
 
 import httpx
@@ -35,6 +38,7 @@ from starlette.responses import RedirectResponse, Response
 from lrs.auth.backend import client_address
 from lrs.auth.oidc import OIDCVerifier, _get_json, check_fetch_url
 from lrs.auth.scopes import Credential
+from lrs.console.callers import kept_claims
 from lrs.console.guard import Console
 from lrs.console.login import Login
 from lrs.console.security import same_token
@@ -121,23 +125,26 @@ class OIDCLogin:
             headers = {"Retry-After": str(error.retry_after)}
             return self.login.refused_form(request, error.message, 429, **headers)
         try:
-            credential = await self._signed_in(request, http)
+            signed = await self._signed_in(request, http)
         except SignInRefused as refusal:
             self.console.gate.limiter.fail(None, source)
             await self.console.gate.failed(source, SCHEME, refusal.reason[:200])
             response = self.login.refused_form(request, f"Not signed in: {refusal.reason}", 401)
         else:
-            identity = {
-                "scopes": sorted(credential.scopes),
-                "authority": credential.authority,
-                "name": credential.name,
-            }
-            response = await self.login.open_session(request, credential.key, source, identity)
+            credential, claims = signed
+            identity = {"claims": kept_claims(claims, self.console.gate.auth)}
+            expires = datetime.fromtimestamp(float(claims["exp"]), UTC)  # checked: a number
+            response = await self.login.open_session(
+                request, credential.key, source, identity, not_after=expires
+            )
         response.delete_cookie(FLOW_COOKIE, path=FLOW_PATH, httponly=True, samesite="lax")
         return response
 
-    async def _signed_in(self, request: Request, http: httpx.AsyncClient) -> Credential:
-        """The caller the provider vouches for, or `SignInRefused` saying why not."""
+    async def _signed_in(
+        self, request: Request, http: httpx.AsyncClient
+    ) -> tuple[Credential, dict[str, Any]]:
+        """The caller the provider vouches for and the ID token's claims, or
+        `SignInRefused` saying why not."""
         params = request.query_params
         state, _, rest = request.cookies.get(FLOW_COOKIE, "").partition(".")
         nonce, _, verifier = rest.partition(".")
@@ -158,7 +165,7 @@ class OIDCLogin:
             raise SignInRefused("the ID token's nonce is not this sign-in's")
         if not credential.scopes:
             raise SignInRefused("the provider granted no scope the LRS knows")
-        return credential
+        return credential, claims
 
     async def _exchange(
         self, http: httpx.AsyncClient, request: Request, code: str, verifier: str

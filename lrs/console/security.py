@@ -27,6 +27,9 @@ PAGE_HEADERS = {
 SESSION_COOKIE = "lrs_console"
 LOGIN_COOKIE = "lrs_console_login"
 """Holds the sign-in form's CSRF token (double submit): there is no session yet."""
+ENDED_COOKIE = "lrs_console_ended"
+"""Why the last session ended (a reason key of `lrs.console.callers.MESSAGES`), shown once
+by the sign-in form."""
 COOKIE_PATH = "/console"
 
 

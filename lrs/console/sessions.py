@@ -1,12 +1,13 @@
 """Server-side console sessions: the cookie carries a random token, the database its digest.
 
     console_sessions  {_id: sha256(token), key, csrf, created, expires,
-                       identity: {scopes, authority, name} (OIDC sign-ins only)}
+                       identity: {claims: {...}} (OIDC sign-ins only)}
 
 Only the digest is stored, so a copy of the collection signs nobody in. A session names its
-credential's key, never its scopes: every request looks the credential up again, so a
-revocation ends the session at once (see `lrs.console.guard`). Expired sessions are refused
-by the query itself; the TTL index only tidies up later.
+credential's key, or keeps its ID token's claims, never its scopes: every request works out
+its caller again (`lrs.console.callers`), so a revocation ends it at once. An OIDC session
+expires with its ID token. Expired sessions are refused by the query itself; the TTL index
+only tidies up later.
 """
 
 from __future__ import annotations
@@ -42,8 +43,9 @@ class ConsoleSession:
     """The token every form of this session must echo (compared in constant time)."""
     expires: datetime
     identity: dict[str, Any] | None = None
-    """For a sign-in through the OIDC provider: the scopes, authority and name the ID token
-    granted (there is no stored credential to look up); None for a credential's session."""
+    """For a sign-in through the OIDC provider: `{"claims": ...}`, the ID token's claims
+    that map to its caller (there is no stored credential to look up); None for a
+    credential's session."""
 
 
 class SessionStore:
@@ -60,10 +62,18 @@ class SessionStore:
     async def ensure_indexes(self) -> None:
         await self.collection.create_indexes(INDEXES)
 
-    async def open(self, key: str, identity: dict[str, Any] | None = None) -> ConsoleSession:
+    async def open(
+        self,
+        key: str,
+        identity: dict[str, Any] | None = None,
+        *,
+        not_after: datetime | None = None,
+    ) -> ConsoleSession:
+        """A new session for `key`, for the store's lifetime or until `not_after` (the ID
+        token's expiry), whichever comes first."""
         token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
         now = self.clock()
-        expires = now + self.lifetime
+        expires = now + self.lifetime if not_after is None else min(now + self.lifetime, not_after)
         doc = {"_id": _digest(token), "key": key, "csrf": csrf, "created": now, "expires": expires}
         if identity is not None:
             doc["identity"] = identity

@@ -422,7 +422,7 @@ class MongoStatementStore:
             stopped_at = batch[-1]["seq"] if len(batch) == wanted else None
             if stopped_at is not None and len(live) < wanted:
                 plan.resume_after(stopped_at)  # skipped ones filled the read: go on
-            plan.record(window, len(live), stopped_at)
+            plan.record(window, len(live), stopped_at, live[0]["seq"] if live else None)
             docs += live
         if (density := plan.observed_density()) is not None:
             self._density.remember(shape, kind, density)

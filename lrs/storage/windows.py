@@ -50,6 +50,8 @@ class WindowPlan:
     found: int = 0
     rounds: int = 0
     covered_ms: int = 0
+    _after_gap: tuple[int, int] | None = None
+    """(matches, ms) read since the last empty window, None before any empty window."""
     _edge: int = field(init=False)
     _dense_top: int = field(init=False)
     _span_ms: int = field(init=False)
@@ -92,12 +94,20 @@ class WindowPlan:
         """The last read stopped at `seq` inside its window: continue just past it."""
         self._edge = seq + 1 if self.ascending else seq
 
-    def record(self, window: tuple[int, int], matches: int, stopped_at: int | None = None) -> None:
+    def record(
+        self,
+        window: tuple[int, int],
+        matches: int,
+        stopped_at: int | None = None,
+        first_at: int | None = None,
+    ) -> None:
         """Account for a window's matches and size the next one from the density seen.
 
         `stopped_at`: the read hit its limit at this seq, so only the stretch from the
         window's starting edge to there was seen (counting the whole window would halve the
         density each time the page fills early, and the next window would be twice too big).
+        `first_at`: the seq of the window's first match, in reading order (see
+        `observed_density`).
         """
         self.found += matches
         low, high = window
@@ -109,6 +119,7 @@ class WindowPlan:
             else:
                 low = max(low, stopped_at)
         self.covered_ms += max(1, (high - low) >> MS_SHIFT)
+        self._note_gap(matches, low, high, first_at)
         remaining = self.want - self.found
         if remaining <= 0:
             return
@@ -118,7 +129,33 @@ class WindowPlan:
             growth = min(float(MAX_GROWTH), max(1.5, remaining / matches * MARGIN))
         self._span_ms = max(MIN_SPAN_MS, int(self._span_ms * growth))
 
+    def _note_gap(self, matches: int, low: int, high: int, first_at: int | None) -> None:
+        """Count the matches and the stretch read since the last empty window; the first
+        window with matches after one counts from its first match on (the part of it
+        before that belongs to the gap)."""
+        if matches == 0:
+            self._after_gap = (0, 0)
+            return
+        if self._after_gap is None:
+            return
+        found, covered = self._after_gap
+        if found == 0 and first_at is not None:
+            if self.ascending:
+                low = max(low, first_at)
+            else:
+                high = min(high, first_at + 1)
+        self._after_gap = (found + matches, covered + max(1, (high - low) >> MS_SHIFT))
+
     def observed_density(self) -> float | None:
+        """Matches per millisecond, for the next query of this shape (often this one's
+        `more` page, which starts where this one stopped). After an empty window, only what
+        was read past it counts: a page that crossed a gap between bursts of writes would
+        otherwise remember the gap's sparseness, and its `more` page would open one window
+        over many pages of the dense stretch below it, which the server reads whole
+        (measured on 250,000 statements: a verb filter's page 2 at 170 ms p50, against
+        5-10 ms for the pages after it)."""
+        if self._after_gap is not None and self._after_gap[0]:
+            return self._after_gap[0] / self._after_gap[1]
         if self.found == 0 or self.covered_ms == 0:
             return None
         return self.found / self.covered_ms

@@ -3,7 +3,10 @@ authorization code flow with state, nonce and PKCE, and each way it must refuse.
 
 from __future__ import annotations
 
+import contextlib
+import time
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -13,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from lrs.app import create_app
 from lrs.auth.config import AuthSettings, parse_scope_map
+from lrs.console.sessions import SESSIONS
 from lrs.services import Services
 from lrs.settings import Settings
 from tests.console.oidc_provider import CLIENT_ID, CLIENT_SECRET, Provider, serve
@@ -30,17 +34,21 @@ def provider(signing_key: rsa.RSAPrivateKey) -> Iterator[Provider]:
     yield from serve(Provider(signing_key))
 
 
-@pytest.fixture
-async def console(
-    mongo_server: Any, settings: Settings, provider: Provider
+SCOPE_MAP = '{"lrs.ops": ["admin", "all"], "lrs.read": "all/read"}'
+"""The API's rule: `admin` only ever comes through an explicit map."""
+
+
+@contextlib.asynccontextmanager
+async def console_app(
+    mongo_server: Any, settings: Settings, provider: Provider, scope_map: str = SCOPE_MAP
 ) -> AsyncIterator[tuple[httpx.AsyncClient, Services]]:
+    """The app with the provider configured (and `scope_map`), and a cookie-keeping client."""
     auth = AuthSettings(
         oidc_issuer=provider.issuer,
         oidc_audience="lrs-api",
         oidc_client_id=CLIENT_ID,
         oidc_client_secret=CLIENT_SECRET,
-        # the API's rule: `admin` only ever comes through an explicit map
-        oidc_scope_map=parse_scope_map('{"lrs.ops": ["admin", "all"], "lrs.read": "all/read"}'),
+        oidc_scope_map=parse_scope_map(scope_map),
     ).validated()
     app = create_app(settings, mongo_server.uri, auth=auth)
     async with LifespanManager(app) as manager:
@@ -48,6 +56,14 @@ async def console(
         transport = httpx.ASGITransport(app=manager.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://lrs.test") as http:
             yield http, services
+
+
+@pytest.fixture
+async def console(
+    mongo_server: Any, settings: Settings, provider: Provider
+) -> AsyncIterator[tuple[httpx.AsyncClient, Services]]:
+    async with console_app(mongo_server, settings, provider) as (http, services):
+        yield http, services
         await services.client.drop_database(settings.database)
 
 
@@ -199,3 +215,71 @@ async def test_a_code_redeemed_without_this_flows_pkce_verifier_is_refused(
     answer = await browser.get(back.path + "?" + back.query.decode())
     assert answer.status_code == 401
     assert provider.tokens_issued == 0  # the provider refused the exchange
+
+
+async def test_an_oidc_session_lasts_as_long_as_its_id_token_and_is_refused_after(
+    console: Any, provider: Provider
+) -> None:
+    browser, services = console
+    expiry = int(time.time()) + 120
+    provider.claims = {"exp": expiry}
+    back = await via_provider(browser)
+    cookie = next(c for c in back.headers.get_list("set-cookie") if c.startswith("lrs_console="))
+    assert 0 < int(cookie.lower().split("max-age=")[1].split(";")[0]) <= 120
+    sessions = services.client[services.settings.database][SESSIONS]
+    [session] = await sessions.find().to_list()
+    assert session["expires"] == datetime.fromtimestamp(expiry, UTC)  # not 8 hours
+    assert set(session["identity"]["claims"]) == {"scope", "sub", "name"}  # no more kept
+    assert (await browser.get("/console/")).status_code == 200
+    # the ID token's expiry passes
+    await sessions.update_one({}, {"$set": {"expires": datetime.now(UTC) - timedelta(seconds=1)}})
+    answer = await browser.get("/console/")
+    assert answer.status_code == 303 and answer.headers["location"] == "/console/login"
+    form = await browser.get("/console/login")
+    assert "session has ended" in form.text
+
+
+async def test_a_narrowed_scope_map_applies_to_open_oidc_sessions_at_once(
+    console: Any, provider: Provider, mongo_server: Any, settings: Settings
+) -> None:
+    browser, _ = console
+    await via_provider(browser)
+    assert (await browser.get("/console/credentials")).status_code == 200
+    token = browser.cookies["lrs_console"]
+    # the LRS restarted with `lrs.ops` mapped to reading only: the same session
+    narrowed = '{"lrs.ops": "all/read"}'
+    async with console_app(mongo_server, settings, provider, narrowed) as (again, _):
+        again.cookies.set("lrs_console", token, domain="lrs.test", path="/console")
+        assert (await again.get("/console/statements")).status_code == 200
+        assert (await again.get("/console/credentials")).status_code == 403
+
+
+async def test_an_oidc_session_whose_claims_no_longer_map_to_a_scope_is_signed_out(
+    console: Any, provider: Provider, mongo_server: Any, settings: Settings
+) -> None:
+    browser, _ = console
+    await via_provider(browser)
+    token = browser.cookies["lrs_console"]
+    async with console_app(mongo_server, settings, provider, '{"lrs.read": "all/read"}') as (
+        again,
+        services,
+    ):
+        again.cookies.set("lrs_console", token, domain="lrs.test", path="/console")
+        answer = await again.get("/console/")
+        assert answer.status_code == 303 and answer.headers["location"] == "/console/login"
+        assert 'lrs_console=""' in answer.headers["set-cookie"]  # the cookie is cleared
+        form = await again.get("/console/login")
+        assert "no longer maps to any scope" in form.text
+        [ended] = await services.audit.list(action="console.session_ended")
+        assert (ended.actor, ended.outcome) == ("oidc:ops-7", "ungranted")
+        sessions = services.client[services.settings.database][SESSIONS]
+        assert await sessions.count_documents({}) == 0
+
+
+async def test_an_oidc_session_without_its_claims_is_signed_out(console: Any) -> None:
+    browser, services = console
+    await via_provider(browser)
+    sessions = services.client[services.settings.database][SESSIONS]
+    granted = {"scopes": ["admin", "all"], "authority": {}, "name": "Olive Ops"}
+    await sessions.update_one({}, {"$set": {"identity": granted}})  # as older code kept them
+    assert (await browser.get("/console/")).status_code == 303

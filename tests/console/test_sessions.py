@@ -157,3 +157,50 @@ async def test_a_read_only_credential_sees_statements_but_not_the_admin_pages(
     assert (await browser.get("/console/credentials")).status_code == 403
     overview = await browser.get("/console/")
     assert "Queue depth" not in overview.text
+
+
+async def test_a_revoked_credentials_session_is_signed_out_saying_why_and_audited(
+    browser: httpx.AsyncClient, sign_in: SignIn, admin_secret: tuple[str, str], services: Services
+) -> None:
+    await sign_in(*admin_secret)
+    assert (await browser.get("/console/")).status_code == 200
+    token = browser.cookies["lrs_console"]
+    await services.credentials.revoke(admin_secret[0])
+    answer = await browser.get("/console/statements")
+    assert answer.status_code == 303 and answer.headers["location"] == "/console/login"
+    assert 'lrs_console=""' in answer.headers["set-cookie"]  # the cookie is cleared
+    form = await browser.get("/console/login")
+    assert "credential of your console session has been revoked" in form.text
+    assert "revoked" not in (await browser.get("/console/login")).text  # said once
+    [ended] = await services.audit.list(action="console.session_ended")
+    assert (ended.actor, ended.outcome) == (admin_secret[0], "revoked")
+    assert await services.client[services.settings.database][SESSIONS].count_documents({}) == 0
+    browser.cookies.set("lrs_console", token, domain="lrs.test", path="/console")
+    assert (await browser.get("/console/")).status_code == 303
+
+
+async def test_a_revoked_credential_cannot_post_a_form_with_its_old_session(
+    browser: httpx.AsyncClient, sign_in: SignIn, admin_secret: tuple[str, str], services: Services
+) -> None:
+    await sign_in(*admin_secret)
+    page = await browser.get("/console/credentials")
+    await services.credentials.revoke(admin_secret[0])
+    data = {"csrf": csrf_of(page), "name": "late", "scopes": "all"}
+    answer = await browser.post("/console/credentials", data=data)
+    assert answer.status_code == 303 and answer.headers["location"] == "/console/login"
+    names = [c.name for c in await services.credentials.list()]
+    assert "late" not in names
+
+
+async def test_changed_scopes_apply_to_an_open_session(
+    browser: httpx.AsyncClient, sign_in: SignIn, admin_secret: tuple[str, str], services: Services
+) -> None:
+    await sign_in(*admin_secret)
+    assert (await browser.get("/console/credentials")).status_code == 200
+    credentials = services.client[services.settings.database]["credentials"]
+    await credentials.update_one(
+        {"_id": admin_secret[0]}, {"$set": {"scopes": ["statements/read"]}}
+    )
+    services.credentials._active.clear()  # what ACTIVE_TTL seconds do in a real deployment
+    assert (await browser.get("/console/credentials")).status_code == 403
+    assert (await browser.get("/console/statements")).status_code == 200

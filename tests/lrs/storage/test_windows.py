@@ -135,3 +135,31 @@ def test_density_ignores_the_empty_stretch_above_the_newest_statement():
     window = plan.next_window()
     plan.record(window, 11)
     assert plan.observed_density() == 11 / 200
+
+
+def test_after_an_empty_window_the_density_counts_only_what_was_read_past_it():
+    """A page that crossed a gap between bursts of writes: its `more` page starts in the
+    dense stretch below the gap, so the gap's sparseness must not size its first window."""
+    high = 10**9 * MS
+    plan = WindowPlan(low=0, high=high, ascending=False, want=11, density=1.0)
+    window = plan.next_window()
+    plan.record(window, 7)  # the newest burst
+    while (window := plan.next_window()) is not None:
+        if window[0] > high - 5_000 * MS:  # the gap: 5 s without a statement
+            plan.record(window, 0)
+            continue
+        first_at = min(window[1], high - 5_000 * MS) - 1
+        plan.record(window, 4, stopped_at=first_at - 8 * MS, first_at=first_at)
+        break
+    assert plan.found == 11
+    assert plan.observed_density() == 4 / 8  # not 11 over the 5 s and more crossed
+
+
+def test_ascending_after_an_empty_window_the_density_counts_from_the_first_match():
+    plan = WindowPlan(low=0, high=10**9 * MS, ascending=True, want=5, density=1.0)
+    window = plan.next_window()
+    plan.record(window, 0)
+    window = plan.next_window()
+    first_at = window[0] + 2 * MS
+    plan.record(window, 5, stopped_at=first_at + 10 * MS - 1, first_at=first_at)
+    assert plan.observed_density() == 5 / 10
