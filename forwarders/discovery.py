@@ -45,7 +45,7 @@ from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from forwarders.events import Event, statement_event
 from forwarders.pipeline import Match, Pipeline
-from forwarders.queue import JobStore
+from forwarders.queue import Claim, Job, JobStore
 from forwarders.rules import Forwarder, matches, verb_iris, wanted_verbs
 from forwarders.source import StatementSource, StoredStatement
 from forwarders.store import STATE, ForwarderStore
@@ -98,6 +98,11 @@ class ForwarderCache:
         self._loaded_at, self.loaded_ms = time.monotonic(), started
         return self._forwarders
 
+    @property
+    def known(self) -> list[Forwarder]:
+        """The forwarders as last read (no database read)."""
+        return self._forwarders
+
     async def current(self) -> list[Forwarder]:
         if time.monotonic() - self._loaded_at > self.max_age:
             return await self.refresh()
@@ -148,7 +153,12 @@ class Discovery:
         horizon: Callable[[], int] | None = None,
         lease_seconds: float = 15.0,
         on_enqueued: Callable[[Sequence[Event]], None] = lambda events: None,
+        claim: Callable[[datetime], Claim | None] = lambda now: None,
+        on_claimed: Callable[[Sequence[Job]], None] = lambda jobs: None,
     ) -> None:
+        """`claim` gives the lease to insert deliverable events under (None: insert them
+        due), `on_claimed` receives the jobs so taken, `on_enqueued` the other new
+        deliverable events."""
         self.source = source
         self.state = db[STATE]
         self.pipeline = pipeline
@@ -160,6 +170,8 @@ class Discovery:
         self.horizon = horizon or (lambda: source.position_of(wall_ms() - HORIZON_LAG_MS))
         self.lease = timedelta(seconds=lease_seconds)
         self.on_enqueued = on_enqueued
+        self.claim = claim
+        self.on_claimed = on_claimed
         self.cursor = 0
         """Every statement at or below it has been handled (saved; durable)."""
         self.read_to: dict[str, int] = {}
@@ -181,14 +193,23 @@ class Discovery:
         vocabulary = await self.vocabulary.refresh()
         now = self.clock()
         candidates = [c for doc in docs for c in statement_matches(forwarders, doc, vocabulary)]
-        dispositions, new = await self.pipeline.enqueue(candidates, now)
+        claim = self.claim(now) if candidates else None
+        dispositions, new = await self.pipeline.enqueue(candidates, now, claim)
+        if claim is not None and (jobs := claim.jobs(dispositions, new)):
+            self.on_claimed(jobs)
+            new_ids = new - claim.taken
+        else:
+            new_ids = new
         voiding = {d.voids: d.statement for d in docs if d.voids}
         if voiding:  # after the enqueue above: a target in the same batch is found
             by_id = {f.id: f for f in forwarders}
             revocations = await self.pipeline.revocations(by_id, voiding, now)
-            new |= await self.jobs.enqueue_dispositions(revocations, now)
+            revoked = await self.jobs.enqueue_dispositions(revocations, now)
+            new, new_ids = new | revoked, new_ids | revoked
             dispositions += revocations
-        deliverable = [d.event for d in dispositions if d.state == "pending" and d.event.id in new]
+        deliverable = [
+            d.event for d in dispositions if d.state == "pending" and d.event.id in new_ids
+        ]
         if deliverable:
             self.on_enqueued(deliverable)
         return len(new)
