@@ -382,6 +382,26 @@ def compare_ingest(plan: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+async def latency_only(stack: Stack, plan: argparse.Namespace) -> dict[str, Any]:
+    """The healthy latency phase alone (`--only latency`), on a fresh store, with the CPU
+    each process used during it."""
+    factory = StatementFactory(make_pools(SEED), SEED)
+    mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(stack.db.uri, tz_aware=True)
+    try:
+        service = ForwarderService(
+            mongo[DATABASE], statements=MongoStatementSource(mongo[DATABASE]), allow_private=True
+        )
+        async with client_for(stack) as http:
+            await make_forwarder(service, stack, "ok", [ADL + "completed"])
+            stack.start_worker(LRS_FORWARDER_RETRY_SCHEDULE=FAST_RETRIES)
+            await asyncio.sleep(3)
+            meter = CpuMeter(stack.pids())
+            row = await latency(http, stack, factory, plan.latency)
+            return {"latency_healthy": {**row, "cpu_seconds": meter.used()}}
+    finally:
+        await mongo.close()
+
+
 async def run(stack: Stack, plan: argparse.Namespace) -> dict[str, Any]:
     results: dict[str, Any] = {}
     factory = StatementFactory(make_pools(SEED), SEED)
@@ -432,20 +452,24 @@ def main() -> int:
     parser.add_argument("--ingest", type=int, default=5000)
     parser.add_argument("--rounds", type=int, default=2, help="fresh-store on/off pairs")
     parser.add_argument(
-        "--only", choices=["ingest", "all"], default="all", help="ingest: the fresh-store pairs"
+        "--only",
+        choices=["ingest", "latency", "all"],
+        default="all",
+        help="ingest: the fresh-store pairs; latency: the healthy latency phase",
     )
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     if args.mode == "receiver":
         run_receiver(args.port, fail_rate=0.2)
         return 0
-    results = compare_ingest(args)
-    if args.only == "all":
+    results = compare_ingest(args) if args.only != "latency" else {}
+    if args.only != "ingest":
         with tempfile.TemporaryDirectory(prefix="bench-forwarding-") as tmp:
             stack = Stack(Path(tmp))
+            phases = run if args.only == "all" else latency_only
             try:
                 asyncio.run(stack.start())
-                results.update(asyncio.run(run(stack, args)))
+                results.update(asyncio.run(phases(stack, args)))
             finally:
                 stack.close()
     load = os.getloadavg()
