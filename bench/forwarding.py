@@ -266,11 +266,13 @@ async def receipts(stack: Stack, ids: set[str], timeout: float) -> tuple[dict[st
 
 async def latency(http: httpx.AsyncClient, stack: Stack, factory: StatementFactory, n: int) -> Row:
     sent: dict[str, float] = {}
+    acked: dict[str, float] = {}
     statements = iter([completed(factory) for _ in range(n)])
 
     async def send(statement: dict[str, Any]) -> int:
         sent[statement["id"]] = time.time()
         (await http.post("/xapi/statements", json=statement)).raise_for_status()
+        acked[statement["id"]] = time.time()
         return 1
 
     await drive(statements, send, concurrency=2, max_seconds=120)
@@ -284,6 +286,7 @@ async def latency(http: httpx.AsyncClient, stack: Stack, factory: StatementFacto
         **counts,
         **latency_summary(millis),
         "first_try": {"events": len(first_millis), **latency_summary(first_millis)},
+        "after_answer": latency_summary([(got[i] - acked[i]) * 1000 for i in got if i in acked]),
     }
 
 

@@ -378,37 +378,19 @@ class JobStore:
     async def complete_many(self, results: Sequence[tuple[Job, Attempt]]) -> set[str]:
         """Record several deliveries in one update (returns the ids recorded): each event
         gets its own attempt, time and status, picked from literal arrays by its position
-        in them; only an event still held under its job's lease token is touched. On the
+        in them, and only if it is still held under its own job's lease token. On the
         embedded database one multi-document update costs about half what an update per
-        event does."""
+        event does. The match is `_id` (indexed) and the batch's tokens; the exact pair is
+        checked inside the update (an `$expr` or `$or` match would scan the collection)."""
         if len(results) == 1:
             job, attempt = results[0]
             return {job.id} if await self.complete(job, attempt) else set()
-        keys = [[job.id, job.lease_token] for job, _ in results]
-        at = [attempt.at for _, attempt in results]
-        entries = [_logged(attempt) for _, attempt in results]
-
-        def pick(values: list[Any]) -> dict[str, Any]:
-            return {"$arrayElemAt": [{"$literal": values}, "$_i"]}
-
-        log = {"$concatArrays": [{"$ifNull": ["$log", []]}, [pick(entries)]]}
-        update: list[dict[str, Any]] = [
-            {"$set": {"_i": {"$indexOfArray": [{"$literal": keys}, ["$_id", "$lease.token"]]}}},
-            {
-                "$set": {
-                    "state": "delivered",
-                    "reason": None,
-                    "delivered_at": pick(at),
-                    "updated": pick(at),
-                    "last_status": pick([attempt.status for _, attempt in results]),
-                    "log": {"$slice": [log, -LOG_SIZE]},
-                }
-            },
-            {"$unset": ["_i", "due", "lease"]},
-        ]
         ids = [job.id for job, _ in results]
-        match = {"_id": {"$in": ids}, "$expr": {"$in": [["$_id", "$lease.token"], keys]}}
-        result = await self.events.update_many(match, update)
+        tokens = [job.lease_token for job, _ in results]
+        result = await self.events.update_many(
+            {"_id": {"$in": ids}, "lease.token": {"$in": sorted(set(tokens))}},
+            _completion(ids, tokens, results),
+        )
         if result.modified_count == len(results):
             return set(ids)
         return await self._delivered_now(results)
@@ -634,6 +616,43 @@ class JobStore:
             chunk = list(event_ids[start : start + DELETE_BATCH])
             deleted += (await self.events.delete_many({"_id": {"$in": chunk}})).deleted_count
         return deleted
+
+
+def _completion(
+    ids: list[str], tokens: list[str], results: Sequence[tuple[Job, Attempt]]
+) -> list[dict[str, Any]]:
+    """The update pipeline of `complete_many`: `_i` is the event's place in the batch;
+    an event held under another token than its job's is left as it is."""
+    at = [attempt.at for _, attempt in results]
+
+    def pick(values: list[Any]) -> dict[str, Any]:
+        return {"$arrayElemAt": [{"$literal": values}, "$_i"]}
+
+    def ours(value: Any, field: str) -> dict[str, Any]:
+        return {"$cond": ["$_ours", value, f"${field}"]}
+
+    entry = pick([_logged(attempt) for _, attempt in results])
+    log = {"$concatArrays": [{"$ifNull": ["$log", []]}, [entry]]}
+    values = {
+        "state": "delivered",
+        "reason": None,
+        "delivered_at": pick(at),
+        "updated": pick(at),
+        "last_status": pick([attempt.status for _, attempt in results]),
+        "log": {"$slice": [log, -LOG_SIZE]},
+    }
+    return [
+        {"$set": {"_i": {"$indexOfArray": [{"$literal": ids}, "$_id"]}}},
+        {"$set": {"_ours": {"$eq": ["$lease.token", pick(tokens)]}}},
+        {
+            "$set": {
+                **{name: ours(value, name) for name, value in values.items()},
+                "due": ours("$$REMOVE", "due"),
+                "lease": ours("$$REMOVE", "lease"),
+            }
+        },
+        {"$unset": ["_i", "_ours"]},
+    ]
 
 
 def _same_ms(stored: datetime | None, at: datetime) -> bool:

@@ -112,3 +112,21 @@ class FailingJobStore(JobStore):
     async def complete_many(self, results):
         await asyncio.sleep(0)
         raise RuntimeError("the database went away")
+
+
+async def test_an_event_held_under_another_token_of_the_same_batch_is_left_alone(
+    client, make_statement, make_forwarder, worker, clock, admin
+):
+    _, [first, second] = await claimed(client, make_statement, make_forwarder, worker, clock, 2)
+    clock.advance(31)  # the first's lease ran out: both re-claimed together, one new token
+    again = await worker.jobs.claim_many([first.id, second.id], "me", clock(), LEASE)
+    retaken = next(job for job in again if job.id == second.id)
+
+    recorded = await worker.jobs.complete_many(
+        [(first, attempt(first, clock, 1)), (retaken, attempt(retaken, clock, 2))]
+    )
+
+    assert recorded == {second.id}
+    record = await admin.get_event(first.id)
+    assert (record.state, record.in_flight) == ("pending", True)
+    assert await worker.jobs.attempts_of(first.id) == []
