@@ -386,8 +386,8 @@ def compare_ingest(plan: argparse.Namespace) -> dict[str, Any]:
 
 
 async def latency_only(stack: Stack, plan: argparse.Namespace) -> dict[str, Any]:
-    """The healthy latency phase alone (`--only latency`), on a fresh store, with the CPU
-    each process used during it."""
+    """The latency phases alone (`--only latency`), healthy then with the 20 %-failing
+    receiver, on a fresh store, with the CPU each process used during each."""
     factory = StatementFactory(make_pools(SEED), SEED)
     mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(stack.db.uri, tz_aware=True)
     try:
@@ -395,12 +395,18 @@ async def latency_only(stack: Stack, plan: argparse.Namespace) -> dict[str, Any]
             mongo[DATABASE], statements=MongoStatementSource(mongo[DATABASE]), allow_private=True
         )
         async with client_for(stack) as http:
-            await make_forwarder(service, stack, "ok", [ADL + "completed"])
+            ok = await make_forwarder(service, stack, "ok", [ADL + "completed"])
             stack.start_worker(LRS_FORWARDER_RETRY_SCHEDULE=FAST_RETRIES)
             await asyncio.sleep(3)
             meter = CpuMeter(stack.pids())
-            row = await latency(http, stack, factory, plan.latency)
-            return {"latency_healthy": {**row, "cpu_seconds": meter.used()}}
+            healthy = await latency(http, stack, factory, plan.latency)
+            results = {"latency_healthy": {**healthy, "cpu_seconds": meter.used()}}
+            await service.delete_forwarder(ok)
+            await make_forwarder(service, stack, "flaky", [ADL + "completed"])
+            meter = CpuMeter(stack.pids())
+            failing = await latency(http, stack, factory, plan.latency)
+            results["latency_20pct_failing"] = {**failing, "cpu_seconds": meter.used()}
+            return results
     finally:
         await mongo.close()
 
