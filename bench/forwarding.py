@@ -50,7 +50,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from common import CpuMeter, StatementFactory, drive, latency_summary, make_pools
+from common import (
+    CpuMeter,
+    StatementFactory,
+    drive,
+    latency_summary,
+    make_pools,
+    peak_rss_mib,
+)
 from pymongo import AsyncMongoClient
 
 from forwarders.service import ForwarderService
@@ -217,6 +224,11 @@ class Stack:
 # -- phases ---------------------------------------------------------------------------------
 
 
+def peak_rss(stack: Stack) -> dict[str, float | None]:
+    """Peak resident set (MiB) of each process of the stack so far."""
+    return {name: peak_rss_mib(pid) for name, pid in stack.pids().items()}
+
+
 def completed(factory: StatementFactory) -> dict[str, Any]:
     statement = factory.statement()
     statement["id"] = str(uuid.uuid4())
@@ -241,6 +253,7 @@ async def ingest(http: httpx.AsyncClient, stack: Stack, factory: StatementFactor
         "statements_per_s": round(measured.items / measured.elapsed, 1),
         **latency_summary(measured.latencies_ms),
         "cpu_seconds": meter.used(),
+        "peak_rss_mib": peak_rss(stack),
     }
 
 
@@ -356,9 +369,13 @@ async def fresh_ingest(stack: Stack, plan: argparse.Namespace, forwarding: bool)
                 ok = await make_forwarder(service, stack, "ok", [ADL + "completed", ADL + "passed"])
                 stack.start_worker()
                 await asyncio.sleep(3)  # the worker is up and discovering before the clock runs
+            meter = CpuMeter(stack.pids())
             row = await ingest(http, stack, factory, plan.ingest)
             if forwarding:
                 row["backlog_drained_after_s"] = await drain(service, ok)
+                row["events"] = await service.jobs.events.count_documents({"forwarder": ok})
+                # the worker's work left after the ingest window counts too
+                row["cpu_seconds_until_drained"] = meter.used()
             return row
     finally:
         await mongo.close()
@@ -401,11 +418,13 @@ async def latency_only(stack: Stack, plan: argparse.Namespace) -> dict[str, Any]
             meter = CpuMeter(stack.pids())
             healthy = await latency(http, stack, factory, plan.latency)
             results = {"latency_healthy": {**healthy, "cpu_seconds": meter.used()}}
+            results["latency_healthy"]["peak_rss_mib"] = peak_rss(stack)
             await service.delete_forwarder(ok)
             await make_forwarder(service, stack, "flaky", [ADL + "completed"])
             meter = CpuMeter(stack.pids())
             failing = await latency(http, stack, factory, plan.latency)
             results["latency_20pct_failing"] = {**failing, "cpu_seconds": meter.used()}
+            results["latency_20pct_failing"]["peak_rss_mib"] = peak_rss(stack)
             return results
     finally:
         await mongo.close()
