@@ -327,12 +327,21 @@ async def burst(http: httpx.AsyncClient, stack: Stack, factory: StatementFactory
 
 
 async def drain(service: ForwarderService, forwarder_id: str, timeout: float = 300) -> float:
-    """Seconds until no event of the forwarder is waiting for delivery (pending or failed)."""
+    """Seconds until no event of the forwarder is waiting for delivery (pending or failed)
+    and none has been added for a second (discovery's live read may not have run yet when
+    the ingest ends: nothing waiting is not yet everything delivered)."""
     started = time.monotonic()
+    events = service.jobs.events
     waiting = {"forwarder": forwarder_id, "due": {"$exists": True}}
+    last, changed, busy = -1, started, started
     while time.monotonic() - started < timeout:
-        if await service.jobs.events.count_documents(waiting) == 0:
-            break
+        count = await events.count_documents({"forwarder": forwarder_id})
+        if count != last:
+            last, changed = count, time.monotonic()
+        if await events.count_documents(waiting):
+            busy = time.monotonic()
+        elif time.monotonic() - changed >= 1.0:
+            return round(max(changed, busy) - started, 2)
         await asyncio.sleep(0.2)
     return round(time.monotonic() - started, 2)
 
