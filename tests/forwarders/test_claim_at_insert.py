@@ -10,6 +10,7 @@ from typing import Any
 
 from pymongo.monitoring import CommandListener
 
+from forwarders import worker as worker_module
 from forwarders.store import EVENTS
 from forwarders.worker import Worker
 from lrs.storage.client import mongo_client
@@ -153,3 +154,20 @@ async def test_a_worker_that_is_not_delivering_inserts_events_due(
     await worker.discovery.backfill()  # discovery alone (a tool, a test): no lease taken
     [record] = await admin.list_events(forwarder_id=None, state="pending", limit=5)
     assert (record.in_flight, record.attempts) == (False, 0)
+
+
+async def test_events_beyond_what_the_worker_can_hold_are_inserted_due_for_any_worker(
+    client, make_statement, make_forwarder, worker, admin, monkeypatch
+):
+    monkeypatch.setattr(worker_module, "CANDIDATE_PAGE", 2)  # hold at most 2 per forwarder
+    forwarder = await make_forwarder("hook", max_in_flight=1)
+    await post(client, *(make_statement() for _ in range(5)))
+    worker.delivering = True
+    await worker.discovery.backfill()
+
+    assert len(worker.held[forwarder["id"]]) == 2
+    records = await admin.list_events(forwarder_id=forwarder["id"], state="pending", limit=10)
+    assert sorted(r.in_flight for r in records) == [False, False, False, True, True]
+    assert sorted(worker.candidates[forwarder["id"]]) == sorted(
+        r.id for r in records if not r.in_flight
+    )
