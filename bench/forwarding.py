@@ -50,7 +50,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from common import CpuMeter, StatementFactory, drive, latency_summary, make_pools
+from common import (
+    CpuMeter,
+    StatementFactory,
+    drive,
+    latency_summary,
+    make_pools,
+    peak_rss_mib,
+)
 from pymongo import AsyncMongoClient
 
 from forwarders.service import ForwarderService
@@ -217,6 +224,11 @@ class Stack:
 # -- phases ---------------------------------------------------------------------------------
 
 
+def peak_rss(stack: Stack) -> dict[str, float | None]:
+    """Peak resident set (MiB) of each process of the stack so far."""
+    return {name: peak_rss_mib(pid) for name, pid in stack.pids().items()}
+
+
 def completed(factory: StatementFactory) -> dict[str, Any]:
     statement = factory.statement()
     statement["id"] = str(uuid.uuid4())
@@ -241,6 +253,7 @@ async def ingest(http: httpx.AsyncClient, stack: Stack, factory: StatementFactor
         "statements_per_s": round(measured.items / measured.elapsed, 1),
         **latency_summary(measured.latencies_ms),
         "cpu_seconds": meter.used(),
+        "peak_rss_mib": peak_rss(stack),
     }
 
 
@@ -266,11 +279,13 @@ async def receipts(stack: Stack, ids: set[str], timeout: float) -> tuple[dict[st
 
 async def latency(http: httpx.AsyncClient, stack: Stack, factory: StatementFactory, n: int) -> Row:
     sent: dict[str, float] = {}
+    acked: dict[str, float] = {}
     statements = iter([completed(factory) for _ in range(n)])
 
     async def send(statement: dict[str, Any]) -> int:
         sent[statement["id"]] = time.time()
         (await http.post("/xapi/statements", json=statement)).raise_for_status()
+        acked[statement["id"]] = time.time()
         return 1
 
     await drive(statements, send, concurrency=2, max_seconds=120)
@@ -284,6 +299,7 @@ async def latency(http: httpx.AsyncClient, stack: Stack, factory: StatementFacto
         **counts,
         **latency_summary(millis),
         "first_try": {"events": len(first_millis), **latency_summary(first_millis)},
+        "after_answer": latency_summary([(got[i] - acked[i]) * 1000 for i in got if i in acked]),
     }
 
 
@@ -311,12 +327,21 @@ async def burst(http: httpx.AsyncClient, stack: Stack, factory: StatementFactory
 
 
 async def drain(service: ForwarderService, forwarder_id: str, timeout: float = 300) -> float:
-    """Seconds until no event of the forwarder is waiting for delivery (pending or failed)."""
+    """Seconds until no event of the forwarder is waiting for delivery (pending or failed)
+    and none has been added for a second (discovery's live read may not have run yet when
+    the ingest ends: nothing waiting is not yet everything delivered)."""
     started = time.monotonic()
+    events = service.jobs.events
     waiting = {"forwarder": forwarder_id, "due": {"$exists": True}}
+    last, changed, busy = -1, started, started
     while time.monotonic() - started < timeout:
-        if await service.jobs.events.count_documents(waiting) == 0:
-            break
+        count = await events.count_documents({"forwarder": forwarder_id})
+        if count != last:
+            last, changed = count, time.monotonic()
+        if await events.count_documents(waiting):
+            busy = time.monotonic()
+        elif time.monotonic() - changed >= 1.0:
+            return round(max(changed, busy) - started, 2)
         await asyncio.sleep(0.2)
     return round(time.monotonic() - started, 2)
 
@@ -353,9 +378,13 @@ async def fresh_ingest(stack: Stack, plan: argparse.Namespace, forwarding: bool)
                 ok = await make_forwarder(service, stack, "ok", [ADL + "completed", ADL + "passed"])
                 stack.start_worker()
                 await asyncio.sleep(3)  # the worker is up and discovering before the clock runs
+            meter = CpuMeter(stack.pids())
             row = await ingest(http, stack, factory, plan.ingest)
             if forwarding:
                 row["backlog_drained_after_s"] = await drain(service, ok)
+                row["events"] = await service.jobs.events.count_documents({"forwarder": ok})
+                # the worker's work left after the ingest window counts too
+                row["cpu_seconds_until_drained"] = meter.used()
             return row
     finally:
         await mongo.close()
@@ -380,6 +409,34 @@ def compare_ingest(plan: argparse.Namespace) -> dict[str, Any]:
         "fresh_ingest_forwarding_on": rows["on"],
         "fresh_ingest_on_over_off": round(rate["on"] / rate["off"], 3),
     }
+
+
+async def latency_only(stack: Stack, plan: argparse.Namespace) -> dict[str, Any]:
+    """The latency phases alone (`--only latency`), healthy then with the 20 %-failing
+    receiver, on a fresh store, with the CPU each process used during each."""
+    factory = StatementFactory(make_pools(SEED), SEED)
+    mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(stack.db.uri, tz_aware=True)
+    try:
+        service = ForwarderService(
+            mongo[DATABASE], statements=MongoStatementSource(mongo[DATABASE]), allow_private=True
+        )
+        async with client_for(stack) as http:
+            ok = await make_forwarder(service, stack, "ok", [ADL + "completed"])
+            stack.start_worker(LRS_FORWARDER_RETRY_SCHEDULE=FAST_RETRIES)
+            await asyncio.sleep(3)
+            meter = CpuMeter(stack.pids())
+            healthy = await latency(http, stack, factory, plan.latency)
+            results = {"latency_healthy": {**healthy, "cpu_seconds": meter.used()}}
+            results["latency_healthy"]["peak_rss_mib"] = peak_rss(stack)
+            await service.delete_forwarder(ok)
+            await make_forwarder(service, stack, "flaky", [ADL + "completed"])
+            meter = CpuMeter(stack.pids())
+            failing = await latency(http, stack, factory, plan.latency)
+            results["latency_20pct_failing"] = {**failing, "cpu_seconds": meter.used()}
+            results["latency_20pct_failing"]["peak_rss_mib"] = peak_rss(stack)
+            return results
+    finally:
+        await mongo.close()
 
 
 async def run(stack: Stack, plan: argparse.Namespace) -> dict[str, Any]:
@@ -432,20 +489,24 @@ def main() -> int:
     parser.add_argument("--ingest", type=int, default=5000)
     parser.add_argument("--rounds", type=int, default=2, help="fresh-store on/off pairs")
     parser.add_argument(
-        "--only", choices=["ingest", "all"], default="all", help="ingest: the fresh-store pairs"
+        "--only",
+        choices=["ingest", "latency", "all"],
+        default="all",
+        help="ingest: the fresh-store pairs; latency: the healthy latency phase",
     )
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     if args.mode == "receiver":
         run_receiver(args.port, fail_rate=0.2)
         return 0
-    results = compare_ingest(args)
-    if args.only == "all":
+    results = compare_ingest(args) if args.only != "latency" else {}
+    if args.only != "ingest":
         with tempfile.TemporaryDirectory(prefix="bench-forwarding-") as tmp:
             stack = Stack(Path(tmp))
+            phases = run if args.only == "all" else latency_only
             try:
                 asyncio.run(stack.start())
-                results.update(asyncio.run(run(stack, args)))
+                results.update(asyncio.run(phases(stack, args)))
             finally:
                 stack.close()
     load = os.getloadavg()

@@ -10,7 +10,10 @@ A statement's position is taken before its insert commits, so a write can commit
 position already read. Each poll therefore reads three ranges, each from where its last
 read ended:
 
-- live: up to now, so a new statement goes out within a poll interval;
+- live: up to now, so a new statement goes out within a poll interval; it starts again
+  `LIVE_OVERLAP_MS` back, so a write that committed just behind its last read (a position
+  is taken before the insert commits: under load a poll often lands in between) goes out
+  at the next poll, not at the recheck's (that put a second into the p95 latency);
 - recheck: up to `RECHECK_MS` ago, for the writes that committed behind the live read;
 - durable: up to the horizon, a position below which no write can still land (for the API
   processes: their oldest write in flight, and a lag for the others; see
@@ -45,7 +48,7 @@ from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from forwarders.events import Event, statement_event
 from forwarders.pipeline import Match, Pipeline
-from forwarders.queue import JobStore
+from forwarders.queue import Claim, Job, JobStore
 from forwarders.rules import Forwarder, matches, verb_iris, wanted_verbs
 from forwarders.source import StatementSource, StoredStatement
 from forwarders.store import STATE, ForwarderStore
@@ -56,8 +59,13 @@ log = logging.getLogger("forwarders.discovery")
 BATCH = 500
 POLL_SECONDS = 0.2
 RECHECK_MS = 500
-RECENT_RANGES = (("live", 0, 0.0), ("recheck", RECHECK_MS, RECHECK_MS / 1000))
-"""The recent ranges: name, lag behind now (ms), how often read (s)."""
+LIVE_OVERLAP_MS = 300
+RECENT_RANGES = (
+    ("live", 0, 0.0, LIVE_OVERLAP_MS),
+    ("recheck", RECHECK_MS, RECHECK_MS / 1000, 0),
+)
+"""The recent ranges: name, lag behind now (ms), how often read (s), how far back each
+read starts again behind the last one's end (ms)."""
 DURABLE_EVERY_SECONDS = 1.0
 HORIZON_LAG_MS = 2000
 """The default horizon's lag behind now (the API's `LRS_ANALYTICS_LAG_MS` default)."""
@@ -96,6 +104,11 @@ class ForwarderCache:
         started = wall_ms()
         self._forwarders = await self.store.all()
         self._loaded_at, self.loaded_ms = time.monotonic(), started
+        return self._forwarders
+
+    @property
+    def known(self) -> list[Forwarder]:
+        """The forwarders as last read (no database read)."""
         return self._forwarders
 
     async def current(self) -> list[Forwarder]:
@@ -148,7 +161,12 @@ class Discovery:
         horizon: Callable[[], int] | None = None,
         lease_seconds: float = 15.0,
         on_enqueued: Callable[[Sequence[Event]], None] = lambda events: None,
+        claim: Callable[[datetime], Claim | None] = lambda now: None,
+        on_claimed: Callable[[Sequence[Job]], None] = lambda jobs: None,
     ) -> None:
+        """`claim` gives the lease to insert deliverable events under (None: insert them
+        due), `on_claimed` receives the jobs so taken, `on_enqueued` the other new
+        deliverable events."""
         self.source = source
         self.state = db[STATE]
         self.pipeline = pipeline
@@ -160,6 +178,8 @@ class Discovery:
         self.horizon = horizon or (lambda: source.position_of(wall_ms() - HORIZON_LAG_MS))
         self.lease = timedelta(seconds=lease_seconds)
         self.on_enqueued = on_enqueued
+        self.claim = claim
+        self.on_claimed = on_claimed
         self.cursor = 0
         """Every statement at or below it has been handled (saved; durable)."""
         self.read_to: dict[str, int] = {}
@@ -181,14 +201,23 @@ class Discovery:
         vocabulary = await self.vocabulary.refresh()
         now = self.clock()
         candidates = [c for doc in docs for c in statement_matches(forwarders, doc, vocabulary)]
-        dispositions, new = await self.pipeline.enqueue(candidates, now)
+        claim = self.claim(now) if candidates else None
+        dispositions, new = await self.pipeline.enqueue(candidates, now, claim)
+        if claim is not None and (jobs := claim.jobs(dispositions, new)):
+            self.on_claimed(jobs)
+            new_ids = new - claim.taken
+        else:
+            new_ids = new
         voiding = {d.voids: d.statement for d in docs if d.voids}
         if voiding:  # after the enqueue above: a target in the same batch is found
             by_id = {f.id: f for f in forwarders}
             revocations = await self.pipeline.revocations(by_id, voiding, now)
-            new |= await self.jobs.enqueue_dispositions(revocations, now)
+            revoked = await self.jobs.enqueue_dispositions(revocations, now)
+            new, new_ids = new | revoked, new_ids | revoked
             dispositions += revocations
-        deliverable = [d.event for d in dispositions if d.state == "pending" and d.event.id in new]
+        deliverable = [
+            d.event for d in dispositions if d.state == "pending" and d.event.id in new_ids
+        ]
         if deliverable:
             self.on_enqueued(deliverable)
         return len(new)
@@ -221,9 +250,10 @@ class Discovery:
         floor = self.source.position_of(oldest) - 1  # no forwarder takes older statements
         verbs = discovery_verbs(forwarders, vocabulary) | {VOIDED} if forwarders else frozenset()
         new = 0
-        for name, lag_ms, every in RECENT_RANGES:
+        for name, lag_ms, every, overlap_ms in RECENT_RANGES:
             if drain or self._due(name, every):
-                new += await self._read_recent(name, now - lag_ms, verbs, floor, drain)
+                until = now - lag_ms
+                new += await self._read_recent(name, until, overlap_ms, verbs, floor, drain)
         durable = Read(self.cursor)
         if drain or self.behind or self._due("durable", DURABLE_EVERY_SECONDS):
             durable = await self._read_durable(verbs, floor, drain)
@@ -231,12 +261,21 @@ class Discovery:
         return durable
 
     async def _read_recent(
-        self, name: str, until_ms: int, verbs: frozenset[str], floor: int, drain: bool
+        self,
+        name: str,
+        until_ms: int,
+        overlap_ms: int,
+        verbs: frozenset[str],
+        floor: int,
+        drain: bool,
     ) -> int:
-        """Read one recent range from where it last ended to `until_ms`."""
+        """Read one recent range from where it last ended (less `overlap_ms`) to `until_ms`."""
         position_of = self.source.position_of
         start = self.cursor if drain else position_of(wall_ms() - RECHECK_MS)
-        low = max(self.read_to.get(name, start), self.cursor, floor)
+        begin = self.read_to.get(name, start)
+        if overlap_ms:
+            begin = min(begin, position_of(until_ms - overlap_ms))
+        low = max(begin, self.cursor, floor)
         top = position_of(until_ms + 1) - 1
         new = (await self._read(low, top, verbs, 0)).new if verbs and top > low else 0
         self.read_to[name] = max(top, self.read_to.get(name, 0))

@@ -43,7 +43,7 @@ from forwarders.mapping.template import (
     RenderError,
     render_payload,
 )
-from forwarders.queue import Disposition, JobStore, Original
+from forwarders.queue import Claim, Disposition, JobStore, Original
 from forwarders.rules import Forwarder
 from forwarders.source import FixedVocabulary, StatementSource, VocabularySource
 
@@ -161,15 +161,16 @@ class Pipeline:
         return [decide(c, resolutions.get(c.event.statement_id)) for c in candidates]
 
     async def enqueue(
-        self, candidates: Sequence[Match], now: datetime
+        self, candidates: Sequence[Match], now: datetime, claim: Claim | None = None
     ) -> tuple[list[Disposition], set[str]]:
         """Resolve, decide and store the events of these candidates (discovery and
         reconciliation both enqueue here); returns the dispositions and the ids that were
-        new. A new unmatched event is resolved once more, from the statement in hand: an
-        identity import committed between the resolution and the insert would otherwise
-        never see it."""
+        new. With `claim`, deliverable events are stored leased to its worker. A new
+        unmatched event is resolved once more, from the statement in hand: an identity
+        import committed between the resolution and the insert would otherwise never see
+        it."""
         dispositions = await self.prepare(candidates)
-        new = await self.jobs.enqueue_dispositions(dispositions, now)
+        new = await self.jobs.enqueue_dispositions(dispositions, now, claim)
         waiting = [
             c
             for c, d in zip(candidates, dispositions, strict=True)

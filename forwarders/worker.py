@@ -30,6 +30,7 @@ from pymongo.errors import PyMongoError
 
 from forwarders.config import ForwardingSettings
 from forwarders.delivery import tally
+from forwarders.delivery.completions import Completions
 from forwarders.delivery.outcome import Dead, Delivered, EndpointGone, Outcome, RetryLater, classify
 from forwarders.delivery.schedule import next_delay
 from forwarders.delivery.send import deliver, delivery_client
@@ -38,7 +39,7 @@ from forwarders.discovery import Discovery, ForwarderCache
 from forwarders.events import Event
 from forwarders.identity.store import IdentityStore
 from forwarders.pipeline import Pipeline
-from forwarders.queue import Attempt, Job, JobStore
+from forwarders.queue import Attempt, Claim, Job, JobStore
 from forwarders.rules import Forwarder
 from forwarders.secretbox import SecretBox
 from forwarders.source import StatementSource, VocabularySource
@@ -99,12 +100,19 @@ class Worker:
             horizon=horizon,
             lease_seconds=self.settings.discovery_lease_seconds,
             on_enqueued=self.hint,
+            claim=self.claim,
+            on_claimed=self.take,
         )
         self.client = delivery_client(
             allow_private=self.settings.allow_private, transport=transport
         )
         self.in_flight: Counter[str] = Counter()
         self.candidates: defaultdict[str, deque[str]] = defaultdict(deque)
+        self.held: defaultdict[str, deque[tuple[Job, float]]] = defaultdict(deque)
+        """Jobs discovery inserted leased to us, waiting for a lane (with when, monotonic)."""
+        self.delivering = False
+        """Only a worker that is delivering takes events at insert (see `claim`)."""
+        self.completions = Completions(self.jobs)
         self.scanned: dict[str, float] = {}
         self.tasks: dict[asyncio.Task[None], Job] = {}
         self.delivered = 0
@@ -119,6 +127,26 @@ class Worker:
 
     # -- claim -> deliver -> record ---------------------------------------------------------
 
+    def claim(self, now: datetime) -> Claim | None:
+        """The lease discovery inserts deliverable events under, while this worker delivers:
+        as many per forwarder as it has lanes for and a page more (see `queue.Claim`)."""
+        if not self.delivering:
+            return None
+        room = {
+            f.id: _hold_limit(f) - self.in_flight[f.id] - len(self.held[f.id])
+            for f in self.cache.known
+            if not f.paused
+        }
+        until = now + timedelta(seconds=self.settings.lease_seconds)
+        return Claim(self.id, until, room)
+
+    def take(self, jobs: Sequence[Job]) -> None:
+        """Jobs discovery inserted leased to us: deliver them as lanes free up."""
+        taken = time.monotonic()
+        for job in jobs:
+            self.held[job.forwarder_id].append((job, taken))
+        self.wake.set()
+
     def hint(self, events: Sequence[Event]) -> None:
         """Events this process just queued: claim them by id, without a scan."""
         for event in events:
@@ -129,6 +157,9 @@ class Worker:
         """Up to `slots` jobs of `forwarder`: ids it already knows first (hints, the rest of
         the last page), else, when `scan`, a new page of due ids."""
         now = self.clock()
+        held = await self._held(forwarder.id, slots, now)
+        if held:
+            return held
         queue = self.candidates[forwarder.id]
         if not queue and scan:
             page = max(CANDIDATE_PAGE, 2 * forwarder.max_in_flight)
@@ -139,6 +170,29 @@ class Worker:
             return []
         lease = timedelta(seconds=self.settings.lease_seconds)
         return await self.jobs.claim_many(ids, self.id, now, lease)
+
+    async def _held(self, forwarder_id: str, slots: int, now: datetime) -> list[Job]:
+        """Up to `slots` held jobs. One held past half its lease is given back and claimed
+        afresh by id (its lease must outlast the delivery)."""
+        held = self.held[forwarder_id]
+        jobs: list[Job] = []
+        stale: list[Job] = []
+        oldest = time.monotonic() - self.settings.lease_seconds / 2
+        while held and len(jobs) < slots:
+            job, taken = held.popleft()
+            (jobs if taken >= oldest else stale).append(job)
+        for job in stale:
+            if await self.jobs.release(job, now):
+                self.candidates[forwarder_id].append(job.id)
+        return jobs
+
+    async def _release_held(self, forwarder_id: str | None = None) -> None:
+        """Give back held jobs untried (a paused forwarder's, or all at shutdown)."""
+        ids = [forwarder_id] if forwarder_id is not None else list(self.held)
+        for key in ids:
+            for job, _ in self.held.pop(key, ()):
+                with contextlib.suppress(PyMongoError):
+                    await self.jobs.release(job, self.clock())
 
     def _may_scan(self, forwarder_id: str, eager: bool) -> bool:
         """Scan for due jobs at most once a poll period per forwarder (hints arrive in
@@ -158,6 +212,7 @@ class Worker:
             for forwarder in forwarders:
                 if forwarder.paused:  # its events wait in the database, not in our memory
                     self.candidates.pop(forwarder.id, None)
+                    await self._release_held(forwarder.id)
             if not open_lanes:
                 return started
             for forwarder in open_lanes:
@@ -166,7 +221,7 @@ class Worker:
                     return started
                 slots = min(free, forwarder.max_in_flight - self.in_flight[forwarder.id])
                 jobs = await self._claim_for(forwarder, slots, self._may_scan(forwarder.id, eager))
-                if not jobs and not self.candidates[forwarder.id]:
+                if not jobs and not self.candidates[forwarder.id] and not self.held[forwarder.id]:
                     exhausted.add(forwarder.id)
                 for job in jobs:
                     self._start(forwarder, job)
@@ -231,7 +286,7 @@ class Worker:
     ) -> None:
         where = f"event {job.id} forwarder {forwarder.name} attempt {job.attempts}"
         if isinstance(outcome, Delivered):
-            await self.jobs.complete(job, attempt)
+            await self.completions.complete(job, attempt)
             self.delivered += 1
             log.info("%s: delivered (%s, %.0f ms)", where, attempt.status, attempt.latency_ms)
         elif isinstance(outcome, RetryLater):
@@ -265,18 +320,25 @@ class Worker:
         and one-shot runs). Returns how many deliveries succeeded."""
         before = self.delivered
         await self._start_up()
-        await self.discovery.backfill()
         await self.cache.refresh()
-        while True:
-            await self.fill(await self.cache.current(), eager=True)
-            if not self.tasks:
-                await self.tally.flush(self.db, self.clock())
-                return self.delivered - before
-            await asyncio.wait(set(self.tasks), return_when=asyncio.FIRST_COMPLETED)
+        self.delivering = True
+        try:
+            await self.discovery.backfill()
+            while True:
+                await self.fill(await self.cache.current(), eager=True)
+                if not self.tasks:
+                    await self.tally.flush(self.db, self.clock())
+                    return self.delivered - before
+                await asyncio.wait(set(self.tasks), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            self.delivering = False
+            await self._release_held()
 
     async def run(self, stop: asyncio.Event) -> None:
         """Until `stop` is set: discover (when holding the lease), deliver, heartbeat."""
         await self._start_up()
+        await self.cache.refresh()
+        self.delivering = True
         log.info("forwarder worker %s started", self.id)
         background = [
             asyncio.create_task(self.discovery.lead(stop)),
@@ -285,12 +347,14 @@ class Worker:
         try:
             await self._dispatch(stop)
         finally:
+            self.delivering = False
             await self._drain()
             stop.set()  # also when leaving on an error: discovery saves its position and ends
             await asyncio.wait(background, timeout=5)
             for task in background:
                 task.cancel()
             await asyncio.gather(*background, return_exceptions=True)
+            await self._release_held()  # taken by a discovery read that ended meanwhile
             with contextlib.suppress(PyMongoError):
                 await self.tally.flush(self.db, self.clock())
             with contextlib.suppress(PyMongoError):
@@ -362,6 +426,7 @@ class Worker:
             with contextlib.suppress(PyMongoError):
                 await self.jobs.release(job, self.clock())
                 log.info("event %s: released at shutdown", job.id)
+        await self._release_held()
 
     async def _heartbeat(self, stop: asyncio.Event) -> None:
         started = self.clock()
@@ -385,6 +450,11 @@ class Worker:
                 await self.tally.flush(self.db, self.clock())
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), self.settings.heartbeat_seconds)
+
+
+def _hold_limit(forwarder: Forwarder) -> int:
+    """Jobs of one forwarder a worker holds at most (delivering or waiting for a lane)."""
+    return max(CANDIDATE_PAGE, 2 * forwarder.max_in_flight)
 
 
 def _alive(registered: dict[str, Any], now: datetime, heartbeat_seconds: float) -> bool:

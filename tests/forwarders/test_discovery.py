@@ -8,6 +8,7 @@ import uuid
 
 import orjson
 
+from forwarders import discovery as discovery_module
 from forwarders.discovery import CURSOR_STATE, Discovery, ForwarderCache
 from forwarders.events import event_id
 from forwarders.worker import utc_now
@@ -191,3 +192,22 @@ async def test_the_backfill_reads_in_batches_and_advances_the_cursor(
     assert state is not None
     assert state["cursor"] == last["seq"]
     assert await worker.discovery.backfill() == 0  # idempotent
+
+
+async def test_a_write_committed_just_behind_the_live_read_is_found_by_the_next_live_read(
+    client, services, make_statement, make_forwarder, make_worker, clock, monkeypatch
+):
+    clock.advance(-60)
+    forwarder = await make_forwarder("hook")
+    clock.sync()
+    worker = make_worker()
+    discovery = worker.discovery
+    now = discovery_module.wall_ms()
+    monkeypatch.setattr(discovery_module, "wall_ms", lambda: now)  # both polls at `now`
+    await discovery.poll()  # the live and recheck ranges have read up to now
+    # a write that took its position 100 ms ago commits only now, behind the live read
+    late = await store_with_seq(services, make_statement, first_seq_of_ms(now - 100))
+    discovery.last_read["recheck"] = discovery.last_read["durable"] = float("inf")
+
+    assert (await discovery.poll()).new == 1  # the live range alone: no recheck, no cursor
+    assert await worker.jobs.states([event_id(forwarder["id"], late)])
