@@ -24,6 +24,9 @@ from typing import Any
 from statements.formats import parse_timestamp
 from statements.index import agent_key
 
+STORE = "*"
+"""The reserved activity key of the store-wide day documents (every activity's counts per
+day and verb, summed): never an activity's id, which is an absolute IRI."""
 FIRST_VERBS = ("attempted", "completed")
 """The verbs whose first time per learner the learner rollup keeps (time to completion)."""
 ATTENDED = "attended"
@@ -147,6 +150,8 @@ class Delta:
     days: dict[str, dict[str, float]] = field(default_factory=lambda: defaultdict(dict))
     learners: dict[str, dict[str, float]] = field(default_factory=lambda: defaultdict(dict))
     firsts: dict[str, dict[str, int]] = field(default_factory=lambda: defaultdict(dict))
+    store: dict[str, dict[str, float]] = field(default_factory=lambda: defaultdict(dict))
+    """The store-wide day documents' increments (`STORE`): the counts alone."""
     identity: dict[str, dict[str, Any]] = field(default_factory=dict)
     stale: set[str] = field(default_factory=set)
 
@@ -155,6 +160,9 @@ class Delta:
         verb = field_name(c.verb)
         self.identity[day] = {"a": c.activity, "d": c.day}
         _inc(self.days[day], f"c.{verb}", sign)
+        everything = day_id(STORE, c.day)
+        self.identity[everything] = {"a": STORE, "d": c.day}
+        _inc(self.store[everything], f"c.{verb}", sign)
         if c.score is not None:
             _inc(self.days[day], "s.n", sign)
             _inc(self.days[day], f"s.v.{score_key(c.score)}", sign)

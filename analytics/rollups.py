@@ -2,6 +2,8 @@
 
     analytics_days      {_id: day_id, a, d, upto, c: {verb: n}, s: {n, v: {score: n}},
                          m: attended ms}
+                        (and, with `a` = `STORE`, the store-wide days: `c` summed over
+                         every activity, which the console's overview reads)
     analytics_learners  {_id: learner_id, a, l, who, upto, v: {verb: n},
                          d: {verb: {day: n}}, m: {day: attended ms},
                          f: {attempted: ms, completed: ms}}          (all time)
@@ -33,7 +35,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, OperationFailure
 
-from analytics.contribution import Delta
+from analytics.contribution import STORE, Delta, day_id
 from analytics.totals import Increments, recounted_totals, totals_increments
 
 DAYS = "analytics_days"
@@ -51,7 +53,10 @@ class RollupStore:
 
     async def ensure_indexes(self) -> None:
         await self.days.create_indexes(
-            [IndexModel([("a", ASCENDING), ("d", ASCENDING)], name="activity_day")]
+            [
+                IndexModel([("a", ASCENDING), ("d", ASCENDING)], name="activity_day"),
+                IndexModel([("d", ASCENDING)], name="day"),  # a recount sums one day's activities
+            ]
         )
         await self.totals.create_indexes([IndexModel([("n", DESCENDING)], name="count")])
         with contextlib.suppress(OperationFailure):  # of the per-verb layout: costs every write
@@ -105,7 +110,7 @@ class RollupStore:
                 for activity, inc in totals.items()
             ],
         )
-        for collection, increments in self._parts(delta):
+        for collection, increments in [*self._parts(delta), (self.days, delta.store)]:
             changes = {
                 doc_id: changed
                 for doc_id, inc in increments.items()
@@ -123,7 +128,12 @@ class RollupStore:
             await _bulk(collection, operations)
 
     async def replace_activity(self, activity: str, delta: Delta, upto: int) -> None:
-        """Set one activity's documents to a full recount (refresh after erasure/retention)."""
+        """Set one activity's documents to a full recount (refresh after erasure/retention),
+        then the store-wide days it had or has to the sum of their activities' days.
+
+        Every step sets documents to a value computed afresh (nothing is added), so a
+        refresh redone after a crash at any point ends in the same documents."""
+        had = await self.days.distinct("d", {"a": activity})
         await self.totals.delete_many({"_id": activity})
         if totals := recounted_totals(delta).get(activity):
             await self.totals.insert_one(
@@ -139,6 +149,25 @@ class RollupStore:
             ]
             if docs:
                 await collection.insert_many(docs, ordered=False)
+        has = {delta.identity[doc_id]["d"] for doc_id in delta.days}
+        await self._resum_store_days(sorted(set(had) | has), upto)
+
+    async def _resum_store_days(self, days: list[str], upto: int) -> None:
+        """The store-wide documents of `days` as the sum of every activity's day documents
+        (which hold every statement below `upto`: a refresh runs with no range pending)."""
+        sums: dict[str, Document] = {day: {} for day in days}
+        match = {"d": {"$in": days}, "a": {"$ne": STORE}}
+        async for doc in self.days.find(match, {"d": 1, "c": 1}):
+            for verb, n in doc.get("c", {}).items():
+                sums[doc["d"]][verb] = sums[doc["d"]].get(verb, 0) + n
+        await self.days.delete_many({"_id": {"$in": [day_id(STORE, day) for day in days]}})
+        docs = [
+            {"_id": day_id(STORE, day), "a": STORE, "d": day, "upto": upto, "c": counts}
+            for day, counts in sums.items()
+            if any(counts.values())
+        ]
+        if docs:
+            await self.days.insert_many(docs, ordered=False)
 
     async def clear(self) -> None:
         for collection in (self.days, self.learners, self.totals):
@@ -199,6 +228,9 @@ def expected_documents(delta: Delta) -> dict[str, dict[str, Document]]:
         }
         for name, part in parts
     }
+    expected[DAYS].update(
+        (doc_id, _expand(dict(delta.identity[doc_id]), inc)) for doc_id, inc in delta.store.items()
+    )
     expected[TOTALS] = {
         activity: _expand({"a": activity}, totals)
         for activity, totals in recounted_totals(delta).items()

@@ -15,7 +15,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from analytics import queries
 from analytics.consumer import Consumer, Progress
-from analytics.contribution import ATTENDED
+from analytics.contribution import ATTENDED, STORE
 from analytics.pacing import FLAT_OUT, Pacing
 from analytics.params import FIRST_DAY
 from analytics.queries import next_period, period_start
@@ -192,6 +192,10 @@ class Analytics:
         documents alone (a time series without its learner figures, which cost far more)."""
         days = await self.rollups.day_documents(activity, since, until)
         return {doc["d"]: queries.sum_days([doc])[0] for doc in days}
+
+    async def store_counts_per_day(self, since: str, until: str) -> dict[str, Document]:
+        """`counts_per_day` over every activity: the store-wide day documents, one per day."""
+        return await self.counts_per_day(STORE, since, until)
 
     async def learner(self, learner: str, cursor: str | None, limit: int) -> Document:
         docs = await self.rollups.of_learner(learner, cursor, limit + 1)
