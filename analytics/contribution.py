@@ -122,12 +122,15 @@ def _scaled(result: Any) -> float | None:
 
 
 def field_name(value: str) -> str:
-    """A verb IRI or score as a MongoDB field name: `.`, `$` and `%` escaped."""
-    return value.replace("%", "%25").replace(".", "%2E").replace("$", "%24")
+    """A verb IRI, learner or score as a MongoDB field name: `.`, `$`, NUL (which BSON keys
+    cannot hold: an account name may) and `%` escaped."""
+    escaped = value.replace("%", "%25").replace(".", "%2E").replace("$", "%24")
+    return escaped.replace("\x00", "%00")
 
 
 def value_of(name: str) -> str:
-    return name.replace("%2E", ".").replace("%24", "$").replace("%25", "%")
+    unescaped = name.replace("%00", "\x00").replace("%2E", ".").replace("%24", "$")
+    return unescaped.replace("%25", "%")
 
 
 def score_key(score: float) -> str:
