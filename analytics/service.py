@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable, Sequence
+from datetime import date
 from typing import Any, Protocol
 
 from pymongo.asynchronous.database import AsyncDatabase
@@ -16,7 +17,7 @@ from analytics import queries
 from analytics.consumer import Consumer, Progress
 from analytics.contribution import STORE, field_name, value_of
 from analytics.pacing import FLAT_OUT, Pacing
-from analytics.params import FIRST_DAY
+from analytics.params import FIRST_DAY, PAST_LAST_DAY
 from analytics.periods import DAY, next_period, period_start, pieces
 from analytics.rollups import RollupStore
 from analytics.source import StatementSource
@@ -24,6 +25,10 @@ from analytics.vocabulary_store import VocabularyRegistry
 from statements.vocabulary import Vocabulary
 
 PERIODS_PER_PAGE = {"day": 31, "week": 26, "month": 12}
+MAX_SPAN_DAYS = 400
+"""A window up to this long is cut into pieces as given; a longer or open one is first
+narrowed to the activity's first and last day (two indexed reads), so an open window costs
+what the activity's life does, not what the calendar's does."""
 MAX_IDENTIFIERS = 200_000
 """Learners whose actor identifier a process keeps (for the slices by HRIS attribute)."""
 Document = dict[str, Any]
@@ -123,10 +128,12 @@ class Analytics:
     async def _covering(self, activity: str, since: str, until: str) -> list[Document]:
         """The day, week and month documents that cover the window's days on which the
         activity has statements, each day once (`periods.pieces`)."""
-        first, last = await self.rollups.day_span(activity)
-        if first is None or last is None:
-            return []
-        low, high = max(since, first), min(until, next_period(last, DAY))
+        low, high = since, until
+        if since == FIRST_DAY or until == PAST_LAST_DAY or _days(since, until) > MAX_SPAN_DAYS:
+            first, last = await self.rollups.day_span(activity)
+            if first is None or last is None:
+                return []
+            low, high = max(since, first), min(until, next_period(last, DAY))
         return await self.rollups.calendar(activity, pieces(low, high)) if low < high else []
 
     async def _identifiers(self, activity: str, learners: list[str]) -> dict[str, Document]:
@@ -196,3 +203,7 @@ class Analytics:
             "activities": activities,
             "cursor": docs[limit - 1]["a"] if more else None,
         }
+
+
+def _days(since: str, until: str) -> int:
+    return (date.fromisoformat(until) - date.fromisoformat(since)).days
