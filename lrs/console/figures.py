@@ -29,7 +29,7 @@ from forwarders.delivery import tally
 from forwarders.stats import QueueCounts, queue_counts
 from lrs.console.chart import Bar
 from lrs.services import Services
-from lrs.storage.sequence import ms_of
+from lrs.storage.sequence import ms_of, stored_string
 from statements.types import StatementQuery
 
 SAMPLE = 1000
@@ -50,6 +50,8 @@ class StatementFigures:
     complete: bool
     """True when the sample holds every statement of the period (always, from the rollups)."""
     from_rollups: bool = False
+    through: str | None = None
+    """From the rollups: every statement stored before this instant is counted."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +82,9 @@ async def rollup_figures(
         OutcomeDay(day, {v: per_day.get(day, {}).get(v, 0) for v in RESULT_VERBS}) for day in days
     ]
     top = await services.analytics.top_activities(TOP)
-    return StatementFigures(bars, top, 0, True, from_rollups=True), outcomes
+    progress = await services.analytics.consumer.progress()
+    through = stored_string(ms_of(progress.cursor))
+    return StatementFigures(bars, top, 0, True, from_rollups=True, through=through), outcomes
 
 
 def _period(today: date | None) -> tuple[date, date]:

@@ -138,6 +138,9 @@ class TestWithRollups:
         assert bars[datetime.now(UTC).strftime("%m-%d")] == 1  # the voided one left
         assert sum(bars.values()) == 2
         assert "From the analytics rollups" in page
+        through = page.split('id="counted-through">')[1].split("<")[0]
+        newest = await client.get("/xapi/statements", params={"limit": 1})
+        assert through > newest.json()["statements"][0]["stored"]  # all posted so far
         section = page.split('id="top"')[1].split("</section>")[0]
         top = re.findall(r'>([^<]+)</a></td>\s*<td class="num">(\d+)</td>', section)
         assert sorted(top) == [(a, "1"), (b, "1")]  # b's voided pass no longer counts
