@@ -42,7 +42,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, OperationFailure
 
 from analytics.contribution import STORE, Delta, day_id, learner_id, period_id
-from analytics.periods import DAY
+from analytics.periods import DAY, KINDS, MONTH
 from analytics.totals import Increments, recounted_totals, totals_increments
 
 DAYS = "analytics_days"
@@ -196,22 +196,25 @@ class RollupStore:
 
     # -- queries ----------------------------------------------------------------------------
 
-    async def day_documents(
-        self, activity: str, since: str, until: str, limit: int = 0
-    ) -> list[Document]:
-        """The activity's day documents with `since <= day < until`."""
+    async def day_documents(self, activity: str, since: str, until: str) -> list[Document]:
+        """The activity's day documents with `since <= day < until`, in day order."""
         # `a` and a range of `d` on their index: an `_id` range makes SecantusDB scan
         match = {"a": activity, "d": {"$gte": since, "$lt": until}}
-        cursor = self.days.find(match, {"d": 1, "c": 1, "s": 1, "m": 1}).sort("d", 1).limit(limit)
+        cursor = self.days.find(match, {"d": 1, "c": 1, "s": 1, "m": 1}).sort("d", 1)
         return [doc async for doc in cursor]
 
-    async def day_span(self, activity: str) -> tuple[str | None, str | None]:
-        """The activity's first and last day with a day document (None, None: none yet)."""
-        ends = []
-        for order in (ASCENDING, DESCENDING):
-            cursor = self.days.find({"a": activity}, {"d": 1}).sort("d", order).limit(1)
-            ends += [doc["d"] async for doc in cursor]
-        return (ends[0], ends[1]) if len(ends) == 2 else (None, None)
+    async def any_day(self, activity: str, since: str, until: str) -> bool:
+        """Whether the activity has a day document with `since <= day < until` (unsorted:
+        a sort, even with a limit of one, reads every match)."""
+        match = {"a": activity, "d": {"$gte": since, "$lt": until}}
+        return await self.days.find_one(match, {"_id": 1}) is not None
+
+    async def month_span(self, activity: str) -> tuple[str | None, str | None]:
+        """The first days of the activity's first and last month with statements (a dozen
+        documents a year, on the `period` index: a sorted read of its days costs more)."""
+        match = {"a": activity, "k": KINDS[MONTH]}
+        months = [doc["d"] async for doc in self.periods.find(match, {"d": 1})]
+        return (min(months), max(months)) if months else (None, None)
 
     @staticmethod
     def ids(activity: str, pieces: Iterable[tuple[str, str]]) -> list[str]:

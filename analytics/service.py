@@ -18,7 +18,7 @@ from analytics.consumer import Consumer, Progress
 from analytics.contribution import STORE, field_name, value_of
 from analytics.pacing import FLAT_OUT, Pacing
 from analytics.params import FIRST_DAY, PAST_LAST_DAY
-from analytics.periods import DAY, next_period, period_start, pieces
+from analytics.periods import MONTH, next_period, period_start, pieces
 from analytics.rollups import RollupStore
 from analytics.source import StatementSource
 from analytics.vocabulary_store import VocabularyRegistry
@@ -27,8 +27,8 @@ from statements.vocabulary import Vocabulary
 PERIODS_PER_PAGE = {"day": 31, "week": 26, "month": 12}
 MAX_SPAN_DAYS = 400
 """A window up to this long is cut into pieces as given; a longer or open one is first
-narrowed to the activity's first and last day (two indexed reads), so an open window costs
-what the activity's life does, not what the calendar's does."""
+narrowed to the activity's first and last month (one indexed read of its month
+documents), so an open window costs what the activity's life does, not the calendar's."""
 MAX_IDENTIFIERS = 200_000
 """Learners whose actor identifier a process keeps (for the slices by HRIS attribute)."""
 Document = dict[str, Any]
@@ -130,10 +130,10 @@ class Analytics:
         activity has statements, each day once (`periods.pieces`)."""
         low, high = since, until
         if since == FIRST_DAY or until == PAST_LAST_DAY or _days(since, until) > MAX_SPAN_DAYS:
-            first, last = await self.rollups.day_span(activity)
+            first, last = await self.rollups.month_span(activity)
             if first is None or last is None:
                 return []
-            low, high = max(since, first), min(until, next_period(last, DAY))
+            low, high = max(since, first), min(until, next_period(last, MONTH))
         return await self.rollups.calendar(activity, pieces(low, high)) if low < high else []
 
     async def _identifiers(self, activity: str, learners: list[str]) -> dict[str, Document]:
@@ -155,8 +155,8 @@ class Analytics:
         self, activity: str, interval: str, since: str, until: str, cursor: str | None
     ) -> Document:
         start = cursor or since
-        if start == FIRST_DAY:
-            first, _ = await self.rollups.day_span(activity)
+        if start == FIRST_DAY:  # from the first month with statements
+            first, _ = await self.rollups.month_span(activity)
             start = first or until
         start = period_start(start, interval) if start < until else until
         periods: dict[str, list[tuple[str, str]]] = {}
@@ -178,7 +178,7 @@ class Analytics:
         return {"activity": activity, "interval": interval, "points": points, "cursor": more}
 
     async def _any_after(self, activity: str, day: str, until: str) -> bool:
-        return bool(await self.rollups.day_documents(activity, day, until, limit=1))
+        return await self.rollups.any_day(activity, day, until)
 
     async def top_activities(self, limit: int) -> list[tuple[str, int]]:
         """The activities with the most counted statements, all time, from their totals."""
