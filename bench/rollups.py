@@ -222,6 +222,7 @@ async def latency(uri: str, workdir: Path, args: argparse.Namespace) -> dict[str
             "groups-window",
             "learner",
         )
+        kinds = tuple(k for k in kinds if not args.kinds or k in args.kinds)
         async with _client(base, READ_CONCURRENCY) as client:
             for kind in kinds:
                 jobs = _jobs(pools, random.Random(kind), kind)
@@ -268,6 +269,7 @@ def main() -> int:
     parser.add_argument("--database", default="latency", help="the latency run's database")
     parser.add_argument("--tree", type=Path, default=ROOT, help="the checkout whose LRS runs")
     parser.add_argument("--catch-up-seconds", type=float, default=3600)
+    parser.add_argument("--kinds", nargs="*", help="measure only these endpoints")
     args = parser.parse_args()
     with contextlib.ExitStack() as stack:
         if args.keep is None:
