@@ -45,7 +45,7 @@ log = logging.getLogger("analytics.consumer")
 STATE = "analytics_state"
 CURSOR = "cursor"
 LEASE = timedelta(seconds=30)
-LAYOUT = 3
+LAYOUT = 5
 """The rollup documents' layout: a state of another layout is rebuilt from the statements."""
 Document = dict[str, Any]
 

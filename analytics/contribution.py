@@ -18,12 +18,16 @@ import re
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from analytics.periods import DAY, KINDS, periods_of
 from statements.formats import parse_timestamp
 from statements.index import agent_key
 
+STORE = "*"
+"""The reserved activity key of the store-wide day documents (every activity's counts per
+day and verb, summed): never an activity's id, which is an absolute IRI."""
 FIRST_VERBS = ("attempted", "completed")
 """The verbs whose first time per learner the learner rollup keeps (time to completion)."""
 ATTENDED = "attended"
@@ -118,12 +122,15 @@ def _scaled(result: Any) -> float | None:
 
 
 def field_name(value: str) -> str:
-    """A verb IRI or score as a MongoDB field name: `.`, `$` and `%` escaped."""
-    return value.replace("%", "%25").replace(".", "%2E").replace("$", "%24")
+    """A verb IRI, learner or score as a MongoDB field name: `.`, `$`, NUL (which BSON keys
+    cannot hold: an account name may) and `%` escaped."""
+    escaped = value.replace("%", "%25").replace(".", "%2E").replace("$", "%24")
+    return escaped.replace("\x00", "%00")
 
 
 def value_of(name: str) -> str:
-    return name.replace("%2E", ".").replace("%24", "$").replace("%25", "%")
+    unescaped = name.replace("%00", "\x00").replace("%2E", ".").replace("%24", "$")
+    return unescaped.replace("%25", "%")
 
 
 def score_key(score: float) -> str:
@@ -135,41 +142,70 @@ def day_id(activity: str, day: str) -> str:
     return f"{len(activity)}:{activity}|{day}"
 
 
+def period_id(activity: str, interval: str, start: str) -> str:
+    """A day's document id, or a week's or month's (`w`/`m` before its first day)."""
+    return day_id(activity, start if interval == DAY else KINDS[interval] + start)
+
+
 def learner_id(activity: str, learner: str) -> str:
     return f"{len(activity)}:{activity}|{learner}"
+
+
+def seconds_key(seconds: float) -> str:
+    return field_name(repr(seconds))
+
+
+def day_of_ms(ms: int) -> str:
+    return (date(1970, 1, 1) + timedelta(milliseconds=ms)).isoformat()
+
+
+Increments = dict[str, float]
 
 
 @dataclass
 class Delta:
     """Signed increments per rollup document, the first times to keep (a minimum), the
-    fields each document is created with, and the activities a take-back left stale."""
+    fields each document is created with, and the activities a take-back left stale.
 
-    days: dict[str, dict[str, float]] = field(default_factory=lambda: defaultdict(dict))
-    learners: dict[str, dict[str, float]] = field(default_factory=lambda: defaultdict(dict))
+    `days` and `periods` (weeks and months) take the same increments: a statement counts in
+    its day, week and month. `completions` are the learners' first completions by the
+    period they fall in, which only the totals' pass knows (`analytics.totals`): set there,
+    never added to, so computing them twice changes nothing."""
+
+    days: dict[str, Increments] = field(default_factory=lambda: defaultdict(dict))
+    periods: dict[str, Increments] = field(default_factory=lambda: defaultdict(dict))
+    learners: dict[str, Increments] = field(default_factory=lambda: defaultdict(dict))
     firsts: dict[str, dict[str, int]] = field(default_factory=lambda: defaultdict(dict))
+    store: dict[str, Increments] = field(default_factory=lambda: defaultdict(dict))
+    """The store-wide day documents' increments (`STORE`): the counts alone."""
+    completions: dict[str, Increments] = field(default_factory=dict)
     identity: dict[str, dict[str, Any]] = field(default_factory=dict)
     stale: set[str] = field(default_factory=set)
 
     def add(self, c: Contribution, sign: int) -> None:
-        day = day_id(c.activity, c.day)
         verb = field_name(c.verb)
-        self.identity[day] = {"a": c.activity, "d": c.day}
-        _inc(self.days[day], f"c.{verb}", sign)
-        if c.score is not None:
-            _inc(self.days[day], "s.n", sign)
-            _inc(self.days[day], f"s.v.{score_key(c.score)}", sign)
+        everything = day_id(STORE, c.day)
+        self.identity[everything] = {"a": STORE, "d": c.day}
+        _inc(self.store[everything], f"c.{verb}", sign)
         attended = c.duration_ms if c.verb == ATTENDED and c.duration_ms else None
-        if attended is not None:
-            _inc(self.days[day], "m", sign * attended)
+        learner = None if c.learner is None else field_name(c.learner)
+        for doc in self._calendar(c.activity, c.day):
+            _inc(doc, f"c.{verb}", sign)
+            if c.score is not None:
+                _inc(doc, "s.n", sign)
+                _inc(doc, f"s.v.{score_key(c.score)}", sign)
+            if attended is not None:
+                _inc(doc, "m", sign * attended)
+            if learner is not None:
+                _inc(doc, f"u.{verb}.{learner}", sign)
+                if attended is not None:
+                    _inc(doc, f"p.{learner}", sign * attended)
         if c.learner is None:
             return
         lid = learner_id(c.activity, c.learner)
         # the first statement's identifier: actors with one key may spell it differently
         self.identity.setdefault(lid, {"a": c.activity, "l": c.learner, "who": c.who or {}})
         _inc(self.learners[lid], f"v.{verb}", sign)
-        _inc(self.learners[lid], f"d.{verb}.{c.day}", sign)
-        if attended is not None:
-            _inc(self.learners[lid], f"m.{c.day}", sign * attended)
         if c.verb in FIRST_VERBS:
             if sign > 0:
                 first = self.firsts[lid]
@@ -177,8 +213,52 @@ class Delta:
             else:
                 self.stale.add(c.activity)
 
+    def _calendar(self, activity: str, day: str) -> list[Increments]:
+        """The increments of the day's, week's and month's documents of the activity."""
+        docs = []
+        for interval, start in periods_of(day):
+            doc_id = period_id(activity, interval, start)
+            self.identity[doc_id] = {"a": activity, "d": start} | (
+                {} if interval == DAY else {"k": KINDS[interval]}
+            )
+            docs.append((self.days if interval == DAY else self.periods)[doc_id])
+        return docs
+
+    def completion_increments(
+        self, activity: str, learner: str, completed_ms: int, seconds: float, sign: int
+    ) -> dict[str, Increments]:
+        """A learner's first completion (`t.<learner>.<seconds>`) in its day, week and
+        month documents, for `completions`."""
+        name = f"t.{field_name(learner)}.{seconds_key(seconds)}"
+        found = {}
+        for interval, start in periods_of(day_of_ms(completed_ms)):
+            doc_id = period_id(activity, interval, start)
+            self.identity[doc_id] = {"a": activity, "d": start} | (
+                {} if interval == DAY else {"k": KINDS[interval]}
+            )
+            found[doc_id] = {name: float(sign)}
+        return found
+
+    def calendar(self) -> tuple[dict[str, Increments], dict[str, Increments]]:
+        """The day and period documents' increments, first completions included."""
+        days, periods = _copy(self.days), _copy(self.periods)
+        for doc_id, inc in self.completions.items():
+            target = periods if doc_id in self.periods or _is_period(doc_id) else days
+            for name, amount in inc.items():
+                _inc(target.setdefault(doc_id, {}), name, amount)
+        return days, periods
+
     def __bool__(self) -> bool:
         return bool(self.days or self.learners)
+
+
+def _is_period(doc_id: str) -> bool:
+    """A week's or month's id: its start follows `|w` or `|m` (a day's is a date)."""
+    return doc_id.rsplit("|", 1)[1][:1] in ("w", "m")
+
+
+def _copy(part: dict[str, Increments]) -> dict[str, Increments]:
+    return {doc_id: dict(inc) for doc_id, inc in part.items()}
 
 
 def _inc(target: dict[str, float], name: str, amount: float) -> None:

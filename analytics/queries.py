@@ -1,10 +1,15 @@
 """Answers of the aggregate endpoints, computed from rollup documents only (no statement
 is read at request time). Pure functions over what `rollups.RollupStore` returns:
 
-- day documents (`c` counts per verb, `s.v` score values with their counts, `m` attended
-  milliseconds) give counts, score statistics and distribution, and attendance time;
-- learner documents (`v` counts per verb, `d` days per verb, `f` first times, `m` attended
-  milliseconds per day) give distinct learners, rates and time to completion.
+- calendar documents (a day, a week or a month of an activity, which together cover a
+  window once each: `periods.pieces`): `c` counts per verb, `s.v` score values with their
+  counts and `m` attended milliseconds give counts, score statistics and distribution and
+  attendance time; `u` (per verb, each learner's count in the period) gives distinct
+  learners and rates, `t` (the learners whose first completion falls in the period, with
+  its seconds from their first attempt) time to completion, and `p` (attended
+  milliseconds per learner) the attendance of a group;
+- learner documents (`v` counts per verb) give a learner's activities;
+- the totals document gives the all-time summary.
 """
 
 from __future__ import annotations
@@ -12,11 +17,9 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import date, timedelta
 from typing import Any
 
 from analytics.contribution import ATTENDED, value_of
-from analytics.params import PAST_LAST_DAY
 from analytics.totals import seconds_of
 
 Document = dict[str, Any]
@@ -68,20 +71,12 @@ def attended_minutes(days: Iterable[Document]) -> float:
     return round(float(sum(doc.get("m", 0) for doc in days)) / 60_000, 3)
 
 
-def learner_sets(
-    learners: Iterable[Document], since: str, until: str, bounded: bool
-) -> dict[str, set[str]]:
-    """The learners per canonical verb: all time (`v`), or on a day of the window (`d`)."""
+def learner_sets(docs: Iterable[Document]) -> dict[str, set[str]]:
+    """The learners per canonical verb active in any of the (disjoint) documents."""
     found: dict[str, set[str]] = defaultdict(set)
-    for doc in learners:
-        if bounded:
-            for verb, days in doc.get("d", {}).items():
-                if any(since <= day < until and n > 0 for day, n in days.items()):
-                    found[value_of(verb)].add(doc["l"])
-        else:
-            for verb, n in doc.get("v", {}).items():
-                if n > 0:
-                    found[value_of(verb)].add(doc["l"])
+    for doc in docs:
+        for verb, learners in doc.get("u", {}).items():
+            found[value_of(verb)].update(who for who, n in learners.items() if n > 0)
     return found
 
 
@@ -106,22 +101,23 @@ def _ratio(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
-def completion_time(
-    learners: Iterable[Document], since: str, until: str, bounded: bool
-) -> dict[str, Any]:
+def completion_seconds(docs: Iterable[Document]) -> dict[str, float]:
+    """Each learner whose first completion falls in the documents' periods: the seconds from
+    their first `attempted` to it (learner names as stored: escaped)."""
+    found = {}
+    for doc in docs:
+        for learner, seconds in doc.get("t", {}).items():
+            for value, n in seconds.items():
+                if n > 0:
+                    found[learner] = float(value_of(value))
+    return found
+
+
+def completion_time(docs: Iterable[Document]) -> dict[str, Any]:
     """Seconds from a learner's first `attempted` to their first `completed` (when it is not
     earlier), over the learners whose first completion falls in the window: median, p90 and
     mean."""
-    seconds = []
-    for doc in learners:
-        first = doc.get("f", {})
-        attempted, completed = first.get("attempted"), first.get("completed")
-        if attempted is None or completed is None or completed < attempted:
-            continue
-        if bounded and not since <= _day_of_ms(completed) < until:
-            continue
-        seconds.append((completed - attempted) / 1000)
-    return duration_statistics(seconds)
+    return duration_statistics(list(completion_seconds(docs).values()))
 
 
 def duration_statistics(seconds: list[float]) -> dict[str, Any]:
@@ -141,57 +137,77 @@ def _percentile(ordered: list[float], q: float) -> float:
     return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
 
 
-def _day_of_ms(ms: int) -> str:
-    return (date(1970, 1, 1) + timedelta(milliseconds=ms)).isoformat()
+def attended_ms(docs: Iterable[Document]) -> dict[str, float]:
+    """Attended milliseconds per learner (escaped name) over the documents."""
+    found: dict[str, float] = defaultdict(float)
+    for doc in docs:
+        for learner, ms in doc.get("p", {}).items():
+            found[learner] += ms
+    return found
 
 
-def learner_minutes(learners: Iterable[Document], since: str, until: str) -> float:
-    """Attended minutes of learner documents on the days of the window."""
-    total = sum(
-        ms for doc in learners for day, ms in doc.get("m", {}).items() if since <= day < until
+def learner_figures(
+    sets: Mapping[str, set[str]], seconds: Mapping[str, float], minutes_ms: float
+) -> Document:
+    """The learner figures of a summary or of a group: distinct learners, rates, time to
+    completion and attendance."""
+    return {
+        "learners": distinct(sets),
+        "rates": rates(sets),
+        "completion_time": duration_statistics(list(seconds.values())),
+        "attendance": {
+            "minutes": round(float(minutes_ms) / 60_000, 3),
+            "learners": len(sets.get(ATTENDED, ())),
+        },
+    }
+
+
+def window_summary(docs: Sequence[Document]) -> Document:
+    """The summary over a window from the documents that cover it."""
+    counts, score = sum_days(docs)
+    figures = learner_figures(
+        learner_sets(docs), completion_seconds(docs), sum(doc.get("m", 0) for doc in docs)
     )
-    return round(float(total) / 60_000, 3)
+    return {
+        "counts": counts,
+        "learners": figures["learners"],
+        "score": score,
+        "score_distribution": score_distribution(scores_of(docs)),
+        "rates": figures["rates"],
+        "completion_time": figures["completion_time"],
+        "attendance": figures["attendance"],
+    }
 
 
-def period_start(day: str, interval: str) -> str:
-    moment = date.fromisoformat(day)
-    if interval == "week":
-        moment -= timedelta(days=moment.weekday())
-    elif interval == "month":
-        moment = moment.replace(day=1)
-    return moment.isoformat()
-
-
-def next_period(start: str, interval: str) -> str:
-    """The next period's first day; past the calendar's last day, `PAST_LAST_DAY` (after
-    every day, so a page ends there instead of failing on year 10000)."""
-    moment = date.fromisoformat(start)
-    try:
-        if interval == "day":
-            return (moment + timedelta(days=1)).isoformat()
-        if interval == "week":
-            return (moment + timedelta(days=7)).isoformat()
-        year, month = (
-            (moment.year + 1, 1) if moment.month == 12 else (moment.year, moment.month + 1)
+def groups(docs: Sequence[Document], value_of_learner: Mapping[str, str | None]) -> list[Document]:
+    """The learner figures per HRIS value (learners keyed by their escaped names)."""
+    sets, seconds, minutes = learner_sets(docs), completion_seconds(docs), attended_ms(docs)
+    values = sorted(set(value_of_learner.values()), key=lambda v: (v is None, v or ""))
+    found = []
+    for value in values:
+        mine = {who for who, v in value_of_learner.items() if v == value}
+        found.append(
+            {
+                "value": value,
+                **learner_figures(
+                    {verb: who & mine for verb, who in sets.items()},
+                    {who: n for who, n in seconds.items() if who in mine},
+                    sum(ms for who, ms in minutes.items() if who in mine),
+                ),
+            }
         )
-        return date(year, month, 1).isoformat()
-    except (OverflowError, ValueError):
-        return PAST_LAST_DAY
+    return found
 
 
-def series(
-    days: Iterable[Document], learners: list[Document], interval: str, until: str
-) -> list[Document]:
-    """One point per period that has statements, in order."""
-    by_period: dict[str, list[Document]] = defaultdict(list)
-    for doc in days:
-        by_period[period_start(doc["d"], interval)].append(doc)
+def series(by_period: Mapping[str, Sequence[Document]], interval: str) -> list[Document]:
+    """One point per period that has statements, in order (each period's documents cover
+    it, or the part of it inside the window, once)."""
     points = []
     for start in sorted(by_period):
-        counts, score = sum_days(by_period[start])
+        docs = by_period[start]
+        counts, score = sum_days(docs)
         if counts or score["count"]:
-            end = min(next_period(start, interval), until)
-            sets = learner_sets(learners, start, end, bounded=True)
+            sets = learner_sets(docs)
             points.append(
                 {
                     "start": start,
@@ -199,7 +215,7 @@ def series(
                     "learners": distinct(sets),
                     "rates": rates(sets),
                     "score": score,
-                    "attendance_minutes": attended_minutes(by_period[start]),
+                    "attendance_minutes": attended_minutes(docs),
                 }
             )
     return points

@@ -1,24 +1,32 @@
 """The rollup collections; this module is the only one that reads or writes them.
 
     analytics_days      {_id: day_id, a, d, upto, c: {verb: n}, s: {n, v: {score: n}},
-                         m: attended ms}
+                         m: attended ms, u: {verb: {learner: n}}, p: {learner: ms},
+                         t: {learner: {seconds: n}}}
+                        (and, with `a` = `STORE`, the store-wide days: `c` summed over
+                         every activity, which the console's overview reads)
+    analytics_periods   the same per ISO week (`k` = "w") and month (`k` = "m"), `d` its
+                        first day
     analytics_learners  {_id: learner_id, a, l, who, upto, v: {verb: n},
-                         d: {verb: {day: n}}, m: {day: attended ms},
                          f: {attempted: ms, completed: ms}}          (all time)
     analytics_totals    {_id: activity, a, upto, ...}   (all time; see `analytics.totals`)
 
-A statement touches three documents: its activity's totals (what the all-time summary
-reads: a handful of fields instead of every day and learner document), its activity's day
-(counts, scores, attendance) and its (activity, learner) document, which serves distinct
-learners (all time, or per day through `d`), the per-learner endpoint, time to completion
-(`f`, first times since the epoch) and the slices by HRIS attribute (`who`, the actor's
-identifier). One document per learner and activity, whatever the verbs: a learner's
-session on a course costs one document.
+A statement touches its activity's totals (what the all-time summary reads: a handful of
+fields instead of every other document), its activity's day, week and month documents and
+its (activity, learner) document. A calendar document holds what a window needs: counts,
+scores and attendance, each learner's count per verb (`u`: distinct learners and rates by
+the union over the window's documents), attended time per learner (`p`) and the learners
+whose first completion falls in it with their time to completion (`t`). A window reads
+whole months, whole weeks and edge days (`analytics.periods.pieces`): a few documents
+whatever its length. Learners are kept by name, with a count, so voiding takes them out by
+the same `$inc` that put them in: no read before a write, no transition to track. The
+learner document serves the per-learner endpoint, first times (`f`) and the actor's
+identifier (`who`, for the slices by HRIS attribute).
 
 Every document carries `upto`: the end of the last sequence range applied to it. A range
 `[from, to)` is applied to a document only while `upto < to` (the filter of a conditional
 upsert), so applying the same range twice, after a crash or by a second consumer, changes
-nothing the second time. Verb IRIs and scores become field names escaped (see
+nothing the second time. Verb IRIs, learners and scores become field names escaped (see
 `contribution.field_name`); user data is never an operator.
 """
 
@@ -33,25 +41,36 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, OperationFailure
 
-from analytics.contribution import Delta
+from analytics.contribution import STORE, Delta, day_id, learner_id, period_id
+from analytics.periods import DAY, KINDS, MONTH
 from analytics.totals import Increments, recounted_totals, totals_increments
 
 DAYS = "analytics_days"
+PERIODS = "analytics_periods"
 LEARNERS = "analytics_learners"
 TOTALS = "analytics_totals"
 DUPLICATE_KEY = 11000
 Document = dict[str, Any]
+CALENDAR = {"d": 1, "c": 1, "s": 1, "m": 1, "u": 1, "p": 1, "t": 1}
+"""What an answer reads of a day, week or month document (not its bookkeeping)."""
 
 
 class RollupStore:
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self.days = db[DAYS]
+        self.periods = db[PERIODS]
         self.learners = db[LEARNERS]
         self.totals = db[TOTALS]
 
     async def ensure_indexes(self) -> None:
         await self.days.create_indexes(
-            [IndexModel([("a", ASCENDING), ("d", ASCENDING)], name="activity_day")]
+            [
+                IndexModel([("a", ASCENDING), ("d", ASCENDING)], name="activity_day"),
+                IndexModel([("d", ASCENDING)], name="day"),  # a recount sums one day's activities
+            ]
+        )
+        await self.periods.create_indexes(
+            [IndexModel([("a", ASCENDING), ("k", ASCENDING), ("d", ASCENDING)], name="period")]
         )
         await self.totals.create_indexes([IndexModel([("n", DESCENDING)], name="count")])
         with contextlib.suppress(OperationFailure):  # of the per-verb layout: costs every write
@@ -105,7 +124,7 @@ class RollupStore:
                 for activity, inc in totals.items()
             ],
         )
-        for collection, increments in self._parts(delta):
+        for collection, increments in [*self._parts(delta), (self.days, delta.store)]:
             changes = {
                 doc_id: changed
                 for doc_id, inc in increments.items()
@@ -123,7 +142,12 @@ class RollupStore:
             await _bulk(collection, operations)
 
     async def replace_activity(self, activity: str, delta: Delta, upto: int) -> None:
-        """Set one activity's documents to a full recount (refresh after erasure/retention)."""
+        """Set one activity's documents to a full recount (refresh after erasure/retention),
+        then the store-wide days it had or has to the sum of their activities' days.
+
+        Every step sets documents to a value computed afresh (nothing is added), so a
+        refresh redone after a crash at any point ends in the same documents."""
+        had = await self.days.distinct("d", {"a": activity})
         await self.totals.delete_many({"_id": activity})
         if totals := recounted_totals(delta).get(activity):
             await self.totals.insert_one(
@@ -133,38 +157,88 @@ class RollupStore:
             await collection.delete_many({"a": activity})
             docs = [
                 _expand(
-                    {**delta.identity[doc_id], "_id": doc_id, "upto": upto}, _all(delta, doc_id)
+                    {**delta.identity[doc_id], "_id": doc_id, "upto": upto},
+                    {**increments[doc_id], **_firsts(delta, doc_id)},
                 )
                 for doc_id in increments
             ]
             if docs:
                 await collection.insert_many(docs, ordered=False)
+        has = {delta.identity[doc_id]["d"] for doc_id in delta.days}
+        await self._resum_store_days(sorted(set(had) | has), upto)
+
+    async def _resum_store_days(self, days: list[str], upto: int) -> None:
+        """The store-wide documents of `days` as the sum of every activity's day documents
+        (which hold every statement below `upto`: a refresh runs with no range pending)."""
+        sums: dict[str, Document] = {day: {} for day in days}
+        match = {"d": {"$in": days}, "a": {"$ne": STORE}}
+        async for doc in self.days.find(match, {"d": 1, "c": 1}):
+            for verb, n in doc.get("c", {}).items():
+                sums[doc["d"]][verb] = sums[doc["d"]].get(verb, 0) + n
+        await self.days.delete_many({"_id": {"$in": [day_id(STORE, day) for day in days]}})
+        docs = [
+            {"_id": day_id(STORE, day), "a": STORE, "d": day, "upto": upto, "c": counts}
+            for day, counts in sums.items()
+            if any(counts.values())
+        ]
+        if docs:
+            await self.days.insert_many(docs, ordered=False)
 
     async def clear(self) -> None:
-        for collection in (self.days, self.learners, self.totals):
+        for collection in (self.days, self.periods, self.learners, self.totals):
             await collection.delete_many({})
 
     def _parts(self, delta: Delta) -> list[tuple[AsyncCollection[Document], dict[str, Any]]]:
-        return [(self.days, delta.days), (self.learners, delta.learners)]
+        """Each collection with its documents' increments (`totals_for` has run: the first
+        completions are in the day and period documents')."""
+        days, periods = delta.calendar()
+        return [(self.days, days), (self.periods, periods), (self.learners, delta.learners)]
 
     # -- queries ----------------------------------------------------------------------------
 
-    async def day_documents(
-        self, activity: str, since: str, until: str, limit: int = 0
-    ) -> list[Document]:
-        """The activity's day documents with `since <= day < until`."""
+    async def day_documents(self, activity: str, since: str, until: str) -> list[Document]:
+        """The activity's day documents with `since <= day < until`, in day order."""
         # `a` and a range of `d` on their index: an `_id` range makes SecantusDB scan
         match = {"a": activity, "d": {"$gte": since, "$lt": until}}
-        cursor = self.days.find(match, {"d": 1, "c": 1, "s": 1, "m": 1}).sort("d", 1).limit(limit)
+        cursor = self.days.find(match, {"d": 1, "c": 1, "s": 1, "m": 1}).sort("d", 1)
         return [doc async for doc in cursor]
 
-    async def learners_of(
-        self, activity: str, fields: tuple[str, ...], limit: int
-    ) -> list[Document]:
-        """The activity's learner documents (only `fields`), at most `limit`."""
-        projection = {"l": 1, **dict.fromkeys(fields, 1)}
-        cursor = self.learners.find({"a": activity}, projection).limit(limit)
-        return [doc async for doc in cursor]
+    async def any_day(self, activity: str, since: str, until: str) -> bool:
+        """Whether the activity has a day document with `since <= day < until` (unsorted:
+        a sort, even with a limit of one, reads every match)."""
+        match = {"a": activity, "d": {"$gte": since, "$lt": until}}
+        return await self.days.find_one(match, {"_id": 1}) is not None
+
+    async def month_span(self, activity: str) -> tuple[str | None, str | None]:
+        """The first days of the activity's first and last month with statements (a dozen
+        documents a year, on the `period` index: a sorted read of its days costs more)."""
+        match = {"a": activity, "k": KINDS[MONTH]}
+        months = [doc["d"] async for doc in self.periods.find(match, {"d": 1})]
+        return (min(months), max(months)) if months else (None, None)
+
+    @staticmethod
+    def ids(activity: str, pieces: Iterable[tuple[str, str]]) -> list[str]:
+        return [period_id(activity, interval, start) for interval, start in pieces]
+
+    async def calendar(self, activity: str, pieces: list[tuple[str, str]]) -> list[Document]:
+        """The day, week and month documents of `pieces` ((interval, start) pairs) that
+        exist, by `_id` (point reads)."""
+        days = self.ids(activity, [p for p in pieces if p[0] == DAY])
+        periods = self.ids(activity, [p for p in pieces if p[0] != DAY])
+        found = []
+        for collection, ids in ((self.days, days), (self.periods, periods)):
+            if ids:
+                found += [doc async for doc in collection.find({"_id": {"$in": ids}}, CALENDAR)]
+        return found
+
+    async def identifiers(self, activity: str, learners: list[str]) -> dict[str, Document]:
+        """The actor identifier of each learner of the activity (its learner document's)."""
+        found = {}
+        for start in range(0, len(learners), 1000):
+            ids = [learner_id(activity, name) for name in learners[start : start + 1000]]
+            async for doc in self.learners.find({"_id": {"$in": ids}}, {"l": 1, "who": 1}):
+                found[doc["l"]] = doc.get("who", {})
+        return found
 
     async def totals_of(self, activity: str) -> Document:
         """The activity's totals document ({} before its first statement)."""
@@ -185,24 +259,27 @@ class RollupStore:
     async def all_documents(self) -> dict[str, dict[str, Document]]:
         """Every rollup document by collection (for `lrs analytics verify`)."""
         found: dict[str, dict[str, Document]] = {}
-        for collection in (self.days, self.learners, self.totals):
+        for collection in (self.days, self.periods, self.learners, self.totals):
             found[collection.name] = {d["_id"]: d async for d in collection.find({})}
         return found
 
 
 def expected_documents(delta: Delta) -> dict[str, dict[str, Document]]:
     """The documents a full recount produces, in the form `all_documents` returns."""
-    parts = ((DAYS, delta.days), (LEARNERS, delta.learners))
+    totals = recounted_totals(delta)  # first: it places the first completions
+    days, periods = delta.calendar()
+    parts = ((DAYS, days), (PERIODS, periods), (LEARNERS, delta.learners))
     expected = {
         name: {
-            doc_id: _expand(dict(delta.identity[doc_id]), _all(delta, doc_id)) for doc_id in part
+            doc_id: _expand(dict(delta.identity[doc_id]), {**inc, **_firsts(delta, doc_id)})
+            for doc_id, inc in part.items()
         }
         for name, part in parts
     }
-    expected[TOTALS] = {
-        activity: _expand({"a": activity}, totals)
-        for activity, totals in recounted_totals(delta).items()
-    }
+    expected[DAYS].update(
+        (doc_id, _expand(dict(delta.identity[doc_id]), inc)) for doc_id, inc in delta.store.items()
+    )
+    expected[TOTALS] = {activity: _expand({"a": activity}, inc) for activity, inc in totals.items()}
     return expected
 
 
@@ -213,12 +290,6 @@ def _update(delta: Delta, doc_id: str, increments: dict[str, float], upto: int) 
     if firsts := delta.firsts.get(doc_id):
         update["$min"] = {f"f.{verb}": ms for verb, ms in firsts.items()}
     return update
-
-
-def _all(delta: Delta, doc_id: str) -> dict[str, float]:
-    """A document's increments and first times, as dotted paths (a recount's whole content)."""
-    firsts = {f"f.{verb}": ms for verb, ms in delta.firsts.get(doc_id, {}).items()}
-    return {**delta.days.get(doc_id, {}), **delta.learners.get(doc_id, {}), **firsts}
 
 
 def _expand(doc: Document, increments: dict[str, float]) -> Document:

@@ -7,27 +7,30 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections import defaultdict
 from collections.abc import AsyncIterator, Callable, Sequence
+from datetime import date
 from typing import Any, Protocol
 
 from pymongo.asynchronous.database import AsyncDatabase
 
 from analytics import queries
 from analytics.consumer import Consumer, Progress
-from analytics.contribution import ATTENDED
+from analytics.contribution import STORE, field_name, value_of
 from analytics.pacing import FLAT_OUT, Pacing
-from analytics.params import FIRST_DAY
-from analytics.queries import next_period, period_start
+from analytics.params import FIRST_DAY, PAST_LAST_DAY
+from analytics.periods import MONTH, next_period, period_start, pieces
 from analytics.rollups import RollupStore
 from analytics.source import StatementSource
 from analytics.vocabulary_store import VocabularyRegistry
 from statements.vocabulary import Vocabulary
 
 PERIODS_PER_PAGE = {"day": 31, "week": 26, "month": 12}
-MAX_LEARNERS = 100_000
-"""Learner documents one answer reads at most (`complete` is false past it): an answer's
-cost stays bounded by the activity's audience, never by the store's size."""
+MAX_SPAN_DAYS = 400
+"""A window up to this long is cut into pieces as given; a longer or open one is first
+narrowed to the activity's first and last month (one indexed read of its month
+documents), so an open window costs what the activity's life does, not the calendar's."""
+MAX_IDENTIFIERS = 200_000
+"""Learners whose actor identifier a process keeps (for the slices by HRIS attribute)."""
 Document = dict[str, Any]
 
 
@@ -69,6 +72,7 @@ class Analytics:
         )
         self.vocabulary = VocabularyRegistry(db, file_vocabulary)
         self.source = source
+        self._who: dict[str, Document] = {}
 
     async def ensure_indexes(self) -> None:
         await self.rollups.ensure_indexes()
@@ -102,86 +106,79 @@ class Analytics:
         if not bounded:  # all time: one document, whatever the activity's audience
             totals = await self.rollups.totals_of(activity)
             return {"activity": activity, **queries.totals_summary(totals), "complete": True}
-        days = await self.rollups.day_documents(activity, since, until)
-        counts, score = queries.sum_days(days)
-        learners = await self._learners(activity, (_verbs(bounded), "f"))
-        sets = queries.learner_sets(learners, since, until, bounded)
-        return {
-            "activity": activity,
-            "counts": counts,
-            "learners": queries.distinct(sets),
-            "score": score,
-            "score_distribution": queries.score_distribution(queries.scores_of(days)),
-            "rates": queries.rates(sets),
-            "completion_time": queries.completion_time(learners, since, until, bounded),
-            "attendance": {
-                "minutes": queries.attended_minutes(days),
-                "learners": len(sets.get(ATTENDED, ())),
-            },
-            "complete": len(learners) < MAX_LEARNERS,
-        }
+        docs = await self._covering(activity, since, until)
+        return {"activity": activity, **queries.window_summary(docs), "complete": True}
 
     async def groups(
         self, activity: str, column: str, since: str, until: str, bounded: bool
     ) -> Document:
         """The summary's learner figures per value of an HRIS column (learners resolved to
         people through the identity import; those who resolve to none group under null)."""
-        learners = await self._learners(activity, (_verbs(bounded), "f", "m", "who"))
-        values = await self.people.attribute([doc.get("who", {}) for doc in learners], column)
-        grouped: dict[str | None, list[Document]] = defaultdict(list)
-        for doc, value in zip(learners, values, strict=True):
-            grouped[value].append(doc)
+        docs = await self._covering(activity, since, until)
+        learners = sorted(set().union(*queries.learner_sets(docs).values()))
+        who = await self._identifiers(activity, learners)
+        values = await self.people.attribute([who.get(name, {}) for name in learners], column)
         return {
             "activity": activity,
             "group_by": column,
-            "groups": [
-                self._group(value, grouped[value], since, until, bounded)
-                for value in sorted(grouped, key=lambda v: (v is None, v or ""))
-            ],
-            "complete": len(learners) < MAX_LEARNERS,
+            "groups": queries.groups(docs, dict(zip(learners, values, strict=True))),
+            "complete": True,
         }
 
-    @staticmethod
-    def _group(
-        value: str | None, learners: list[Document], since: str, until: str, bounded: bool
-    ) -> Document:
-        sets = queries.learner_sets(learners, since, until, bounded)
-        return {
-            "value": value,
-            "learners": queries.distinct(sets),
-            "rates": queries.rates(sets),
-            "completion_time": queries.completion_time(learners, since, until, bounded),
-            "attendance": {
-                "minutes": queries.learner_minutes(learners, since, until),
-                "learners": len(sets.get(ATTENDED, ())),
-            },
-        }
+    async def _covering(self, activity: str, since: str, until: str) -> list[Document]:
+        """The day, week and month documents that cover the window's days on which the
+        activity has statements, each day once (`periods.pieces`)."""
+        low, high = since, until
+        if since == FIRST_DAY or until == PAST_LAST_DAY or _days(since, until) > MAX_SPAN_DAYS:
+            first, last = await self.rollups.month_span(activity)
+            if first is None or last is None:
+                return []
+            low, high = max(since, first), min(until, next_period(last, MONTH))
+        return await self.rollups.calendar(activity, pieces(low, high)) if low < high else []
 
-    async def _learners(self, activity: str, fields: tuple[str, ...]) -> list[Document]:
-        return await self.rollups.learners_of(activity, fields, MAX_LEARNERS)
+    async def _identifiers(self, activity: str, learners: list[str]) -> dict[str, Document]:
+        """Each learner's actor identifier (by escaped name), read once per process: a
+        learner key always stands for the same identifier."""
+        missing = [name for name in learners if name not in self._who]
+        if missing:
+            found = await self.rollups.identifiers(activity, [value_of(n) for n in missing])
+            for learner, who in found.items():
+                self._remember_who(field_name(learner), who)
+        return {name: self._who.get(name, {}) for name in learners}
+
+    def _remember_who(self, name: str, who: Document) -> None:
+        self._who[name] = who
+        while len(self._who) > MAX_IDENTIFIERS:
+            self._who.pop(next(iter(self._who)))
 
     async def timeseries(
         self, activity: str, interval: str, since: str, until: str, cursor: str | None
     ) -> Document:
         start = cursor or since
-        if start == FIRST_DAY:
-            first = await self.rollups.day_documents(activity, since, until, limit=1)
-            start = min((d["d"] for d in first), default=until)
+        if start == FIRST_DAY:  # from the first month with statements
+            first, _ = await self.rollups.month_span(activity)
+            start = first or until
         start = period_start(start, interval) if start < until else until
+        periods: dict[str, list[tuple[str, str]]] = {}
         end = start
         for _ in range(PERIODS_PER_PAGE[interval]):
             if end >= until:
                 break
-            end = next_period(end, interval)
-        low, high = max(start, since), min(end, until)
-        days = await self.rollups.day_documents(activity, low, high)
-        learners = await self._learners(activity, ("d",)) if days else []
+            following = next_period(end, interval)
+            periods[end] = pieces(max(end, since), min(following, until))
+            end = following
+        docs = await self.rollups.calendar(activity, [p for part in periods.values() for p in part])
+        by_id = {doc["_id"]: doc for doc in docs}
+        by_period = {
+            period: [by_id[i] for i in self.rollups.ids(activity, part) if i in by_id]
+            for period, part in periods.items()
+        }
         more = end if end < until and await self._any_after(activity, end, until) else None
-        points = queries.series(days, learners, interval, high)
+        points = queries.series(by_period, interval)
         return {"activity": activity, "interval": interval, "points": points, "cursor": more}
 
     async def _any_after(self, activity: str, day: str, until: str) -> bool:
-        return bool(await self.rollups.day_documents(activity, day, until, limit=1))
+        return await self.rollups.any_day(activity, day, until)
 
     async def top_activities(self, limit: int) -> list[tuple[str, int]]:
         """The activities with the most counted statements, all time, from their totals."""
@@ -192,6 +189,10 @@ class Analytics:
         documents alone (a time series without its learner figures, which cost far more)."""
         days = await self.rollups.day_documents(activity, since, until)
         return {doc["d"]: queries.sum_days([doc])[0] for doc in days}
+
+    async def store_counts_per_day(self, since: str, until: str) -> dict[str, Document]:
+        """`counts_per_day` over every activity: the store-wide day documents, one per day."""
+        return await self.counts_per_day(STORE, since, until)
 
     async def learner(self, learner: str, cursor: str | None, limit: int) -> Document:
         docs = await self.rollups.of_learner(learner, cursor, limit + 1)
@@ -204,7 +205,5 @@ class Analytics:
         }
 
 
-def _verbs(bounded: bool) -> str:
-    """The learner documents' field that answers "which verbs": per day in a window (`d`),
-    else the all-time counts (`v`), which are far smaller."""
-    return "d" if bounded else "v"
+def _days(since: str, until: str) -> int:
+    return (date.fromisoformat(until) - date.fromisoformat(since)).days

@@ -26,7 +26,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from analytics.contribution import Delta, field_name, value_of
+from analytics.contribution import Delta, seconds_key, value_of
 
 Document = dict[str, Any]
 Increments = dict[str, float]
@@ -36,11 +36,13 @@ _DAY_FIELDS = ("c.", "s.", "m")
 def totals_increments(
     delta: Delta, before: Mapping[str, Document], upto: int
 ) -> tuple[dict[str, Increments], set[str]]:
-    """Each activity's totals increments for a range, and the activities to recount.
+    """Each activity's totals increments for a range, and the activities to recount; sets
+    `delta.completions`, the first completions' moves between periods.
 
     `before` holds the range's existing learner documents (`a`, `v`, `f`, `upto`)."""
     totals = _day_sums(delta)
     stale: set[str] = set()
+    completions: dict[str, Increments] = defaultdict(dict)
     for lid in set(delta.learners) | set(delta.firsts):
         activity = delta.identity[lid]["a"]
         inc = delta.learners.get(lid, {})
@@ -66,6 +68,13 @@ def totals_increments(
             seconds = completion_seconds(first)
             if seconds is not None:
                 _inc(totals[activity], f"t.{seconds_key(seconds)}", sign)
+                moved = delta.completion_increments(
+                    activity, delta.identity[lid]["l"], first["completed"], seconds, sign
+                )
+                for doc_id, inc in moved.items():
+                    for name, amount in inc.items():
+                        _inc(completions[doc_id], name, amount)
+    delta.completions = {d: inc for d, inc in completions.items() if any(inc.values())}
     return {a: {k: v for k, v in inc.items() if v} for a, inc in totals.items()}, stale
 
 
@@ -96,10 +105,6 @@ def completion_seconds(first: Mapping[str, Any]) -> float | None:
     if attempted is None or completed is None or completed < attempted:
         return None
     return float((completed - attempted) / 1000)
-
-
-def seconds_key(seconds: float) -> str:
-    return field_name(repr(seconds))
 
 
 def _learner_change(old: Mapping[str, float], new: Mapping[str, float]) -> Increments:

@@ -2,6 +2,7 @@
 and the latency of every aggregate endpoint over a large store.
 
     .venv/bin/python bench/rollups.py [--statements 250000] [--ratio-statements 20000]
+        [--keep DIR --database NAME] [--tree PATH] [--catch-up-seconds 3600]
 
 Starts a fresh embedded database (on a temporary directory) and `lrs serve` processes:
 
@@ -14,6 +15,12 @@ Starts a fresh embedded database (on a temporary directory) and `lrs serve` proc
    endpoint (summary, windowed summary, weekly and monthly series, groups by department,
    a learner's activities) at concurrency 16 with random activities and learners and
    reports p50/p95/p99.
+
+`--keep DIR` keeps the database in DIR between runs (a kept store is only topped up to
+`--statements`; `--database` names the database, e.g. `console` for bench/console.py's
+store), and `--tree PATH` runs another checkout's LRS (the code before a change) against
+it: two runs then measure before and after on the same statements, the second one's
+catch-up being its rebuild when the rollups' layout changed.
 """
 
 from __future__ import annotations
@@ -35,6 +42,7 @@ from typing import Any
 import http1
 import httpx
 import orjson
+import pymongo
 import variants
 from common import StatementFactory, drive, latency_summary, make_pools
 from variants import ADMIN_KEY, ADMIN_SECRET
@@ -48,13 +56,15 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @contextlib.contextmanager
-def running_lrs(uri: str, workdir: Path, database: str, rollups: bool) -> Iterator[str]:
-    """This tree's LRS on `database` of the shared server, rollups on or off."""
+def running_lrs(
+    uri: str, workdir: Path, database: str, rollups: bool, tree: Path = ROOT
+) -> Iterator[str]:
+    """This tree's (or `tree`'s) LRS on `database` of the shared server, rollups on or off."""
     settings = {
         "LRS_ACCESS_LOG": "false",
         "LRS_ANALYTICS_ROLLUPS": "true" if rollups else "false",
     }
-    with variants.running_lrs(ROOT, uri, workdir, settings, database) as (_, base):
+    with variants.running_lrs(tree, uri, workdir, settings, database) as (_, base):
         yield base
 
 
@@ -87,11 +97,15 @@ async def caught_up(base: str, activity: str, timeout: float = 600.0) -> float:
     """Seconds until the rollups' `through` passes the moment of the call."""
     started = time.time()
     wanted = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(started))
-    async with httpx.AsyncClient(base_url=base, auth=(ADMIN_KEY, ADMIN_SECRET)) as client:
+    auth = (ADMIN_KEY, ADMIN_SECRET)
+    async with httpx.AsyncClient(base_url=base, auth=auth, timeout=60) as client:
         while time.time() - started < timeout:
-            summary = await client.get(
-                "/analytics/activities/summary", params={"activity": activity}
-            )
+            try:
+                summary = await client.get(
+                    "/analytics/activities/summary", params={"activity": activity}
+                )
+            except httpx.TimeoutException:  # a loaded machine: ask again
+                continue
             if summary.json()["through"] > wanted:
                 return time.time() - started
             await asyncio.sleep(0.2)
@@ -128,6 +142,12 @@ def _jobs(pools: Any, rng: random.Random, kind: str) -> Iterator[str]:
         elif kind == "summary-window":
             query = {"activity": activity, "since": "2025-02-01", "until": "2025-04-01"}
             yield "/analytics/activities/summary?" + str(httpx.QueryParams(query))
+        elif kind == "summary-window-ragged":  # edge days and weeks around whole months
+            query = {"activity": activity, "since": "2025-01-22", "until": "2025-04-16"}
+            yield "/analytics/activities/summary?" + str(httpx.QueryParams(query))
+        elif kind == "timeseries-day":
+            query = {"activity": activity, "interval": "day", "since": "2025-03-01"}
+            yield "/analytics/activities/timeseries?" + str(httpx.QueryParams(query))
         elif kind == "timeseries-week":
             query = {"activity": activity, "interval": "week"}
             yield "/analytics/activities/timeseries?" + str(httpx.QueryParams(query))
@@ -136,6 +156,10 @@ def _jobs(pools: Any, rng: random.Random, kind: str) -> Iterator[str]:
             yield "/analytics/activities/timeseries?" + str(httpx.QueryParams(query))
         elif kind == "groups-department":
             query = {"activity": activity, "group_by": "department"}
+            yield "/analytics/activities/groups?" + str(httpx.QueryParams(query))
+        elif kind == "groups-window":
+            query = {"activity": activity, "group_by": "department"}
+            query |= {"since": "2025-01-22", "until": "2025-04-16"}
             yield "/analytics/activities/groups?" + str(httpx.QueryParams(query))
         else:
             learner = rng.choice(pools.learners)
@@ -165,31 +189,44 @@ async def import_people(base: str, pools: Any) -> None:
         raise SystemExit(f"identity import {response.status_code}: {response.text[:200]}")
 
 
-async def latency(uri: str, workdir: Path, count: int, requests: int) -> dict[str, Any]:
+def stored_count(uri: str, database: str) -> int:
+    with pymongo.MongoClient(uri) as client:
+        return int(client[database]["statements"].estimated_document_count())
+
+
+async def latency(uri: str, workdir: Path, args: argparse.Namespace) -> dict[str, Any]:
     pools = make_pools(11)
-    with running_lrs(uri, workdir, "latency", rollups=True) as base:
+    with running_lrs(uri, workdir, args.database, rollups=True, tree=args.tree) as base:
         began = time.monotonic()
-        rate = await ingest(base, StatementFactory(pools, 3), count)
-        waited = await caught_up(base, pools.activities[0]["id"])
-        results: dict[str, Any] = {
-            "stored_statements": count,
-            "fill_statements_per_s": round(rate),
+        missing = args.statements - stored_count(uri, args.database)
+        results: dict[str, Any] = {"tree": str(args.tree)}
+        if missing >= BATCH:
+            factory = StatementFactory(pools, 3 + stored_count(uri, args.database))
+            results["fill_statements_per_s"] = round(await ingest(base, factory, missing))
+        waited = await caught_up(base, pools.activities[0]["id"], args.catch_up_seconds)
+        results |= {
+            "stored_statements": stored_count(uri, args.database),
             "fill_and_catch_up_seconds": round(time.monotonic() - began, 1),
             "catch_up_seconds_after_last_ack": round(waited, 2),
         }
         await import_people(base, pools)
+        results["load_at_measure"] = os.getloadavg()
         kinds = (
             "summary",
             "summary-window",
+            "summary-window-ragged",
+            "timeseries-day",
             "timeseries-week",
             "timeseries-month",
             "groups-department",
+            "groups-window",
             "learner",
         )
+        kinds = tuple(k for k in kinds if not args.kinds or k in args.kinds)
         async with _client(base, READ_CONCURRENCY) as client:
             for kind in kinds:
                 jobs = _jobs(pools, random.Random(kind), kind)
-                paths = (next(jobs) for _ in range(requests))
+                paths = (next(jobs) for _ in range(args.requests))
 
                 async def get(path: str) -> int:
                     response = await client.request("GET", path)
@@ -205,6 +242,7 @@ async def latency(uri: str, workdir: Path, count: int, requests: int) -> dict[st
                     "errors": measured.errors,
                     **latency_summary(measured.latencies_ms),
                 }
+                print(kind, results[kind], flush=True)
     return results
 
 
@@ -216,7 +254,7 @@ async def run(args: argparse.Namespace, uri: str, workdir: Path) -> dict[str, An
         )
         print(json.dumps(results, indent=2), flush=True)
     if args.statements:
-        results["aggregates"] = await latency(uri, workdir, args.statements, args.requests)
+        results["aggregates"] = await latency(uri, workdir, args)
     results["load_at_end"] = os.getloadavg()
     return results
 
@@ -227,10 +265,19 @@ def main() -> int:
     parser.add_argument("--ratio-statements", type=int, default=20_000)
     parser.add_argument("--requests", type=int, default=1000, help="per endpoint")
     parser.add_argument("--rounds", type=int, default=2, help="off/on pairs of the ratio")
+    parser.add_argument("--keep", type=Path, help="a directory whose store is reused")
+    parser.add_argument("--database", default="latency", help="the latency run's database")
+    parser.add_argument("--tree", type=Path, default=ROOT, help="the checkout whose LRS runs")
+    parser.add_argument("--catch-up-seconds", type=float, default=3600)
+    parser.add_argument("--kinds", nargs="*", help="measure only these endpoints")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="lrs-bench-analytics-") as tmp:
-        workdir = Path(tmp)
-        database = EmbeddedDatabase(workdir / "db", cache_size="1G")
+    with contextlib.ExitStack() as stack:
+        if args.keep is None:
+            tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="lrs-bench-analytics-"))
+            workdir = Path(tmp)
+        else:
+            workdir = args.keep
+        database = EmbeddedDatabase(str(workdir / "db"), cache_size="1G")
         uri = database.start()
         try:
             results = asyncio.run(run(args, uri, workdir))

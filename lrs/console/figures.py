@@ -1,14 +1,15 @@
-"""The overview's figures, each from an existing counter or a bounded, indexed read.
+"""The overview's figures, each from a counter kept for it or a bounded, indexed read.
 
-- statements per day and top activities: from the newest `SAMPLE` statements, read through
-  the statement store's own query (bounded windows of the stored sequence, never a scan).
-  This is the seam for the analytics rollups: when they exist, `statement_figures` reads
-  them instead and the page stays as it is.
-- completions, passes and fails per day by canonical verb (when the rollups are on): summed
-  from `Analytics.counts_per_day` of each top activity (the day documents only, no
-  statement read). The analytics service answers per activity; a total over every activity
-  needs a service call it does not offer yet, so the figures cover the top activities and
-  the page says so.
+- statements per day, completions, passes and fails per day, and the top activities: from
+  the analytics rollups when they are on (`LRS_ANALYTICS_ROLLUPS`): the store-wide day
+  documents (14 small documents, whatever the store's size) and the activities' totals
+  (the `count` index). They count what the rollups count: statements about an activity, on
+  the UTC day of their `timestamp`, voided ones excluded; they trail ingest by the
+  consumer's lag (a second or two).
+- the same without the rollups, or for a credential that reads only its own statements
+  (the rollups are store-wide): from the newest `SAMPLE` statements, read through the
+  statement store's own query (bounded windows of the stored sequence, never a scan), and
+  the page says when the sample does not hold the whole period.
 - forwarding: `forwarders.stats.queue_counts` (equality counts on an index prefix, as the
   `/metrics` gauges use), this process's delivery outcomes from `lrs.metrics`, and delivery
   success over 24 hours and 7 days from every worker's hourly tally
@@ -28,7 +29,7 @@ from forwarders.delivery import tally
 from forwarders.stats import QueueCounts, queue_counts
 from lrs.console.chart import Bar
 from lrs.services import Services
-from lrs.storage.sequence import ms_of
+from lrs.storage.sequence import ms_of, stored_string
 from statements.types import StatementQuery
 
 SAMPLE = 1000
@@ -45,9 +46,12 @@ class StatementFigures:
     per_day: list[Bar]
     top_activities: list[tuple[str, int]]
     sampled: int
-    """How many statements the figures were drawn from (at most SAMPLE)."""
+    """How many statements the figures were drawn from (at most SAMPLE; 0 from the rollups)."""
     complete: bool
-    """True when the sample holds every statement of the period."""
+    """True when the sample holds every statement of the period (always, from the rollups)."""
+    from_rollups: bool = False
+    through: str | None = None
+    """From the rollups: every statement stored before this instant is counted."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,9 +62,41 @@ class ForwarderHealth:
     counts: dict[str, int]
 
 
+@dataclass(frozen=True, slots=True)
+class OutcomeDay:
+    day: str
+    counts: dict[str, int]
+    """Statements per canonical verb of RESULT_VERBS."""
+
+
+async def rollup_figures(
+    services: Services, today: date | None = None
+) -> tuple[StatementFigures, list[OutcomeDay]]:
+    """Statements, completions, passes and fails per day of the last DAYS days, and the top
+    activities, from the rollups alone (no statement is read)."""
+    first, end = _period(today)
+    per_day = await services.analytics.store_counts_per_day(first.isoformat(), end.isoformat())
+    days = [(first + timedelta(days=i)).isoformat() for i in range(DAYS)]
+    bars = [Bar(day[5:], sum(per_day.get(day, {}).values())) for day in days]
+    outcomes = [
+        OutcomeDay(day, {v: per_day.get(day, {}).get(v, 0) for v in RESULT_VERBS}) for day in days
+    ]
+    top = await services.analytics.top_activities(TOP)
+    progress = await services.analytics.consumer.progress()
+    through = stored_string(ms_of(progress.cursor))
+    return StatementFigures(bars, top, 0, True, from_rollups=True, through=through), outcomes
+
+
+def _period(today: date | None) -> tuple[date, date]:
+    """The first day of the last DAYS days, and the day after today."""
+    today = today or datetime.now(UTC).date()
+    return today - timedelta(days=DAYS - 1), today + timedelta(days=1)
+
+
 async def statement_figures(
     services: Services, authority_key: str | None, today: date | None = None
 ) -> StatementFigures:
+    """The figures from the newest SAMPLE statements (rollups off, or own statements only)."""
     today = today or datetime.now(UTC).date()
     first = today - timedelta(days=DAYS - 1)
     since = datetime(first.year, first.month, first.day, tzinfo=UTC)
@@ -79,33 +115,6 @@ async def statement_figures(
     ]
     complete = page.more_after is None
     return StatementFigures(per_day, activities.most_common(TOP), len(page.statements), complete)
-
-
-@dataclass(frozen=True, slots=True)
-class OutcomeDay:
-    day: str
-    counts: dict[str, int]
-    """Statements per canonical verb of RESULT_VERBS."""
-
-
-async def outcome_figures(
-    services: Services, activities: list[str], today: date | None = None
-) -> list[OutcomeDay]:
-    """Completions, passes and fails per day of the last DAYS days, over `activities`."""
-    today = today or datetime.now(UTC).date()
-    first, end = today - timedelta(days=DAYS - 1), today + timedelta(days=1)
-    totals: dict[str, Counter[str]] = {
-        (first + timedelta(days=i)).isoformat(): Counter() for i in range(DAYS)
-    }
-    for activity in activities:
-        per_day = await services.analytics.counts_per_day(
-            activity, first.isoformat(), end.isoformat()
-        )
-        for start, counts in per_day.items():
-            day = totals.get(start)
-            if day is not None:
-                day.update({v: n for v, n in counts.items() if v in RESULT_VERBS})
-    return [OutcomeDay(day, {v: c[v] for v in RESULT_VERBS}) for day, c in totals.items()]
 
 
 def _activity_of(statement: dict[str, Any]) -> str | None:

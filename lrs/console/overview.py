@@ -1,5 +1,6 @@
 """The overview page: statements per day, top activities, completions, passes and fails per
-day (from the analytics rollups, when they are on), forwarding health and queue."""
+day (from the analytics rollups when they are on; see `figures`), forwarding health and
+queue."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from lrs.console.figures import (
     delivery_outcomes,
     delivery_success,
     forwarding_figures,
-    outcome_figures,
+    rollup_figures,
     statement_figures,
 )
 from lrs.console.guard import Visit
@@ -29,20 +30,20 @@ async def overview(visit: Visit) -> Response:
     except Forbidden:
         values["statements"] = None
     else:
-        own = agent_key(visit.credential.authority) if mine else None
-        figures = await statement_figures(visit.services, own)
-        values["statements"] = figures
-        values["ingest_rate"] = visit.services.metrics.ingest.per_second()
-        values["chart"] = bar_chart(figures.per_day, f"Statements stored per day, last {DAYS} days")
         values["rollups"] = visit.services.settings.analytics_rollups
         if values["rollups"] and not mine:
-            top = [activity for activity, _ in figures.top_activities]
-            outcomes = await outcome_figures(visit.services, top)
+            figures, outcomes = await rollup_figures(visit.services)
             values["outcomes"] = outcomes
             completions = [Bar(o.day[5:], o.counts["completed"]) for o in outcomes]
             values["outcome_chart"] = bar_chart(
                 completions, f"Completions per day, last {DAYS} days"
             )
+        else:
+            own = agent_key(visit.credential.authority) if mine else None
+            figures = await statement_figures(visit.services, own)
+        values["statements"] = figures
+        values["ingest_rate"] = visit.services.metrics.ingest.per_second()
+        values["chart"] = bar_chart(figures.per_day, f"Statements stored per day, last {DAYS} days")
     if visit.is_admin:
         counts, health = await forwarding_figures(visit.services)
         values.update(

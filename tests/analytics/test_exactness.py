@@ -17,6 +17,7 @@ from statements.vocabulary import canonical_verb, default_vocabulary
 
 ACTIVITIES = [f"http://example.com/courses/{n}" for n in range(3)]
 LEARNERS = [f"learner{n}" for n in range(8)]
+DAYS = [(datetime(2026, 1, 1) + timedelta(days=n)).date().isoformat() for n in range(72)]
 VERBS = [
     "completed",
     "https://w3id.org/xapi/adl/verbs/completed",
@@ -60,7 +61,8 @@ def random_statement(rng, learner_statement, statement_id=None):
         result["success"] = rng.random() < 0.5
     if rng.random() < 0.3:
         result["duration"] = f"PT{rng.randrange(1, 90)}M"
-    day = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(hours=rng.randrange(24 * 10))
+    # over ten weeks: windows are covered by months, weeks and days
+    day = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(hours=rng.randrange(24 * 70))
     statement = learner_statement(
         rng.choice(LEARNERS),
         verb,
@@ -117,9 +119,10 @@ async def consume(consumer, stop):
         await asyncio.sleep(0.01)
 
 
-async def independent_counts(client, activity):
-    """Counts per canonical verb of the activity, from GET /xapi/statements (voided ones are
-    excluded by the store) and the vocabulary, without the rollups."""
+async def independent_counts(client, activity, since="", until="9"):
+    """Counts per canonical verb of the activity (with a timestamp in [since, until)), from
+    GET /xapi/statements (voided ones are excluded by the store) and the vocabulary, without
+    the rollups."""
     counts, learners, scores = {}, {}, []
     params = {"activity": activity, "limit": 500}
     url = "/xapi/statements"
@@ -127,6 +130,8 @@ async def independent_counts(client, activity):
         body = (await client.get(url, params=params)).json()
         for s in body["statements"]:
             if s["object"].get("objectType", "Activity") != "Activity":
+                continue
+            if not since <= s["timestamp"][:10] < until:
                 continue
             verb = canonical_verb(s, default_vocabulary())
             counts[verb] = counts.get(verb, 0) + 1
@@ -212,6 +217,19 @@ async def test_incremental_rollups_equal_rebuild_and_recount(
         assert all_time.pop("since") is None and all_time.pop("until") is None
         assert all_time == windowed
         assert all_time["learners"]
+
+    windows = [
+        ("2026-01-01", "2026-03-12"),
+        ("2026-01-07", "2026-02-26"),
+        ("2026-02-01", "2026-03-01"),
+    ]
+    windows += [tuple(sorted(rng.sample(DAYS, 2))) for _ in range(4)]
+    for activity in ACTIVITIES:
+        for since, until in windows:  # months, weeks and edge days, each counted once
+            counts, learners, _ = await independent_counts(client, activity, since, until)
+            window = {"activity": activity, "since": since, "until": until}
+            summary = (await analyst.get("/analytics/activities/summary", params=window)).json()
+            assert (summary["counts"], summary["learners"]) == (counts, learners), window
 
     for activity in ACTIVITIES:
         counts, learners, scores = await independent_counts(client, activity)

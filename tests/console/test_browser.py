@@ -27,6 +27,7 @@ from lrs.app import create_app
 from lrs.auth.credential_admin import credential_admin
 from lrs.settings import Settings
 from lrs.storage.embedded import EmbeddedDatabase
+from tests.conditions import eventually
 from tests.conftest import TEST_HASH_COST, basic
 
 CHROMIUM = Path(os.environ.get("LRS_TEST_CHROMIUM", "/usr/bin/chromium"))
@@ -157,13 +158,18 @@ async def test_the_overview_shows_statements_per_day_as_a_chart(
     page: Any, lrs_url: str, operator: tuple[str, str], make_statement: Any, shots: Path
 ) -> None:
     await post_statement(lrs_url, operator, make_statement())
-    await page.reload()
+    course = page.get_by_role("link", name="http://example.com/courses/xapi-101")
+
+    async def counted() -> bool:
+        """The figures come from the rollups, which trail ingest by a second or two."""
+        await page.reload()
+        return await course.count() > 0
+
+    await eventually(counted, "the statement in the overview's top activities", poll=0.25)
     chart = page.get_by_role("img", name="Statements stored per day, last 14 days")
     await expect(chart).to_be_visible()
     await expect(chart.locator("rect.bar")).to_have_count(14)  # (the rollups add a chart)
-    await expect(
-        page.get_by_role("link", name="http://example.com/courses/xapi-101")
-    ).to_be_visible()
+    await expect(course).to_be_visible()
     assert await page.locator("#queue-depth").inner_text() == "0"
     await shot(page, shots, "overview")
 

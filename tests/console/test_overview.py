@@ -1,9 +1,12 @@
-"""The overview's outcome figures: completions, passes and fails per day from the analytics
-rollups when they are on; the fallback message when they are off."""
+"""The overview's figures: statements per day, the top activities, and completions, passes
+and fails per day from the analytics rollups when they are on (store-wide, a few documents);
+a labelled sample of the newest statements when they are off."""
 
 from __future__ import annotations
 
 import dataclasses
+import re
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -26,6 +29,20 @@ def outcome(make_statement: Any, verb: str, course: str, **result: Any) -> Any:
     )
 
 
+def bar_figures(page: str, title: str) -> dict[str, int]:
+    """The chart's bars as {label: value}, from each bar's <title>."""
+    chart = page.split(f'aria-label="{title}"')[1].split("</svg>")[0]
+    bars = re.findall(r"<rect class=\"bar\"[^>]*><title>([^<]+): (\d+)</title>", chart)
+    return {label: int(value) for label, value in bars}
+
+
+def days_ago(n: int) -> datetime:
+    return datetime.now(UTC).replace(hour=9, minute=0, second=0, microsecond=0) - timedelta(days=n)
+
+
+PER_DAY = "Statements stored per day, last 14 days"
+
+
 class TestWithoutRollups:
     @pytest.fixture
     def settings(self, settings: Settings) -> Settings:
@@ -39,6 +56,22 @@ class TestWithoutRollups:
         page = await browser.get("/console/")
         assert "analytics rollups, which are off" in page.text
         assert "Completions per day" not in page.text
+
+    async def test_statements_per_day_fall_back_to_the_newest_statements_by_stored_day(
+        self,
+        browser: httpx.AsyncClient,
+        sign_in: SignIn,
+        admin_secret: tuple[str, str],
+        client: httpx.AsyncClient,
+        make_statement: Any,
+    ) -> None:
+        old = make_statement(timestamp=days_ago(3).isoformat())
+        assert (await client.post("/xapi/statements", json=[old])).status_code == 200
+        await sign_in(*admin_secret)
+        page = (await browser.get("/console/")).text
+        assert bar_figures(page, PER_DAY)[datetime.now(UTC).strftime("%m-%d")] == 1
+        assert "All 1 statements of the last 14 days" in page
+        assert "the analytics rollups are off" in page
 
 
 class TestWithRollups:
@@ -70,6 +103,47 @@ class TestWithRollups:
         row = page.text.split(f"<td>{today}</td>")[1].split("</tr>")[0]
         cells = [c.split("</td>")[0] for c in row.split('<td class="num">')[1:]]
         assert cells == ["1", "2", "1"]  # completed, passed, failed
+        assert "over every activity" in page.text
+
+    async def test_statements_per_day_and_top_activities_come_from_the_rollups(
+        self,
+        browser: httpx.AsyncClient,
+        sign_in: SignIn,
+        admin_secret: tuple[str, str],
+        client: httpx.AsyncClient,
+        make_statement: Any,
+        services: Services,
+    ) -> None:
+        a, b = "http://example.com/a", "http://example.com/b"
+        statements = [
+            outcome(make_statement, "completed", a, completion=True),
+            outcome(make_statement, "passed", b, success=True),
+            outcome(make_statement, "failed", b, success=False),
+        ]
+        statements[0]["timestamp"] = days_ago(3).isoformat()
+        statements[1]["id"] = str(uuid.uuid4())
+        voiding = make_statement(
+            verb={"id": ADL + "voided"},
+            object={"objectType": "StatementRef", "id": statements[1]["id"]},
+        )
+        for batch in (statements, [voiding]):
+            assert (await client.post("/xapi/statements", json=batch)).status_code == 200
+        await services.analytics.catch_up()
+        await sign_in(*admin_secret)
+
+        page = (await browser.get("/console/")).text
+
+        bars = bar_figures(page, PER_DAY)
+        assert bars[days_ago(3).strftime("%m-%d")] == 1  # the day of its timestamp
+        assert bars[datetime.now(UTC).strftime("%m-%d")] == 1  # the voided one left
+        assert sum(bars.values()) == 2
+        assert "From the analytics rollups" in page
+        through = page.split('id="counted-through">')[1].split("<")[0]
+        newest = await client.get("/xapi/statements", params={"limit": 1})
+        assert through > newest.json()["statements"][0]["stored"]  # all posted so far
+        section = page.split('id="top"')[1].split("</section>")[0]
+        top = re.findall(r'>([^<]+)</a></td>\s*<td class="num">(\d+)</td>', section)
+        assert sorted(top) == [(a, "1"), (b, "1")]  # b's voided pass no longer counts
 
 
 async def test_delivery_success_over_a_day_and_a_week_comes_from_the_workers_tally(
