@@ -68,9 +68,9 @@ from ingest import (
     statement_bodies,
 )
 from pymongo import ASCENDING, AsyncMongoClient, MongoClient
-from variants import CURRENT, HOST, fresh_lrs
+from variants import CURRENT, HOST, fresh_lrs, spawn
 
-from lrs.storage.embedded import EmbeddedDatabase, _die_with_parent, free_port, pid_of, stop_process
+from lrs.storage.embedded import EmbeddedDatabase, free_port, pid_of, stop_process
 from lrs.storage.mongo_statements import MongoStatementStore
 
 PHASE_SECONDS = 40.0
@@ -173,17 +173,7 @@ def running_ralph(python: str) -> Iterator[Target]:
             env.pop("PYTHONPATH", None)
             command = [python, "-m", "uvicorn", "ralph.api:app", "--host", HOST]
             command += ["--port", str(port), "--log-level", "warning", "--no-access-log"]
-            with (workdir / "ralph.log").open("ab") as log:
-                process = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
-                    command,
-                    cwd=workdir,
-                    env=env,
-                    stdin=subprocess.DEVNULL,
-                    stdout=log,
-                    stderr=log,
-                    start_new_session=True,
-                    preexec_fn=_die_with_parent,
-                )
+            process = spawn(command, workdir, env, workdir / "ralph.log")
             base_url = f"http://{HOST}:{port}"
             try:
                 _wait_heartbeat(process, base_url, workdir / "ralph.log")

@@ -84,23 +84,29 @@ def running_lrs(
         "LRS_LOG_LEVEL": "warning",
         **settings,
     }
-    with (workdir / "lrs.log").open("ab") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "lrs.cli", "serve"],
-            cwd=tree,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=log,
-            start_new_session=True,
-            preexec_fn=_die_with_parent,
-        )
+    process = spawn([sys.executable, "-m", "lrs.cli", "serve"], tree, env, workdir / "lrs.log")
     base_url = f"http://{HOST}:{port}"
     try:
         wait_ready(process, base_url)
         yield process, base_url
     finally:
         stop_process(process)
+
+
+def spawn(command: list[str], cwd: Path, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """A server process for a bench: its own session (Ctrl-C reaches the bench, which stops
+    it in order), output appended to `log`, and gone with the bench if the bench dies."""
+    with log.open("ab") as out:
+        return subprocess.Popen(  # noqa: S603 - fixed argv, no shell
+            command,
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=out,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
+        )
 
 
 def wait_ready(process: subprocess.Popen[bytes], base_url: str, timeout: float = 120.0) -> None:
