@@ -13,7 +13,7 @@ import csv
 import gzip
 import hashlib
 import io
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Protocol
 
@@ -22,7 +22,9 @@ from exports.manifest import FileEntry
 if TYPE_CHECKING:
     import pyarrow as pa
 
-GZIP_LEVEL = 6
+GZIP_LEVEL = 3
+"""Measured on exported statements: twice as fast as level 6, for parts about 18 % larger
+(level 1 is no faster and larger still)."""
 READ_CHUNK = 1 << 20
 SUFFIXES = {"ndjson": ".ndjson.gz", "csv": ".csv.gz", "parquet": ".parquet"}
 
@@ -101,9 +103,22 @@ def file_sha256(path: Path) -> str:
 
 def csv_line(cells: Sequence[str]) -> bytes:
     """One CSV record (RFC 4180 quoting, CRLF), as UTF-8."""
+    return csv_lines([cells])[0]
+
+
+def csv_lines(rows: Iterable[Sequence[str]]) -> list[bytes]:
+    """CSV records, one per row, each as UTF-8: one writer for the lot (a writer per row
+    was a tenth of an export's time), cut at the offsets it reached after each row, since a
+    quoted cell may hold a line break of its own."""
     buffer = io.StringIO()
-    csv.writer(buffer).writerow(cells)
-    return buffer.getvalue().encode()
+    writer = csv.writer(buffer)
+    ends = []
+    for cells in rows:
+        writer.writerow(cells)
+        ends.append(buffer.tell())
+    text = buffer.getvalue()
+    starts = [0, *ends[:-1]]
+    return [text[start:end].encode() for start, end in zip(starts, ends, strict=True)]
 
 
 class Parts:

@@ -13,7 +13,6 @@ from typing import Any
 
 import pyarrow as pa
 
-from exports.columns import lookup
 from exports.vocabulary import canonical_verb
 from statements.formats import parse_timestamp
 
@@ -61,38 +60,50 @@ def record_batch(
     employee_ids: Sequence[str | None],
     stored_verbs: Sequence[str | None],
 ) -> pa.RecordBatch:
-    columns: dict[str, list[Any]] = {name: [] for name, _, _, _ in FIELDS}
-    rows = zip(statements, raws, stored_ms, employee_ids, stored_verbs, strict=True)
-    for statement, raw, ms, employee, stored_verb in rows:
-        derived = {
-            "stored": EPOCH + timedelta(milliseconds=ms),
-            "timestamp": _timestamp(statement.get("timestamp")),
-            "employee_id": employee,
-            "canonical_verb": canonical_verb(statement, stored_verb),
-            "statement": raw,
-        }
-        for name, kind, path, _ in FIELDS:
-            value = derived[name] if path is None else lookup(statement, path)
-            columns[name].append(_typed(value, kind))
-        if columns["object_type"][-1] is None:
-            columns["object_type"][-1] = "Activity"
+    derived: dict[str, list[Any]] = {
+        "stored": [EPOCH + timedelta(milliseconds=ms) for ms in stored_ms],
+        "timestamp": [_timestamp(s.get("timestamp")) for s in statements],
+        "employee_id": list(employee_ids),
+        "canonical_verb": [
+            canonical_verb(s, verb) for s, verb in zip(statements, stored_verbs, strict=True)
+        ],
+        "statement": list(raws),
+    }
+    columns: dict[str, list[Any]] = {}
+    walked: dict[tuple[str, ...], list[Any]] = {(): list(statements)}
+    for name, kind, path, _ in FIELDS:
+        if path is None:
+            columns[name] = derived[name]
+        else:
+            accepted = _ACCEPTED[kind]
+            values = _walk(walked, path)
+            columns[name] = [v if type(v) in accepted else None for v in values]
+    for name in FLOAT_COLUMNS:  # a JSON integer of any size is a float64 here
+        columns[name] = [None if v is None else float(v) for v in columns[name]]
+    columns["object_type"] = [kind or "Activity" for kind in columns["object_type"]]
     return pa.RecordBatch.from_pydict(columns, schema=SCHEMA)
+
+
+def _walk(walked: dict[tuple[str, ...], list[Any]], path: tuple[str, ...]) -> list[Any]:
+    """Every statement's value at `path`, each step taken once per batch: the columns
+    share their prefixes (`actor`, `actor.account`, `result.score`)."""
+    if path not in walked:
+        parents = _walk(walked, path[:-1])
+        key = path[-1]
+        walked[path] = [p.get(key) if type(p) is dict else None for p in parents]
+    return walked[path]
 
 
 def _timestamp(raw: Any) -> datetime | None:
     return parse_timestamp(raw) if isinstance(raw, str) else None
 
 
-def _typed(value: Any, kind: pa.DataType) -> Any:
-    """The value if it has the column's type, else null (a statement is validated, so a
-    mismatch means an absent property)."""
-    if value is None:
-        return None
-    if pa.types.is_string(kind):
-        return value if isinstance(value, str) else None
-    if pa.types.is_floating(kind):
-        is_number = isinstance(value, int | float) and not isinstance(value, bool)
-        return float(value) if is_number else None
-    if pa.types.is_boolean(kind):
-        return value if isinstance(value, bool) else None
-    return value
+_ACCEPTED: dict[pa.DataType, frozenset[type]] = {
+    pa.string(): frozenset({str}),
+    pa.float64(): frozenset({int, float}),
+    pa.bool_(): frozenset({bool}),
+}
+"""The Python types a path column keeps, by its Arrow type; anything else is null (a
+statement is validated, so a mismatch means an absent property). Exact types: `bool` is
+an `int` to `isinstance`, and would pass as a score."""
+FLOAT_COLUMNS = tuple(name for name, kind, path, _ in FIELDS if path and kind == pa.float64())

@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 
 from exports.columns import CANONICAL_VERB, EMPLOYEE_ID, row
-from exports.files import Parts, csv_line
+from exports.files import Parts, csv_line, csv_lines
 from exports.manifest import MANIFEST, FileEntry, Manifest
 from exports.source import (
     PAGE_SIZE,
@@ -94,21 +94,19 @@ class PageWriter:
 
     def _csv_lines(self, page: Page) -> list[bytes]:
         employees = page.employees or [None] * len(page.parsed)
-        return [
-            csv_line(
-                row(
-                    statement,
-                    self.spec.columns,
-                    {
-                        CANONICAL_VERB: canonical_verb(statement, stored.canonical_verb),
-                        EMPLOYEE_ID: employee,
-                    },
-                )
+        return csv_lines(
+            row(
+                statement,
+                self.spec.columns,
+                {
+                    CANONICAL_VERB: canonical_verb(statement, stored.canonical_verb),
+                    EMPLOYEE_ID: employee,
+                },
             )
             for statement, employee, stored in zip(
                 page.parsed, employees, page.statements, strict=True
             )
-        ]
+        )
 
     def close(self) -> list[FileEntry]:
         return self.parts.close()

@@ -6,7 +6,7 @@ import gzip
 import hashlib
 from datetime import UTC, datetime
 
-from exports.files import Parts
+from exports.files import Parts, csv_line, csv_lines
 from exports.source import cutoff_ms, settled_bounds
 from lrs.storage.sequence import MS_SHIFT
 from statements.types import StatementQuery
@@ -57,3 +57,9 @@ def test_the_cutoff_is_behind_now_by_the_settle_time_and_before_writes_in_flight
     assert cutoff_ms(now, 2.0, None) == 8000
     assert cutoff_ms(now, 0.0, None) == 9999  # never the current millisecond
     assert cutoff_ms(now, 0.0, lambda: 4000) == 4000
+
+
+def test_csv_lines_are_cut_per_record_even_across_a_quoted_line_break() -> None:
+    lines = csv_lines([["a", "one\r\ntwo"], ["b", 'say "hi"'], ["c", ""]])
+    assert lines == [b'a,"one\r\ntwo"\r\n', b'b,"say ""hi"""\r\n', b"c,\r\n"]
+    assert csv_line(["a", "one\r\ntwo"]) == lines[0]
