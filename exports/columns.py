@@ -167,3 +167,34 @@ def row(
 ) -> list[str]:
     """The cells of one statement; `derived` holds the derived columns' values."""
     return [cell(derived.get(c.name) if not c.path else lookup(statement, c.path)) for c in columns]
+
+
+def rows(
+    statements: Sequence[Mapping[str, Any]],
+    columns: Sequence[Column],
+    derived: Mapping[str, Sequence[Any]],
+) -> list[tuple[str, ...]]:
+    """The cells of a page of statements, column by column (see `Walk`); `derived` holds
+    each derived column's values, one per statement. Same cells as `row`."""
+    walk = Walk(statements)
+    cells = [
+        [cell(value) for value in (walk.values(c.path) if c.path else derived[c.name])]
+        for c in columns
+    ]
+    return list(zip(*cells, strict=True))
+
+
+class Walk:
+    """Values at paths for a page of statements, each step taken once per page: columns
+    share their prefixes (`actor`, `actor.account`, `result.score`), and a column at a time
+    costs a fraction of a statement at a time. Same values as `lookup`."""
+
+    def __init__(self, statements: Sequence[Mapping[str, Any]]) -> None:
+        self._walked: dict[tuple[str, ...], list[Any]] = {(): list(statements)}
+
+    def values(self, path: tuple[str, ...]) -> list[Any]:
+        if path not in self._walked:
+            parents = self.values(path[:-1])
+            key = path[-1]
+            self._walked[path] = [p.get(key) if type(p) is dict else None for p in parents]
+        return self._walked[path]

@@ -13,6 +13,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from exports.columns import Walk
 from exports.vocabulary import canonical_verb
 from statements.formats import parse_timestamp
 
@@ -70,28 +71,18 @@ def record_batch(
         "statement": list(raws),
     }
     columns: dict[str, list[Any]] = {}
-    walked: dict[tuple[str, ...], list[Any]] = {(): list(statements)}
+    walk = Walk(statements)
     for name, kind, path, _ in FIELDS:
         if path is None:
             columns[name] = derived[name]
         else:
             accepted = _ACCEPTED[kind]
-            values = _walk(walked, path)
+            values = walk.values(path)
             columns[name] = [v if type(v) in accepted else None for v in values]
     for name in FLOAT_COLUMNS:  # a JSON integer of any size is a float64 here
         columns[name] = [None if v is None else float(v) for v in columns[name]]
     columns["object_type"] = [kind or "Activity" for kind in columns["object_type"]]
     return pa.RecordBatch.from_pydict(columns, schema=SCHEMA)
-
-
-def _walk(walked: dict[tuple[str, ...], list[Any]], path: tuple[str, ...]) -> list[Any]:
-    """Every statement's value at `path`, each step taken once per batch: the columns
-    share their prefixes (`actor`, `actor.account`, `result.score`)."""
-    if path not in walked:
-        parents = _walk(walked, path[:-1])
-        key = path[-1]
-        walked[path] = [p.get(key) if type(p) is dict else None for p in parents]
-    return walked[path]
 
 
 def _timestamp(raw: Any) -> datetime | None:

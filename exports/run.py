@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from exports.columns import CANONICAL_VERB, EMPLOYEE_ID, row
+from exports.columns import CANONICAL_VERB, EMPLOYEE_ID, rows
 from exports.files import Parts, csv_line, csv_lines
 from exports.manifest import MANIFEST, FileEntry, Manifest
 from exports.source import (
@@ -93,20 +93,14 @@ class PageWriter:
             self.parts.write_batch(batch, [len(s.raw) for s in statements])
 
     def _csv_lines(self, page: Page) -> list[bytes]:
-        employees = page.employees or [None] * len(page.parsed)
-        return csv_lines(
-            row(
-                statement,
-                self.spec.columns,
-                {
-                    CANONICAL_VERB: canonical_verb(statement, stored.canonical_verb),
-                    EMPLOYEE_ID: employee,
-                },
-            )
-            for statement, employee, stored in zip(
-                page.parsed, employees, page.statements, strict=True
-            )
-        )
+        derived = {
+            CANONICAL_VERB: [
+                canonical_verb(statement, stored.canonical_verb)
+                for statement, stored in zip(page.parsed, page.statements, strict=True)
+            ],
+            EMPLOYEE_ID: page.employees or [None] * len(page.parsed),
+        }
+        return csv_lines(rows(page.parsed, self.spec.columns, derived))
 
     def close(self) -> list[FileEntry]:
         return self.parts.close()

@@ -7,6 +7,7 @@ from exports.columns import (
     parse_column,
     parse_columns,
     row,
+    rows,
     split_columns,
 )
 from statements.errors import BadRequest
@@ -39,6 +40,32 @@ def test_derived_columns_take_their_values_from_the_caller():
         "completed",
         "E1",
     ]
+
+
+def test_a_page_column_by_column_has_the_cells_of_each_statement_row_by_row():
+    page = [
+        {"actor": {"mbox": "mailto:a@example.com"}, "result": {"score": {"scaled": -0.5}}},
+        {"actor": "not an object", "result": {"score": 1, "response": "=HYPERLINK(1)"}},
+        {"actor": {"account": {"name": "@x", "homePage": "https://h"}}, "result": None},
+        {},
+    ]
+    columns = parse_columns(
+        [
+            "actor.mbox",
+            "actor.account.name",
+            "result.score.scaled",
+            "result.response",
+            "result",
+            "canonical_verb",
+        ]
+    )
+    verbs = ["completed", None, "passed", "http://x/v"]
+    expected = [
+        row(statement, columns, {"canonical_verb": verb})
+        for statement, verb in zip(page, verbs, strict=True)
+    ]
+    assert rows(page, columns, {"canonical_verb": verbs}) == [tuple(r) for r in expected]
+    assert expected[1][3] == "'=HYPERLINK(1)" and expected[2][1] == "'@x"
 
 
 @pytest.mark.parametrize("name", ["password", "actor..mbox", "actor.", "", "verb.id]"])
