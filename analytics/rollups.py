@@ -50,6 +50,12 @@ PERIODS = "analytics_periods"
 LEARNERS = "analytics_learners"
 TOTALS = "analytics_totals"
 DUPLICATE_KEY = 11000
+LOOKUP = 100
+"""Ids per `$in` read: on SecantusDB the cost per value grows with the list (docs/operations.md),
+so 2,000 learner documents read in lists of 1,000 cost several times lists of 100."""
+KNOWN = 300_000
+"""Rollup document ids this process has seen stored, to skip inserting them again (about
+100 bytes each); past this many the memory starts over (a skipped insert is only a saving)."""
 Document = dict[str, Any]
 CALENDAR = {"d": 1, "c": 1, "s": 1, "m": 1, "u": 1, "p": 1, "t": 1}
 """What an answer reads of a day, week or month document (not its bookkeeping)."""
@@ -61,6 +67,9 @@ class RollupStore:
         self.periods = db[PERIODS]
         self.learners = db[LEARNERS]
         self.totals = db[TOTALS]
+        self._known: set[str] = set()
+        """Ids of documents known to exist: a range's insert attempt skips them (each would
+        be a duplicate key costing a failed insert before its update)."""
 
     async def ensure_indexes(self) -> None:
         await self.days.create_indexes(
@@ -89,8 +98,8 @@ class RollupStore:
         before the range, and the activities whose totals need a recount instead."""
         ids = list(set(delta.learners) | set(delta.firsts))
         before: dict[str, Document] = {}
-        for start in range(0, len(ids), 1000):
-            chunk = {"_id": {"$in": ids[start : start + 1000]}}
+        for start in range(0, len(ids), LOOKUP):
+            chunk = {"_id": {"$in": ids[start : start + LOOKUP]}}
             async for doc in self.learners.find(chunk, {"v": 1, "f": 1, "upto": 1}):
                 before[doc["_id"]] = doc
         return totals_increments(delta, before, upto)
@@ -108,7 +117,9 @@ class RollupStore:
         (on the embedded database an insert costs about a fifth of an update); one that
         exists makes the insert a duplicate key and gets the guarded update instead. Both
         are exact on a redo: the insert of a document already there fails, and the update
-        of a document already past `upto` matches nothing."""
+        of a document already past `upto` matches nothing. A document this process has
+        seen stored goes straight to the update (an upsert: were it deleted since, by a
+        refresh or a rebuild, the update creates it, with the same fields)."""
         if totals is None:
             totals, _ = await self.totals_for(delta, upto)
         await _bulk(
@@ -130,7 +141,10 @@ class RollupStore:
                 for doc_id, inc in increments.items()
                 if (changed := {k: v for k, v in inc.items() if v}) or delta.firsts.get(doc_id)
             }
-            existing = await _insert_new(collection, delta, changes, upto)
+            fresh = {d: inc for d, inc in changes.items() if d not in self._known}
+            existing = [d for d in changes if d in self._known]
+            existing += await _insert_new(collection, delta, fresh, upto)
+            self._remember(changes)
             operations = [
                 UpdateOne(
                     {"_id": doc_id, "upto": {"$lt": upto}},
@@ -140,6 +154,11 @@ class RollupStore:
                 for doc_id in existing
             ]
             await _bulk(collection, operations)
+
+    def _remember(self, ids: Iterable[str]) -> None:
+        if len(self._known) > KNOWN:
+            self._known.clear()
+        self._known.update(ids)
 
     async def replace_activity(self, activity: str, delta: Delta, upto: int) -> None:
         """Set one activity's documents to a full recount (refresh after erasure/retention),
@@ -185,6 +204,7 @@ class RollupStore:
             await self.days.insert_many(docs, ordered=False)
 
     async def clear(self) -> None:
+        self._known.clear()
         for collection in (self.days, self.periods, self.learners, self.totals):
             await collection.delete_many({})
 
@@ -234,8 +254,8 @@ class RollupStore:
     async def identifiers(self, activity: str, learners: list[str]) -> dict[str, Document]:
         """The actor identifier of each learner of the activity (its learner document's)."""
         found = {}
-        for start in range(0, len(learners), 1000):
-            ids = [learner_id(activity, name) for name in learners[start : start + 1000]]
+        for start in range(0, len(learners), LOOKUP):
+            ids = [learner_id(activity, name) for name in learners[start : start + LOOKUP]]
             async for doc in self.learners.find({"_id": {"$in": ids}}, {"l": 1, "who": 1}):
                 found[doc["l"]] = doc.get("who", {})
         return found

@@ -15,7 +15,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from analytics import queries
 from analytics.consumer import Consumer, Progress
-from analytics.contribution import STORE, field_name, value_of
+from analytics.contribution import STORE, field_name, identifier_of, value_of
 from analytics.pacing import FLAT_OUT, Pacing
 from analytics.params import FIRST_DAY, PAST_LAST_DAY
 from analytics.periods import MONTH, next_period, period_start, pieces
@@ -137,9 +137,17 @@ class Analytics:
         return await self.rollups.calendar(activity, pieces(low, high)) if low < high else []
 
     async def _identifiers(self, activity: str, learners: list[str]) -> dict[str, Document]:
-        """Each learner's actor identifier (by escaped name), read once per process: a
-        learner key always stands for the same identifier."""
-        missing = [name for name in learners if name not in self._who]
+        """Each learner's actor identifier (by escaped name): from the learner key itself
+        when it says it (`contribution.identifier_of`), else read once per process from the
+        learner document (a learner key always stands for the same identifier)."""
+        missing = []
+        for name in learners:
+            if name not in self._who:
+                who = identifier_of(value_of(name))
+                if who is None:
+                    missing.append(name)
+                else:
+                    self._remember_who(name, who)
         if missing:
             found = await self.rollups.identifiers(activity, [value_of(n) for n in missing])
             for learner, who in found.items():

@@ -2,7 +2,7 @@
 and the latency of every aggregate endpoint over a large store.
 
     .venv/bin/python bench/rollups.py [--statements 250000] [--ratio-statements 20000]
-        [--keep DIR --database NAME] [--tree PATH] [--catch-up-seconds 3600]
+        [--keep DIR --database NAME] [--tree PATH] [--catch-up-seconds 3600] [--cache-size 3G]
 
 Starts a fresh embedded database (on a temporary directory) and `lrs serve` processes:
 
@@ -45,7 +45,7 @@ import orjson
 import pymongo
 import variants
 from common import StatementFactory, drive, latency_summary, make_pools
-from variants import ADMIN_KEY, ADMIN_SECRET
+from variants import ADMIN_KEY, ADMIN_SECRET, OPLOG_ARGS
 
 from lrs.storage.embedded import EmbeddedDatabase
 
@@ -270,6 +270,9 @@ def main() -> int:
     parser.add_argument("--tree", type=Path, default=ROOT, help="the checkout whose LRS runs")
     parser.add_argument("--catch-up-seconds", type=float, default=3600)
     parser.add_argument("--kinds", nargs="*", help="measure only these endpoints")
+    parser.add_argument(
+        "--cache-size", default="1G", help="the database's cache (3G for 250,000 statements)"
+    )
     args = parser.parse_args()
     with contextlib.ExitStack() as stack:
         if args.keep is None:
@@ -277,7 +280,9 @@ def main() -> int:
             workdir = Path(tmp)
         else:
             workdir = args.keep
-        database = EmbeddedDatabase(str(workdir / "db"), cache_size="1G")
+        database = EmbeddedDatabase(
+            str(workdir / "db"), cache_size=args.cache_size, extra_args=OPLOG_ARGS
+        )
         uri = database.start()
         try:
             results = asyncio.run(run(args, uri, workdir))
