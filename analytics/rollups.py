@@ -42,7 +42,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, OperationFailure
 
 from analytics.contribution import STORE, Delta, day_id, learner_id, period_id
-from analytics.periods import DAY, KINDS, MONTH
+from analytics.periods import DAY, KINDS, MONTH, WEEK, next_period
 from analytics.totals import Increments, recounted_totals, totals_increments
 
 DAYS = "analytics_days"
@@ -229,12 +229,16 @@ class RollupStore:
         match = {"a": activity, "d": {"$gte": since, "$lt": until}}
         return await self.days.find_one(match, {"_id": 1}) is not None
 
-    async def month_span(self, activity: str) -> tuple[str | None, str | None]:
-        """The first days of the activity's first and last month with statements (a dozen
+    async def months(self, activity: str) -> list[str]:
+        """The first days of the activity's months with statements, in order (a dozen
         documents a year, on the `period` index: a sorted read of its days costs more)."""
         match = {"a": activity, "k": KINDS[MONTH]}
-        months = [doc["d"] async for doc in self.periods.find(match, {"d": 1})]
-        return (min(months), max(months)) if months else (None, None)
+        return sorted([doc["d"] async for doc in self.periods.find(match, {"d": 1})])
+
+    async def month_span(self, activity: str) -> tuple[str | None, str | None]:
+        """The first days of the activity's first and last month with statements."""
+        months = await self.months(activity)
+        return (months[0], months[-1]) if months else (None, None)
 
     @staticmethod
     def ids(activity: str, pieces: Iterable[tuple[str, str]]) -> list[str]:
@@ -242,12 +246,26 @@ class RollupStore:
 
     async def calendar(self, activity: str, pieces: list[tuple[str, str]]) -> list[Document]:
         """The day, week and month documents of `pieces` ((interval, start) pairs) that
-        exist, by `_id` (point reads)."""
-        days = self.ids(activity, [p for p in pieces if p[0] == DAY])
-        periods = self.ids(activity, [p for p in pieces if p[0] != DAY])
-        found = []
-        for collection, ids in ((self.days, days), (self.periods, periods)):
-            if ids:
+        exist: one read per interval, a range of the index when the pieces fill most of
+        their span (a day series, a run of weeks or months: SecantusDB's `$in` costs more
+        per value than a range does per document), point reads by `_id` otherwise (a
+        window's edge days, far apart)."""
+        found: list[Document] = []
+        for interval in (DAY, WEEK, MONTH):
+            starts = sorted(start for kind, start in pieces if kind == interval)
+            if not starts:
+                continue
+            collection = self.days if interval == DAY else self.periods
+            if len(starts) > 1 and _span(starts[0], starts[-1], interval, 2 * len(starts)):
+                match: Document = {"a": activity, "d": {"$gte": starts[0], "$lte": starts[-1]}}
+                if interval != DAY:
+                    match["k"] = KINDS[interval]
+                wanted = set(starts)
+                found += [
+                    doc async for doc in collection.find(match, CALENDAR) if doc["d"] in wanted
+                ]
+            else:
+                ids = self.ids(activity, [(interval, start) for start in starts])
                 found += [doc async for doc in collection.find({"_id": {"$in": ids}}, CALENDAR)]
         return found
 
@@ -301,6 +319,14 @@ def expected_documents(delta: Delta) -> dict[str, dict[str, Document]]:
     )
     expected[TOTALS] = {activity: _expand({"a": activity}, inc) for activity, inc in totals.items()}
     return expected
+
+
+def _span(first: str, last: str, interval: str, most: int) -> bool:
+    """Whether at most `most` periods of `interval` run from `first` to `last`, both in."""
+    count, current = 1, first
+    while current < last and count <= most:
+        current, count = next_period(current, interval), count + 1
+    return count <= most
 
 
 def _update(delta: Delta, doc_id: str, increments: dict[str, float], upto: int) -> Document:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import date
 from typing import Any, Protocol
@@ -29,6 +30,9 @@ MAX_SPAN_DAYS = 400
 """A window up to this long is cut into pieces as given; a longer or open one is first
 narrowed to the activity's first and last month (one indexed read of its month
 documents), so an open window costs what the activity's life does, not the calendar's."""
+THROUGH_SECONDS = 0.25
+"""How long a process answers with the cursor it last read. An older cursor only claims
+less (every statement before it is counted all the same), and it saves every answer a read."""
 MAX_IDENTIFIERS = 200_000
 """Learners whose actor identifier a process keeps (for the slices by HRIS attribute)."""
 Document = dict[str, Any]
@@ -73,6 +77,8 @@ class Analytics:
         self.vocabulary = VocabularyRegistry(db, file_vocabulary)
         self.source = source
         self._who: dict[str, Document] = {}
+        self._through = (0, -THROUGH_SECONDS)
+        """The cursor last read, and when (monotonic seconds)."""
 
     async def ensure_indexes(self) -> None:
         await self.rollups.ensure_indexes()
@@ -99,6 +105,16 @@ class Analytics:
 
     async def catch_up(self) -> Progress:
         return await self.consumer.catch_up()
+
+    async def through(self) -> int:
+        """The consumer's cursor, read at most every `THROUGH_SECONDS`: every statement
+        with a lower sequence position is counted in the rollups."""
+        cursor, read_at = self._through
+        now = time.monotonic()
+        if now - read_at >= THROUGH_SECONDS:
+            cursor = await self.consumer.cursor()
+            self._through = (cursor, now)
+        return cursor
 
     # -- answers ----------------------------------------------------------------------------
 
@@ -162,10 +178,10 @@ class Analytics:
     async def timeseries(
         self, activity: str, interval: str, since: str, until: str, cursor: str | None
     ) -> Document:
+        months = await self.rollups.months(activity)  # where the statements are, in one read
         start = cursor or since
         if start == FIRST_DAY:  # from the first month with statements
-            first, _ = await self.rollups.month_span(activity)
-            start = first or until
+            start = months[0] if months else until
         start = period_start(start, interval) if start < until else until
         periods: dict[str, list[tuple[str, str]]] = {}
         end = start
@@ -181,12 +197,20 @@ class Analytics:
             period: [by_id[i] for i in self.rollups.ids(activity, part) if i in by_id]
             for period, part in periods.items()
         }
-        more = end if end < until and await self._any_after(activity, end, until) else None
+        more = end if await self._any_in(activity, months, end, until) else None
         points = queries.series(by_period, interval)
         return {"activity": activity, "interval": interval, "points": points, "cursor": more}
 
-    async def _any_after(self, activity: str, day: str, until: str) -> bool:
-        return await self.rollups.any_day(activity, day, until)
+    async def _any_in(self, activity: str, months: list[str], since: str, until: str) -> bool:
+        """Whether the activity has statements in `[since, until)`: decided by its months
+        with statements when one lies wholly inside, or none meets the window; by its day
+        documents in the window otherwise (a month at the window's edge)."""
+        if since >= until:
+            return False
+        meeting = [m for m in months if m < until and next_period(m, MONTH) > since]
+        if any(since <= m and next_period(m, MONTH) <= until for m in meeting):
+            return True
+        return bool(meeting) and await self.rollups.any_day(activity, since, until)
 
     async def top_activities(self, limit: int) -> list[tuple[str, int]]:
         """The activities with the most counted statements, all time, from their totals."""
