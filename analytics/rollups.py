@@ -59,6 +59,8 @@ KNOWN = 300_000
 Document = dict[str, Any]
 CALENDAR = {"d": 1, "c": 1, "s": 1, "m": 1, "u": 1, "p": 1, "t": 1}
 """What an answer reads of a day, week or month document (not its bookkeeping)."""
+SERIES = {"d": 1, "c": 1, "s": 1, "m": 1, "u": 1}
+"""What a time series point reads (no attended time per learner, no completions)."""
 
 
 class RollupStore:
@@ -244,29 +246,30 @@ class RollupStore:
     def ids(activity: str, pieces: Iterable[tuple[str, str]]) -> list[str]:
         return [period_id(activity, interval, start) for interval, start in pieces]
 
-    async def calendar(self, activity: str, pieces: list[tuple[str, str]]) -> list[Document]:
+    async def calendar(
+        self, activity: str, pieces: list[tuple[str, str]], fields: Document = CALENDAR
+    ) -> list[Document]:
         """The day, week and month documents of `pieces` ((interval, start) pairs) that
-        exist: one read per interval, a range of the index when the pieces fill most of
-        their span (a day series, a run of weeks or months: SecantusDB's `$in` costs more
-        per value than a range does per document), point reads by `_id` otherwise (a
-        window's edge days, far apart)."""
+        exist, with `fields`: one read per collection, a range of the index when the pieces
+        are of one interval and fill most of their span (a day series, a run of weeks or
+        months: SecantusDB's `$in` costs more per value than a range does per document),
+        point reads by `_id` otherwise (a window's edge days, far apart)."""
         found: list[Document] = []
-        for interval in (DAY, WEEK, MONTH):
-            starts = sorted(start for kind, start in pieces if kind == interval)
-            if not starts:
+        for collection, kinds in ((self.days, (DAY,)), (self.periods, (WEEK, MONTH))):
+            mine = sorted((start, kind) for kind, start in pieces if kind in kinds)
+            if not mine:
                 continue
-            collection = self.days if interval == DAY else self.periods
-            if len(starts) > 1 and _span(starts[0], starts[-1], interval, 2 * len(starts)):
+            starts = [start for start, _ in mine]
+            interval = mine[0][1]
+            if all(kind == interval for _, kind in mine) and _dense(starts, interval):
                 match: Document = {"a": activity, "d": {"$gte": starts[0], "$lte": starts[-1]}}
                 if interval != DAY:
                     match["k"] = KINDS[interval]
                 wanted = set(starts)
-                found += [
-                    doc async for doc in collection.find(match, CALENDAR) if doc["d"] in wanted
-                ]
+                found += [doc async for doc in collection.find(match, fields) if doc["d"] in wanted]
             else:
-                ids = self.ids(activity, [(interval, start) for start in starts])
-                found += [doc async for doc in collection.find({"_id": {"$in": ids}}, CALENDAR)]
+                ids = self.ids(activity, [(kind, start) for start, kind in mine])
+                found += [doc async for doc in collection.find({"_id": {"$in": ids}}, fields)]
         return found
 
     async def identifiers(self, activity: str, learners: list[str]) -> dict[str, Document]:
@@ -321,12 +324,13 @@ def expected_documents(delta: Delta) -> dict[str, dict[str, Document]]:
     return expected
 
 
-def _span(first: str, last: str, interval: str, most: int) -> bool:
-    """Whether at most `most` periods of `interval` run from `first` to `last`, both in."""
-    count, current = 1, first
-    while current < last and count <= most:
+def _dense(starts: list[str], interval: str) -> bool:
+    """Whether `starts` (sorted, several) fill at least half the periods of `interval` from
+    the first to the last."""
+    most, count, current = 2 * len(starts), 1, starts[0]
+    while current < starts[-1] and count <= most:
         current, count = next_period(current, interval), count + 1
-    return count <= most
+    return len(starts) > 1 and count <= most
 
 
 def _update(delta: Delta, doc_id: str, increments: dict[str, float], upto: int) -> Document:

@@ -20,7 +20,7 @@ from analytics.contribution import STORE, field_name, identifier_of, value_of
 from analytics.pacing import FLAT_OUT, Pacing
 from analytics.params import FIRST_DAY, PAST_LAST_DAY
 from analytics.periods import MONTH, next_period, period_start, pieces
-from analytics.rollups import RollupStore
+from analytics.rollups import SERIES, RollupStore
 from analytics.source import StatementSource
 from analytics.vocabulary_store import VocabularyRegistry
 from statements.vocabulary import Vocabulary
@@ -191,7 +191,8 @@ class Analytics:
             following = next_period(end, interval)
             periods[end] = pieces(max(end, since), min(following, until))
             end = following
-        docs = await self.rollups.calendar(activity, [p for part in periods.values() for p in part])
+        wanted = [p for part in periods.values() for p in part]
+        docs = await self.rollups.calendar(activity, wanted, SERIES)
         by_id = {doc["_id"]: doc for doc in docs}
         by_period = {
             period: [by_id[i] for i in self.rollups.ids(activity, part) if i in by_id]

@@ -49,6 +49,7 @@ class IdentityPeople:
         self._people: dict[bytes, Person | None] = {}
         """Each actor met, resolved against the current table (dropped with it)."""
         self._reading: asyncio.Task[None] | None = None
+        self._first = asyncio.Lock()
 
     async def attribute(self, actors: Sequence[dict[str, Any]], column: str) -> list[str | None]:
         field = COLUMNS[column]
@@ -68,7 +69,10 @@ class IdentityPeople:
     async def _table(self) -> Mapping[str, Person]:
         age = self.clock() - self._read_at
         if self._holders is None or age > CACHE_SECONDS:
-            return await self._read()
+            async with self._first:  # the slices that find no table wait for one read
+                if self._holders is None or self.clock() - self._read_at > CACHE_SECONDS:
+                    return await self._read()
+                return self._holders
         if age > AHEAD * CACHE_SECONDS and self._reading is None:
             self._reading = asyncio.create_task(self._read_again())
         return self._holders

@@ -1,5 +1,7 @@
 """HRIS attributes of learners, resolved through the identity import and kept a minute."""
 
+import asyncio
+
 import pytest
 
 from analytics.contribution import identifier_of
@@ -97,3 +99,25 @@ def test_an_account_key_that_cannot_be_split_names_no_identifier():
     actor = {"account": {"homePage": "http://[::1]/hr", "name": "ada"}}
 
     assert identifier_of(agent_key(actor)) is None
+
+
+async def test_concurrent_first_slices_wait_for_one_read_of_the_table(services):
+    store = services.identities.store
+    await services.identities.import_people(
+        "employee_id,email,department\nE1,ada@example.com,Sales\n", "csv"
+    )
+    reads = 0
+    holders = store.holders
+
+    async def counted():
+        nonlocal reads
+        reads += 1
+        return await holders()
+
+    store.holders = counted
+    people = IdentityPeople(store)
+
+    answers = await asyncio.gather(*(people.attribute([ADA], "department") for _ in range(16)))
+
+    assert answers == [["Sales"]] * 16
+    assert reads == 1
