@@ -294,7 +294,8 @@ class RollupStore:
         match: Document = {"l": learner}
         if after is not None:
             match["a"] = {"$gt": after}
-        cursor = self.learners.find(match, {"a": 1, "v": 1}).sort("a", 1).limit(limit)
+        fields = {"_id": 0, "a": 1, "v": 1}  # the `_id` repeats the activity and the learner
+        cursor = self.learners.find(match, fields).sort("a", 1).limit(limit)
         return [doc async for doc in cursor]
 
     async def all_documents(self) -> dict[str, dict[str, Document]]:
