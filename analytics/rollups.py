@@ -231,16 +231,12 @@ class RollupStore:
         match = {"a": activity, "d": {"$gte": since, "$lt": until}}
         return await self.days.find_one(match, {"_id": 1}) is not None
 
-    async def months(self, activity: str) -> list[str]:
-        """The first days of the activity's months with statements, in order (a dozen
-        documents a year, on the `period` index: a sorted read of its days costs more)."""
+    async def month_documents(self, activity: str, fields: Document) -> list[Document]:
+        """The activity's month documents, with `fields`, in order: its months with
+        statements and what they hold in one read, where a window or a series spans them."""
         match = {"a": activity, "k": KINDS[MONTH]}
-        return sorted([doc["d"] async for doc in self.periods.find(match, {"d": 1})])
-
-    async def month_span(self, activity: str) -> tuple[str | None, str | None]:
-        """The first days of the activity's first and last month with statements."""
-        months = await self.months(activity)
-        return (months[0], months[-1]) if months else (None, None)
+        docs = [doc async for doc in self.periods.find(match, {**fields, "d": 1})]
+        return sorted(docs, key=lambda doc: str(doc["d"]))
 
     @staticmethod
     def ids(activity: str, pieces: Iterable[tuple[str, str]]) -> list[str]:

@@ -20,7 +20,7 @@ from analytics.contribution import STORE, field_name, identifier_of, value_of
 from analytics.pacing import FLAT_OUT, Pacing
 from analytics.params import FIRST_DAY, PAST_LAST_DAY
 from analytics.periods import MONTH, next_period, period_start, pieces
-from analytics.rollups import SERIES, RollupStore
+from analytics.rollups import CALENDAR, SERIES, RollupStore
 from analytics.source import StatementSource
 from analytics.vocabulary_store import VocabularyRegistry
 from statements.vocabulary import Vocabulary
@@ -143,14 +143,30 @@ class Analytics:
 
     async def _covering(self, activity: str, since: str, until: str) -> list[Document]:
         """The day, week and month documents that cover the window's days on which the
-        activity has statements, each day once (`periods.pieces`)."""
-        low, high = since, until
-        if since == FIRST_DAY or until == PAST_LAST_DAY or _days(since, until) > MAX_SPAN_DAYS:
-            first, last = await self.rollups.month_span(activity)
-            if first is None or last is None:
-                return []
-            low, high = max(since, first), min(until, next_period(last, MONTH))
-        return await self.rollups.calendar(activity, pieces(low, high)) if low < high else []
+        activity has statements, each day once (`periods.pieces`). An open or long window
+        reads the activity's month documents first, in one read: they give its span, and
+        they are the whole months of the window (what remains is edge days and weeks)."""
+        if not (
+            since == FIRST_DAY or until == PAST_LAST_DAY or _days(since, until) > MAX_SPAN_DAYS
+        ):
+            return await self.rollups.calendar(activity, pieces(since, until))
+        months = await self.rollups.month_documents(activity, CALENDAR)
+        if not months:
+            return []
+        low = max(since, months[0]["d"])
+        high = min(until, next_period(months[-1]["d"], MONTH))
+        return await self._with_months(activity, months, pieces(low, high) if low < high else [])
+
+    async def _with_months(
+        self, activity: str, months: list[Document], wanted: list[tuple[str, str]]
+    ) -> list[Document]:
+        """The documents of `wanted` pieces, its whole months taken from `months` (every
+        month document of the activity: a month not among them has no statements)."""
+        have = {doc["_id"]: doc for doc in months}
+        ids = self.rollups.ids(activity, [p for p in wanted if p[0] == MONTH])
+        found = [have[i] for i in ids if i in have]
+        rest = [p for p in wanted if p[0] != MONTH]
+        return found + (await self.rollups.calendar(activity, rest) if rest else [])
 
     async def _identifiers(self, activity: str, learners: list[str]) -> dict[str, Document]:
         """Each learner's actor identifier (by escaped name): from the learner key itself
@@ -178,7 +194,11 @@ class Analytics:
     async def timeseries(
         self, activity: str, interval: str, since: str, until: str, cursor: str | None
     ) -> Document:
-        months = await self.rollups.months(activity)  # where the statements are, in one read
+        # where the statements are, in one read (for a monthly series, with their figures)
+        month_docs = await self.rollups.month_documents(
+            activity, SERIES if interval == MONTH else {}
+        )
+        months = [str(doc["d"]) for doc in month_docs]
         start = cursor or since
         if start == FIRST_DAY:  # from the first month with statements
             start = months[0] if months else until
@@ -192,7 +212,10 @@ class Analytics:
             periods[end] = pieces(max(end, since), min(following, until))
             end = following
         wanted = [p for part in periods.values() for p in part]
-        docs = await self.rollups.calendar(activity, wanted, SERIES)
+        if interval == MONTH:
+            docs = await self._with_months(activity, month_docs, wanted)
+        else:
+            docs = await self.rollups.calendar(activity, wanted, SERIES)
         by_id = {doc["_id"]: doc for doc in docs}
         by_period = {
             period: [by_id[i] for i in self.rollups.ids(activity, part) if i in by_id]

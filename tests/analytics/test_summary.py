@@ -288,3 +288,33 @@ async def test_a_window_reads_its_edge_days_apart_and_its_runs_of_days_whole(
     assert summary["counts"] == {"completed": 5}
     assert summary["learners"] == {"completed": 5}
     assert [p["start"] for p in points["points"]] == ["2026-04-01", "2026-04-15", "2026-04-16"]
+
+
+async def test_a_monthly_series_cut_by_since_counts_only_the_days_inside(
+    client, analyst, services, learner_statement
+):
+    stamps = ["2026-01-05T10:00:00Z", "2026-01-20T10:00:00Z", "2026-03-02T10:00:00Z"]
+    await post(client, [learner_statement(f"l{i}", timestamp=t) for i, t in enumerate(stamps)])
+    await services.analytics.catch_up()
+    query = {"activity": COURSE, "interval": "month", "since": "2026-01-15"}
+
+    body = (await analyst.get("/analytics/activities/timeseries", params=query)).json()
+
+    assert [(p["start"], p["counts"]) for p in body["points"]] == [
+        ("2026-01-01", {"completed": 1}),
+        ("2026-03-01", {"completed": 1}),
+    ]
+    assert body["cursor"] is None
+
+
+async def test_an_all_time_slice_reads_every_month_of_the_activity(
+    client, analyst, services, learner_statement
+):
+    stamps = ["2025-11-05T10:00:00Z", "2026-01-20T10:00:00Z", "2026-03-02T10:00:00Z"]
+    await post(client, [learner_statement(f"l{i}", timestamp=t) for i, t in enumerate(stamps)])
+    await services.analytics.catch_up()
+    query = {"activity": COURSE, "group_by": "department"}
+
+    body = (await analyst.get("/analytics/activities/groups", params=query)).json()
+
+    assert [(g["value"], g["learners"]) for g in body["groups"]] == [(None, {"completed": 3})]
