@@ -112,14 +112,16 @@ async def caught_up(base: str, activity: str, timeout: float = 600.0) -> float:
     raise SystemExit("the rollups did not catch up")
 
 
-async def ratio(uri: str, workdir: Path, count: int, rounds: int) -> dict[str, Any]:
+async def ratio(
+    uri: str, workdir: Path, count: int, rounds: int, tree: Path = ROOT
+) -> dict[str, Any]:
     rates: dict[str, list[float]] = {"off": [], "on": []}
     catch_up: list[float] = []
     pools = make_pools(7)
     for round_ in range(rounds):
         for mode in ("off", "on"):
             database = f"ratio_{mode}_{round_}"
-            with running_lrs(uri, workdir, database, rollups=mode == "on") as base:
+            with running_lrs(uri, workdir, database, rollups=mode == "on", tree=tree) as base:
                 rates[mode].append(await ingest(base, StatementFactory(pools, round_), count))
                 if mode == "on":
                     catch_up.append(await caught_up(base, pools.activities[0]["id"]))
@@ -250,7 +252,7 @@ async def run(args: argparse.Namespace, uri: str, workdir: Path) -> dict[str, An
     results: dict[str, Any] = {"cpus": os.cpu_count(), "load_at_start": os.getloadavg()}
     if args.ratio_statements:
         results["ingest_rollups_on_vs_off"] = await ratio(
-            uri, workdir, args.ratio_statements, args.rounds
+            uri, workdir, args.ratio_statements, args.rounds, args.tree
         )
         print(json.dumps(results, indent=2), flush=True)
     if args.statements:
