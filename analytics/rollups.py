@@ -231,11 +231,19 @@ class RollupStore:
         match = {"a": activity, "d": {"$gte": since, "$lt": until}}
         return await self.days.find_one(match, {"_id": 1}) is not None
 
-    async def month_documents(self, activity: str, fields: Document) -> list[Document]:
-        """The activity's month documents, with `fields`, in order: its months with
-        statements and what they hold in one read, where a window or a series spans them."""
-        match = {"a": activity, "k": KINDS[MONTH]}
-        docs = [doc async for doc in self.periods.find(match, {**fields, "d": 1})]
+    async def month_documents(
+        self, activity: str, fields: Document, since: str | None = None, limit: int = 0
+    ) -> list[Document]:
+        """The activity's month documents from the month of `since` on (all of them
+        without), with `fields`, in order; the first `limit` of them when given (SecantusDB
+        still reads every match: the limit saves their transfer)."""
+        match: Document = {"a": activity, "k": KINDS[MONTH]}
+        if since is not None:
+            match["d"] = {"$gte": since}
+        cursor = self.periods.find(match, {**fields, "d": 1})
+        if limit:
+            cursor = cursor.sort("d", 1).limit(limit)
+        docs = [doc async for doc in cursor]
         return sorted(docs, key=lambda doc: str(doc["d"]))
 
     @staticmethod

@@ -144,18 +144,23 @@ class Analytics:
     async def _covering(self, activity: str, since: str, until: str) -> list[Document]:
         """The day, week and month documents that cover the window's days on which the
         activity has statements, each day once (`periods.pieces`). An open or long window
-        reads the activity's month documents first, in one read: they give its span, and
-        they are the whole months of the window (what remains is edge days and weeks)."""
+        is first narrowed to the activity's months with statements (one read of its month
+        documents); an all-time one takes its documents from that same read (they are the
+        whole months of the activity)."""
         if not (
             since == FIRST_DAY or until == PAST_LAST_DAY or _days(since, until) > MAX_SPAN_DAYS
         ):
             return await self.rollups.calendar(activity, pieces(since, until))
-        months = await self.rollups.month_documents(activity, CALENDAR)
+        all_time = since == FIRST_DAY and until == PAST_LAST_DAY
+        months = await self.rollups.month_documents(activity, CALENDAR if all_time else {})
         if not months:
             return []
         low = max(since, months[0]["d"])
         high = min(until, next_period(months[-1]["d"], MONTH))
-        return await self._with_months(activity, months, pieces(low, high) if low < high else [])
+        wanted = pieces(low, high) if low < high else []
+        if all_time:
+            return await self._with_months(activity, months, wanted)
+        return await self.rollups.calendar(activity, wanted) if wanted else []
 
     async def _with_months(
         self, activity: str, months: list[Document], wanted: list[tuple[str, str]]
@@ -194,12 +199,16 @@ class Analytics:
     async def timeseries(
         self, activity: str, interval: str, since: str, until: str, cursor: str | None
     ) -> Document:
-        # where the statements are, in one read (for a monthly series, with their figures)
-        month_docs = await self.rollups.month_documents(
-            activity, SERIES if interval == MONTH else {}
-        )
-        months = [str(doc["d"]) for doc in month_docs]
         start = cursor or since
+        # where the statements are, in one read; a monthly series takes its page's months
+        # (and the next one, for its cursor) with their figures
+        if interval == MONTH:
+            lower = None if start == FIRST_DAY else period_start(start, MONTH)
+            page = PERIODS_PER_PAGE[MONTH] + 1
+            month_docs = await self.rollups.month_documents(activity, SERIES, lower, page)
+        else:
+            month_docs = await self.rollups.month_documents(activity, {})
+        months = [str(doc["d"]) for doc in month_docs]
         if start == FIRST_DAY:  # from the first month with statements
             start = months[0] if months else until
         start = period_start(start, interval) if start < until else until

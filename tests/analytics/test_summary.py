@@ -318,3 +318,28 @@ async def test_an_all_time_slice_reads_every_month_of_the_activity(
     body = (await analyst.get("/analytics/activities/groups", params=query)).json()
 
     assert [(g["value"], g["learners"]) for g in body["groups"]] == [(None, {"completed": 3})]
+
+
+async def test_a_monthly_series_of_more_months_than_a_page_pages_them_all(
+    client, analyst, services, learner_statement
+):
+    months = [f"2026-{m:02d}" for m in range(1, 13)] + ["2027-01", "2027-02", "2027-03"]
+    statements = [
+        learner_statement(f"l{i}", timestamp=f"{m}-10T10:00:00Z") for i, m in enumerate(months)
+    ]
+    await post(client, statements)
+    await services.analytics.catch_up()
+    query = {"activity": COURSE, "interval": "month"}
+
+    first = (await analyst.get("/analytics/activities/timeseries", params=query)).json()
+    rest = (
+        await analyst.get(
+            "/analytics/activities/timeseries", params={**query, "cursor": first["cursor"]}
+        )
+    ).json()
+
+    assert [p["start"][:7] for p in first["points"]] == months[:12]
+    assert first["cursor"] == "2027-01-01"
+    assert [p["start"][:7] for p in rest["points"]] == months[12:]
+    assert [p["counts"] for p in rest["points"]] == [{"completed": 1}] * 3
+    assert rest["cursor"] is None
