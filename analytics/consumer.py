@@ -184,6 +184,11 @@ class Consumer:
         waiting = await self.refreshes.waiting()
         return Progress(int(state.get("seq", 0)), self.horizon(), waiting)
 
+    async def cursor(self) -> int:
+        """The cursor alone (what an answer's `through` says): one point read."""
+        state = await self.state.find_one({"_id": CURSOR}, {"seq": 1}) or {}
+        return int(state.get("seq", 0))
+
     async def reset(self) -> None:
         """Start over from the first statement (rebuild): rollups cleared, cursor at 0.
 

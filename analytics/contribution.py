@@ -88,6 +88,20 @@ def contribution_of(statement: Mapping[str, Any], verb: str) -> Contribution | N
     )
 
 
+def identifier_of(learner: str) -> dict[str, Any] | None:
+    """The actor identifier a learner (`statements.index.agent_key`) stands for, when the key
+    alone says it: an identifier that resolves to the same person as the one sent (an e-mail
+    with its domain lowercased; an account whose home page or name holds `::` is ambiguous,
+    so None: the caller reads the learner document's)."""
+    kind, _, rest = learner.partition("::")
+    if kind in ("mbox", "mbox_sha1sum", "openid"):
+        return {kind: rest}
+    if kind == "account" and rest.count("::") == 1:
+        home, name = rest.split("::")
+        return {"account": {"homePage": home, "name": name}}
+    return None
+
+
 def _moment(value: Any) -> datetime | None:
     moment = parse_timestamp(value) if isinstance(value, str) else None
     return None if moment is None else moment.astimezone(UTC)

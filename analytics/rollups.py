@@ -42,7 +42,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, OperationFailure
 
 from analytics.contribution import STORE, Delta, day_id, learner_id, period_id
-from analytics.periods import DAY, KINDS, MONTH
+from analytics.periods import DAY, KINDS, MONTH, WEEK, next_period
 from analytics.totals import Increments, recounted_totals, totals_increments
 
 DAYS = "analytics_days"
@@ -50,9 +50,17 @@ PERIODS = "analytics_periods"
 LEARNERS = "analytics_learners"
 TOTALS = "analytics_totals"
 DUPLICATE_KEY = 11000
+LOOKUP = 100
+"""Ids per `$in` read: on SecantusDB the cost per value grows with the list (docs/operations.md),
+so 2,000 learner documents read in lists of 1,000 cost several times lists of 100."""
+KNOWN = 300_000
+"""Rollup document ids this process has seen stored, to skip inserting them again (about
+100 bytes each); past this many the memory starts over (a skipped insert is only a saving)."""
 Document = dict[str, Any]
 CALENDAR = {"d": 1, "c": 1, "s": 1, "m": 1, "u": 1, "p": 1, "t": 1}
 """What an answer reads of a day, week or month document (not its bookkeeping)."""
+SERIES = {"d": 1, "c": 1, "s": 1, "m": 1, "u": 1}
+"""What a time series point reads (no attended time per learner, no completions)."""
 
 
 class RollupStore:
@@ -61,6 +69,9 @@ class RollupStore:
         self.periods = db[PERIODS]
         self.learners = db[LEARNERS]
         self.totals = db[TOTALS]
+        self._known: set[str] = set()
+        """Ids of documents known to exist: a range's insert attempt skips them (each would
+        be a duplicate key costing a failed insert before its update)."""
 
     async def ensure_indexes(self) -> None:
         await self.days.create_indexes(
@@ -89,8 +100,8 @@ class RollupStore:
         before the range, and the activities whose totals need a recount instead."""
         ids = list(set(delta.learners) | set(delta.firsts))
         before: dict[str, Document] = {}
-        for start in range(0, len(ids), 1000):
-            chunk = {"_id": {"$in": ids[start : start + 1000]}}
+        for start in range(0, len(ids), LOOKUP):
+            chunk = {"_id": {"$in": ids[start : start + LOOKUP]}}
             async for doc in self.learners.find(chunk, {"v": 1, "f": 1, "upto": 1}):
                 before[doc["_id"]] = doc
         return totals_increments(delta, before, upto)
@@ -108,7 +119,9 @@ class RollupStore:
         (on the embedded database an insert costs about a fifth of an update); one that
         exists makes the insert a duplicate key and gets the guarded update instead. Both
         are exact on a redo: the insert of a document already there fails, and the update
-        of a document already past `upto` matches nothing."""
+        of a document already past `upto` matches nothing. A document this process has
+        seen stored goes straight to the update (an upsert: were it deleted since, by a
+        refresh or a rebuild, the update creates it, with the same fields)."""
         if totals is None:
             totals, _ = await self.totals_for(delta, upto)
         await _bulk(
@@ -130,7 +143,10 @@ class RollupStore:
                 for doc_id, inc in increments.items()
                 if (changed := {k: v for k, v in inc.items() if v}) or delta.firsts.get(doc_id)
             }
-            existing = await _insert_new(collection, delta, changes, upto)
+            fresh = {d: inc for d, inc in changes.items() if d not in self._known}
+            existing = [d for d in changes if d in self._known]
+            existing += await _insert_new(collection, delta, fresh, upto)
+            self._remember(changes)
             operations = [
                 UpdateOne(
                     {"_id": doc_id, "upto": {"$lt": upto}},
@@ -140,6 +156,11 @@ class RollupStore:
                 for doc_id in existing
             ]
             await _bulk(collection, operations)
+
+    def _remember(self, ids: Iterable[str]) -> None:
+        if len(self._known) > KNOWN:
+            self._known.clear()
+        self._known.update(ids)
 
     async def replace_activity(self, activity: str, delta: Delta, upto: int) -> None:
         """Set one activity's documents to a full recount (refresh after erasure/retention),
@@ -185,6 +206,7 @@ class RollupStore:
             await self.days.insert_many(docs, ordered=False)
 
     async def clear(self) -> None:
+        self._known.clear()
         for collection in (self.days, self.periods, self.learners, self.totals):
             await collection.delete_many({})
 
@@ -209,33 +231,56 @@ class RollupStore:
         match = {"a": activity, "d": {"$gte": since, "$lt": until}}
         return await self.days.find_one(match, {"_id": 1}) is not None
 
-    async def month_span(self, activity: str) -> tuple[str | None, str | None]:
-        """The first days of the activity's first and last month with statements (a dozen
-        documents a year, on the `period` index: a sorted read of its days costs more)."""
-        match = {"a": activity, "k": KINDS[MONTH]}
-        months = [doc["d"] async for doc in self.periods.find(match, {"d": 1})]
-        return (min(months), max(months)) if months else (None, None)
+    async def month_documents(
+        self, activity: str, fields: Document, since: str | None = None, limit: int = 0
+    ) -> list[Document]:
+        """The activity's month documents from the month of `since` on (all of them
+        without), with `fields`, in order; the first `limit` of them when given (SecantusDB
+        still reads every match: the limit saves their transfer)."""
+        match: Document = {"a": activity, "k": KINDS[MONTH]}
+        if since is not None:
+            match["d"] = {"$gte": since}
+        cursor = self.periods.find(match, {**fields, "d": 1})
+        if limit:
+            cursor = cursor.sort("d", 1).limit(limit)
+        docs = [doc async for doc in cursor]
+        return sorted(docs, key=lambda doc: str(doc["d"]))
 
     @staticmethod
     def ids(activity: str, pieces: Iterable[tuple[str, str]]) -> list[str]:
         return [period_id(activity, interval, start) for interval, start in pieces]
 
-    async def calendar(self, activity: str, pieces: list[tuple[str, str]]) -> list[Document]:
+    async def calendar(
+        self, activity: str, pieces: list[tuple[str, str]], fields: Document = CALENDAR
+    ) -> list[Document]:
         """The day, week and month documents of `pieces` ((interval, start) pairs) that
-        exist, by `_id` (point reads)."""
-        days = self.ids(activity, [p for p in pieces if p[0] == DAY])
-        periods = self.ids(activity, [p for p in pieces if p[0] != DAY])
-        found = []
-        for collection, ids in ((self.days, days), (self.periods, periods)):
-            if ids:
-                found += [doc async for doc in collection.find({"_id": {"$in": ids}}, CALENDAR)]
+        exist, with `fields`: one read per collection, a range of the index when the pieces
+        are of one interval and fill most of their span (a day series, a run of weeks or
+        months: SecantusDB's `$in` costs more per value than a range does per document),
+        point reads by `_id` otherwise (a window's edge days, far apart)."""
+        found: list[Document] = []
+        for collection, kinds in ((self.days, (DAY,)), (self.periods, (WEEK, MONTH))):
+            mine = sorted((start, kind) for kind, start in pieces if kind in kinds)
+            if not mine:
+                continue
+            starts = [start for start, _ in mine]
+            interval = mine[0][1]
+            if all(kind == interval for _, kind in mine) and _dense(starts, interval):
+                match: Document = {"a": activity, "d": {"$gte": starts[0], "$lte": starts[-1]}}
+                if interval != DAY:
+                    match["k"] = KINDS[interval]
+                wanted = set(starts)
+                found += [doc async for doc in collection.find(match, fields) if doc["d"] in wanted]
+            else:
+                ids = self.ids(activity, [(kind, start) for start, kind in mine])
+                found += [doc async for doc in collection.find({"_id": {"$in": ids}}, fields)]
         return found
 
     async def identifiers(self, activity: str, learners: list[str]) -> dict[str, Document]:
         """The actor identifier of each learner of the activity (its learner document's)."""
         found = {}
-        for start in range(0, len(learners), 1000):
-            ids = [learner_id(activity, name) for name in learners[start : start + 1000]]
+        for start in range(0, len(learners), LOOKUP):
+            ids = [learner_id(activity, name) for name in learners[start : start + LOOKUP]]
             async for doc in self.learners.find({"_id": {"$in": ids}}, {"l": 1, "who": 1}):
                 found[doc["l"]] = doc.get("who", {})
         return found
@@ -253,7 +298,8 @@ class RollupStore:
         match: Document = {"l": learner}
         if after is not None:
             match["a"] = {"$gt": after}
-        cursor = self.learners.find(match, {"a": 1, "v": 1}).sort("a", 1).limit(limit)
+        fields = {"_id": 0, "a": 1, "v": 1}  # the `_id` repeats the activity and the learner
+        cursor = self.learners.find(match, fields).sort("a", 1).limit(limit)
         return [doc async for doc in cursor]
 
     async def all_documents(self) -> dict[str, dict[str, Document]]:
@@ -281,6 +327,15 @@ def expected_documents(delta: Delta) -> dict[str, dict[str, Document]]:
     )
     expected[TOTALS] = {activity: _expand({"a": activity}, inc) for activity, inc in totals.items()}
     return expected
+
+
+def _dense(starts: list[str], interval: str) -> bool:
+    """Whether `starts` (sorted, several) fill at least half the periods of `interval` from
+    the first to the last."""
+    most, count, current = 2 * len(starts), 1, starts[0]
+    while current < starts[-1] and count <= most:
+        current, count = next_period(current, interval), count + 1
+    return len(starts) > 1 and count <= most
 
 
 def _update(delta: Delta, doc_id: str, increments: dict[str, float], upto: int) -> Document:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import date
 from typing import Any, Protocol
@@ -15,11 +16,11 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from analytics import queries
 from analytics.consumer import Consumer, Progress
-from analytics.contribution import STORE, field_name, value_of
+from analytics.contribution import STORE, field_name, identifier_of, value_of
 from analytics.pacing import FLAT_OUT, Pacing
 from analytics.params import FIRST_DAY, PAST_LAST_DAY
 from analytics.periods import MONTH, next_period, period_start, pieces
-from analytics.rollups import RollupStore
+from analytics.rollups import CALENDAR, SERIES, RollupStore
 from analytics.source import StatementSource
 from analytics.vocabulary_store import VocabularyRegistry
 from statements.vocabulary import Vocabulary
@@ -29,6 +30,9 @@ MAX_SPAN_DAYS = 400
 """A window up to this long is cut into pieces as given; a longer or open one is first
 narrowed to the activity's first and last month (one indexed read of its month
 documents), so an open window costs what the activity's life does, not the calendar's."""
+THROUGH_SECONDS = 0.25
+"""How long a process answers with the cursor it last read. An older cursor only claims
+less (every statement before it is counted all the same), and it saves every answer a read."""
 MAX_IDENTIFIERS = 200_000
 """Learners whose actor identifier a process keeps (for the slices by HRIS attribute)."""
 Document = dict[str, Any]
@@ -73,6 +77,8 @@ class Analytics:
         self.vocabulary = VocabularyRegistry(db, file_vocabulary)
         self.source = source
         self._who: dict[str, Document] = {}
+        self._through = (0, -THROUGH_SECONDS)
+        """The cursor last read, and when (monotonic seconds)."""
 
     async def ensure_indexes(self) -> None:
         await self.rollups.ensure_indexes()
@@ -99,6 +105,16 @@ class Analytics:
 
     async def catch_up(self) -> Progress:
         return await self.consumer.catch_up()
+
+    async def through(self) -> int:
+        """The consumer's cursor, read at most every `THROUGH_SECONDS`: every statement
+        with a lower sequence position is counted in the rollups."""
+        cursor, read_at = self._through
+        now = time.monotonic()
+        if now - read_at >= THROUGH_SECONDS:
+            cursor = await self.consumer.cursor()
+            self._through = (cursor, now)
+        return cursor
 
     # -- answers ----------------------------------------------------------------------------
 
@@ -127,19 +143,48 @@ class Analytics:
 
     async def _covering(self, activity: str, since: str, until: str) -> list[Document]:
         """The day, week and month documents that cover the window's days on which the
-        activity has statements, each day once (`periods.pieces`)."""
-        low, high = since, until
-        if since == FIRST_DAY or until == PAST_LAST_DAY or _days(since, until) > MAX_SPAN_DAYS:
-            first, last = await self.rollups.month_span(activity)
-            if first is None or last is None:
-                return []
-            low, high = max(since, first), min(until, next_period(last, MONTH))
-        return await self.rollups.calendar(activity, pieces(low, high)) if low < high else []
+        activity has statements, each day once (`periods.pieces`). An open or long window
+        is first narrowed to the activity's months with statements (one read of its month
+        documents); an all-time one takes its documents from that same read (they are the
+        whole months of the activity)."""
+        if not (
+            since == FIRST_DAY or until == PAST_LAST_DAY or _days(since, until) > MAX_SPAN_DAYS
+        ):
+            return await self.rollups.calendar(activity, pieces(since, until))
+        all_time = since == FIRST_DAY and until == PAST_LAST_DAY
+        months = await self.rollups.month_documents(activity, CALENDAR if all_time else {})
+        if not months:
+            return []
+        low = max(since, months[0]["d"])
+        high = min(until, next_period(months[-1]["d"], MONTH))
+        wanted = pieces(low, high) if low < high else []
+        if all_time:
+            return await self._with_months(activity, months, wanted)
+        return await self.rollups.calendar(activity, wanted) if wanted else []
+
+    async def _with_months(
+        self, activity: str, months: list[Document], wanted: list[tuple[str, str]]
+    ) -> list[Document]:
+        """The documents of `wanted` pieces, its whole months taken from `months` (every
+        month document of the activity: a month not among them has no statements)."""
+        have = {doc["_id"]: doc for doc in months}
+        ids = self.rollups.ids(activity, [p for p in wanted if p[0] == MONTH])
+        found = [have[i] for i in ids if i in have]
+        rest = [p for p in wanted if p[0] != MONTH]
+        return found + (await self.rollups.calendar(activity, rest) if rest else [])
 
     async def _identifiers(self, activity: str, learners: list[str]) -> dict[str, Document]:
-        """Each learner's actor identifier (by escaped name), read once per process: a
-        learner key always stands for the same identifier."""
-        missing = [name for name in learners if name not in self._who]
+        """Each learner's actor identifier (by escaped name): from the learner key itself
+        when it says it (`contribution.identifier_of`), else read once per process from the
+        learner document (a learner key always stands for the same identifier)."""
+        missing = []
+        for name in learners:
+            if name not in self._who:
+                who = identifier_of(value_of(name))
+                if who is None:
+                    missing.append(name)
+                else:
+                    self._remember_who(name, who)
         if missing:
             found = await self.rollups.identifiers(activity, [value_of(n) for n in missing])
             for learner, who in found.items():
@@ -155,9 +200,17 @@ class Analytics:
         self, activity: str, interval: str, since: str, until: str, cursor: str | None
     ) -> Document:
         start = cursor or since
+        # where the statements are, in one read; a monthly series takes its page's months
+        # (and the next one, for its cursor) with their figures
+        if interval == MONTH:
+            lower = None if start == FIRST_DAY else period_start(start, MONTH)
+            page = PERIODS_PER_PAGE[MONTH] + 1
+            month_docs = await self.rollups.month_documents(activity, SERIES, lower, page)
+        else:
+            month_docs = await self.rollups.month_documents(activity, {})
+        months = [str(doc["d"]) for doc in month_docs]
         if start == FIRST_DAY:  # from the first month with statements
-            first, _ = await self.rollups.month_span(activity)
-            start = first or until
+            start = months[0] if months else until
         start = period_start(start, interval) if start < until else until
         periods: dict[str, list[tuple[str, str]]] = {}
         end = start
@@ -167,18 +220,30 @@ class Analytics:
             following = next_period(end, interval)
             periods[end] = pieces(max(end, since), min(following, until))
             end = following
-        docs = await self.rollups.calendar(activity, [p for part in periods.values() for p in part])
+        wanted = [p for part in periods.values() for p in part]
+        if interval == MONTH:
+            docs = await self._with_months(activity, month_docs, wanted)
+        else:
+            docs = await self.rollups.calendar(activity, wanted, SERIES)
         by_id = {doc["_id"]: doc for doc in docs}
         by_period = {
             period: [by_id[i] for i in self.rollups.ids(activity, part) if i in by_id]
             for period, part in periods.items()
         }
-        more = end if end < until and await self._any_after(activity, end, until) else None
+        more = end if await self._any_in(activity, months, end, until) else None
         points = queries.series(by_period, interval)
         return {"activity": activity, "interval": interval, "points": points, "cursor": more}
 
-    async def _any_after(self, activity: str, day: str, until: str) -> bool:
-        return await self.rollups.any_day(activity, day, until)
+    async def _any_in(self, activity: str, months: list[str], since: str, until: str) -> bool:
+        """Whether the activity has statements in `[since, until)`: decided by its months
+        with statements when one lies wholly inside, or none meets the window; by its day
+        documents in the window otherwise (a month at the window's edge)."""
+        if since >= until:
+            return False
+        meeting = [m for m in months if m < until and next_period(m, MONTH) > since]
+        if any(since <= m and next_period(m, MONTH) <= until for m in meeting):
+            return True
+        return bool(meeting) and await self.rollups.any_day(activity, since, until)
 
     async def top_activities(self, limit: int) -> list[tuple[str, int]]:
         """The activities with the most counted statements, all time, from their totals."""

@@ -2,7 +2,7 @@
 and the latency of every aggregate endpoint over a large store.
 
     .venv/bin/python bench/rollups.py [--statements 250000] [--ratio-statements 20000]
-        [--keep DIR --database NAME] [--tree PATH] [--catch-up-seconds 3600]
+        [--keep DIR --database NAME] [--tree PATH] [--catch-up-seconds 3600] [--cache-size 3G]
 
 Starts a fresh embedded database (on a temporary directory) and `lrs serve` processes:
 
@@ -45,7 +45,7 @@ import orjson
 import pymongo
 import variants
 from common import StatementFactory, drive, latency_summary, make_pools
-from variants import ADMIN_KEY, ADMIN_SECRET
+from variants import ADMIN_KEY, ADMIN_SECRET, OPLOG_ARGS
 
 from lrs.storage.embedded import EmbeddedDatabase
 
@@ -112,14 +112,16 @@ async def caught_up(base: str, activity: str, timeout: float = 600.0) -> float:
     raise SystemExit("the rollups did not catch up")
 
 
-async def ratio(uri: str, workdir: Path, count: int, rounds: int) -> dict[str, Any]:
+async def ratio(
+    uri: str, workdir: Path, count: int, rounds: int, tree: Path = ROOT
+) -> dict[str, Any]:
     rates: dict[str, list[float]] = {"off": [], "on": []}
     catch_up: list[float] = []
     pools = make_pools(7)
     for round_ in range(rounds):
         for mode in ("off", "on"):
             database = f"ratio_{mode}_{round_}"
-            with running_lrs(uri, workdir, database, rollups=mode == "on") as base:
+            with running_lrs(uri, workdir, database, rollups=mode == "on", tree=tree) as base:
                 rates[mode].append(await ingest(base, StatementFactory(pools, round_), count))
                 if mode == "on":
                     catch_up.append(await caught_up(base, pools.activities[0]["id"]))
@@ -250,7 +252,7 @@ async def run(args: argparse.Namespace, uri: str, workdir: Path) -> dict[str, An
     results: dict[str, Any] = {"cpus": os.cpu_count(), "load_at_start": os.getloadavg()}
     if args.ratio_statements:
         results["ingest_rollups_on_vs_off"] = await ratio(
-            uri, workdir, args.ratio_statements, args.rounds
+            uri, workdir, args.ratio_statements, args.rounds, args.tree
         )
         print(json.dumps(results, indent=2), flush=True)
     if args.statements:
@@ -270,6 +272,9 @@ def main() -> int:
     parser.add_argument("--tree", type=Path, default=ROOT, help="the checkout whose LRS runs")
     parser.add_argument("--catch-up-seconds", type=float, default=3600)
     parser.add_argument("--kinds", nargs="*", help="measure only these endpoints")
+    parser.add_argument(
+        "--cache-size", default="1G", help="the database's cache (3G for 250,000 statements)"
+    )
     args = parser.parse_args()
     with contextlib.ExitStack() as stack:
         if args.keep is None:
@@ -277,7 +282,9 @@ def main() -> int:
             workdir = Path(tmp)
         else:
             workdir = args.keep
-        database = EmbeddedDatabase(str(workdir / "db"), cache_size="1G")
+        database = EmbeddedDatabase(
+            str(workdir / "db"), cache_size=args.cache_size, extra_args=OPLOG_ARGS
+        )
         uri = database.start()
         try:
             results = asyncio.run(run(args, uri, workdir))

@@ -1,20 +1,27 @@
 """`analytics.service.People` over the identity import: the HRIS attributes the aggregates
 may be sliced by, for the actors stored in the learner rollups.
 
-Resolution is the identity store's (`IdentityStore.resolve_many`): an actor resolves to one
-person or to none (no match, or several people), never to a guess. Resolutions are kept
-for a minute (at most `CACHE_SIZE` actors): a slice of a course with thousands of learners
-would otherwise resolve every one of them on every request, while HRIS rows change daily.
+Resolution is the identity store's rule (`IdentityStore.resolve_with`): an actor resolves to
+one person or to none (no match, or several people), never to a guess. It runs against a
+table of the whole import (each identifier key with its holder) read in one query and kept
+`CACHE_SECONDS`: a slice of a course with thousands of learners then resolves them in
+memory, where a query per slice (a `$in` of every learner's keys) cost seconds on the
+embedded database the first time a process met them. HRIS rows change daily; a change shows
+in the slices within `CACHE_SECONDS`. A table three quarters that old is read again in the
+background while the slices go on with it, so while slices are asked for steadily no
+request waits for the read but the first.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
-from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import orjson
+from pymongo.errors import PyMongoError
 
 from forwarders.identity.person import Person
 from forwarders.identity.store import IdentityStore
@@ -26,9 +33,9 @@ COLUMNS = {
     "status": "status",
 }
 """Group-by name -> the person's field (every attribute the identity import carries)."""
-CHUNK = 1000
 CACHE_SECONDS = 60.0
-CACHE_SIZE = 200_000
+AHEAD = 0.75
+"""Past this share of `CACHE_SECONDS`, the table is read again in the background."""
 
 
 class IdentityPeople:
@@ -37,33 +44,53 @@ class IdentityPeople:
     def __init__(self, store: IdentityStore, clock: Callable[[], float] = time.monotonic) -> None:
         self.store = store
         self.clock = clock
-        self._cache: OrderedDict[bytes, tuple[float, Person | None]] = OrderedDict()
+        self._holders: Mapping[str, Person] | None = None
+        self._read_at = 0.0
+        self._people: dict[bytes, Person | None] = {}
+        """Each actor met, resolved against the current table (dropped with it)."""
+        self._reading: asyncio.Task[None] | None = None
+        self._first = asyncio.Lock()
 
     async def attribute(self, actors: Sequence[dict[str, Any]], column: str) -> list[str | None]:
         field = COLUMNS[column]
-        people = await self._people(actors)
+        people = await self._resolved(actors)
         return [None if person is None else getattr(person, field) for person in people]
 
-    async def _people(self, actors: Sequence[dict[str, Any]]) -> list[Person | None]:
-        now = self.clock()
-        keys = [orjson.dumps(actor, option=orjson.OPT_SORT_KEYS) for actor in actors]
-        missing = [i for i, key in enumerate(keys) if self._fresh(key, now) is None]
-        for start in range(0, len(missing), CHUNK):
-            chunk = missing[start : start + CHUNK]
-            found = await self.store.resolve_many([actors[i] for i in chunk])
-            for i, resolution in zip(chunk, found, strict=True):
-                self._remember(keys[i], now, resolution.person)
-        return [self._cache[key][1] for key in keys]
+    async def _resolved(self, actors: Sequence[dict[str, Any]]) -> list[Person | None]:
+        holders = await self._table()
+        found = []
+        for actor in actors:
+            key = orjson.dumps(actor, option=orjson.OPT_SORT_KEYS)
+            if key not in self._people:
+                self._people[key] = self.store.resolve_with(holders, actor).person
+            found.append(self._people[key])
+        return found
 
-    def _fresh(self, key: bytes, now: float) -> tuple[float, Person | None] | None:
-        entry = self._cache.get(key)
-        if entry is None or now - entry[0] > CACHE_SECONDS:
-            return None
-        self._cache.move_to_end(key)
-        return entry
+    async def _table(self) -> Mapping[str, Person]:
+        age = self.clock() - self._read_at
+        if self._holders is None or age > CACHE_SECONDS:
+            async with self._first:  # the slices that find no table wait for one read
+                if self._holders is None or self.clock() - self._read_at > CACHE_SECONDS:
+                    return await self._read()
+                return self._holders
+        if age > AHEAD * CACHE_SECONDS and self._reading is None:
+            self._reading = asyncio.create_task(self._read_again())
+        return self._holders
 
-    def _remember(self, key: bytes, now: float, person: Person | None) -> None:
-        self._cache[key] = (now, person)
-        self._cache.move_to_end(key)
-        while len(self._cache) > CACHE_SIZE:
-            self._cache.popitem(last=False)
+    async def _read(self) -> Mapping[str, Person]:
+        read_at = self.clock()
+        holders = await self.store.holders()
+        self._holders, self._read_at, self._people = holders, read_at, {}
+        return holders
+
+    async def _read_again(self) -> None:
+        try:
+            with contextlib.suppress(PyMongoError):
+                await self._read()
+        finally:
+            self._reading = None
+
+    async def settled(self) -> None:
+        """Wait for a background read under way (tests)."""
+        if self._reading is not None:
+            await asyncio.shield(self._reading)

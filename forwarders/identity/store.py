@@ -97,6 +97,19 @@ class IdentityStore:
                 holders.update({k: person for k in only_keys(doc["keys"]) if k in wanted})
         return [_resolution(keys, holders) for keys in keyed]
 
+    async def holders(self) -> dict[str, Person]:
+        """Every identifier key with the person holding it: the whole import in one read,
+        for a caller that resolves many actors again and again (`resolve_with`)."""
+        holders: dict[str, Person] = {}
+        async for doc in self.people.find({}):
+            person = person_of(doc)
+            holders.update({k: person for k in only_keys(doc.get("keys", []))})
+        return holders
+
+    def resolve_with(self, holders: Mapping[str, Person], actor: Mapping[str, Any]) -> Resolution:
+        """`resolve` against a table `holders` returned (the same rule, no query)."""
+        return _resolution(actor_keys(actor, self.alias_domains), holders)
+
     # -- import -----------------------------------------------------------------------------
 
     async def import_people(self, rows: Sequence[PersonRow], now: datetime) -> ImportReport:

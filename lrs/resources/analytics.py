@@ -35,8 +35,8 @@ from statements.index import agent_key
 async def _analytics(request: Request) -> tuple[Analytics, dict[str, Any]]:
     require_analytics(credential_of(request.scope))
     services: Services = request.state.services
-    progress = await services.analytics.consumer.progress()
-    return services.analytics, {"through": stored_string(ms_of(progress.cursor))}
+    cursor = await services.analytics.through()
+    return services.analytics, {"through": stored_string(ms_of(cursor))}
 
 
 @SUMMARY

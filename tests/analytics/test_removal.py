@@ -81,3 +81,26 @@ async def test_erasure_removes_the_learners_statements_from_the_rollups(
         "/analytics/learners/activities", params={"agent": '{"mbox": "mailto:ada@example.com"}'}
     )
     assert learner.json()["activities"] == []
+
+
+async def test_a_statement_after_an_erasure_emptied_its_documents_recreates_them_exactly(
+    client, analyst, services, make_credentials, learner_statement
+):
+    """The consumer remembers which documents exist (to skip inserting them again); an
+    erasure deletes them under it, and the next statement on the same day, week and month
+    must create them anew, with every field."""
+    day = "2026-03-04T10:00:00Z"
+    await client.post("/xapi/statements", json=[learner_statement("ada", timestamp=day)])
+    await services.analytics.catch_up()
+    admin = await make_credentials(("admin",))
+    agent = {"mbox": "mailto:ada@example.com"}
+    assert (await client.post("/admin/erasure", json={"agent": agent}, headers=admin)).is_success
+    await services.analytics.catch_up()
+
+    await client.post("/xapi/statements", json=[learner_statement("bob", "passed", timestamp=day)])
+
+    await exact(services)
+    window = {"activity": COURSE, "since": "2026-03-04", "until": "2026-03-05"}
+    body = (await analyst.get(SUMMARY, params=window)).json()
+    assert body["counts"] == {"passed": 1}
+    assert body["learners"] == {"passed": 1}

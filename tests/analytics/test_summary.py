@@ -247,3 +247,99 @@ async def test_the_top_activities_are_ranked_by_counted_statements_all_time(
 
     assert await services.analytics.top_activities(10) == [(other, 3), (third, 2), (COURSE, 1)]
     assert await services.analytics.top_activities(1) == [(other, 3)]
+
+
+@pytest.mark.parametrize(
+    ("later", "cursor"),
+    [
+        (None, None),  # the page ends inside the last month, nothing after it
+        ("2026-02-20T10:00:00Z", "2026-02-16"),  # the same month, after the page
+        ("2026-04-02T10:00:00Z", "2026-02-16"),  # a later month
+    ],
+)
+async def test_a_page_has_a_cursor_exactly_when_statements_follow_it(
+    client, analyst, services, learner_statement, later, cursor
+):
+    stamps = ["2026-01-16T10:00:00Z", "2026-02-03T10:00:00Z", *([later] if later else [])]
+    await post(client, [learner_statement(f"l{i}", timestamp=t) for i, t in enumerate(stamps)])
+    await services.analytics.catch_up()
+    query = {"activity": COURSE, "interval": "day", "since": "2026-01-16"}
+
+    body = (await analyst.get("/analytics/activities/timeseries", params=query)).json()
+
+    assert [p["start"] for p in body["points"]] == ["2026-01-16", "2026-02-03"]
+    assert body["cursor"] == cursor
+
+
+async def test_a_window_reads_its_edge_days_apart_and_its_runs_of_days_whole(
+    client, analyst, services, learner_statement
+):
+    days = ["2026-01-22", "2026-01-30", "2026-02-11", "2026-04-01", "2026-04-15", "2026-04-16"]
+    await post(
+        client, [learner_statement(f"l{i}", timestamp=f"{d}T10:00:00Z") for i, d in enumerate(days)]
+    )
+    await services.analytics.catch_up()
+    window = {"activity": COURSE, "since": "2026-01-22", "until": "2026-04-16"}
+    series = {"activity": COURSE, "interval": "day", "since": "2026-04-01"}
+
+    summary = (await analyst.get(SUMMARY, params=window)).json()
+    points = (await analyst.get("/analytics/activities/timeseries", params=series)).json()
+
+    assert summary["counts"] == {"completed": 5}
+    assert summary["learners"] == {"completed": 5}
+    assert [p["start"] for p in points["points"]] == ["2026-04-01", "2026-04-15", "2026-04-16"]
+
+
+async def test_a_monthly_series_cut_by_since_counts_only_the_days_inside(
+    client, analyst, services, learner_statement
+):
+    stamps = ["2026-01-05T10:00:00Z", "2026-01-20T10:00:00Z", "2026-03-02T10:00:00Z"]
+    await post(client, [learner_statement(f"l{i}", timestamp=t) for i, t in enumerate(stamps)])
+    await services.analytics.catch_up()
+    query = {"activity": COURSE, "interval": "month", "since": "2026-01-15"}
+
+    body = (await analyst.get("/analytics/activities/timeseries", params=query)).json()
+
+    assert [(p["start"], p["counts"]) for p in body["points"]] == [
+        ("2026-01-01", {"completed": 1}),
+        ("2026-03-01", {"completed": 1}),
+    ]
+    assert body["cursor"] is None
+
+
+async def test_an_all_time_slice_reads_every_month_of_the_activity(
+    client, analyst, services, learner_statement
+):
+    stamps = ["2025-11-05T10:00:00Z", "2026-01-20T10:00:00Z", "2026-03-02T10:00:00Z"]
+    await post(client, [learner_statement(f"l{i}", timestamp=t) for i, t in enumerate(stamps)])
+    await services.analytics.catch_up()
+    query = {"activity": COURSE, "group_by": "department"}
+
+    body = (await analyst.get("/analytics/activities/groups", params=query)).json()
+
+    assert [(g["value"], g["learners"]) for g in body["groups"]] == [(None, {"completed": 3})]
+
+
+async def test_a_monthly_series_of_more_months_than_a_page_pages_them_all(
+    client, analyst, services, learner_statement
+):
+    months = [f"2026-{m:02d}" for m in range(1, 13)] + ["2027-01", "2027-02", "2027-03"]
+    statements = [
+        learner_statement(f"l{i}", timestamp=f"{m}-10T10:00:00Z") for i, m in enumerate(months)
+    ]
+    await post(client, statements)
+    await services.analytics.catch_up()
+    query = {"activity": COURSE, "interval": "month"}
+
+    first = (await analyst.get("/analytics/activities/timeseries", params=query)).json()
+    rest = (
+        await analyst.get(
+            "/analytics/activities/timeseries", params={**query, "cursor": first["cursor"]}
+        )
+    ).json()
+
+    assert [p["start"][:7] for p in first["points"]] == months[:12]
+    assert first["cursor"] == "2027-01-01"
+    assert [p["start"][:7] for p in rest["points"]] == months[12:]
+    assert [p["counts"] for p in rest["points"]] == [{"completed": 1}] * 3
+    assert rest["cursor"] is None
