@@ -1,7 +1,7 @@
 """Forwarding benchmark: end-to-end latency, sustained events/s, and the ingest cost.
 
     .venv/bin/python bench/forwarding.py [--latency 300] [--burst 3000] [--ingest 5000]
-                                         [--out bench/results/forwarding.json]
+                                         [--db-commands] [--out bench/results/forwarding.json]
 
 Starts its own embedded database (on a temporary directory), a webhook receiver (a separate
 process on loopback: `/ok` answers 200, `/flaky` answers 500 to 20 % of requests), `lrs
@@ -30,6 +30,11 @@ Phases:
   case), after the latency phases so that its backlog does not delay them;
 - ingest, forwarding off again: the worker stopped, on the now larger database, so that
   on/off are compared at a similar size.
+
+`--db-commands` (fresh-store pairs) adds to each ingest row the database's CPU per command
+and collection (`db_commands`, counted inside the database by `bench/dbcommands`), and to
+each "on" row the forwarding collections' commands and CPU per event: where the extra
+database time of forwarding goes, which the process's CPU alone cannot say.
 """
 
 from __future__ import annotations
@@ -165,14 +170,63 @@ async def wait_http(url: str, timeout: float = 60.0) -> None:
     raise SystemExit(f"{url} did not answer within {timeout:.0f}s")
 
 
+class DbCommands:
+    """The database's CPU per command and collection (`--db-commands`: the hook in
+    `bench/dbcommands` runs inside the database process), read around a phase."""
+
+    HOOK = Path(__file__).resolve().parent / "dbcommands"
+
+    def __init__(self, workdir: Path) -> None:
+        self.path = workdir / "db-commands.json"
+
+    def environ(self) -> dict[str, str]:
+        """What the database process is started with: the hook on its path."""
+        path = os.pathsep.join(filter(None, [str(self.HOOK), os.environ.get("PYTHONPATH")]))
+        return {"PYTHONPATH": path, "BENCH_DB_COMMANDS": str(self.path)}
+
+    async def _signal(self, suffix: str) -> None:
+        flag = Path(f"{self.path}{suffix}")
+        flag.touch()
+        deadline = time.monotonic() + 10
+        while flag.exists() and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+
+    async def reset(self) -> None:
+        await self._signal(".reset")
+
+    async def read(self) -> Row:
+        """The counts since the last reset: per `command:collection`, and per family of
+        collections (the forwarding ones, the analytics rollups, the statements)."""
+        await self._signal(".dump")
+        found: Row = json.loads(self.path.read_text())
+        commands: dict[str, Row] = found["commands"]
+        families: dict[str, dict[str, float]] = {}
+        for key, entry in commands.items():
+            collection = key.partition(":")[2]
+            family = next(
+                (f for f in ("forwarder", "analytics", "statements") if collection.startswith(f)),
+                "other",
+            )
+            total = families.setdefault(family, {"commands": 0, "cpu_s": 0.0})
+            total["commands"] += entry["n"]
+            total["cpu_s"] = round(total["cpu_s"] + entry["cpu_s"], 4)
+        ranked = sorted(commands.items(), key=lambda item: -float(item[1]["cpu_s"]))
+        return {
+            "by_family": families,
+            "commands": dict(ranked),
+            "write_conflicts": found["write_conflicts"],
+        }
+
+
 class Stack:
     """The database, receiver, LRS and worker processes of one run."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, *, db_commands: bool = False) -> None:
         self.workdir = workdir
         self.db = EmbeddedDatabase(str(workdir / "db"), cache_size="512M")
         self.receiver_port, self.lrs_port = free_port(HOST), free_port(HOST)
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self.commands = DbCommands(workdir) if db_commands else None
 
     @property
     def env(self) -> dict[str, str]:
@@ -189,7 +243,16 @@ class Stack:
         }
 
     async def start(self) -> None:
-        self.db.start()
+        if self.commands is None:
+            self.db.start()
+        else:  # the daemon inherits our environment: the hook for it alone
+            saved = dict(os.environ)
+            os.environ.update(self.commands.environ())
+            try:
+                self.db.start()
+            finally:
+                os.environ.clear()
+                os.environ.update(saved)
         here = str(Path(__file__).resolve())
         self.processes["receiver"] = spawn(
             [here, "receiver", "--port", str(self.receiver_port)], {}, self.workdir / "rx.log"
@@ -245,9 +308,11 @@ async def ingest(http: httpx.AsyncClient, stack: Stack, factory: StatementFactor
         response.raise_for_status()
         return len(batch)
 
+    if stack.commands is not None:
+        await stack.commands.reset()
     meter = CpuMeter(stack.pids())
     measured = await drive(batches, send, concurrency=4, max_seconds=120)
-    return {
+    row = {
         "statements": measured.items,
         "errors": measured.errors,
         "statements_per_s": round(measured.items / measured.elapsed, 1),
@@ -255,6 +320,9 @@ async def ingest(http: httpx.AsyncClient, stack: Stack, factory: StatementFactor
         "cpu_seconds": meter.used(),
         "peak_rss_mib": peak_rss(stack),
     }
+    if stack.commands is not None:
+        row["db_commands"] = await stack.commands.read()
+    return row
 
 
 async def receipts(stack: Stack, ids: set[str], timeout: float) -> tuple[dict[str, float], Row]:
@@ -385,6 +453,16 @@ async def fresh_ingest(stack: Stack, plan: argparse.Namespace, forwarding: bool)
                 row["events"] = await service.jobs.events.count_documents({"forwarder": ok})
                 # the worker's work left after the ingest window counts too
                 row["cpu_seconds_until_drained"] = meter.used()
+                if stack.commands is not None and row["events"]:
+                    drained = await stack.commands.read()  # counted since the ingest began
+                    row["db_commands_until_drained"] = drained["by_family"]
+                    forwarding = drained["by_family"].get("forwarder", {})
+                    row["db_forwarder_commands_per_event"] = round(
+                        forwarding.get("commands", 0) / row["events"], 2
+                    )
+                    row["db_forwarder_cpu_ms_per_event"] = round(
+                        1000 * forwarding.get("cpu_s", 0.0) / row["events"], 2
+                    )
             return row
     finally:
         await mongo.close()
@@ -397,7 +475,7 @@ def compare_ingest(plan: argparse.Namespace) -> dict[str, Any]:
     for _ in range(plan.rounds):
         for mode in ("off", "on"):
             with tempfile.TemporaryDirectory(prefix="bench-forwarding-") as tmp:
-                stack = Stack(Path(tmp))
+                stack = Stack(Path(tmp), db_commands=plan.db_commands)
                 try:
                     asyncio.run(stack.start())
                     rows[mode].append(asyncio.run(fresh_ingest(stack, plan, mode == "on")))
@@ -493,6 +571,11 @@ def main() -> int:
         choices=["ingest", "latency", "all"],
         default="all",
         help="ingest: the fresh-store pairs; latency: the healthy latency phase",
+    )
+    parser.add_argument(
+        "--db-commands",
+        action="store_true",
+        help="count the database's CPU per command and collection (fresh-store pairs)",
     )
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
