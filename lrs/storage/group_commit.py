@@ -29,9 +29,13 @@ class WriteInterrupted(RuntimeError):
 
 
 class GroupCommit(Generic[T]):
-    def __init__(self, write: Write[T], *, limit: int) -> None:
+    def __init__(
+        self, write: Write[T], *, limit: int, on_group: Callable[[int], None] | None = None
+    ) -> None:
         self._write = write
         self.limit = limit
+        self.on_group = on_group
+        """Told the size of each group as it goes out (for metrics)."""
         self._waiting: list[tuple[T, asyncio.Future[None]]] = []
         self._writer: asyncio.Task[None] | None = None
         self.groups = 0
@@ -49,6 +53,8 @@ class GroupCommit(Generic[T]):
     async def _drain(self) -> None:
         while self._waiting:
             group, self._waiting = self._waiting[: self.limit], self._waiting[self.limit :]
+            if self.on_group is not None:
+                self.on_group(len(group))
             try:
                 outcomes = await self._outcomes([item for item, _ in group])
             except BaseException:

@@ -73,6 +73,7 @@ class MongoStatementStore:
         self,
         db: AsyncDatabase[dict[str, Any]],
         on_stored: Callable[[int], None] | None = None,
+        on_group: Callable[[int], None] | None = None,
     ) -> None:
         self.on_stored = on_stored
         """Told how many new statements each insert durably stored (for metrics)."""
@@ -90,7 +91,7 @@ class MongoStatementStore:
         self._pairs_current = False
         self._pairs_checked_at = -1e9
         self._publishing: asyncio.Future[None] | None = None
-        self.singles = GroupCommit(self._write_group, limit=GROUP_LIMIT)
+        self.singles = GroupCommit(self._write_group, limit=GROUP_LIMIT, on_group=on_group)
 
     # -- commands ---------------------------------------------------------------------------
 

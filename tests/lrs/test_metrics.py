@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from prometheus_client.parser import text_string_to_metric_families
 
 from lrs.app import create_app
@@ -12,6 +14,7 @@ FAMILIES = {
     "lrs_http_requests",
     "lrs_http_request_duration_seconds",
     "lrs_statements_stored",
+    "lrs_statement_group_size",
     "lrs_mongodb_command_duration_seconds",
     "lrs_forwarding_delivery_duration_seconds",
     "lrs_forwarding_events",
@@ -129,3 +132,19 @@ def test_route_templates_come_from_the_routes_not_the_path(settings):
     assert template("/metrics") == "/metrics"
     assert template("/xapi/about", "DELETE") == "/xapi/about"  # a 405 keeps its route
     assert template("/elsewhere") == UNMATCHED
+
+
+async def test_group_writes_of_single_statements_are_observed_by_size(
+    client, make_credentials, make_statement
+):
+    scraper = await make_credentials(("metrics",))
+    before = await scrape(client, scraper)
+    responses = await asyncio.gather(
+        *(client.post("/xapi/statements", json=make_statement()) for _ in range(3))
+    )
+    assert [r.status_code for r in responses] == [200] * 3
+    after = await scrape(client, scraper)
+    count = "lrs_statement_group_size_count"
+    size = "lrs_statement_group_size_sum"
+    assert value(after, size) - value(before, size) == 3  # every request in some group
+    assert 1 <= value(after, count) - value(before, count) <= 3
