@@ -62,6 +62,7 @@ MAX_TARGETING_DEPTH = 10
 DUPLICATE_KEY = 11000
 GROUP_LIMIT = 100
 """Single statements per group write: the batch size the write path is measured at."""
+GROUP_DEPTH = 1
 NEWEST_REFRESH_SECONDS = 1.0
 WINDOW_PROJECTION = {"seq": 1, "raw": 1, "att": 1, "voided": 1}
 SCAN_PROJECTION = {"seq": 1, "raw": 1, "voided": 1, "canon.verb": 1}
@@ -91,7 +92,9 @@ class MongoStatementStore:
         self._pairs_current = False
         self._pairs_checked_at = -1e9
         self._publishing: asyncio.Future[None] | None = None
-        self.singles = GroupCommit(self._write_group, limit=GROUP_LIMIT, on_group=on_group)
+        self.singles = GroupCommit(
+            self._write_group, limit=GROUP_LIMIT, depth=GROUP_DEPTH, on_group=on_group
+        )
 
     # -- commands ---------------------------------------------------------------------------
 

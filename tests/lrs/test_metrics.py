@@ -8,7 +8,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from lrs.app import create_app
 from lrs.auth.scopes import KNOWN_SCOPES, METRICS
-from lrs.http.access_log import UNMATCHED, route_template
+from lrs.http.access_log import MAX_REMEMBERED, UNMATCHED, AccessMiddleware, route_template
+from lrs.metrics import Metrics
 
 FAMILIES = {
     "lrs_http_requests",
@@ -148,3 +149,14 @@ async def test_group_writes_of_single_statements_are_observed_by_size(
     size = "lrs_statement_group_size_sum"
     assert value(after, size) - value(before, size) == 3  # every request in some group
     assert 1 <= value(after, count) - value(before, count) <= 3
+
+
+def test_remembered_route_templates_stay_bounded_and_right(settings):
+    app = create_app(settings, "mongodb://unused")
+    access = AccessMiddleware(app.router, routes=app.routes, metrics=Metrics())
+    paths = [f"/admin/forwarders/f{i}" for i in range(MAX_REMEMBERED + 10)] + ["/elsewhere"]
+    for path in paths * 2:
+        scope = {"type": "http", "path": path, "method": "GET", "root_path": ""}
+        expected = UNMATCHED if path == "/elsewhere" else "/admin/forwarders/{forwarder_id}"
+        assert access._template(scope) == expected
+    assert len(access._templates) <= MAX_REMEMBERED
