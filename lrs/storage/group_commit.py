@@ -53,7 +53,8 @@ class GroupCommit(Generic[T]):
         raise its own error)."""
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiting.append((item, future))
-        if len(self.writers) < self.depth:
+        # a writer that has answered its last member may be done and not yet discarded
+        if sum(not writer.done() for writer in self.writers) < self.depth:
             writer = asyncio.create_task(self._drain())
             self.writers.add(writer)
             writer.add_done_callback(self.writers.discard)
