@@ -67,10 +67,10 @@ async def measure(args: argparse.Namespace, tree: Path, seed: int) -> dict[str, 
                 work = post_statements(
                     client, bodies, stored, concurrency=concurrency, max_seconds=PHASE_SECONDS
                 )
-                sizes = await group_sizes(client)
+                sizes = await group_sizes(lrs.base_url)
                 row = await recorder.phase(name, "lrs", concurrency, work, writes=True)
                 if per_request == 1:
-                    row["groups"] = since(await group_sizes(client), sizes)
+                    row["groups"] = since(await group_sizes(lrs.base_url), sizes)
                     print(per_statement(row), flush=True)
         rss = {"lrs": peak_rss_mib(lrs.lrs_pid), "db": peak_rss_mib(lrs.db_pid)}
     rows = {r["phase"]: r for r in recorder.rows}
@@ -82,9 +82,13 @@ async def measure(args: argparse.Namespace, tree: Path, seed: int) -> dict[str, 
 GROUP_SIZE = "lrs_statement_group_size"
 
 
-async def group_sizes(client: Any) -> dict[str, float]:
-    """The group-size histogram's samples (`le` buckets, `count`, `sum`) as they stand."""
-    response = await client.get("/metrics")
+async def group_sizes(base_url: str) -> dict[str, float]:
+    """The group-size histogram's samples (`le` buckets, `count`, `sum`) as they stand.
+
+    Through a connection of its own: the phase's may have idled past the server's keep-alive
+    while the database settled, and http1.py does not retry on a closed connection."""
+    async with http_client(base_url, 1) as client:
+        response = await client.get("/metrics")
     if response.status_code != 200:
         return {}
     found = {}
