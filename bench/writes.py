@@ -16,7 +16,11 @@ variants run interleaved, round after round. Phases, at the store size reached s
 The target of issue 16 part 1 is `single c16` statements/s >= 50 % of `batch x100 c4`
 statements/s of the same variant and round, and p99 of `single c1` and `single c16` no worse
 than the baseline's. Rows carry p50/p95/p99 and the CPU seconds of the LRS, the database,
-the client and everything else on the machine; peak RSS (VmHWM) closes each variant.
+the client and everything else on the machine; peak RSS (VmHWM) closes each variant. After
+each single-statement phase a line gives the CPU milliseconds per statement of the LRS, the
+database and the client, and the group writes' sizes (from `/metrics`; a tree without the
+`lrs_statement_group_size` histogram shows none). The client's share matters: real clients
+run on other machines, while here they take CPU from the two processes being measured.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ from ingest import (
     post_statements,
     statement_bodies,
 )
+from prometheus_client.parser import text_string_to_metric_families
 from variants import fresh_lrs, variants
 
 PHASE_SECONDS = 40.0
@@ -62,12 +67,55 @@ async def measure(args: argparse.Namespace, tree: Path, seed: int) -> dict[str, 
                 work = post_statements(
                     client, bodies, stored, concurrency=concurrency, max_seconds=PHASE_SECONDS
                 )
-                await recorder.phase(name, "lrs", concurrency, work, writes=True)
+                sizes = await group_sizes(lrs.base_url)
+                row = await recorder.phase(name, "lrs", concurrency, work, writes=True)
+                if per_request == 1:
+                    row["groups"] = since(await group_sizes(lrs.base_url), sizes)
+                    print(per_statement(row), flush=True)
         rss = {"lrs": peak_rss_mib(lrs.lrs_pid), "db": peak_rss_mib(lrs.db_pid)}
     rows = {r["phase"]: r for r in recorder.rows}
     batch = rows[f"batch x{BATCH} c4"]["statements_per_s"]
     single = rows["single c16"]["statements_per_s"]
     return {"rows": recorder.rows, "single_c16_over_batch": round(single / batch, 3), "rss": rss}
+
+
+GROUP_SIZE = "lrs_statement_group_size"
+
+
+async def group_sizes(base_url: str) -> dict[str, float]:
+    """The group-size histogram's samples (`le` buckets, `count`, `sum`) as they stand.
+
+    Through a connection of its own: the phase's may have idled past the server's keep-alive
+    while the database settled, and http1.py does not retry on a closed connection."""
+    async with http_client(base_url, 1) as client:
+        response = await client.get("/metrics")
+    if response.status_code != 200:
+        return {}
+    found = {}
+    for family in text_string_to_metric_families(response.text):
+        if family.name == GROUP_SIZE:
+            for sample in family.samples:
+                label = sample.labels.get("le", sample.name.removeprefix(GROUP_SIZE + "_"))
+                found[label] = sample.value
+    return found
+
+
+def since(after: dict[str, float], before: dict[str, float]) -> dict[str, float]:
+    return {k: v - before.get(k, 0.0) for k, v in after.items()}
+
+
+def per_statement(row: dict[str, Any]) -> str:
+    """CPU ms per statement by process, and the groups' mean size and size buckets."""
+    n = max(1, row["statements"])
+    cpu = " / ".join(f"{k} {v * 1000 / n:.2f}" for k, v in row["cpu_seconds"].items())
+    groups = row["groups"]
+    if not groups.get("count"):
+        return f"  cpu ms per statement: {cpu}; group sizes: not reported"
+    buckets = ", ".join(
+        f"<={k}: {v:.0f}" for k, v in groups.items() if k not in ("count", "sum", "created")
+    )
+    mean = groups["sum"] / groups["count"]
+    return f"  cpu ms per statement: {cpu}; groups: mean {mean:.1f} (cumulative {buckets})"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

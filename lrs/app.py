@@ -123,7 +123,9 @@ async def open_services(
     services = Services(
         settings=settings,
         client=client,
-        statements=MongoStatementStore(db, on_stored=metrics.observe_stored),
+        statements=MongoStatementStore(
+            db, on_stored=metrics.observe_stored, on_group=metrics.observe_group
+        ),
         credentials=MongoCredentialStore(
             db, authority_home=home, hash_cost=settings.secret_hash_cost
         ),

@@ -5,7 +5,8 @@ two apps in one process must not share counters). What is counted where:
 
 - HTTP requests and latency: `lrs.http.access_log.AccessMiddleware`, labelled by route template
   (never the raw path: label values stay bounded);
-- statements stored: `MongoStatementStore` after each durable insert (`on_stored`);
+- statements stored: `MongoStatementStore` after each durable insert (`on_stored`), and the
+  size of each group write of single statements (`on_group`);
 - database latency: a pymongo `CommandListener` on the service's client;
 - delivery latency: the in-process forwarding worker, per attempt (`on_attempt`);
 - conferencing connector deliveries and rejections: `connectors.service` (`on_delivery`);
@@ -34,6 +35,8 @@ UNMATCHED = "unmatched"
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 """The classic text format every Prometheus-compatible scraper reads (our names are ASCII)."""
 DB_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+GROUP_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 100)
+"""Single statements per group write: at most `mongo_statements.GROUP_LIMIT` (100)."""
 DELIVERY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 
@@ -77,6 +80,12 @@ class Metrics:
         )
         self.statements_stored = Counter(
             "lrs_statements_stored", "Statements durably stored", registry=self.registry
+        )
+        self.group_size = Histogram(
+            "lrs_statement_group_size",
+            "Single-statement requests written together in one group write",
+            buckets=GROUP_BUCKETS,
+            registry=self.registry,
         )
         self.db_seconds = Histogram(
             "lrs_mongodb_command_duration_seconds",
@@ -130,6 +139,9 @@ class Metrics:
     def observe_stored(self, count: int) -> None:
         self.statements_stored.inc(count)
         self.ingest.add(count)
+
+    def observe_group(self, size: int) -> None:
+        self.group_size.observe(size)
 
     def observe_delivery(self, attempt: Attempt) -> None:
         outcome = attempt.outcome.lower()

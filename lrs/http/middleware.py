@@ -6,7 +6,9 @@ Pure ASGI (no BaseHTTPMiddleware) to keep the hot path cheap.
 from __future__ import annotations
 
 import re
-import uuid
+import secrets
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -40,9 +42,23 @@ def spec_version(header: str | None) -> SpecVersion:
     )
 
 
-def _now_iso() -> str:
-    now = datetime.now(UTC)
-    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
+class MillisecondClock:
+    """The current time as an ISO 8601 string with milliseconds, for the Consistent-Through
+    header of every statements answer. The second's prefix is formatted once a second (a
+    `strftime` was 4 % of a single statement's API time) and the milliseconds appended."""
+
+    def __init__(self, now: Callable[[], float] = time.time) -> None:
+        self.now = now
+        self._second = -1
+        self._prefix = ""
+
+    def __call__(self) -> str:
+        ms = int(self.now() * 1000)
+        second, millis = divmod(ms, 1000)
+        if second != self._second:
+            moment = datetime.fromtimestamp(second, UTC)
+            self._second, self._prefix = second, moment.strftime("%Y-%m-%dT%H:%M:%S.")
+        return f"{self._prefix}{millis:03d}Z"
 
 
 def is_xapi_path(path: str) -> bool:
@@ -55,6 +71,7 @@ class XAPIVersionMiddleware:
     def __init__(self, app: ASGIApp, fallback: SpecVersion = "2.0.0") -> None:
         self.app = app
         self.fallback: SpecVersion = fallback
+        self.now_iso = MillisecondClock()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -78,7 +95,7 @@ class XAPIVersionMiddleware:
                 headers[VERSION_HEADER] = echoed
                 if statements and CONSISTENT_THROUGH not in headers:
                     # errors too: clients poll on it even when a statement is not there yet
-                    headers[CONSISTENT_THROUGH] = _now_iso()
+                    headers[CONSISTENT_THROUGH] = self.now_iso()
             await send(message)
 
         await self.app(scope, receive, send_with_version)
@@ -97,7 +114,7 @@ REQUEST_ID = re.compile(r"[A-Za-z0-9._:/+=@-]{1,128}")
 
 
 def request_id_from(header: str | None) -> str:
-    return header if header and REQUEST_ID.fullmatch(header) else uuid.uuid4().hex
+    return header if header and REQUEST_ID.fullmatch(header) else secrets.token_hex(16)
 
 
 class RequestIdMiddleware:

@@ -29,11 +29,22 @@ class WriteInterrupted(RuntimeError):
 
 
 class GroupCommit(Generic[T]):
-    def __init__(self, write: Write[T], *, limit: int) -> None:
+    def __init__(
+        self,
+        write: Write[T],
+        *,
+        limit: int,
+        depth: int = 1,
+        on_group: Callable[[int], None] | None = None,
+    ) -> None:
         self._write = write
         self.limit = limit
+        self.depth = depth
+        """Group writes in flight at once."""
+        self.on_group = on_group
+        """Told the size of each group as it goes out (for metrics)."""
         self._waiting: list[tuple[T, asyncio.Future[None]]] = []
-        self._writer: asyncio.Task[None] | None = None
+        self.writers: set[asyncio.Task[None]] = set()
         self.groups = 0
         """Database writes made so far (each for one or more members)."""
 
@@ -42,13 +53,18 @@ class GroupCommit(Generic[T]):
         raise its own error)."""
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiting.append((item, future))
-        if self._writer is None or self._writer.done():
-            self._writer = asyncio.create_task(self._drain())
+        # a writer that has answered its last member may be done and not yet discarded
+        if sum(not writer.done() for writer in self.writers) < self.depth:
+            writer = asyncio.create_task(self._drain())
+            self.writers.add(writer)
+            writer.add_done_callback(self.writers.discard)
         await future
 
     async def _drain(self) -> None:
         while self._waiting:
             group, self._waiting = self._waiting[: self.limit], self._waiting[self.limit :]
+            if self.on_group is not None:
+                self.on_group(len(group))
             try:
                 outcomes = await self._outcomes([item for item, _ in group])
             except BaseException:

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from prometheus_client.parser import text_string_to_metric_families
 
 from lrs.app import create_app
 from lrs.auth.scopes import KNOWN_SCOPES, METRICS
-from lrs.http.access_log import UNMATCHED, route_template
+from lrs.http.access_log import MAX_REMEMBERED, UNMATCHED, AccessMiddleware, route_template
+from lrs.metrics import Metrics
 
 FAMILIES = {
     "lrs_http_requests",
     "lrs_http_request_duration_seconds",
     "lrs_statements_stored",
+    "lrs_statement_group_size",
     "lrs_mongodb_command_duration_seconds",
     "lrs_forwarding_delivery_duration_seconds",
     "lrs_forwarding_events",
@@ -129,3 +133,30 @@ def test_route_templates_come_from_the_routes_not_the_path(settings):
     assert template("/metrics") == "/metrics"
     assert template("/xapi/about", "DELETE") == "/xapi/about"  # a 405 keeps its route
     assert template("/elsewhere") == UNMATCHED
+
+
+async def test_group_writes_of_single_statements_are_observed_by_size(
+    client, make_credentials, make_statement
+):
+    scraper = await make_credentials(("metrics",))
+    before = await scrape(client, scraper)
+    responses = await asyncio.gather(
+        *(client.post("/xapi/statements", json=make_statement()) for _ in range(3))
+    )
+    assert [r.status_code for r in responses] == [200] * 3
+    after = await scrape(client, scraper)
+    count = "lrs_statement_group_size_count"
+    size = "lrs_statement_group_size_sum"
+    assert value(after, size) - value(before, size) == 3  # every request in some group
+    assert 1 <= value(after, count) - value(before, count) <= 3
+
+
+def test_remembered_route_templates_stay_bounded_and_right(settings):
+    app = create_app(settings, "mongodb://unused")
+    access = AccessMiddleware(app.router, routes=app.routes, metrics=Metrics())
+    paths = [f"/admin/forwarders/f{i}" for i in range(MAX_REMEMBERED + 10)] + ["/elsewhere"]
+    for path in paths * 2:
+        scope = {"type": "http", "path": path, "method": "GET", "root_path": ""}
+        expected = UNMATCHED if path == "/elsewhere" else "/admin/forwarders/{forwarder_id}"
+        assert access._template(scope) == expected
+    assert len(access._templates) <= MAX_REMEMBERED

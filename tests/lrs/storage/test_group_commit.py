@@ -41,6 +41,12 @@ async def stored(services, statement_id: str, *, voided: bool = False) -> dict[s
     return None if found is None else {"id": found.id}
 
 
+async def settle() -> None:
+    """Let every task that is ready run (a submitted member, then the writer it started)."""
+    for _ in range(5):
+        await asyncio.sleep(0)
+
+
 def new_id() -> str:
     return str(uuid.uuid4())
 
@@ -111,8 +117,8 @@ async def test_a_cancelled_writer_answers_every_waiting_member():
     group = GroupCommit(write, limit=1)
     members = [asyncio.create_task(group.submit(i)) for i in range(3)]
     await started.wait()
-    assert group._writer is not None
-    group._writer.cancel()
+    assert len(group.writers) == 1
+    next(iter(group.writers)).cancel()
     outcomes = await asyncio.gather(*members, return_exceptions=True)
     assert [type(o) for o in outcomes] == [WriteInterrupted] * 3
 
@@ -282,3 +288,30 @@ async def test_a_batch_written_but_not_durable_is_not_acknowledged(
 
     with pytest.raises(PyMongoError):
         await store_statements(services, CREDENTIAL, "2.0.0", batch)
+
+
+async def test_with_depth_two_a_write_arriving_during_one_goes_out_at_once_and_a_third_waits():
+    writes: list[list[int]] = []
+    release = asyncio.Event()
+
+    async def write(items: list[int]) -> list[BaseException | None]:
+        writes.append(items)
+        await release.wait()
+        return [None] * len(items)
+
+    group = GroupCommit(write, limit=10, depth=2)
+    members = [asyncio.create_task(group.submit(0))]
+    await settle()
+    members.append(asyncio.create_task(group.submit(1)))
+    await settle()
+    assert writes == [[0], [1]]  # both in flight
+    members += [asyncio.create_task(group.submit(i)) for i in (2, 3)]
+    await settle()
+    assert writes == [[0], [1]]  # two in flight: the others wait, together
+    release.set()
+    await asyncio.gather(*members)
+    assert sorted(map(sorted, writes)) == [[0], [1], [2, 3]]
+
+
+async def test_the_store_writes_two_groups_at_once(services):
+    assert services.statements.singles.depth == 2
