@@ -19,7 +19,7 @@ import pytest
 from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, IndexModel, monitoring
 from pymongo.asynchronous.collection import AsyncCollection
 
-from forwarders.events import statement_event
+from forwarders.events import revoked_event, statement_event
 from forwarders.feed import CompletionFeed, Position
 from forwarders.pipeline import generic
 from forwarders.queue import Attempt, Claim, Disposition, JobStore
@@ -274,3 +274,29 @@ async def test_the_routing_check_sees_a_scan(db, admin):
     assert await route(events, {"statement": {"$in": ["s"]}}) == COLLSCAN
     assert await route(events, {"learner_keys": {"$in": ["k"]}}) == COLLSCAN
     assert await route(events, {"forwarder": "f", "due": {"$lte": now}}) == "forwarder_due"
+
+
+async def test_a_statements_events_and_revocations_are_found_by_id(db, jobs_of, make_forwarder):
+    """Without a `statement` index: a statement's events are named by it, one per
+    forwarder; its revocations by the statement that voided it, which erasure names."""
+    jobs, first = await jobs_of(db)
+    second = (await make_forwarder("other"))["id"]
+    now = datetime.now(UTC)
+    statement, voiding = str(uuid.uuid4()), {"id": str(uuid.uuid4()), "stored": "2026-01-02"}
+    made = [new_event(f, statement) for f in (first, second)]
+    await jobs.enqueue_dispositions([generic(e) for e in made], now)
+    revoked = revoked_event(made[0], voiding)
+    await jobs.enqueue_dispositions([generic(revoked)], now)
+
+    originals = await jobs.originals([statement])
+    assert sorted(o.event.id for o in originals) == sorted(e.id for e in made)
+    own = sorted(e.id for e in made)
+    assert sorted(await jobs.of_statements([statement])) == own
+    everything = await jobs.of_statements([statement], voiding=[voiding["id"]])
+    assert sorted(everything) == sorted([*own, revoked.id])
+    assert await jobs.of_statements([voiding["id"]], voiding=[voiding["id"]]) == []
+    learner = "mbox::mailto:ada@example.com"
+    assert sorted(await jobs.of_statements([statement], [learner], voiding=[voiding["id"]])) == (
+        sorted(everything)
+    )
+    assert await jobs.of_statements([statement], ["mbox::mailto:bob@example.com"]) == []
