@@ -209,16 +209,12 @@ class Pipeline:
     ) -> RedriveReport:
         """Resolve again the unmatched events holding one of `keys`."""
         by_id = {f.id: f for f in forwarders}
-        report, wanted = RedriveReport(), sorted(set(keys))
-        for start in range(0, len(wanted), REDRIVE_PAGE):
-            page = wanted[start : start + REDRIVE_PAGE]
-            after: str | None = None
-            while True:
-                events = await self.jobs.unmatched(page, REDRIVE_PAGE, after)
+        report, wanted = RedriveReport(), frozenset(k for k in keys if isinstance(k, str))
+        for forwarder in forwarders:
+            ids = await self.jobs.unmatched(forwarder.id, wanted)
+            for start in range(0, len(ids), REDRIVE_PAGE):
+                events = await self.jobs.events_of(ids[start : start + REDRIVE_PAGE])
                 await self._redrive_events(by_id, events, now, report)
-                if len(events) < REDRIVE_PAGE:
-                    break
-                after = events[-1].id
         return report
 
     async def _redrive_events(

@@ -35,27 +35,21 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from pymongo import ASCENDING, IndexModel, ReturnDocument
+from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
-from forwarders.events import REVOKED, Event
-from forwarders.store import EVENTS
+from forwarders.events import REVOKED, Event, event_id as id_of_event
+from forwarders.store import EVENTS, ensure_indexes, forwarder_ids
 
 STATES = ("pending", "failed", "delivered", "dead", "unmatched", "dropped")
-PIPELINE_INDEXES = [
-    # re-drive after an identity import: the unmatched events of the imported keys
-    # (sparse: only unmatched events carry learner_keys, so claims never touch it)
-    IndexModel([("learner_keys", ASCENDING)], name="learner_keys", sparse=True),
-    # the completion feed: one forwarder's deliverable events in the order they became so
-    IndexModel(
-        [("forwarder", ASCENDING), ("ready", ASCENDING)], name="forwarder_ready", sparse=True
-    ),
-]
 DUPLICATE_KEY = 11000
 LOOKUP_BATCH = 50
 DELETE_BATCH = 100
 """Values per `$in`: the embedded database's cost per value grows with the list."""
+EARLIEST = datetime(1, 1, 1)
+"""Below every `due`: a range on it that keeps a read on the `forwarder_due` index."""
+UNMATCHED_FIELDS = {"log": 0, "payload": 0}
 EXCERPT_BYTES = 1024
 LOG_SIZE = 30
 
@@ -239,12 +233,13 @@ def _document(disposition: Disposition, now: datetime, claim: Claim | None) -> d
 
 class JobStore:
     def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
+        self.db = db
         self.events = db[EVENTS]
 
     # -- commands ---------------------------------------------------------------------------
 
     async def ensure_indexes(self) -> None:
-        await self.events.create_indexes(PIPELINE_INDEXES)
+        await ensure_indexes(self.db)
 
     async def enqueue_dispositions(
         self, dispositions: Sequence[Disposition], now: datetime, claim: Claim | None = None
@@ -290,15 +285,26 @@ class JobStore:
         return result.modified_count == 1
 
     async def drop_unmatched(self, statement_ids: Sequence[str], reason: str, now: datetime) -> int:
-        """Unmatched events of voided statements are never sent: dropped, with `reason`."""
-        result = await self.events.update_many(
-            {"statement": {"$in": list(statement_ids)}, "state": "unmatched"},
-            {
-                "$set": {"state": "dropped", "reason": reason, "updated": now},
-                "$unset": {"learner_keys": ""},
-            },
-        )
-        return int(result.modified_count)
+        """Unmatched events of voided statements are never sent: dropped, with `reason`.
+        Point updates by id (a revocation is never unmatched, so a statement's own events
+        are all there is to drop)."""
+        dropped = 0
+        for chunk in _chunks(await self._event_ids(statement_ids), LOOKUP_BATCH):
+            result = await self.events.update_many(
+                {"_id": {"$in": chunk}, "state": "unmatched"},
+                {
+                    "$set": {"state": "dropped", "reason": reason, "updated": now},
+                    "$unset": {"learner_keys": ""},
+                },
+            )
+            dropped += result.modified_count
+        return dropped
+
+    async def _event_ids(self, statement_ids: Sequence[str]) -> list[str]:
+        """The ids the events of these statements have, one per forwarder (uuid5 of both,
+        `forwarders.events.event_id`); most name no event."""
+        forwarders = await forwarder_ids(self.db)
+        return [id_of_event(f, s) for s in statement_ids for f in forwarders]
 
     async def due_ids(self, forwarder_id: str, now: datetime, limit: int) -> list[str]:
         """Ids of up to `limit` jobs of one forwarder due by `now`, earliest first."""
@@ -431,12 +437,23 @@ class JobStore:
     async def reclaim(self, owner: str, now: datetime) -> int:
         """Make due now the jobs `owner` holds (a restarted worker's previous run, cut off):
         their deliveries are re-sent at once instead of when the lease runs out. The cut-off
-        attempt stays counted: it may have reached the receiver."""
-        result = await self.events.update_many(
-            {"lease.owner": owner},
-            {"$set": {"due": now, "updated": now}, "$unset": {"lease": ""}},
-        )
-        return int(result.modified_count)
+        attempt stays counted: it may have reached the receiver. A leased job has a `due`
+        (its lease's end), so each forwarder's queue is read on `forwarder_due`, never the
+        history."""
+        held: list[str] = []
+        for forwarder_id in await forwarder_ids(self.db):
+            match = {"forwarder": forwarder_id, "due": {"$gte": EARLIEST}}
+            async for doc in self.events.find(match, {"lease.owner": 1}):
+                if doc.get("lease", {}).get("owner") == owner:
+                    held.append(doc["_id"])
+        reclaimed = 0
+        for chunk in _chunks(held, LOOKUP_BATCH):
+            result = await self.events.update_many(
+                {"_id": {"$in": chunk}, "lease.owner": owner},
+                {"$set": {"due": now, "updated": now}, "$unset": {"lease": ""}},
+            )
+            reclaimed += result.modified_count
+        return reclaimed
 
     async def replay(self, match: Mapping[str, Any], now: datetime) -> int:
         """Put matching events (not in flight) back in the queue with a fresh schedule."""
@@ -471,33 +488,42 @@ class JobStore:
         limit: int,
         before: datetime | None = None,
     ) -> list[EventRecord]:
-        match: dict[str, Any] = {}
-        if forwarder_id is not None:
-            match["forwarder"] = forwarder_id
-        if state is not None:
-            match["state"] = state
-        if before is not None:
-            match["created"] = {"$lt": before}
-        cursor = self.events.find(match, {"log": 0}).sort("created", -1).limit(limit)
-        return [EventRecord.from_document(doc) async for doc in cursor]
+        """Newest first. Read per forwarder (all of them when none is named): every read
+        of this collection leads with an indexed `forwarder`."""
+        found: list[EventRecord] = []
+        for forwarder in await self._forwarders(forwarder_id):
+            match: dict[str, Any] = {"forwarder": forwarder}
+            if state is not None:
+                match["state"] = state
+            if before is not None:
+                match["created"] = {"$lt": before}
+            cursor = self.events.find(match, {"log": 0}).sort("created", -1).limit(limit)
+            found += [EventRecord.from_document(doc) async for doc in cursor]
+        return sorted(found, key=lambda r: r.created, reverse=True)[:limit]
+
+    async def _forwarders(self, forwarder_id: str | None) -> list[str]:
+        return [forwarder_id] if forwarder_id is not None else await forwarder_ids(self.db)
 
     async def list_unmatched(
         self, forwarder_id: str | None, limit: int, after: tuple[datetime, str] | None
     ) -> list[EventRecord]:
         """Unmatched events, newest first, from after (`created`, id) exclusive: a batch
-        of events shares one `created`, so the id breaks the tie."""
-        match: dict[str, Any] = {"state": "unmatched"}
-        if forwarder_id is not None:
-            match["forwarder"] = forwarder_id
-        if after is not None:
-            created, event_id = after
-            match["$or"] = [
-                {"created": {"$lt": created}},
-                {"created": created, "_id": {"$lt": event_id}},
-            ]
-        cursor = self.events.find(match, {"log": 0, "payload": 0})
-        cursor = cursor.sort([("created", -1), ("_id", -1)]).limit(limit)
-        return [EventRecord.from_document(doc) async for doc in cursor]
+        of events shares one `created`, so the id breaks the tie. Read per forwarder on
+        `forwarder_state_created`: the events before `created`, and the group at exactly
+        `created` whole, skipped up to the id here (an `$or` or an `_id` range beside the
+        index would make the embedded database scan the collection)."""
+        found: list[dict[str, Any]] = []
+        for forwarder in await self._forwarders(forwarder_id):
+            match: dict[str, Any] = {"forwarder": forwarder, "state": "unmatched"}
+            if after is not None:
+                created, last = after
+                tie = self.events.find({**match, "created": created}, UNMATCHED_FIELDS)
+                found += [doc async for doc in tie if doc["_id"] < last]
+                match["created"] = {"$lt": created}
+            cursor = self.events.find(match, UNMATCHED_FIELDS)
+            found += [doc async for doc in cursor.sort("created", -1).limit(limit)]
+        found.sort(key=lambda doc: (doc["created"], doc["_id"]), reverse=True)
+        return [EventRecord.from_document(doc) for doc in found[:limit]]
 
     async def states(self, event_ids: Sequence[str]) -> dict[str, str]:
         """The state of each of these events that exists (point reads by `_id`)."""
@@ -524,59 +550,77 @@ class JobStore:
         ]
 
     async def originals(self, statement_ids: Sequence[str]) -> list[Original]:
-        """The (non-revocation) events of these statements, with what revocation needs."""
-        cursor = self.events.find(
-            {"statement": {"$in": list(statement_ids)}, "type": {"$ne": REVOKED}},
-            {"event": 1, "state": 1, "payload": 1, "employee_id": 1},
-        )
-        return [
-            Original(
-                Event.from_dict(doc["event"]),
-                doc["state"],
-                doc.get("payload"),
-                doc.get("employee_id"),
-            )
-            async for doc in cursor
-        ]
+        """The (non-revocation) events of these statements, with what revocation needs:
+        point reads by id (a revocation's id is its voiding statement's, so none is read)."""
+        wanted = set(statement_ids)
+        fields = {"statement": 1, "type": 1, "event": 1, "state": 1, "payload": 1}
+        found: list[Original] = []
+        for chunk in _chunks(await self._event_ids(statement_ids), LOOKUP_BATCH):
+            async for doc in self.events.find(
+                {"_id": {"$in": chunk}}, {**fields, "employee_id": 1}
+            ):
+                if doc["type"] != REVOKED and doc["statement"] in wanted:
+                    event = Event.from_dict(doc["event"])
+                    found.append(
+                        Original(event, doc["state"], doc.get("payload"), doc.get("employee_id"))
+                    )
+        return found
 
     async def unrendered(
         self, match: Mapping[str, Any], limit: int, after: str | None = None
     ) -> list[Event]:
-        """Matching events without a payload and not in flight, in id order from `after`."""
+        """Matching events without a payload and not in flight, in id order from `after`.
+        A match on `_id` (a few ids) is paged here: an `$and` beside it would make the
+        embedded database scan the collection."""
         query: dict[str, Any] = {**match, "payload": None, "lease": {"$exists": False}}
+        if after is not None and "_id" in match:
+            cursor = self.events.find(query, {"event": 1})
+            found = sorted([doc async for doc in cursor if doc["_id"] > after], key=_id_of)
+            return [Event.from_dict(doc["event"]) for doc in found[:limit]]
         if after is not None:
-            query["$and"] = [{"_id": {"$gt": after}}]
+            query["_id"] = {"$gt": after}
         cursor = self.events.find(query, {"event": 1}).sort("_id", 1).limit(limit)
         return [Event.from_dict(doc["event"]) async for doc in cursor]
 
-    async def unmatched(
-        self,
-        keys: Sequence[str],
-        limit: int,
-        after: str | None = None,
-    ) -> list[Event]:
-        """Unmatched events holding one of `keys` (re-drive), in id order from `after`."""
-        match: dict[str, Any] = {"state": "unmatched"}
-        if after is not None:
-            match["_id"] = {"$gt": after}
-        match["learner_keys"] = {"$in": [k for k in keys if isinstance(k, str)]}
-        cursor = self.events.find(match, {"event": 1}).sort("_id", 1).limit(limit)
-        return [Event.from_dict(doc["event"]) async for doc in cursor]
+    async def unmatched(self, forwarder_id: str, keys: frozenset[str]) -> list[str]:
+        """Ids of one forwarder's unmatched events holding one of `keys` (re-drive), in id
+        order: its unmatched events are read on `forwarder_state_created` (a backlog that
+        waits for an import, read once per re-drive) and their keys compared here."""
+        match = {"forwarder": forwarder_id, "state": "unmatched"}
+        cursor = self.events.find(match, {"learner_keys": 1})
+        return sorted(
+            [doc["_id"] async for doc in cursor if not keys.isdisjoint(doc.get("learner_keys", ()))]
+        )
+
+    async def events_of(self, event_ids: Sequence[str]) -> list[Event]:
+        """These events (those that exist), in id order: point reads."""
+        found: list[dict[str, Any]] = []
+        for chunk in _chunks(list(event_ids), LOOKUP_BATCH):
+            found += [doc async for doc in self.events.find({"_id": {"$in": chunk}}, {"event": 1})]
+        return [Event.from_dict(doc["event"]) for doc in sorted(found, key=_id_of)]
 
     # -- data protection (erasure and retention in `lrs` call these) ------------------------
 
     async def of_statements(
-        self, statement_ids: Sequence[str], learner_keys: Sequence[str] | None = None
+        self,
+        statement_ids: Sequence[str],
+        learner_keys: Sequence[str] | None = None,
+        *,
+        voiding: Sequence[str] = (),
     ) -> list[str]:
-        """Ids of the events of these statements (through the `statement` index); with
-        `learner_keys`, only those whose learner is one of them."""
-        fields = {"_id": 1} if learner_keys is None else {"event.learner.key": 1}
+        """Ids of the events of these statements, revocations included; with
+        `learner_keys`, only those whose learner is one of them. Point reads by id: a
+        statement's own events are named by it, its revocations by the statement that
+        voided it, so `voiding` lists the voiding statements that may have (more is
+        harmless: only events naming one of `statement_ids` are kept)."""
+        wanted = set(statement_ids)
+        fields = {"statement": 1, "event.learner.key": 1}
         found: list[str] = []
-        for start in range(0, len(statement_ids), LOOKUP_BATCH):
-            match = {"statement": {"$in": list(statement_ids[start : start + LOOKUP_BATCH])}}
-            async for doc in self.events.find(match, fields):
+        ids = await self._event_ids([*statement_ids, *voiding])
+        for chunk in _chunks(ids, LOOKUP_BATCH):
+            async for doc in self.events.find({"_id": {"$in": chunk}}, fields):
                 key = doc.get("event", {}).get("learner", {}).get("key")
-                if learner_keys is None or key in learner_keys:
+                if doc["statement"] in wanted and (learner_keys is None or key in learner_keys):
                     found.append(doc["_id"])
         return found
 
@@ -653,6 +697,14 @@ def _completion(
         },
         {"$unset": ["_i", "_ours"]},
     ]
+
+
+def _chunks(values: Sequence[str], size: int) -> list[list[str]]:
+    return [list(values[start : start + size]) for start in range(0, len(values), size)]
+
+
+def _id_of(doc: Mapping[str, Any]) -> str:
+    return str(doc["_id"])
 
 
 def _same_ms(stored: datetime | None, at: datetime) -> bool:

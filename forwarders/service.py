@@ -200,10 +200,13 @@ class ForwarderService:
         return ForwarderView(updated)
 
     async def delete_forwarder(self, forwarder_id: str) -> None:
-        """The forwarder, its queued and delivered events and their attempts."""
+        """The forwarder, its queued and delivered events and their attempts. Events go
+        first: a statement's events are found by id, one per existing forwarder, so a
+        deletion cut off in between must not leave events of a forwarder that is gone."""
+        await self._forwarder(forwarder_id)
+        await self.jobs.delete_forwarder(forwarder_id)
         if not await self.store.delete(forwarder_id):
             raise ForwarderNotFound(forwarder_id)
-        await self.jobs.delete_forwarder(forwarder_id)
 
     async def rotate_secret(
         self, forwarder_id: str, secret: str | None = None, overlap: timedelta = DEFAULT_OVERLAP
@@ -276,14 +279,17 @@ class ForwarderService:
         forwarder_id: str | None = None,
         states: Sequence[str] = ("dead",),
     ) -> int:
-        """Replay the events created in [start, end) (optionally of one forwarder)."""
+        """Replay the events created in [start, end) (optionally of one forwarder). Each
+        forwarder's are replayed in turn: every read of the events leads with an indexed
+        `forwarder`."""
         match: dict[str, Any] = {
             "created": {"$gte": start, "$lt": end},
             "state": {"$in": _states(states)},
         }
         if forwarder_id is not None:
-            match["forwarder"] = forwarder_id
-        return await self._replay(match)
+            return await self._replay({"forwarder": forwarder_id, **match})
+        ids = await self.store.ids()
+        return sum([await self._replay({"forwarder": f, **match}) for f in ids])
 
     async def _replay(self, match: Mapping[str, Any]) -> int:
         """Through the pipeline: an event never rendered is rendered now (see

@@ -17,6 +17,7 @@ from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import OperationFailure
 
 from forwarders.mapping.template import Template, load_template
 from forwarders.rules import Forwarder, SigningSecret
@@ -28,22 +29,48 @@ STATE = "forwarder_state"
 WORKERS = "forwarder_workers"
 
 EVENT_INDEXES = [
-    # the claim: per forwarder, the earliest due job (`due` exists only while claimable)
+    # the claim: per forwarder, the earliest due job (`due` exists only while claimable);
+    # also a worker's reclaim of its own leases (a leased job's `due` is its lease's end)
     IndexModel([("forwarder", ASCENDING), ("due", ASCENDING)], name="forwarder_due", sparse=True),
-    # the admin's listing of one forwarder's events by state, newest first
+    # one forwarder's events by state, newest first: the admin's listings, the unmatched
+    # listing and re-drive, retention, replay and the monitoring counts
     IndexModel(
         [("forwarder", ASCENDING), ("state", ASCENDING), ("created", DESCENDING)],
         name="forwarder_state_created",
     ),
-    # revocations: the events a voided statement produced
-    IndexModel([("statement", ASCENDING)], name="statement"),
-    # Deliberately no more: every index costs on each claim and result (SecantusDB's writes
-    # slow down with each index), and listings across forwarders are rare admin reads.
+    # the completion feed: one forwarder's deliverable events in the order they became so
+    IndexModel(
+        [("forwarder", ASCENDING), ("ready", ASCENDING)], name="forwarder_ready", sparse=True
+    ),
+    # Deliberately no more: SecantusDB pays a fixed cost per index for every written event
+    # (docs/forwarders.md, "What forwarding costs ingest"). A statement's events are point
+    # reads by `_id` (uuid5 of forwarder and statement), not an index on `statement`.
 ]
+SUPERSEDED_EVENT_INDEXES = ("statement", "learner_keys")
+"""Indexes earlier versions made, dropped at start-up: `statement` (revocation, erasure:
+now `_id` point reads) and `learner_keys` (re-drive: now `forwarder_state_created`)."""
+INDEX_NOT_FOUND = 27
 
 
 async def ensure_indexes(db: AsyncDatabase[dict[str, Any]]) -> None:
-    await db[EVENTS].create_indexes(EVENT_INDEXES)
+    """Create the event indexes and drop the superseded ones (by name: an index another
+    worker dropped first is not an error)."""
+    events = db[EVENTS]
+    present = await events.index_information()
+    for name in SUPERSEDED_EVENT_INDEXES:
+        if name in present:
+            try:
+                await events.drop_index(name)
+            except OperationFailure as error:
+                if error.code != INDEX_NOT_FOUND:
+                    raise
+    await events.create_indexes(EVENT_INDEXES)
+
+
+async def forwarder_ids(db: AsyncDatabase[dict[str, Any]]) -> list[str]:
+    """Every forwarder's id, read fresh: the events of a statement are found by id, one
+    per forwarder (`forwarders.events.event_id`)."""
+    return [str(doc["_id"]) async for doc in db[FORWARDERS].find({}, {"_id": 1})]
 
 
 class ForwarderStore:

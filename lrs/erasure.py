@@ -148,8 +148,9 @@ async def erase_agent(
     report.documents_deleted = [_document_id(d) for d in documents]
     jobs = JobStore(db)
     kept = [k.id for k in (*plan.pseudonymised, *plan.rekeyed)]
-    report.forwarder_events_deleted = await jobs.of_statements(list(plan.deleted))
-    report.forwarder_events_scrubbed = await jobs.of_statements(kept, keys)
+    voiding = [c.id for c in candidates if c.voiding]  # name the revocations they caused
+    report.forwarder_events_deleted = await jobs.of_statements(list(plan.deleted), voiding=voiding)
+    report.forwarder_events_scrubbed = await jobs.of_statements(kept, keys, voiding=voiding)
     report.identities_deleted = await _people(db, agent)
     if not dry_run:
         refreshes = Refreshes(db)

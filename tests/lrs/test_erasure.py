@@ -107,9 +107,15 @@ async def world(client, services, make_statement, db):
         ).status_code == 204
     jobs = JobStore(db)
     stored = {k: await statement_of(client, v["id"]) for k, v in s.items()}
+    # events exist only for an existing forwarder (deleted with it): erasure finds a
+    # statement's events by id, one per forwarder
+    created = await services.forwarders.create_forwarder(
+        {"name": "f1", "url": "https://hooks.example.com/lrs"}
+    )
+    f1 = created.as_dict()["id"]
     await jobs.enqueue_dispositions(
-        [generic(statement_event("f1", stored[k])) for k in ("own", "taught", "bob")]
-        + [generic(statement_event("f1", {**s["ada_voids"], "stored": "2024-01-01T00:00:00Z"}))],
+        [generic(statement_event(f1, stored[k])) for k in ("own", "taught", "bob")]
+        + [generic(statement_event(f1, {**s["ada_voids"], "stored": "2024-01-01T00:00:00Z"}))],
         datetime.now(UTC),
     )
     return s
