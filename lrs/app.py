@@ -22,20 +22,16 @@ from forwarders.config import ForwardingSettings
 from forwarders.worker import Worker
 from lrs.analytics_people import IdentityPeople
 from lrs.audit import AuditLog
-from lrs.auth.backend import AuthMiddleware
 from lrs.auth.config import AuthSettings
 from lrs.auth.credential_store import MongoCredentialStore
 from lrs.auth.gate import AuthGate
 from lrs.connector_sink import IngestSink
 from lrs.console.routes import console_mount
 from lrs.errors import handle_http_exception, handle_unexpected, handle_xapi_error
-from lrs.http.access_log import AccessMiddleware
-from lrs.http.alternate_syntax import AlternateSyntaxMiddleware
+from lrs.http.admission import AdmissionMiddleware
 from lrs.http.cors import cors_middleware
-from lrs.http.internal_errors import InternalErrorMiddleware
-from lrs.http.middleware import RequestIdMiddleware, XAPIVersionMiddleware
-from lrs.http.ratelimit import RateLimitMiddleware, rate_limiter
-from lrs.http.security_headers import SecurityHeadersMiddleware
+from lrs.http.edge import EdgeMiddleware
+from lrs.http.ratelimit import rate_limiter
 from lrs.metrics import Metrics
 from lrs.openapi.endpoint import openapi_json
 from lrs.resources.about import about
@@ -274,18 +270,16 @@ def create_app(
         ),
     ]
     middleware = [
-        Middleware(RequestIdMiddleware),
-        Middleware(SecurityHeadersMiddleware),
-        Middleware(
-            AccessMiddleware, routes=routes, metrics=metrics, access_log=settings.access_log
-        ),
+        Middleware(EdgeMiddleware, routes=routes, metrics=metrics, access_log=settings.access_log),
         # outside authentication: preflights need no credential, and 401/403/429 carry CORS
         *cors_middleware(settings.cors_origins, settings.cors_max_age),
-        Middleware(InternalErrorMiddleware, fallback=settings.fallback_version),
-        Middleware(AlternateSyntaxMiddleware, max_body_bytes=settings.max_body_bytes),
-        Middleware(XAPIVersionMiddleware, fallback=settings.fallback_version),
-        Middleware(AuthMiddleware, gate=gate),
-        Middleware(RateLimitMiddleware, limiter=rate_limiter(settings)),
+        Middleware(
+            AdmissionMiddleware,
+            gate=gate,
+            limiter=rate_limiter(settings),
+            max_body_bytes=settings.max_body_bytes,
+            fallback=settings.fallback_version,
+        ),
     ]
     return Starlette(
         routes=routes,

@@ -87,6 +87,6 @@ def internal_error(request_id: str) -> Response:
 
 
 async def handle_unexpected(request: Request, exc: Exception) -> Response:
-    """The last resort, for a bug in the outermost middleware (`lrs.http.internal_errors`
+    """The last resort, for a bug in the outermost middleware (`lrs.http.admission`
     answers everything inside CORS): Starlette calls this outside all our middleware."""
     return internal_error(request.scope.get("request_id", "-"))

@@ -29,7 +29,7 @@ LOG_FORMATS: tuple[LogFormat, ...] = ("json", "text", "auto")
 MASK = "***"
 
 request_id_var: ContextVar[str | None] = ContextVar("lrs_request_id", default=None)
-"""The id of the request being served (set by `lrs.http.middleware.RequestIdMiddleware`)."""
+"""The id of the request being served (set by `lrs.http.edge`)."""
 
 # field names whose values are masked (a pattern of names, not a secret itself)
 SECRET_NAME = r"[\w-]*(?:secret|passw(?:or)?d|token|api[_-]?key|authorization)[\w-]*"  # noqa: S105

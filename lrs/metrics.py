@@ -3,8 +3,8 @@
 Each app gets its own `CollectorRegistry` (no module-level state: tests build many apps, and
 two apps in one process must not share counters). What is counted where:
 
-- HTTP requests and latency: `lrs.http.access_log.AccessMiddleware`, labelled by route template
-  (never the raw path: label values stay bounded);
+- HTTP requests and latency: `lrs.http.edge` (through `lrs.http.access_log`), labelled by
+  route template (never the raw path: label values stay bounded);
 - statements stored: `MongoStatementStore` after each durable insert (`on_stored`), and the
   size of each group write of single statements (`on_group`);
 - database latency: a pymongo `CommandListener` on the service's client;

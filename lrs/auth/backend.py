@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from starlette.datastructures import Headers
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.responses import Response
+from starlette.types import Scope
 
 from lrs.auth.scopes import Credential
 from lrs.errors import error_response
-from lrs.http.middleware import UNVERSIONED, is_xapi_path
+from lrs.http.middleware import UNVERSIONED, is_xapi_path, raw_header
 from statements.errors import Unauthenticated, XAPIError
 
 BEARER_CHALLENGE = 'Bearer realm="xAPI", error="invalid_token"'
@@ -29,35 +29,27 @@ class Admitter(Protocol):
     async def admit(self, header: str | None, source: str | None) -> Credential: ...
 
 
-class AuthMiddleware:
-    def __init__(self, app: ASGIApp, gate: Admitter) -> None:
-        self.app = app
-        self.gate = gate
+def protected(scope: Scope) -> bool:
+    """Whether the request needs a credential (checked by `lrs.http.admission`)."""
+    path: str = scope["path"]
+    if path.startswith(("/admin/", "/feeds/", "/analytics/")) or path == "/metrics":
+        return True
+    return is_xapi_path(path) and path not in UNVERSIONED and scope["method"] != "OPTIONS"
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not self._protected(scope):
-            await self.app(scope, receive, send)
-            return
-        header = Headers(scope=scope).get("authorization")
-        try:
-            credential = await self.gate.admit(header, client_address(scope))
-        except XAPIError as error:
-            response = error_response(error)
-            if isinstance(error, Unauthenticated) and error.error == "invalid_token":
-                response.headers["WWW-Authenticate"] = BEARER_CHALLENGE
-            elif isinstance(error, Unauthenticated) and scope["path"].startswith("/admin/"):
-                response.headers["WWW-Authenticate"] = ADMIN_CHALLENGE
-            await response(scope, receive, send)
-            return
-        scope["credential"] = credential
-        await self.app(scope, receive, send)
 
-    @staticmethod
-    def _protected(scope: Scope) -> bool:
-        path: str = scope["path"]
-        if path.startswith(("/admin/", "/feeds/", "/analytics/")) or path == "/metrics":
-            return True
-        return is_xapi_path(path) and path not in UNVERSIONED and scope["method"] != "OPTIONS"
+async def admit(gate: Admitter, scope: Scope) -> Credential:
+    """The request's credential, or the XAPIError that is its answer (see `refusal`)."""
+    return await gate.admit(raw_header(scope, b"authorization"), client_address(scope))
+
+
+def refusal(error: XAPIError, path: str) -> Response:
+    """The answer to a request the gate refused, with the challenge its client can act on."""
+    response = error_response(error)
+    if isinstance(error, Unauthenticated) and error.error == "invalid_token":
+        response.headers["WWW-Authenticate"] = BEARER_CHALLENGE
+    elif isinstance(error, Unauthenticated) and path.startswith("/admin/"):
+        response.headers["WWW-Authenticate"] = ADMIN_CHALLENGE
+    return response
 
 
 def client_address(scope: Scope) -> str | None:

@@ -1,6 +1,7 @@
 """What every HTTP request passes through before a resource sees it, outermost first.
 
-`access_log` (one log line and the HTTP metrics per request), `cors`, `middleware` (request
-id, xAPI version header), `ratelimit` (per-credential limits) and `alternate_syntax` (xAPI's
-alternate request syntax, turned into an ordinary request). `lrs.app` orders them.
+`edge` (the request id, the security headers, one access-log line and the HTTP metrics per
+request), `cors`, then `admission` (the alternate request syntax, the xAPI version headers,
+authentication and per-credential rate limits, and a JSON 500 for an unexpected exception).
+`lrs.app` orders them.
 """

@@ -7,19 +7,17 @@ matching the app's routes here, at the edge, so a request refused before routing
 429, 413) is still labelled with the route it asked for.
 
 The credential key (never the secret) is noted by middleware that runs after authentication
-(`note_credential`), in a holder this middleware puts in the scope: a holder, because inner
+(`note_credential`), in a holder the edge layer puts in the scope: a holder, because inner
 middleware may hand a copy of the scope down (the alternate request syntax does).
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Sequence
-from typing import Any
 
 from starlette.routing import BaseRoute, Match, Mount
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 from lrs.logs import with_fields
 from lrs.metrics import Metrics
@@ -60,43 +58,28 @@ def note_credential(scope: Scope, key: str) -> None:
         holder["credential"] = key
 
 
-class AccessMiddleware:
-    def __init__(
-        self,
-        app: ASGIApp,
-        routes: Sequence[BaseRoute],
-        metrics: Metrics,
-        access_log: bool = True,
-    ) -> None:
-        self.app = app
+class AccessLog:
+    """Records a finished request: the HTTP metrics and, when on, its access-log line.
+
+    Called by the edge layer (`lrs.http.edge`), which times the request and notes its status.
+    """
+
+    def __init__(self, routes: Sequence[BaseRoute], metrics: Metrics, enabled: bool = True) -> None:
         self.routes = routes
         self.metrics = metrics
-        self.access_log = access_log
+        self.enabled = enabled
         self._templates: dict[tuple[str, str, str], str] = {}
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        # as received: routing rewrites `root_path` and `path_params` in place
-        request = {k: scope[k] for k in ("type", "method", "path") if k in scope}
-        request["root_path"] = scope.get("root_path", "")
-        holder: dict[str, Any] = {}
-        scope[HOLDER] = holder
-        status = 500  # unless a response starts: an exception escaped
-
-        async def send_noting_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = int(message["status"])
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_noting_status)
-        finally:
-            seconds = time.perf_counter() - started
-            self._record(request, scope, status, seconds, holder.get("credential"))
+    @staticmethod
+    def request_line(scope: Scope) -> Scope:
+        """What the log labels a request by, as received: routing rewrites `root_path` and
+        `path_params` in place."""
+        return {
+            "type": scope["type"],
+            "method": scope["method"],
+            "path": scope["path"],
+            "root_path": scope.get("root_path", ""),
+        }
 
     def _template(self, request: Scope) -> str:
         """`route_template`, remembered per method and path (the routes never change)."""
@@ -108,13 +91,13 @@ class AccessMiddleware:
             route = self._templates[line] = route_template(self.routes, request)
         return route
 
-    def _record(
+    def record(
         self, request: Scope, scope: Scope, status: int, seconds: float, credential: str | None
     ) -> None:
         method: str = request["method"]
         route = self._template(request)
         self.metrics.observe_request(method, route, status, seconds)
-        if not self.access_log:
+        if not self.enabled:
             return
         client = scope.get("client")
         fields = with_fields(

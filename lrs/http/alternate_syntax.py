@@ -17,12 +17,11 @@ from urllib.parse import parse_qsl, urlencode
 
 import anyio.to_thread
 from starlette.datastructures import Headers
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope
 
-from lrs.errors import error_response
 from lrs.http.forms import decode_utf8, decoded_length, header_value, split_form
 from lrs.http.middleware import is_xapi_path
-from statements.errors import BadRequest, PayloadTooLarge, XAPIError
+from statements.errors import BadRequest, PayloadTooLarge
 
 METHODS = frozenset({"GET", "PUT", "POST", "DELETE", "HEAD"})
 FORM_HEADERS = frozenset(
@@ -42,25 +41,29 @@ THREAD_BYTES = 64 * 1024
 """Content larger than this is decoded in a worker thread."""
 
 
-class AlternateSyntaxMiddleware:
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
-        self.app = app
+class AlternateSyntax:
+    """Turns an alternate-syntax request into the ordinary request it stands for (called by
+    `lrs.http.admission` before the version and the credential are checked)."""
+
+    def __init__(self, max_body_bytes: int) -> None:
         self.max_body_bytes = max_body_bytes
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not is_xapi_path(scope["path"]):
-            await self.app(scope, receive, send)
-            return
-        query = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+    async def apply(self, scope: Scope, receive: Receive) -> tuple[Scope, Receive]:
+        """The request as the application sees it: `scope` and `receive` unchanged unless
+        this is the alternate syntax (raises the XAPIError that is its answer if malformed).
+        """
+        query_string: bytes = scope.get("query_string", b"")
+        # a cheap test first: nearly every request has no `method` parameter at all (one
+        # may be percent-encoded: then the query is parsed)
+        if not is_xapi_path(scope["path"]) or not (
+            b"method" in query_string or b"%" in query_string
+        ):
+            return scope, receive
+        query = parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)
         if not any(name == "method" for name, _ in query):
-            await self.app(scope, receive, send)
-            return
-        try:
-            rewritten, content = await self._rewrite(scope, receive, query)
-        except XAPIError as error:
-            await error_response(error)(scope, receive, send)
-            return
-        await self.app(rewritten, _replay(content, receive), send)
+            return scope, receive
+        rewritten, content = await self._rewrite(scope, receive, query)
+        return rewritten, _replay(content, receive)
 
     async def _rewrite(
         self, scope: Scope, receive: Receive, query: list[tuple[str, str]]

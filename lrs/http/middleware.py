@@ -1,7 +1,5 @@
-"""ASGI middleware for what every xAPI request shares: the version header and a request id.
-
-Pure ASGI (no BaseHTTPMiddleware) to keep the hot path cheap.
-"""
+"""What every xAPI request shares: the version header, the Consistent-Through clock and the
+request id (applied by `lrs.http.admission` and `lrs.http.edge`)."""
 
 from __future__ import annotations
 
@@ -10,13 +8,9 @@ import secrets
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
 
-from starlette.datastructures import Headers, MutableHeaders
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
-from lrs.errors import error_response
-from lrs.logs import request_id_var
 from statements.errors import UnsupportedVersion
 from statements.types import SpecVersion
 
@@ -65,47 +59,13 @@ def is_xapi_path(path: str) -> bool:
     return path == XAPI_PREFIX or path.startswith(XAPI_PREFIX + "/")
 
 
-class XAPIVersionMiddleware:
-    """Requires the version header on xAPI requests and sets it on every response."""
-
-    def __init__(self, app: ASGIApp, fallback: SpecVersion = "2.0.0") -> None:
-        self.app = app
-        self.fallback: SpecVersion = fallback
-        self.now_iso = MillisecondClock()
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        path: str = scope["path"]
-        version: SpecVersion = self.fallback
-        if is_xapi_path(path) and path not in UNVERSIONED and scope["method"] != "OPTIONS":
-            try:
-                version = spec_version(Headers(scope=scope).get(VERSION_HEADER))
-            except UnsupportedVersion as error:
-                await _send_with_version(error_response(error), scope, receive, send, self.fallback)
-                return
-        scope.setdefault("state", {})["xapi_version"] = version
-        echoed = "2.0.0" if version == "2.0.0" else "1.0.3"
-        statements = path.startswith(STATEMENTS_PATH)
-
-        async def send_with_version(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                headers[VERSION_HEADER] = echoed
-                if statements and CONSISTENT_THROUGH not in headers:
-                    # errors too: clients poll on it even when a statement is not there yet
-                    headers[CONSISTENT_THROUGH] = self.now_iso()
-            await send(message)
-
-        await self.app(scope, receive, send_with_version)
-
-
-async def _send_with_version(
-    response: Any, scope: Scope, receive: Receive, send: Send, version: str
-) -> None:
-    response.headers[VERSION_HEADER] = version
-    await response(scope, receive, send)
+def raw_header(scope: Scope, name: bytes) -> str | None:
+    """The first value of header `name` (lower-case) as `Headers.get` gives it, read from the
+    raw list without building a `Headers` (the hot path reads a few headers per request)."""
+    for key, value in scope["headers"]:
+        if key.lower() == name:
+            return str(value.decode("latin-1"))
+    return None
 
 
 REQUEST_ID = re.compile(r"[A-Za-z0-9._:/+=@-]{1,128}")
@@ -115,30 +75,3 @@ REQUEST_ID = re.compile(r"[A-Za-z0-9._:/+=@-]{1,128}")
 
 def request_id_from(header: str | None) -> str:
     return header if header and REQUEST_ID.fullmatch(header) else secrets.token_hex(16)
-
-
-class RequestIdMiddleware:
-    """Accepts `X-Request-ID` (well-formed) or makes one; returns it, exposes it to handlers
-    (`scope["request_id"]`) and to every log line of the request (`lrs.logs.request_id_var`).
-    """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        request_id = request_id_from(Headers(scope=scope).get("x-request-id"))
-        scope["request_id"] = request_id
-        token = request_id_var.set(request_id)
-
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                MutableHeaders(scope=message)["X-Request-ID"] = request_id
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_with_id)
-        finally:
-            request_id_var.reset(token)

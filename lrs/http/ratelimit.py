@@ -17,11 +17,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.responses import Response
 
-from lrs.auth.scopes import Credential
 from lrs.errors import error_response
-from lrs.http.access_log import note_credential
 from lrs.settings import Settings
 from statements.errors import TooManyRequests
 
@@ -95,40 +93,28 @@ def retry_after_seconds(wait: float) -> int:
     return max(1, math.ceil(wait))
 
 
-class RateLimitMiddleware:
-    """After authentication: refuses a credential that is over its rate with 429.
-
-    Also notes the credential key for the access log (it is the first middleware to run
-    after authentication), and does only that when no limiter is configured.
-    """
+class RateLimit:
+    """Refuses a credential that is over its rate with 429 (asked by `lrs.http.admission`
+    after authentication); never refuses when no limiter is configured."""
 
     def __init__(
-        self,
-        app: ASGIApp,
-        limiter: RateLimiter | None,
-        clock: Callable[[], float] = time.monotonic,
+        self, limiter: RateLimiter | None, clock: Callable[[], float] = time.monotonic
     ) -> None:
-        self.app = app
         self.limiter = limiter
         self.clock = clock
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        credential = scope.get("credential") if scope["type"] == "http" else None
-        if not isinstance(credential, Credential):
-            await self.app(scope, receive, send)
-            return
-        note_credential(scope, credential.key)
-        if self.limiter is not None:
-            wait = self.limiter.check(credential.key, self.clock())
-            if wait > 0:
-                await error_response(self._refusal(wait))(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
-
-    def _refusal(self, wait: float) -> TooManyRequests:
+    def refusal(self, key: str) -> Response | None:
+        """The 429 for credential `key` if it is over its rate now, else None."""
+        if self.limiter is None:
+            return None
+        wait = self.limiter.check(key, self.clock())
+        if wait <= 0:
+            return None
         seconds = retry_after_seconds(wait)
-        rate = self.limiter.rate if self.limiter else 0
-        return TooManyRequests(
-            f"rate limit of {rate:g} requests/s exceeded for this credential; retry in {seconds} s",
-            seconds,
+        return error_response(
+            TooManyRequests(
+                f"rate limit of {self.limiter.rate:g} requests/s exceeded for this credential; "
+                f"retry in {seconds} s",
+                seconds,
+            )
         )

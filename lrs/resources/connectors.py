@@ -8,7 +8,7 @@
     POST   /admin/connectors/{ref}/reconcile   fill webhook gaps from a provider's report
     POST   /connectors/{connector_id}   the provider's webhook
 
-The webhook route carries no LRS credential (AuthMiddleware does not guard /connectors/):
+The webhook route carries no LRS credential (`lrs.http.admission` does not guard /connectors/):
 the provider's signature authenticates it, and nothing beyond a bounded read of the body
 happens before `ConnectorService.receive` has checked that signature.
 """

@@ -8,7 +8,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from lrs.app import create_app
 from lrs.auth.scopes import KNOWN_SCOPES, METRICS
-from lrs.http.access_log import MAX_REMEMBERED, UNMATCHED, AccessMiddleware, route_template
+from lrs.http.access_log import MAX_REMEMBERED, UNMATCHED, AccessLog, route_template
 from lrs.metrics import Metrics
 
 FAMILIES = {
@@ -153,7 +153,7 @@ async def test_group_writes_of_single_statements_are_observed_by_size(
 
 def test_remembered_route_templates_stay_bounded_and_right(settings):
     app = create_app(settings, "mongodb://unused")
-    access = AccessMiddleware(app.router, routes=app.routes, metrics=Metrics())
+    access = AccessLog(routes=app.routes, metrics=Metrics())
     paths = [f"/admin/forwarders/f{i}" for i in range(MAX_REMEMBERED + 10)] + ["/elsewhere"]
     for path in paths * 2:
         scope = {"type": "http", "path": path, "method": "GET", "root_path": ""}
