@@ -62,8 +62,26 @@ def fresh_lrs(tree: Path, **settings: str) -> Iterator[Running]:
         with database:
             db_pid = pid_of(database)
             assert db_pid is not None
-            with running_lrs(tree, database.uri, workdir, settings) as (process, base_url):
-                yield Running(database.uri, base_url, process.pid, db_pid, workdir)
+            uri = deployed_uri(tree, database)
+            with running_lrs(tree, uri, workdir, settings) as (process, base_url):
+                yield Running(uri, base_url, process.pid, db_pid, workdir)
+
+
+def deployed_uri(tree: Path, database: EmbeddedDatabase) -> str:
+    """The URI the tree's own `lrs serve` would give its clients for this database: its
+    options differ between versions (`retryWrites`), and each variant runs as deployed."""
+    code = (
+        "import sys; from lrs.storage.embedded import EmbeddedDatabase as E; "
+        "print(E(':memory:', host=sys.argv[1], port=int(sys.argv[2])).uri)"
+    )
+    found = subprocess.run(  # noqa: S603 - fixed argv, no shell
+        [sys.executable, "-c", code, database.host, str(database.port)],
+        env={**os.environ, "PYTHONPATH": str(tree)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return found.stdout.strip()
 
 
 @contextlib.contextmanager

@@ -6,7 +6,7 @@ import os
 import signal
 
 import pytest
-from pymongo import MongoClient
+from pymongo import MongoClient, monitoring
 
 from lrs.storage.embedded import (
     EmbeddedDatabase,
@@ -69,3 +69,24 @@ def test_the_running_database_is_found_with_its_launcher(tmp_path):
         assert serves(database.uri, storage)
         assert not serves("mongodb://127.0.0.1:1/?directConnection=true", storage)
     assert not serves(database.uri, storage)
+
+
+def test_clients_of_the_embedded_database_send_plain_writes(mongo_server):
+    """No `txnNumber`: the daemon keeps and prunes no retryable-write records for us."""
+    sent = []
+
+    class Listener(monitoring.CommandListener):
+        def started(self, event):
+            sent.append(event.command)
+
+        def succeeded(self, event):
+            pass
+
+        def failed(self, event):
+            pass
+
+    with MongoClient(mongo_server.uri, event_listeners=[Listener()]) as client:
+        client.lrs_plain_writes.things.insert_one({"_id": "plain"})
+        client.drop_database("lrs_plain_writes")
+    inserts = [command for command in sent if "insert" in command]
+    assert inserts and all("txnNumber" not in command for command in inserts)
