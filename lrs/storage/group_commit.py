@@ -6,6 +6,11 @@ arrives while the group's write is in flight waits for it to finish and then goe
 every other write that arrived meanwhile (at most `limit` at a time). A write that arrives
 while nothing is in flight goes out at once, alone, so a lone client waits for nothing.
 
+A write that would go out while members are known to be on their way (`arriving`: their
+requests are being read and validated) first waits for them, at most `window` seconds, so
+they share its write instead of each starting or joining a later one. A lone client is never
+made to wait: its own request stops counting as arriving when it submits.
+
 Each member keeps its own outcome: the group's `write` returns one outcome per member
 (`None`, or the exception that member's request raises), so a member that conflicts fails
 alone. An exception raised by `write` itself (the database went away) is every member's
@@ -16,12 +21,26 @@ for a single write whose acknowledgement was lost.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+import contextlib
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextvars import ContextVar
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
 Outcome = BaseException | None
 Write = Callable[[list[T]], Awaitable[Sequence[Outcome]]]
+
+
+_arrival: ContextVar[Arrival | None] = ContextVar("lrs_group_arrival", default=None)
+
+
+class Arrival:
+    """One announced member: counted as arriving until it submits or its request ends."""
+
+    __slots__ = ("counted",)
+
+    def __init__(self) -> None:
+        self.counted = True
 
 
 class WriteInterrupted(RuntimeError):
@@ -35,12 +54,18 @@ class GroupCommit(Generic[T]):
         *,
         limit: int,
         depth: int = 1,
+        window: float = 0.0,
         on_group: Callable[[int], None] | None = None,
     ) -> None:
         self._write = write
         self.limit = limit
         self.depth = depth
         """Group writes in flight at once."""
+        self.window = window
+        """The longest a write waits for members still arriving (seconds; 0: never)."""
+        self.on_the_way = 0
+        """Members announced (`arriving()`) that have not submitted yet."""
+        self._gathering: list[asyncio.Future[None]] = []
         self.on_group = on_group
         """Told the size of each group as it goes out (for metrics)."""
         self._waiting: list[tuple[T, asyncio.Future[None]]] = []
@@ -48,11 +73,38 @@ class GroupCommit(Generic[T]):
         self.groups = 0
         """Database writes made so far (each for one or more members)."""
 
+    @contextlib.contextmanager
+    def arriving(self) -> Iterator[None]:
+        """Announce that the current request will probably `submit` a member soon (its body
+        is being read and validated): a write about to go out waits a little for it."""
+        arrival = Arrival()
+        self.on_the_way += 1
+        token = _arrival.set(arrival)
+        try:
+            yield
+        finally:
+            _arrival.reset(token)
+            self._arrived(arrival)
+
+    def not_arriving(self) -> None:
+        """The current request will not submit after all (a batch): stop waiting for it."""
+        arrival = _arrival.get()
+        if arrival is not None:
+            self._arrived(arrival)
+
+    def _arrived(self, arrival: Arrival) -> None:
+        if arrival.counted:
+            arrival.counted = False
+            self.on_the_way -= 1
+            self._wake_gathering()
+
     async def submit(self, item: T) -> None:
         """Write `item` with whichever others are waiting; return once it is durable (or
         raise its own error)."""
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiting.append((item, future))
+        self.not_arriving()
+        self._wake_gathering()
         # a writer that has answered its last member may be done and not yet discarded
         if sum(not writer.done() for writer in self.writers) < self.depth:
             writer = asyncio.create_task(self._drain())
@@ -62,10 +114,12 @@ class GroupCommit(Generic[T]):
 
     async def _drain(self) -> None:
         while self._waiting:
-            group, self._waiting = self._waiting[: self.limit], self._waiting[self.limit :]
-            if self.on_group is not None:
-                self.on_group(len(group))
+            group: list[tuple[T, asyncio.Future[None]]] = []
             try:
+                await self._gather()
+                group, self._waiting = self._waiting[: self.limit], self._waiting[self.limit :]
+                if self.on_group is not None:
+                    self.on_group(len(group))
                 outcomes = await self._outcomes([item for item, _ in group])
             except BaseException:
                 _answer(group, [WriteInterrupted("the write was interrupted")] * len(group))
@@ -75,6 +129,31 @@ class GroupCommit(Generic[T]):
             self.groups += 1
             _answer(group, outcomes)
 
+    def _gathered(self) -> bool:
+        return self.on_the_way == 0 or len(self._waiting) >= self.limit
+
+    async def _gather(self) -> None:
+        """Wait, at most `window` seconds, until no announced member is still on its way or
+        the group is full."""
+        if self.window <= 0 or self._gathered():
+            return
+        loop = asyncio.get_running_loop()
+        gathered: asyncio.Future[None] = loop.create_future()
+        self._gathering.append(gathered)
+        timer = loop.call_later(self.window, _settle, gathered)
+        try:
+            await gathered
+        finally:
+            timer.cancel()
+            if gathered in self._gathering:
+                self._gathering.remove(gathered)
+
+    def _wake_gathering(self) -> None:
+        if self._gathering and self._gathered():
+            for gathered in self._gathering:
+                _settle(gathered)
+            self._gathering.clear()
+
     async def _outcomes(self, items: list[T]) -> Sequence[Outcome]:
         try:
             outcomes = await self._write(items)
@@ -83,6 +162,11 @@ class GroupCommit(Generic[T]):
         if len(outcomes) != len(items):
             raise AssertionError("a group write must answer every member")
         return outcomes
+
+
+def _settle(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 def _answer(group: list[tuple[T, asyncio.Future[None]]], outcomes: Sequence[Outcome]) -> None:
