@@ -1,7 +1,7 @@
 """Single-statement writes against batches of 100, before and after, in one run.
 
     .venv/bin/python bench/writes.py [--baseline /path/to/an/older/tree] [--rounds 2]
-        [--fill 10000] [--batches 10000] [--singles 5000] [--out FILE]
+        [--fill 10000] [--batches 10000] [--singles 5000] [--sustained 0] [--out FILE]
 
 Each variant (see variants.py) gets a fresh on-disk database and its own `lrs serve`; the
 variants run interleaved, round after round. Phases, at the store size reached so far:
@@ -12,6 +12,7 @@ variants run interleaved, round after round. Phases, at the store size reached s
 | `batch x100 c4` | `--batches` statements in batches of 100 at concurrency 4 |
 | `single c1` | single statements (POST) one at a time: a lone client's latency |
 | `single c16` | single statements at concurrency 16 |
+| `single c16 sustained N` | `--sustained` more, 10,000 a row: does the rate hold? |
 
 The target of issue 16 part 1 is `single c16` statements/s >= 50 % of `batch x100 c4`
 statements/s of the same variant and round, and p99 of `single c1` and `single c16` no worse
@@ -47,6 +48,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from variants import fresh_lrs, variants
 
 PHASE_SECONDS = 40.0
+SUSTAINED_SLICE = 10_000
+"""`--sustained` single statements are posted in phases of this many, one row each."""
 
 
 async def measure(args: argparse.Namespace, tree: Path, seed: int) -> dict[str, Any]:
@@ -54,11 +57,16 @@ async def measure(args: argparse.Namespace, tree: Path, seed: int) -> dict[str, 
         recorder = Recorder({"lrs": lrs.lrs_pid, "db": lrs.db_pid, "client": os.getpid()})
         factory = StatementFactory(make_pools(SEED), seed)
         stored: list[str] = []
+        sustained = [
+            (f"single c16 sustained {i + 1}", SUSTAINED_SLICE, 1, 16)
+            for i in range(args.sustained // SUSTAINED_SLICE)
+        ]
         for name, statements, per_request, concurrency in (
             ("fill", args.fill, BATCH, 4),
             (f"batch x{BATCH} c4", args.batches, BATCH, 4),
             ("single c1", args.singles // 5, 1, 1),
             ("single c16", args.singles, 1, 16),
+            *sustained,
         ):
             bodies = statement_bodies(factory, statements, per_request)
             # a client per phase: connections idle longer than the server's keep-alive (5 s)
@@ -125,6 +133,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--fill", type=int, default=10_000)
     parser.add_argument("--batches", type=int, default=10_000)
     parser.add_argument("--singles", type=int, default=5_000)
+    parser.add_argument(
+        "--sustained",
+        type=int,
+        default=0,
+        help="more single statements at concurrency 16 after the others, in rows of 10,000",
+    )
     parser.add_argument("--out", type=Path)
     return parser.parse_args(argv)
 
