@@ -235,6 +235,19 @@ def create_app(
             await _bounded(asyncio.ensure_future(services.client.close()), 5)
 
     routes = [
+        # first: the router tries routes in order, and xAPI requests are nearly all requests
+        Mount(
+            "/xapi",
+            routes=[
+                Route("/statements", StatementsResource),
+                Route("/about", about, methods=["GET", "HEAD"]),
+                Route("/activities/state", StateResource),
+                Route("/activities/profile", ActivityProfileResource),
+                Route("/activities", ActivitiesResource),
+                Route("/agents/profile", AgentProfileResource),
+                Route("/agents", AgentsResource),
+            ],
+        ),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         *OAuthEndpoints(gate).routes(),
@@ -256,18 +269,6 @@ def create_app(
         Mount("/analytics", routes=ANALYTICS_ROUTES),
         Mount("/feeds", routes=FEED_ROUTES),
         console_mount(gate, exports),
-        Mount(
-            "/xapi",
-            routes=[
-                Route("/statements", StatementsResource),
-                Route("/about", about, methods=["GET", "HEAD"]),
-                Route("/activities/state", StateResource),
-                Route("/activities/profile", ActivityProfileResource),
-                Route("/activities", ActivitiesResource),
-                Route("/agents/profile", AgentProfileResource),
-                Route("/agents", AgentsResource),
-            ],
-        ),
     ]
     middleware = [
         Middleware(EdgeMiddleware, routes=routes, metrics=metrics, access_log=settings.access_log),

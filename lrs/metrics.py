@@ -78,6 +78,8 @@ class Metrics:
             http,
             registry=self.registry,
         )
+        self._request_children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
+        """Each request line's labelled metrics, looked up once (`labels()` checks and locks)."""
         self.statements_stored = Counter(
             "lrs_statements_stored", "Statements durably stored", registry=self.registry
         )
@@ -132,9 +134,14 @@ class Metrics:
     # -- observations -----------------------------------------------------------------------
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
-        labels = {"method": method, "route": route, "status": str(status)}
-        self.requests.labels(**labels).inc()
-        self.request_seconds.labels(**labels).observe(seconds)
+        line = (method, route, status)
+        children = self._request_children.get(line)
+        if children is None:
+            labels = {"method": method, "route": route, "status": str(status)}
+            children = self.requests.labels(**labels), self.request_seconds.labels(**labels)
+            self._request_children[line] = children
+        children[0].inc()
+        children[1].observe(seconds)
 
     def observe_stored(self, count: int) -> None:
         self.statements_stored.inc(count)
