@@ -66,6 +66,8 @@ class GroupCommit(Generic[T]):
         self.on_the_way = 0
         """Members announced (`arriving()`) that have not submitted yet."""
         self._gathering: list[asyncio.Future[None]] = []
+        self._writing = 0
+        """Group writes under way (between taking their members and answering them)."""
         self.on_group = on_group
         """Told the size of each group as it goes out (for metrics)."""
         self._waiting: list[tuple[T, asyncio.Future[None]]] = []
@@ -120,7 +122,11 @@ class GroupCommit(Generic[T]):
                 group, self._waiting = self._waiting[: self.limit], self._waiting[self.limit :]
                 if self.on_group is not None:
                     self.on_group(len(group))
-                outcomes = await self._outcomes([item for item, _ in group])
+                self._writing += 1
+                try:
+                    outcomes = await self._outcomes([item for item, _ in group])
+                finally:
+                    self._writing -= 1
             except BaseException:
                 _answer(group, [WriteInterrupted("the write was interrupted")] * len(group))
                 _answer(self._waiting, [WriteInterrupted("shutting down")] * len(self._waiting))
@@ -133,20 +139,40 @@ class GroupCommit(Generic[T]):
         return self.on_the_way == 0 or len(self._waiting) >= self.limit
 
     async def _gather(self) -> None:
-        """Wait, at most `window` seconds, until no announced member is still on its way or
-        the group is full."""
-        if self.window <= 0 or self._gathered():
+        """Wait, at most `window` seconds, for members on their way: while another group is
+        being written, for requests ready to run up to their `submit`; then until no
+        announced member is still on its way, or the group is full."""
+        if self.window <= 0:
             return
         loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.window
+        if self._writing:
+            await self._collect_ready(loop, deadline)
+        if self._gathered():
+            return
         gathered: asyncio.Future[None] = loop.create_future()
         self._gathering.append(gathered)
-        timer = loop.call_later(self.window, _settle, gathered)
+        timer = loop.call_at(deadline, _settle, gathered)
         try:
             await gathered
         finally:
             timer.cancel()
             if gathered in self._gathering:
                 self._gathering.remove(gathered)
+
+    async def _collect_ready(self, loop: asyncio.AbstractEventLoop, deadline: float) -> None:
+        """Yield to the event loop while that adds members: requests whose bytes have come
+        in run up to their `submit`. Only while another group is being written: the
+        database is busy with it anyway, so nobody waits for the database to be free. Two
+        passes in a row that add nobody end it (a request is read in one pass and run in
+        the next)."""
+        quiet = 0
+        while quiet < 2 and self._writing and len(self._waiting) < self.limit:
+            if loop.time() >= deadline:
+                return
+            before = len(self._waiting)
+            await asyncio.sleep(0)
+            quiet = quiet + 1 if len(self._waiting) == before else 0
 
     def _wake_gathering(self) -> None:
         if self._gathering and self._gathered():

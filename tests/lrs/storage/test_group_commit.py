@@ -447,6 +447,47 @@ async def test_a_full_group_goes_out_without_waiting_for_more():
     await stuck
 
 
+async def submit_after(group: GroupCommit[int], item: int, passes: int) -> None:
+    """Submit once the event loop has gone round `passes` times (a request read later)."""
+    for _ in range(passes):
+        await asyncio.sleep(0)
+    await group.submit(item)
+
+
+def blocking_first_write() -> tuple[list[list[int]], asyncio.Event, Any]:
+    writes: list[list[int]] = []
+    release = asyncio.Event()
+
+    async def write(items: list[int]) -> list[BaseException | None]:
+        writes.append(items)
+        if len(writes) == 1:
+            await release.wait()
+        return [None] * len(items)
+
+    return writes, release, write
+
+
+async def test_while_a_group_is_written_the_next_takes_the_requests_ready_to_arrive():
+    writes, release, write = blocking_first_write()
+    group = GroupCommit(write, limit=10, depth=2, window=3600)
+    first = asyncio.create_task(group.submit(0))
+    await settle()  # in flight, alone
+    later = [asyncio.create_task(submit_after(group, i, p)) for i, p in ((1, 0), (2, 2), (3, 4))]
+    for _ in range(12):
+        await asyncio.sleep(0)
+    assert writes == [[0], [1, 2, 3]]
+    release.set()
+    await asyncio.gather(first, *later)
+
+
+async def test_with_nothing_in_flight_a_write_does_not_wait_for_later_requests():
+    writes, release, write = blocking_first_write()
+    release.set()
+    group = GroupCommit(write, limit=10, depth=2, window=3600)
+    await asyncio.gather(group.submit(0), submit_after(group, 1, 3))
+    assert writes == [[0], [1]]
+
+
 async def test_concurrent_single_posts_are_announced_and_each_keeps_its_answer(
     client, services, make_statement
 ):
