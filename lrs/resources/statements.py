@@ -46,17 +46,14 @@ class StatementsResource(HTTPEndpoint):
         statement_id = request.query_params.get("statementId")
         if statement_id is None or not is_uuid(statement_id):
             raise BadRequest("PUT /statements needs a statementId parameter holding a UUID")
-        with services.statements.arriving():
-            body, parts, multipart = await self._body(services, request)
-            if not isinstance(body, dict):
-                raise BadRequest("PUT /statements takes a single statement object")
-            if "id" not in body:
-                body = {**body, "id": statement_id}
-            elif str(body["id"]).lower() != statement_id.lower():
-                raise BadRequest("the statement's id does not match the statementId parameter")
-            await store_statements(
-                services, credential, version, [body], parts, multipart=multipart
-            )
+        body, parts, multipart = await self._body(services, request)
+        if not isinstance(body, dict):
+            raise BadRequest("PUT /statements takes a single statement object")
+        if "id" not in body:
+            body = {**body, "id": statement_id}
+        elif str(body["id"]).lower() != statement_id.lower():
+            raise BadRequest("the statement's id does not match the statementId parameter")
+        await store_statements(services, credential, version, [body], parts, multipart=multipart)
         return Response(status_code=204)
 
     async def post(self, request: Request) -> Response:
@@ -64,12 +61,11 @@ class StatementsResource(HTTPEndpoint):
         require(credential, read=False, scopes=[STATEMENTS_WRITE])
         if request.query_params:
             raise BadRequest("POST /statements takes no query parameters")
-        with services.statements.arriving():
-            body, parts, multipart = await self._body(services, request)
-            batch = body if isinstance(body, list) else [body]
-            ids = await store_statements(
-                services, credential, version, batch, parts, multipart=multipart
-            )
+        body, parts, multipart = await self._body(services, request)
+        batch = body if isinstance(body, list) else [body]
+        ids = await store_statements(
+            services, credential, version, batch, parts, multipart=multipart
+        )
         return Response(orjson.dumps(ids), media_type="application/json")
 
     async def get(self, request: Request) -> Response:

@@ -6,10 +6,10 @@ arrives while the group's write is in flight waits for it to finish and then goe
 every other write that arrived meanwhile (at most `limit` at a time). A write that arrives
 while nothing is in flight goes out at once, alone, so a lone client waits for nothing.
 
-A write that would go out while members are known to be on their way (`arriving`: their
-requests are being read and validated) first waits for them, at most `window` seconds, so
-they share its write instead of each starting or joining a later one. A lone client is never
-made to wait: its own request stops counting as arriving when it submits.
+A write that would start while another group is being written first lets the requests
+that are ready run up to their `submit` (at most `window` seconds), so they share its write
+instead of each starting a later one: the database is busy with the other group anyway. A
+write with nothing in flight goes out at once, so a lone client never waits.
 
 Each member keeps its own outcome: the group's `write` returns one outcome per member
 (`None`, or the exception that member's request raises), so a member that conflicts fails
@@ -21,26 +21,12 @@ for a single write whose acknowledgement was lost.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import Awaitable, Callable, Iterator, Sequence
-from contextvars import ContextVar
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
 Outcome = BaseException | None
 Write = Callable[[list[T]], Awaitable[Sequence[Outcome]]]
-
-
-_arrival: ContextVar[Arrival | None] = ContextVar("lrs_group_arrival", default=None)
-
-
-class Arrival:
-    """One announced member: counted as arriving until it submits or its request ends."""
-
-    __slots__ = ("counted",)
-
-    def __init__(self) -> None:
-        self.counted = True
 
 
 class WriteInterrupted(RuntimeError):
@@ -62,10 +48,8 @@ class GroupCommit(Generic[T]):
         self.depth = depth
         """Group writes in flight at once."""
         self.window = window
-        """The longest a write waits for members still arriving (seconds; 0: never)."""
-        self.on_the_way = 0
-        """Members announced (`arriving()`) that have not submitted yet."""
-        self._gathering: list[asyncio.Future[None]] = []
+        """The longest a write waits, while another is being written, for requests ready to
+        join it (seconds; 0: never)."""
         self._writing = 0
         """Group writes under way (between taking their members and answering them)."""
         self.on_group = on_group
@@ -75,38 +59,11 @@ class GroupCommit(Generic[T]):
         self.groups = 0
         """Database writes made so far (each for one or more members)."""
 
-    @contextlib.contextmanager
-    def arriving(self) -> Iterator[None]:
-        """Announce that the current request will probably `submit` a member soon (its body
-        is being read and validated): a write about to go out waits a little for it."""
-        arrival = Arrival()
-        self.on_the_way += 1
-        token = _arrival.set(arrival)
-        try:
-            yield
-        finally:
-            _arrival.reset(token)
-            self._arrived(arrival)
-
-    def not_arriving(self) -> None:
-        """The current request will not submit after all (a batch): stop waiting for it."""
-        arrival = _arrival.get()
-        if arrival is not None:
-            self._arrived(arrival)
-
-    def _arrived(self, arrival: Arrival) -> None:
-        if arrival.counted:
-            arrival.counted = False
-            self.on_the_way -= 1
-            self._wake_gathering()
-
     async def submit(self, item: T) -> None:
         """Write `item` with whichever others are waiting; return once it is durable (or
         raise its own error)."""
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiting.append((item, future))
-        self.not_arriving()
-        self._wake_gathering()
         # a writer that has answered its last member may be done and not yet discarded
         if sum(not writer.done() for writer in self.writers) < self.depth:
             writer = asyncio.create_task(self._drain())
@@ -135,50 +92,22 @@ class GroupCommit(Generic[T]):
             self.groups += 1
             _answer(group, outcomes)
 
-    def _gathered(self) -> bool:
-        return self.on_the_way == 0 or len(self._waiting) >= self.limit
-
     async def _gather(self) -> None:
-        """Wait, at most `window` seconds, for members on their way: while another group is
-        being written, for requests ready to run up to their `submit`; then until no
-        announced member is still on its way, or the group is full."""
+        """While another group is being written, yield to the event loop as long as that
+        adds members (at most `window` seconds): requests whose bytes have come in run up
+        to their `submit`. The database is busy with the other group anyway, so nobody waits
+        for it to be free. Two passes in a row that add nobody end it (a request is read in
+        one pass and runs in the next)."""
         if self.window <= 0:
             return
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.window
-        if self._writing:
-            await self._collect_ready(loop, deadline)
-        if self._gathered():
-            return
-        gathered: asyncio.Future[None] = loop.create_future()
-        self._gathering.append(gathered)
-        timer = loop.call_at(deadline, _settle, gathered)
-        try:
-            await gathered
-        finally:
-            timer.cancel()
-            if gathered in self._gathering:
-                self._gathering.remove(gathered)
-
-    async def _collect_ready(self, loop: asyncio.AbstractEventLoop, deadline: float) -> None:
-        """Yield to the event loop while that adds members: requests whose bytes have come
-        in run up to their `submit`. Only while another group is being written: the
-        database is busy with it anyway, so nobody waits for the database to be free. Two
-        passes in a row that add nobody end it (a request is read in one pass and run in
-        the next)."""
-        quiet = 0
+        deadline, quiet = loop.time() + self.window, 0
         while quiet < 2 and self._writing and len(self._waiting) < self.limit:
             if loop.time() >= deadline:
                 return
             before = len(self._waiting)
             await asyncio.sleep(0)
             quiet = quiet + 1 if len(self._waiting) == before else 0
-
-    def _wake_gathering(self) -> None:
-        if self._gathering and self._gathered():
-            for gathered in self._gathering:
-                _settle(gathered)
-            self._gathering.clear()
 
     async def _outcomes(self, items: list[T]) -> Sequence[Outcome]:
         try:
@@ -188,11 +117,6 @@ class GroupCommit(Generic[T]):
         if len(outcomes) != len(items):
             raise AssertionError("a group write must answer every member")
         return outcomes
-
-
-def _settle(future: asyncio.Future[None]) -> None:
-    if not future.done():
-        future.set_result(None)
 
 
 def _answer(group: list[tuple[T, asyncio.Future[None]]], outcomes: Sequence[Outcome]) -> None:

@@ -11,7 +11,6 @@ storage never imports.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -51,11 +50,6 @@ class StatementStore(Protocol):
     async def insert_statements(
         self, statements: Sequence[NewStatement], attachments: Sequence[Attachment]
     ) -> list[str]: ...
-
-    def arriving(self) -> AbstractContextManager[None]:
-        """Around a request that will probably insert one statement (see `insert_statements`),
-        from before its body is read: concurrent single statements wait a little for it."""
-        ...
 
     async def get_statement(self, statement_id: str, *, voided: bool) -> StoredStatement | None: ...
 

@@ -317,7 +317,7 @@ async def test_the_store_writes_two_groups_at_once(services):
     assert services.statements.singles.depth == 2
 
 
-# -- gathering the members that are on their way --------------------------------------------
+# -- gathering the requests ready to join -------------------------------------------------
 
 
 def recording_writes() -> tuple[list[list[int]], Any]:
@@ -330,121 +330,12 @@ def recording_writes() -> tuple[list[list[int]], Any]:
     return writes, write
 
 
-async def test_a_write_waits_for_a_member_announced_on_its_way_and_takes_it_along():
-    writes, write = recording_writes()
-    group = GroupCommit(write, limit=10, window=3600)
-    announced = asyncio.Event()
-
-    async def announced_then_submits() -> None:
-        with group.arriving():
-            announced.set()
-            await settle()  # its body is being read and validated meanwhile
-            await group.submit(1)
-
-    second = asyncio.create_task(announced_then_submits())
-    await announced.wait()
-    await asyncio.gather(group.submit(0), second)
-    assert writes == [[0, 1]]
-
-
-async def test_without_a_window_the_same_members_go_out_in_two_writes():
-    writes, write = recording_writes()
-    group = GroupCommit(write, limit=10)
-    announced = asyncio.Event()
-
-    async def announced_then_submits() -> None:
-        with group.arriving():
-            announced.set()
-            await settle()
-            await group.submit(1)
-
-    second = asyncio.create_task(announced_then_submits())
-    await announced.wait()
-    await asyncio.gather(group.submit(0), second)
-    assert writes == [[0], [1]]
-
-
 async def test_a_lone_member_never_waits_for_the_window():
     writes, write = recording_writes()
-    group = GroupCommit(write, limit=10, window=3600)
-    with group.arriving():  # its own announcement ends when it submits
-        await group.submit(0)
-    assert writes == [[0]] and group.on_the_way == 0
-
-
-async def test_an_announced_request_that_ends_without_submitting_releases_the_write():
-    writes, write = recording_writes()
-    group = GroupCommit(write, limit=10, window=3600)
-    inside, done = asyncio.Event(), asyncio.Event()
-
-    async def announced_then_fails() -> None:
-        with group.arriving():
-            inside.set()
-            await done.wait()
-            raise ValueError("the statement did not validate")
-
-    failing = asyncio.create_task(announced_then_fails())
-    await inside.wait()
-    first = asyncio.create_task(group.submit(0))
-    await settle()
-    assert writes == []  # waiting for the announced member
-    done.set()
-    await first
-    assert writes == [[0]]
-    with pytest.raises(ValueError):
-        await failing
-
-
-async def test_a_batch_stops_counting_as_arriving_once_it_is_known_to_be_a_batch():
-    writes, write = recording_writes()
-    group = GroupCommit(write, limit=10, window=3600)
-    release = asyncio.Event()
-
-    async def batch_request() -> None:
-        with group.arriving():
-            group.not_arriving()  # what the store does for more than one statement
-            await release.wait()
-
-    batch = asyncio.create_task(batch_request())
-    await settle()
-    await group.submit(0)  # does not wait for the batch
-    assert writes == [[0]]
-    release.set()
-    await batch
-
-
-async def test_a_write_waits_no_longer_than_its_window():
-    writes, write = recording_writes()
-    group = GroupCommit(write, limit=10, window=0.001)
-    release = asyncio.Event()
-
-    async def announced_forever() -> None:
-        with group.arriving():
-            await release.wait()
-
-    stuck = asyncio.create_task(announced_forever())
-    await settle()
+    group = GroupCommit(write, limit=10, depth=2, window=3600)
     await group.submit(0)
-    assert writes == [[0]] and group.on_the_way == 1
-    release.set()
-    await stuck
-
-
-async def test_a_full_group_goes_out_without_waiting_for_more():
-    writes, write = recording_writes()
-    group = GroupCommit(write, limit=2, window=3600)
-    release = asyncio.Event()
-
-    async def announced_forever() -> None:
-        with group.arriving():
-            await release.wait()
-
-    stuck = asyncio.create_task(announced_forever())
-    await settle()
-    await asyncio.gather(group.submit(0), group.submit(1))
-    assert writes == [[0, 1]]
-    release.set()
-    await stuck
+    await group.submit(1)
+    assert writes == [[0], [1]]
 
 
 async def submit_after(group: GroupCommit[int], item: int, passes: int) -> None:
@@ -488,14 +379,11 @@ async def test_with_nothing_in_flight_a_write_does_not_wait_for_later_requests()
     assert writes == [[0], [1]]
 
 
-async def test_concurrent_single_posts_are_announced_and_each_keeps_its_answer(
-    client, services, make_statement
-):
+async def test_concurrent_single_posts_each_keep_their_answer(client, services, make_statement):
     ids = [new_id() for _ in range(6)]
     responses = await asyncio.gather(
         *(client.post("/xapi/statements", json=make_statement(id=i)) for i in ids)
     )
     assert [r.json() for r in responses] == [[i] for i in ids]
-    assert services.statements.singles.on_the_way == 0
     for i in ids:
         assert await stored(services, i) == {"id": i}
