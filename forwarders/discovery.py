@@ -46,9 +46,10 @@ from typing import Any
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
+from forwarders.claim import Claim
 from forwarders.events import Event, statement_event
 from forwarders.pipeline import Match, Pipeline
-from forwarders.queue import Claim, Job, JobStore
+from forwarders.queue import Job, JobStore
 from forwarders.rules import Forwarder, matches, verb_iris, wanted_verbs
 from forwarders.source import StatementSource, StoredStatement
 from forwarders.store import STATE, ForwarderStore
@@ -189,6 +190,10 @@ class Discovery:
         self.last_read: dict[str, float] = {}
         self.behind = False
         """The durable range stopped short of the horizon: poll again at once."""
+        self.fresh_from = 0
+        """Statements from this position on were stored after this discovery began (no
+        event document can name them yet): their events may be kept unwritten until
+        delivered (`claim.Claim`)."""
         self._loaded = False
         self._saved_at = float("-inf")
 
@@ -202,6 +207,8 @@ class Discovery:
         now = self.clock()
         candidates = [c for doc in docs for c in statement_matches(forwarders, doc, vocabulary)]
         claim = self.claim(now) if candidates else None
+        if claim is not None:
+            claim.fresh = {d.id: d.position for d in docs if d.position >= self.fresh_from}
         dispositions, new = await self.pipeline.enqueue(candidates, now, claim)
         if claim is not None and (jobs := claim.jobs(dispositions, new)):
             self.on_claimed(jobs)
@@ -316,6 +323,7 @@ class Discovery:
     async def _load(self) -> None:
         if self._loaded:
             return
+        self.fresh_from = self.source.position_of(wall_ms())
         doc = await self.state.find_one({"_id": CURSOR_STATE}) or {}
         if "cursor" in doc:
             self.cursor = max(self.cursor, int(doc["cursor"]))
@@ -333,8 +341,13 @@ class Discovery:
             await self.save()
 
     async def save(self) -> None:
+        """Save the cursor, kept below every event not yet written (`claim.Claim`): after a
+        crash those statements are read, and their events sent, again."""
+        cursor, floor = self.cursor, self.jobs.unrecorded_floor()
+        if floor is not None:
+            cursor = min(cursor, floor - 1)
         await self.state.update_one(
-            {"_id": CURSOR_STATE}, {"$max": {"cursor": self.cursor}}, upsert=True
+            {"_id": CURSOR_STATE}, {"$max": {"cursor": cursor}}, upsert=True
         )
         self._saved_at = time.monotonic()
 

@@ -28,6 +28,7 @@ import orjson
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import PyMongoError
 
+from forwarders.claim import Claim
 from forwarders.config import ForwardingSettings
 from forwarders.delivery import tally
 from forwarders.delivery.completions import Completions
@@ -39,7 +40,7 @@ from forwarders.discovery import Discovery, ForwarderCache
 from forwarders.events import Event
 from forwarders.identity.store import IdentityStore
 from forwarders.pipeline import Pipeline
-from forwarders.queue import Attempt, Claim, Job, JobStore
+from forwarders.queue import Attempt, Job, JobStore
 from forwarders.rules import Forwarder
 from forwarders.secretbox import SecretBox
 from forwarders.source import StatementSource, VocabularySource
@@ -47,6 +48,7 @@ from forwarders.store import STATE, WORKERS, ForwarderStore, ensure_indexes
 
 log = logging.getLogger("forwarders.worker")
 CANDIDATE_PAGE = 100
+RECORD_RETRY_SECONDS = 1.0
 PAYLOADS_UPGRADE = "payloads-upgrade"
 """`forwarder_state` marker: queued events all carry their payload."""
 
@@ -129,7 +131,7 @@ class Worker:
 
     def claim(self, now: datetime) -> Claim | None:
         """The lease discovery inserts deliverable events under, while this worker delivers:
-        as many per forwarder as it has lanes for and a page more (see `queue.Claim`)."""
+        as many per forwarder as it has lanes for and a page more (see `claim.Claim`)."""
         if not self.delivering:
             return None
         room = {
@@ -269,7 +271,17 @@ class Worker:
         if self.on_attempt is not None:
             self.on_attempt(attempt)
         self.tally.note(forwarder.id, now, attempt.outcome)
-        await self._record(forwarder, job, attempt, outcome)
+        while True:
+            try:
+                await self._record(forwarder, job, attempt, outcome)
+                return
+            except PyMongoError as error:
+                if job.fresh is None:  # its lease runs out: claimed and sent again
+                    raise
+                # not written yet: recorded when the database answers again (the saved
+                # discovery cursor stays below it meanwhile)
+                log.warning("event %s: recording failed (%s); retrying", job.id, error)
+                await asyncio.sleep(RECORD_RETRY_SECONDS)
 
     async def _body(self, forwarder: Forwarder, job: Job) -> bytes | None:
         """The stored payload, sent as stored: rendering happened once, when the event
