@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 import httpcore
 import httpx
 
+from forwarders.delivery.network import connect
 from forwarders.errors import InvalidForwarder
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -82,11 +83,11 @@ def vetted(addresses: Iterable[str], *, allow_private: bool) -> list[str]:
 
 
 class GuardedBackend(httpcore.AsyncNetworkBackend):
-    """httpcore's network backend, connecting only to addresses the guard allows."""
+    """A network backend for httpcore, connecting only to addresses the guard allows (over
+    asyncio streams: `forwarders.delivery.network`)."""
 
     def __init__(self, *, allow_private: bool) -> None:
         self.allow_private = allow_private
-        self._inner = httpcore.AnyIOBackend()
 
     async def connect_tcp(
         self,
@@ -103,12 +104,10 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         allowed = vetted(addresses, allow_private=self.allow_private)
         if not allowed:
             raise httpcore.ConnectError(f"{host} resolves only to blocked addresses")
-        return await self._inner.connect_tcp(
-            allowed[0], port, timeout, local_address, socket_options
-        )
+        return await connect(allowed[0], port, timeout, local_address, socket_options)
 
     async def sleep(self, seconds: float) -> None:
-        await self._inner.sleep(seconds)
+        await asyncio.sleep(seconds)
 
 
 class GuardedTransport(httpx.AsyncHTTPTransport):
