@@ -437,8 +437,9 @@ class JobStore:
     async def release(self, job: Job, now: datetime) -> bool:
         """Give a claimed job back untried (shutdown): due now, the attempt not counted."""
         if job.fresh is not None:
-            document = {**_document(job.fresh.disposition, job.fresh.found, None), "due": now}
-            return bool(await self._record_fresh([(job, {**document, "updated": now})]))
+            document = _document(job.fresh.disposition, job.fresh.found, None)
+            document.update(due=now, updated=now, ready=now)  # ready: see `_first_document`
+            return bool(await self._record_fresh([(job, document)]))
         result = await self.events.update_one(
             {"_id": job.id, "lease.token": job.lease_token},
             {
@@ -749,8 +750,11 @@ def _first_document(
     fresh: Fresh, fields: dict[str, Any], unset: tuple[str, ...], attempt: Attempt | None
 ) -> dict[str, Any]:
     """The document of a fresh event as its first result leaves it: what an insert and
-    then that result's update would have made of it."""
+    then that result's update would have made of it. Except `ready`: it is the time of
+    this write, not of the discovery, because the completion feed serves what became ready
+    a settle delay ago (`forwarders.feed`), and a delivery can outlast that delay."""
     document = {**_document(fresh.disposition, fresh.found, None), **fields}
+    document["ready"] = fields["updated"]
     for name in unset:
         document.pop(name, None)
     document["attempts"] = 1

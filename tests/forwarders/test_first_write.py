@@ -15,6 +15,7 @@ from pymongo.monitoring import CommandListener
 
 from forwarders import discovery as discovery_module
 from forwarders.discovery import CURSOR_STATE
+from forwarders.feed import CompletionFeed, decode_cursor
 from forwarders.store import EVENTS, STATE
 from forwarders.worker import Worker
 from lrs.storage.client import mongo_client
@@ -227,3 +228,22 @@ async def test_an_event_written_meanwhile_by_a_re_discovery_counts_as_recorded(
     await first.run_until_empty()  # the written one is claimed and sent too: at least once
     assert [d.id for d in receiver.on("hook")] == [job.id, job.id]
     assert (await admin.get_event(job.id)).state == "delivered"
+
+
+async def test_an_event_written_after_a_delivery_longer_than_the_feed_settle_is_in_the_feed(
+    client, make_statement, make_forwarder, worker, receiver, admin, clock, db
+):
+    forwarder = await make_forwarder("hook")
+    feed = CompletionFeed(db, admin.store, settle_seconds=5, clock=clock)
+    await discovering(worker)
+    [statement_id] = await post(client, make_statement())
+    await worker.discovery.poll(drain=True)  # found now, not written
+    clock.advance(30)  # a slow receiver: the feed moves on meanwhile
+    polled = await feed.page(forwarder_id=forwarder["id"], after=None, limit=10)
+    assert polled.events == []
+
+    await deliver_held(worker)
+    clock.advance(6)
+    page = await feed.page(forwarder_id=forwarder["id"], after=decode_cursor(polled.next), limit=10)
+
+    assert [e["statement_id"] for e in page.events] == [statement_id]
