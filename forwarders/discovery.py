@@ -68,6 +68,9 @@ RECENT_RANGES = (
 """The recent ranges: name, lag behind now (ms), how often read (s), how far back each
 read starts again behind the last one's end (ms)."""
 DURABLE_EVERY_SECONDS = 1.0
+COLD_AFTER_SECONDS = 10.0
+"""A wanted verb IRI no statement was found under for this long is cold: only the durable
+range reads it (see `Discovery.hot`)."""
 HORIZON_LAG_MS = 2000
 """The default horizon's lag behind now (the API's `LRS_ANALYTICS_LAG_MS` default)."""
 DURABLE_SLICES = 4
@@ -190,6 +193,9 @@ class Discovery:
         self.last_read: dict[str, float] = {}
         self.behind = False
         """The durable range stopped short of the horizon: poll again at once."""
+        self.found_at: dict[str, float] = {}
+        """When a statement was last found under each wanted verb IRI (monotonic), or when
+        the verb became wanted: see `hot`."""
         self.fresh_from = 0
         """Statements from this position on were stored after this discovery began (no
         event document can name them yet): their events may be kept unwritten until
@@ -234,6 +240,9 @@ class Discovery:
         (0: all); returns how far it read and how many events were new."""
         read, count = Read(after), 0
         async for found in self.source.slices(after, through, verbs, page=BATCH):
+            found_at = time.monotonic()
+            for statement in found.statements:
+                self.found_at.update(dict.fromkeys(statement.verbs & verbs, found_at))
             fresh = [s for s in found.statements if s.id not in self.seen]
             if fresh:
                 read.new += await self.process(fresh)
@@ -256,11 +265,11 @@ class Discovery:
         oldest = min((_created_ms(f) for f in forwarders), default=now)
         floor = self.source.position_of(oldest) - 1  # no forwarder takes older statements
         verbs = discovery_verbs(forwarders, vocabulary) | {VOIDED} if forwarders else frozenset()
-        new = 0
+        new, recent = 0, verbs if drain else self.hot(verbs)
         for name, lag_ms, every, overlap_ms in RECENT_RANGES:
             if drain or self._due(name, every):
                 until = now - lag_ms
-                new += await self._read_recent(name, until, overlap_ms, verbs, floor, drain)
+                new += await self._read_recent(name, until, overlap_ms, recent, floor, drain)
         durable = Read(self.cursor)
         if drain or self.behind or self._due("durable", DURABLE_EVERY_SECONDS):
             durable = await self._read_durable(verbs, floor, drain)
@@ -305,6 +314,17 @@ class Discovery:
         read.behind = self.behind = read.through < horizon
         await self._advance(read.through)
         return read
+
+    def hot(self, verbs: frozenset[str]) -> frozenset[str]:
+        """The verb IRIs the recent ranges read: those a statement was found under lately,
+        or that became wanted lately. Each IRI costs every read one query, found or not
+        (a word's aliases are several IRIs, most of them seldom used): a cold one is read
+        by the durable range only, so its first statement after a quiet spell goes out
+        within the horizon's lag (about 3 s), and its next ones at once."""
+        now = time.monotonic()
+        for verb in verbs - self.found_at.keys():
+            self.found_at[verb] = now  # newly wanted: hot until it has been quiet a while
+        return frozenset(v for v in verbs if now - self.found_at[v] < COLD_AFTER_SECONDS)
 
     def _due(self, name: str, every: float) -> bool:
         now = time.monotonic()

@@ -211,3 +211,41 @@ async def test_a_write_committed_just_behind_the_live_read_is_found_by_the_next_
 
     assert (await discovery.poll()).new == 1  # the live range alone: no recheck, no cursor
     assert await worker.jobs.states([event_id(forwarder["id"], late)])
+
+
+async def test_a_verb_quiet_for_a_while_is_read_by_the_durable_range_only(
+    client, make_statement, make_forwarder, worker, monkeypatch
+):
+    """Each verb IRI read costs a query, found or not; a word's aliases are several IRIs,
+    most of them seldom used."""
+    forwarder = await make_forwarder("hook", verbs=["completed"])
+    monkeypatch.setattr(discovery_module, "FORWARDER_SKEW_MS", 0)
+    read: list[frozenset[str]] = []
+    source = worker.discovery.source
+    slices = source.slices
+
+    async def spying(after, through, verbs, *, page=500):
+        read.append(frozenset(verbs))
+        async for found in slices(after, through, verbs, page=page):
+            yield found
+
+    monkeypatch.setattr(source, "slices", spying)
+    discovery = worker.discovery
+    await worker.cache.refresh()
+    await discovery.poll()  # newly wanted: every alias is read at once
+    wanted = read[0]
+    assert {ADL + "completed", discovery_module.VOIDED} < wanted
+    quiet = discovery_module.COLD_AFTER_SECONDS + 1
+    discovery.found_at = dict.fromkeys(wanted, discovery.found_at[ADL + "completed"] - quiet)
+    assert discovery.hot(wanted) == frozenset()
+
+    [statement_id] = await post(client, make_statement())  # completed, under its ADL IRI
+    await worker.cache.refresh()
+    read.clear()
+    discovery.last_read.clear()  # every range due
+    discovery.horizon = lambda: seconds_ago(-60)  # the durable range reads up to now
+    await discovery.poll()
+    assert read == [wanted]  # the recent ranges read nothing: the durable range all
+    assert discovery.hot(wanted) == {ADL + "completed"}  # found: read at once from now on
+    queued = await worker.jobs.states([event_id(forwarder["id"], statement_id)])
+    assert list(queued.values()) == ["pending"]
