@@ -23,7 +23,6 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 import orjson
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import PyMongoError
@@ -66,7 +65,6 @@ class Worker:
         statements: StatementSource,
         clock: Callable[[], datetime] = utc_now,
         rng: random.Random | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
         worker_id: str | None = None,
         on_attempt: Callable[[Attempt], None] | None = None,
         vocabulary: VocabularySource | None = None,
@@ -105,9 +103,7 @@ class Worker:
             claim=self.claim,
             on_claimed=self.take,
         )
-        self.client = delivery_client(
-            allow_private=self.settings.allow_private, transport=transport
-        )
+        self.client = delivery_client(allow_private=self.settings.allow_private)
         self.in_flight: Counter[str] = Counter()
         self.candidates: defaultdict[str, deque[str]] = defaultdict(deque)
         self.held: defaultdict[str, deque[tuple[Job, float]]] = defaultdict(deque)
