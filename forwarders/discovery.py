@@ -188,8 +188,9 @@ class Discovery:
         """Every statement at or below it has been handled (saved; durable)."""
         self.read_to: dict[str, int] = {}
         """Where the live and recheck ranges last ended (this process only)."""
-        self.seen: dict[str, int] = {}
-        """Statements above the cursor already handled, with their positions."""
+        self.seen: dict[str, tuple[int, frozenset[str]]] = {}
+        """Statements above the cursor already handled, with their positions and the
+        forwarders they were handled for."""
         self.last_read: dict[str, float] = {}
         self.behind = False
         """The durable range stopped short of the horizon: poll again at once."""
@@ -205,10 +206,13 @@ class Discovery:
 
     # -- turning statements into queued events ----------------------------------------------
 
-    async def process(self, docs: Sequence[StoredStatement]) -> int:
+    async def process(
+        self, docs: Sequence[StoredStatement], handled: frozenset[str] = frozenset()
+    ) -> int:
         """Enqueue the events of these stored statements (resolved, rendered and given
-        their state by the pipeline); returns how many were new."""
-        forwarders = await self.forwarders.current()
+        their state by the pipeline) for the forwarders not in `handled` (those they were
+        processed for already); returns how many were new."""
+        forwarders = [f for f in await self.forwarders.current() if f.id not in handled]
         vocabulary = await self.vocabulary.refresh()
         now = self.clock()
         candidates = [c for doc in docs for c in statement_matches(forwarders, doc, vocabulary)]
@@ -243,14 +247,29 @@ class Discovery:
             found_at = time.monotonic()
             for statement in found.statements:
                 self.found_at.update(dict.fromkeys(statement.verbs & verbs, found_at))
-            fresh = [s for s in found.statements if s.id not in self.seen]
-            if fresh:
-                read.new += await self.process(fresh)
-                self.seen.update((s.id, s.position) for s in fresh)
+            read.new += await self._handle(found.statements)
             read.through, count = found.through, count + 1
             if count == slices:
                 break
         return read
+
+    async def _handle(self, statements: Sequence[StoredStatement]) -> int:
+        """Process what was not yet processed for every forwarder known now: a statement
+        read again after a forwarder became known (the cache is up to a second old, so a
+        forwarder created just before a statement may be unknown when it is first read) is
+        processed again for the new forwarders alone."""
+        known = frozenset(f.id for f in await self.forwarders.current())
+        groups: dict[frozenset[str], list[StoredStatement]] = {}
+        for statement in statements:
+            seen = self.seen.get(statement.id)
+            handled = frozenset[str]() if seen is None else seen[1]
+            if seen is None or not known <= handled:
+                groups.setdefault(handled, []).append(statement)
+        new = 0
+        for handled, group in groups.items():
+            new += await self.process(group, handled)
+            self.seen.update((s.id, (s.position, known | handled)) for s in group)
+        return new
 
     # -- one poll -----------------------------------------------------------------------------
 
@@ -356,7 +375,7 @@ class Discovery:
         if through <= self.cursor:
             return
         self.cursor = through
-        self.seen = {i: p for i, p in self.seen.items() if p > through}
+        self.seen = {i: seen for i, seen in self.seen.items() if seen[0] > through}
         if time.monotonic() - self._saved_at >= SAVE_EVERY_SECONDS:
             await self.save()
 

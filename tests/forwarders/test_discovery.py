@@ -249,3 +249,18 @@ async def test_a_verb_quiet_for_a_while_is_read_by_the_durable_range_only(
     assert discovery.hot(wanted) == {ADL + "completed"}  # found: read at once from now on
     queued = await worker.jobs.states([event_id(forwarder["id"], statement_id)])
     assert list(queued.values()) == ["pending"]
+
+
+async def test_a_forwarder_created_just_before_a_statement_still_gets_its_event(
+    client, make_statement, make_forwarder, worker, admin
+):
+    a = await make_forwarder("a")
+    await worker.cache.refresh()
+    await worker.discovery.poll()
+    b = await make_forwarder("b")  # unknown to the worker's cache for up to a second
+    [statement_id] = await post(client, make_statement())
+    await worker.discovery.poll()
+    await worker.cache.refresh()
+    await worker.discovery.backfill()  # re-read: handled again for b alone
+    states = await worker.jobs.states([event_id(f["id"], statement_id) for f in (a, b)])
+    assert sorted(states.values()) == ["pending", "pending"]
