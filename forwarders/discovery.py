@@ -68,9 +68,10 @@ RECENT_RANGES = (
 """The recent ranges: name, lag behind now (ms), how often read (s), how far back each
 read starts again behind the last one's end (ms)."""
 DURABLE_EVERY_SECONDS = 1.0
-COLD_AFTER_SECONDS = 10.0
+COLD_AFTER_SECONDS = 3600.0
 """A wanted verb IRI no statement was found under for this long is cold: only the durable
-range reads it (see `Discovery.hot`)."""
+range reads it (see `Discovery.hot`). Long, so that a verb in use is never cold: only the
+aliases nobody sends are, and the first statement after an hour's silence."""
 HORIZON_LAG_MS = 2000
 """The default horizon's lag behind now (the API's `LRS_ANALYTICS_LAG_MS` default)."""
 DURABLE_SLICES = 4
