@@ -147,6 +147,15 @@ def statement_matches(
     ]
 
 
+def named_iris(forwarders: Sequence[Forwarder], vocabulary: Vocabulary) -> frozenset[str]:
+    """The verb IRIs the forwarders name themselves (a word names every IRI of it), as
+    opposed to the aliases the vocabulary adds to an IRI they name."""
+    named = {verb for forwarder in forwarders for verb in forwarder.verbs}
+    return verb_iris({v for v in named if ":" not in v}, vocabulary) | {
+        v for v in named if ":" in v
+    }
+
+
 def discovery_verbs(forwarders: Sequence[Forwarder], vocabulary: Vocabulary) -> frozenset[str]:
     """The verb IRIs any of these forwarders may want (every alias of their words)."""
     words = set().union(*(wanted_verbs(f, vocabulary) for f in forwarders))
@@ -285,7 +294,7 @@ class Discovery:
         oldest = min((_created_ms(f) for f in forwarders), default=now)
         floor = self.source.position_of(oldest) - 1  # no forwarder takes older statements
         verbs = discovery_verbs(forwarders, vocabulary) | {VOIDED} if forwarders else frozenset()
-        new, recent = 0, verbs if drain else self.hot(verbs)
+        new, recent = 0, verbs if drain else self.hot(verbs, named_iris(forwarders, vocabulary))
         for name, lag_ms, every, overlap_ms in RECENT_RANGES:
             if drain or self._due(name, every):
                 until = now - lag_ms
@@ -335,15 +344,16 @@ class Discovery:
         await self._advance(read.through)
         return read
 
-    def hot(self, verbs: frozenset[str]) -> frozenset[str]:
+    def hot(self, verbs: frozenset[str], named: frozenset[str] = frozenset()) -> frozenset[str]:
         """The verb IRIs the recent ranges read: those a statement was found under lately,
-        or that became wanted lately. Each IRI costs every read one query, found or not
-        (a word's aliases are several IRIs, most of them seldom used): a cold one is read
-        by the durable range only, so its first statement after a quiet spell goes out
-        within the horizon's lag (about 3 s), and its next ones at once."""
+        and those a forwarder names (`named_iris`) that became wanted lately. Each IRI
+        costs every read one query, found or not (a word's aliases are several IRIs, most
+        of them seldom used): a cold one is read by the durable range only, so its first
+        statement goes out within the horizon's lag (about 3 s), and its next ones at once."""
         now = time.monotonic()
         for verb in verbs - self.found_at.keys():
-            self.found_at[verb] = now  # newly wanted: hot until it has been quiet a while
+            # newly wanted: hot if a forwarder names it, until it has been quiet a while
+            self.found_at[verb] = now if verb in named else float("-inf")
         return frozenset(v for v in verbs if now - self.found_at[v] < COLD_AFTER_SECONDS)
 
     def _due(self, name: str, every: float) -> bool:
