@@ -259,6 +259,11 @@ class JobStore:
             self.unrecorded.pop(job.id, None)
         return {job.id for job, _ in documents}
 
+    def forget(self, event_ids: Sequence[str]) -> None:
+        """Never write these events kept unwritten (their forwarder was deleted)."""
+        for event_id in event_ids:
+            self.unrecorded.pop(event_id, None)
+
     def unrecorded_floor(self) -> int | None:
         """The lowest statement position of an event kept unwritten (None: there is none):
         discovery's saved cursor stays below it."""

@@ -192,6 +192,14 @@ class Worker:
                 with contextlib.suppress(PyMongoError):
                     await self.jobs.release(job, self.clock())
 
+    def _forget_deleted(self, forwarders: Sequence[Forwarder]) -> None:
+        """Drop the held jobs of deleted forwarders: their events went with them, and
+        one never written must not hold discovery's saved cursor back for good."""
+        known = {f.id for f in forwarders}
+        for forwarder_id in [f for f in self.held if f not in known]:
+            self.candidates.pop(forwarder_id, None)
+            self.jobs.forget([job.id for job, _ in self.held.pop(forwarder_id)])
+
     def _may_scan(self, forwarder_id: str, eager: bool) -> bool:
         """Scan for due jobs at most once a poll period per forwarder (hints arrive in
         between); `eager` (burst mode) scans whenever the known ids run out."""
@@ -200,6 +208,7 @@ class Worker:
 
     async def fill(self, forwarders: Sequence[Forwarder], *, eager: bool = False) -> int:
         """Claim due jobs round-robin across active forwarders, within both limits."""
+        self._forget_deleted(forwarders)
         started, exhausted = 0, set()
         while True:
             open_lanes = [

@@ -247,3 +247,20 @@ async def test_an_event_written_after_a_delivery_longer_than_the_feed_settle_is_
     page = await feed.page(forwarder_id=forwarder["id"], after=decode_cursor(polled.next), limit=10)
 
     assert [e["statement_id"] for e in page.events] == [statement_id]
+
+
+async def test_unwritten_events_of_a_deleted_forwarder_stop_holding_the_cursor_back(
+    client, make_statement, make_forwarder, worker, receiver, admin
+):
+    forwarder = await make_forwarder("hook")
+    await discovering(worker)
+    await post(client, make_statement())
+    await worker.discovery.poll(drain=True)
+    assert worker.jobs.unrecorded_floor() is not None
+    await admin.delete_forwarder(forwarder["id"])
+
+    await worker.fill(await worker.cache.refresh())
+
+    assert worker.jobs.unrecorded_floor() is None
+    assert not worker.held[forwarder["id"]]
+    assert receiver.on("hook") == []
