@@ -46,9 +46,10 @@ from typing import Any
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
+from forwarders.claim import Claim
 from forwarders.events import Event, statement_event
 from forwarders.pipeline import Match, Pipeline
-from forwarders.queue import Claim, Job, JobStore
+from forwarders.queue import Job, JobStore
 from forwarders.rules import Forwarder, matches, verb_iris, wanted_verbs
 from forwarders.source import StatementSource, StoredStatement
 from forwarders.store import STATE, ForwarderStore
@@ -67,6 +68,10 @@ RECENT_RANGES = (
 """The recent ranges: name, lag behind now (ms), how often read (s), how far back each
 read starts again behind the last one's end (ms)."""
 DURABLE_EVERY_SECONDS = 1.0
+COLD_AFTER_SECONDS = 3600.0
+"""A wanted verb IRI no statement was found under for this long is cold: only the durable
+range reads it (see `Discovery.hot`). Long, so that a verb in use is never cold: only the
+aliases nobody sends are, and the first statement after an hour's silence."""
 HORIZON_LAG_MS = 2000
 """The default horizon's lag behind now (the API's `LRS_ANALYTICS_LAG_MS` default)."""
 DURABLE_SLICES = 4
@@ -142,6 +147,15 @@ def statement_matches(
     ]
 
 
+def named_iris(forwarders: Sequence[Forwarder], vocabulary: Vocabulary) -> frozenset[str]:
+    """The verb IRIs the forwarders name themselves (a word names every IRI of it), as
+    opposed to the aliases the vocabulary adds to an IRI they name."""
+    named = {verb for forwarder in forwarders for verb in forwarder.verbs}
+    return verb_iris({v for v in named if ":" not in v}, vocabulary) | {
+        v for v in named if ":" in v
+    }
+
+
 def discovery_verbs(forwarders: Sequence[Forwarder], vocabulary: Vocabulary) -> frozenset[str]:
     """The verb IRIs any of these forwarders may want (every alias of their words)."""
     words = set().union(*(wanted_verbs(f, vocabulary) for f in forwarders))
@@ -184,24 +198,37 @@ class Discovery:
         """Every statement at or below it has been handled (saved; durable)."""
         self.read_to: dict[str, int] = {}
         """Where the live and recheck ranges last ended (this process only)."""
-        self.seen: dict[str, int] = {}
-        """Statements above the cursor already handled, with their positions."""
+        self.seen: dict[str, tuple[int, frozenset[str]]] = {}
+        """Statements above the cursor already handled, with their positions and the
+        forwarders they were handled for."""
         self.last_read: dict[str, float] = {}
         self.behind = False
         """The durable range stopped short of the horizon: poll again at once."""
+        self.found_at: dict[str, float] = {}
+        """When a statement was last found under each wanted verb IRI (monotonic), or when
+        the verb became wanted: see `hot`."""
+        self.fresh_from = 0
+        """Statements from this position on were stored after this discovery began (no
+        event document can name them yet): their events may be kept unwritten until
+        delivered (`claim.Claim`)."""
         self._loaded = False
         self._saved_at = float("-inf")
 
     # -- turning statements into queued events ----------------------------------------------
 
-    async def process(self, docs: Sequence[StoredStatement]) -> int:
+    async def process(
+        self, docs: Sequence[StoredStatement], handled: frozenset[str] = frozenset()
+    ) -> int:
         """Enqueue the events of these stored statements (resolved, rendered and given
-        their state by the pipeline); returns how many were new."""
-        forwarders = await self.forwarders.current()
+        their state by the pipeline) for the forwarders not in `handled` (those they were
+        processed for already); returns how many were new."""
+        forwarders = [f for f in await self.forwarders.current() if f.id not in handled]
         vocabulary = await self.vocabulary.refresh()
         now = self.clock()
         candidates = [c for doc in docs for c in statement_matches(forwarders, doc, vocabulary)]
         claim = self.claim(now) if candidates else None
+        if claim is not None:
+            claim.fresh = {d.id: d.position for d in docs if d.position >= self.fresh_from}
         dispositions, new = await self.pipeline.enqueue(candidates, now, claim)
         if claim is not None and (jobs := claim.jobs(dispositions, new)):
             self.on_claimed(jobs)
@@ -227,14 +254,32 @@ class Discovery:
         (0: all); returns how far it read and how many events were new."""
         read, count = Read(after), 0
         async for found in self.source.slices(after, through, verbs, page=BATCH):
-            fresh = [s for s in found.statements if s.id not in self.seen]
-            if fresh:
-                read.new += await self.process(fresh)
-                self.seen.update((s.id, s.position) for s in fresh)
+            found_at = time.monotonic()
+            for statement in found.statements:
+                self.found_at.update(dict.fromkeys(statement.verbs & verbs, found_at))
+            read.new += await self._handle(found.statements)
             read.through, count = found.through, count + 1
             if count == slices:
                 break
         return read
+
+    async def _handle(self, statements: Sequence[StoredStatement]) -> int:
+        """Process what was not yet processed for every forwarder known now: a statement
+        read again after a forwarder became known (the cache is up to a second old, so a
+        forwarder created just before a statement may be unknown when it is first read) is
+        processed again for the new forwarders alone."""
+        known = frozenset(f.id for f in await self.forwarders.current())
+        groups: dict[frozenset[str], list[StoredStatement]] = {}
+        for statement in statements:
+            seen = self.seen.get(statement.id)
+            handled = frozenset[str]() if seen is None else seen[1]
+            if seen is None or not known <= handled:
+                groups.setdefault(handled, []).append(statement)
+        new = 0
+        for handled, group in groups.items():
+            new += await self.process(group, handled)
+            self.seen.update((s.id, (s.position, known | handled)) for s in group)
+        return new
 
     # -- one poll -----------------------------------------------------------------------------
 
@@ -249,11 +294,11 @@ class Discovery:
         oldest = min((_created_ms(f) for f in forwarders), default=now)
         floor = self.source.position_of(oldest) - 1  # no forwarder takes older statements
         verbs = discovery_verbs(forwarders, vocabulary) | {VOIDED} if forwarders else frozenset()
-        new = 0
+        new, recent = 0, verbs if drain else self.hot(verbs, named_iris(forwarders, vocabulary))
         for name, lag_ms, every, overlap_ms in RECENT_RANGES:
             if drain or self._due(name, every):
                 until = now - lag_ms
-                new += await self._read_recent(name, until, overlap_ms, verbs, floor, drain)
+                new += await self._read_recent(name, until, overlap_ms, recent, floor, drain)
         durable = Read(self.cursor)
         if drain or self.behind or self._due("durable", DURABLE_EVERY_SECONDS):
             durable = await self._read_durable(verbs, floor, drain)
@@ -299,6 +344,18 @@ class Discovery:
         await self._advance(read.through)
         return read
 
+    def hot(self, verbs: frozenset[str], named: frozenset[str] = frozenset()) -> frozenset[str]:
+        """The verb IRIs the recent ranges read: those a statement was found under lately,
+        and those a forwarder names (`named_iris`) that became wanted lately. Each IRI
+        costs every read one query, found or not (a word's aliases are several IRIs, most
+        of them seldom used): a cold one is read by the durable range only, so its first
+        statement goes out within the horizon's lag (about 3 s), and its next ones at once."""
+        now = time.monotonic()
+        for verb in verbs - self.found_at.keys():
+            # newly wanted: hot if a forwarder names it, until it has been quiet a while
+            self.found_at[verb] = now if verb in named else float("-inf")
+        return frozenset(v for v in verbs if now - self.found_at[v] < COLD_AFTER_SECONDS)
+
     def _due(self, name: str, every: float) -> bool:
         now = time.monotonic()
         if now - self.last_read.get(name, float("-inf")) < every:
@@ -316,6 +373,7 @@ class Discovery:
     async def _load(self) -> None:
         if self._loaded:
             return
+        self.fresh_from = self.source.position_of(wall_ms())
         doc = await self.state.find_one({"_id": CURSOR_STATE}) or {}
         if "cursor" in doc:
             self.cursor = max(self.cursor, int(doc["cursor"]))
@@ -328,13 +386,18 @@ class Discovery:
         if through <= self.cursor:
             return
         self.cursor = through
-        self.seen = {i: p for i, p in self.seen.items() if p > through}
+        self.seen = {i: seen for i, seen in self.seen.items() if seen[0] > through}
         if time.monotonic() - self._saved_at >= SAVE_EVERY_SECONDS:
             await self.save()
 
     async def save(self) -> None:
+        """Save the cursor, kept below every event not yet written (`claim.Claim`): after a
+        crash those statements are read, and their events sent, again."""
+        cursor, floor = self.cursor, self.jobs.unrecorded_floor()
+        if floor is not None:
+            cursor = min(cursor, floor - 1)
         await self.state.update_one(
-            {"_id": CURSOR_STATE}, {"$max": {"cursor": self.cursor}}, upsert=True
+            {"_id": CURSOR_STATE}, {"$max": {"cursor": cursor}}, upsert=True
         )
         self._saved_at = time.monotonic()
 

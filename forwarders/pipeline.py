@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from forwarders.claim import Claim
 from forwarders.events import REVOKED, Event, as_mapping, generic_payload, revoked_event
 from forwarders.identity.store import IdentityStore, Resolution
 from forwarders.mapping.template import (
@@ -43,7 +44,7 @@ from forwarders.mapping.template import (
     RenderError,
     render_payload,
 )
-from forwarders.queue import Claim, Disposition, JobStore, Original
+from forwarders.queue import Disposition, JobStore, Original
 from forwarders.rules import Forwarder
 from forwarders.source import FixedVocabulary, StatementSource, VocabularySource
 

@@ -31,9 +31,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
@@ -41,6 +41,9 @@ from pymongo.errors import BulkWriteError
 
 from forwarders.events import REVOKED, Event, event_id as id_of_event
 from forwarders.store import EVENTS, ensure_indexes, forwarder_ids
+
+if TYPE_CHECKING:  # the claim builds on the jobs defined here
+    from forwarders.claim import Claim
 
 STATES = ("pending", "failed", "delivered", "dead", "unmatched", "dropped")
 DUPLICATE_KEY = 11000
@@ -55,6 +58,19 @@ LOG_SIZE = 30
 
 
 @dataclass(frozen=True, slots=True)
+class Fresh:
+    """An event taken at discovery without being written (`claim.Claim.keep`): its document is
+    written once, after its first attempt, already in the state that attempt led to."""
+
+    disposition: Disposition
+    found: datetime
+    """When discovery decided it: the document's `created`."""
+    position: int
+    """Its statement's place in stored order: discovery's saved cursor stays below it
+    until the document is written (`JobStore.unrecorded_floor`)."""
+
+
+@dataclass(frozen=True, slots=True)
 class Job:
     id: str
     forwarder_id: str
@@ -65,6 +81,8 @@ class Job:
     """The stored body, rendered once when the event became deliverable (discovery,
     re-drive or replay). None only for an event stored before payloads were (upgraded at
     start-up by `Worker`)."""
+    fresh: Fresh | None = None
+    """Set while the job has no document yet (see `Fresh`): its result is inserted."""
 
     @classmethod
     def from_document(cls, doc: dict[str, Any], token: str) -> Job:
@@ -176,44 +194,6 @@ def _jsonable(values: dict[str, Any]) -> dict[str, Any]:
     return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in values.items()}
 
 
-@dataclass(slots=True)
-class Claim:
-    """A lease put on events as they are inserted (the discovering worker's), so that a
-    fresh event is delivered straight away instead of being written, then re-read and
-    re-written by a claim: on the embedded database each written document costs the same
-    whatever it changes, and a claim was a third of what an event cost it.
-
-    `room` bounds how many events of each forwarder it takes (the worker's free lanes and a
-    little more: a held job waits in memory, its lease running); the rest are inserted due,
-    as without a claim. What it took is in `taken`, for the jobs (`jobs`)."""
-
-    owner: str
-    until: datetime
-    room: dict[str, int]
-    token: str = field(default_factory=lambda: uuid.uuid4().hex)
-    taken: set[str] = field(default_factory=set)
-
-    def take(self, disposition: Disposition) -> dict[str, Any] | None:
-        """The lease fields for this event, or None when it is not taken (not deliverable,
-        or no room left for its forwarder)."""
-        forwarder = disposition.event.forwarder_id
-        if disposition.state != "pending" or self.room.get(forwarder, 0) <= 0:
-            return None
-        self.room[forwarder] -= 1
-        self.taken.add(disposition.event.id)
-        lease = {"owner": self.owner, "token": self.token, "until": self.until}
-        return {"lease": lease, "due": self.until, "attempts": 1}
-
-    def jobs(self, dispositions: Sequence[Disposition], new: set[str]) -> list[Job]:
-        """The jobs of the events taken here that were new (a known id keeps its own
-        state and lease: it is not ours to deliver)."""
-        return [
-            Job(d.event.id, d.event.forwarder_id, d.event, 1, self.token, d.payload)
-            for d in dispositions
-            if d.event.id in self.taken and d.event.id in new
-        ]
-
-
 def _document(disposition: Disposition, now: datetime, claim: Claim | None) -> dict[str, Any]:
     event = disposition.event
     values, _ = disposition.fields(now)
@@ -235,6 +215,8 @@ class JobStore:
     def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
         self.db = db
         self.events = db[EVENTS]
+        self.unrecorded: dict[str, Fresh] = {}
+        """Events taken at discovery by this process and not written yet (`claim.Claim.keep`)."""
 
     # -- commands ---------------------------------------------------------------------------
 
@@ -247,10 +229,18 @@ class JobStore:
         """Store new events as the pipeline decided; returns the ids that were new. A known
         id is success (idempotent): what was decided for it first stands. With `claim`,
         deliverable events are inserted already leased (see `Claim`)."""
-        if not dispositions:
+        written = [d for d in dispositions if claim is None or not claim.keep(d, now)]
+        if claim is not None:
+            self.unrecorded.update(claim.kept)
+        kept = {d.event.id for d in dispositions} - {d.event.id for d in written}
+        return kept | await self._insert([_document(d, now, claim) for d in written])
+
+    async def _insert(self, documents: Sequence[dict[str, Any]]) -> set[str]:
+        """Insert these documents; returns the ids that were new (a known id is left as
+        it is: a duplicate is success)."""
+        if not documents:
             return set()
-        ids = [d.event.id for d in dispositions]
-        documents = [_document(d, now, claim) for d in dispositions]
+        ids = [str(doc["_id"]) for doc in documents]
         try:
             await self.events.insert_many(documents, ordered=False)
             return set(ids)
@@ -259,6 +249,25 @@ class JobStore:
             if any(e.get("code") != DUPLICATE_KEY for e in errors):
                 raise
             return set(ids) - {ids[int(e["index"])] for e in errors}
+
+    async def _record_fresh(self, documents: Sequence[tuple[Job, dict[str, Any]]]) -> set[str]:
+        """Write the first documents of fresh jobs (`Fresh`), each in the state its first
+        result decided; returns their ids (all of them: a duplicate means the event was
+        already written, by a re-discovery). Only then does each leave `unrecorded`."""
+        await self._insert([doc for _, doc in documents])
+        for job, _ in documents:
+            self.unrecorded.pop(job.id, None)
+        return {job.id for job, _ in documents}
+
+    def forget(self, event_ids: Sequence[str]) -> None:
+        """Never write these events kept unwritten (their forwarder was deleted)."""
+        for event_id in event_ids:
+            self.unrecorded.pop(event_id, None)
+
+    def unrecorded_floor(self) -> int | None:
+        """The lowest statement position of an event kept unwritten (None: there is none):
+        discovery's saved cursor stays below it."""
+        return min((f.position for f in self.unrecorded.values()), default=None)
 
     async def settle_unmatched(self, disposition: Disposition, now: datetime) -> bool:
         """Move an unmatched event (re-drive) to its new disposition; False if it is no
@@ -362,6 +371,9 @@ class JobStore:
     async def _settle(
         self, job: Job, fields: dict[str, Any], unset: tuple[str, ...], attempt: Attempt | None
     ) -> bool:
+        if job.fresh is not None:
+            document = _first_document(job.fresh, fields, unset, attempt)
+            return bool(await self._record_fresh([(job, document)]))
         if attempt is not None:
             fields = {**fields, "last_status": attempt.status}
         update: dict[str, Any] = {"$set": fields, "$unset": {name: "" for name in unset}}
@@ -373,13 +385,7 @@ class JobStore:
         return result.modified_count == 1
 
     async def complete(self, job: Job, attempt: Attempt) -> bool:
-        fields = {
-            "state": "delivered",
-            "delivered_at": attempt.at,
-            "updated": attempt.at,
-            "reason": None,
-        }
-        return await self._settle(job, fields, ("due", "lease"), attempt)
+        return await self._settle(job, *_delivered(attempt), attempt)
 
     async def complete_many(self, results: Sequence[tuple[Job, Attempt]]) -> set[str]:
         """Record several deliveries in one update (returns the ids recorded): each event
@@ -388,6 +394,17 @@ class JobStore:
         embedded database one multi-document update costs about half what an update per
         event does. The match is `_id` (indexed) and the batch's tokens; the exact pair is
         checked inside the update (an `$expr` or `$or` match would scan the collection)."""
+        fresh = [(job, attempt) for job, attempt in results if job.fresh is not None]
+        if fresh:
+            documents = [
+                (job, _first_document(job.fresh, *_delivered(attempt), attempt))
+                for job, attempt in fresh
+                if job.fresh is not None
+            ]
+            held = [(job, attempt) for job, attempt in results if job.fresh is None]
+            return await self._record_fresh(documents) | await self.complete_many(held)
+        if not results:
+            return set()
         if len(results) == 1:
             job, attempt = results[0]
             return {job.id} if await self.complete(job, attempt) else set()
@@ -424,6 +441,10 @@ class JobStore:
 
     async def release(self, job: Job, now: datetime) -> bool:
         """Give a claimed job back untried (shutdown): due now, the attempt not counted."""
+        if job.fresh is not None:
+            document = _document(job.fresh.disposition, job.fresh.found, None)
+            document.update(due=now, updated=now, ready=now)  # ready: see `_first_document`
+            return bool(await self._record_fresh([(job, document)]))
         result = await self.events.update_one(
             {"_id": job.id, "lease.token": job.lease_token},
             {
@@ -554,12 +575,24 @@ class JobStore:
         point reads by id (a revocation's id is its voiding statement's, so none is read)."""
         wanted = set(statement_ids)
         fields = {"statement": 1, "type": 1, "event": 1, "state": 1, "payload": 1}
-        found: list[Original] = []
+        # those kept unwritten first: one written meanwhile is found below
+        found = [
+            Original(
+                f.disposition.event, "pending", f.disposition.payload, f.disposition.employee_id
+            )
+            for f in list(self.unrecorded.values())
+            if f.disposition.event.statement_id in wanted
+        ]
+        known = {original.event.id for original in found}
         for chunk in _chunks(await self._event_ids(statement_ids), LOOKUP_BATCH):
             async for doc in self.events.find(
                 {"_id": {"$in": chunk}}, {**fields, "employee_id": 1}
             ):
-                if doc["type"] != REVOKED and doc["statement"] in wanted:
+                if (
+                    doc["type"] != REVOKED
+                    and doc["statement"] in wanted
+                    and doc["_id"] not in known
+                ):
                     event = Event.from_dict(doc["event"])
                     found.append(
                         Original(event, doc["state"], doc.get("payload"), doc.get("employee_id"))
@@ -710,6 +743,29 @@ def _id_of(doc: Mapping[str, Any]) -> str:
 def _same_ms(stored: datetime | None, at: datetime) -> bool:
     """Whether a stored time is `at` (the database keeps milliseconds)."""
     return stored is not None and abs(stored - at) < timedelta(milliseconds=1)
+
+
+def _delivered(attempt: Attempt) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """($set, $unset names) of a delivered event."""
+    fields = {"state": "delivered", "delivered_at": attempt.at, "updated": attempt.at}
+    return {**fields, "reason": None}, ("due", "lease")
+
+
+def _first_document(
+    fresh: Fresh, fields: dict[str, Any], unset: tuple[str, ...], attempt: Attempt | None
+) -> dict[str, Any]:
+    """The document of a fresh event as its first result leaves it: what an insert and
+    then that result's update would have made of it. Except `ready`: it is the time of
+    this write, not of the discovery, because the completion feed serves what became ready
+    a settle delay ago (`forwarders.feed`), and a delivery can outlast that delay."""
+    document = {**_document(fresh.disposition, fresh.found, None), **fields}
+    document["ready"] = fields["updated"]
+    for name in unset:
+        document.pop(name, None)
+    document["attempts"] = 1
+    if attempt is not None:
+        document.update(last_status=attempt.status, log=[_logged(attempt)])
+    return document
 
 
 def _logged(attempt: Attempt) -> dict[str, Any]:

@@ -23,11 +23,11 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 import orjson
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import PyMongoError
 
+from forwarders.claim import Claim
 from forwarders.config import ForwardingSettings
 from forwarders.delivery import tally
 from forwarders.delivery.completions import Completions
@@ -39,7 +39,7 @@ from forwarders.discovery import Discovery, ForwarderCache
 from forwarders.events import Event
 from forwarders.identity.store import IdentityStore
 from forwarders.pipeline import Pipeline
-from forwarders.queue import Attempt, Claim, Job, JobStore
+from forwarders.queue import Attempt, Job, JobStore
 from forwarders.rules import Forwarder
 from forwarders.secretbox import SecretBox
 from forwarders.source import StatementSource, VocabularySource
@@ -47,6 +47,7 @@ from forwarders.store import STATE, WORKERS, ForwarderStore, ensure_indexes
 
 log = logging.getLogger("forwarders.worker")
 CANDIDATE_PAGE = 100
+RECORD_RETRY_SECONDS = 1.0
 PAYLOADS_UPGRADE = "payloads-upgrade"
 """`forwarder_state` marker: queued events all carry their payload."""
 
@@ -64,7 +65,6 @@ class Worker:
         statements: StatementSource,
         clock: Callable[[], datetime] = utc_now,
         rng: random.Random | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
         worker_id: str | None = None,
         on_attempt: Callable[[Attempt], None] | None = None,
         vocabulary: VocabularySource | None = None,
@@ -103,9 +103,7 @@ class Worker:
             claim=self.claim,
             on_claimed=self.take,
         )
-        self.client = delivery_client(
-            allow_private=self.settings.allow_private, transport=transport
-        )
+        self.client = delivery_client(allow_private=self.settings.allow_private)
         self.in_flight: Counter[str] = Counter()
         self.candidates: defaultdict[str, deque[str]] = defaultdict(deque)
         self.held: defaultdict[str, deque[tuple[Job, float]]] = defaultdict(deque)
@@ -129,7 +127,7 @@ class Worker:
 
     def claim(self, now: datetime) -> Claim | None:
         """The lease discovery inserts deliverable events under, while this worker delivers:
-        as many per forwarder as it has lanes for and a page more (see `queue.Claim`)."""
+        as many per forwarder as it has lanes for and a page more (see `claim.Claim`)."""
         if not self.delivering:
             return None
         room = {
@@ -194,6 +192,14 @@ class Worker:
                 with contextlib.suppress(PyMongoError):
                     await self.jobs.release(job, self.clock())
 
+    def _forget_deleted(self, forwarders: Sequence[Forwarder]) -> None:
+        """Drop the held jobs of deleted forwarders: their events went with them, and
+        one never written must not hold discovery's saved cursor back for good."""
+        known = {f.id for f in forwarders}
+        for forwarder_id in [f for f in self.held if f not in known]:
+            self.candidates.pop(forwarder_id, None)
+            self.jobs.forget([job.id for job, _ in self.held.pop(forwarder_id)])
+
     def _may_scan(self, forwarder_id: str, eager: bool) -> bool:
         """Scan for due jobs at most once a poll period per forwarder (hints arrive in
         between); `eager` (burst mode) scans whenever the known ids run out."""
@@ -202,6 +208,7 @@ class Worker:
 
     async def fill(self, forwarders: Sequence[Forwarder], *, eager: bool = False) -> int:
         """Claim due jobs round-robin across active forwarders, within both limits."""
+        self._forget_deleted(forwarders)
         started, exhausted = 0, set()
         while True:
             open_lanes = [
@@ -269,7 +276,17 @@ class Worker:
         if self.on_attempt is not None:
             self.on_attempt(attempt)
         self.tally.note(forwarder.id, now, attempt.outcome)
-        await self._record(forwarder, job, attempt, outcome)
+        while True:
+            try:
+                await self._record(forwarder, job, attempt, outcome)
+                return
+            except PyMongoError as error:
+                if job.fresh is None:  # its lease runs out: claimed and sent again
+                    raise
+                # not written yet: recorded when the database answers again (the saved
+                # discovery cursor stays below it meanwhile)
+                log.warning("event %s: recording failed (%s); retrying", job.id, error)
+                await asyncio.sleep(RECORD_RETRY_SECONDS)
 
     async def _body(self, forwarder: Forwarder, job: Job) -> bytes | None:
         """The stored payload, sent as stored: rendering happened once, when the event

@@ -1,39 +1,68 @@
 """One delivery attempt: sign the stored body, POST it, and read at most an excerpt of the
 answer. Nothing is rendered here: the body is the event's stored payload.
 
-The client is built here, once per worker: explicit timeouts, bounded pools, no proxies
-from the environment, no redirects, and the SSRF guard at connect time.
+The client is built here, once per worker: explicit timeouts, a bounded pool, no proxies
+from the environment, no redirects, and the SSRF guard (`ssrf`) at connect time. It is
+aiohttp's: measured on this machine (a loopback receiver, 3,000 POSTs at concurrency 8),
+httpx cost the worker 0.6-0.8 ms of CPU per request, most of it in its connection pool's
+bookkeeping and its anyio layer, and aiohttp 0.07 ms (its HTTP parser is C). A worker sends
+one request per event, so that difference was most of what a delivered event cost it.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
-import httpx
+import aiohttp
 
 from forwarders.delivery.signing import WebhookSigner
-from forwarders.delivery.ssrf import GuardedTransport
+from forwarders.delivery.ssrf import GuardedResolver, literal_allowed
 from forwarders.events import Event
 from forwarders.queue import EXCERPT_BYTES
 from forwarders.rules import Forwarder
 
-TIMEOUT = httpx.Timeout(connect=5.0, read=20.0, write=20.0, pool=5.0)
-LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=30.0)
+TIMEOUT = aiohttp.ClientTimeout(total=45.0, connect=5.0, sock_connect=5.0, sock_read=20.0)
+"""`connect` includes the wait for a pooled connection; `sock_read` bounds each wait for
+the answer; `total` the whole attempt (sending the body included)."""
+MAX_CONNECTIONS = 100
+KEEPALIVE_SECONDS = 30.0
 USER_AGENT = "lrs-forwarder/0.1 (+Standard Webhooks)"
 
 
-def delivery_client(
-    *, allow_private: bool, transport: httpx.AsyncBaseTransport | None = None
-) -> httpx.AsyncClient:
-    return httpx.AsyncClient(
-        transport=transport or GuardedTransport(allow_private=allow_private, limits=LIMITS),
-        timeout=TIMEOUT,
-        limits=LIMITS,
-        trust_env=False,
-        follow_redirects=False,
-        headers={"user-agent": USER_AGENT},
-    )
+class DeliveryClient:
+    """The worker's HTTP client (its session is opened on first use, inside the loop)."""
+
+    def __init__(self, *, allow_private: bool) -> None:
+        self.allow_private = allow_private
+        self._session: aiohttp.ClientSession | None = None
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            connector = aiohttp.TCPConnector(
+                resolver=GuardedResolver(allow_private=self.allow_private),
+                limit=MAX_CONNECTIONS,
+                keepalive_timeout=KEEPALIVE_SECONDS,
+            )
+            self._session = aiohttp.ClientSession(
+                connector=connector,
+                timeout=TIMEOUT,
+                trust_env=False,  # no proxy from the environment: the guard sees the receiver
+                auto_decompress=False,  # the excerpt is diagnostic: no decompression bomb
+                skip_auto_headers=("Accept-Encoding",),
+                headers={"user-agent": USER_AGENT},
+            )
+        return self._session
+
+    async def aclose(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+
+def delivery_client(*, allow_private: bool) -> DeliveryClient:
+    return DeliveryClient(allow_private=allow_private)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,34 +75,56 @@ class Response:
     latency_ms: float
 
 
-async def _excerpt(response: httpx.Response) -> str:
-    """At most EXCERPT_BYTES of the body: a receiver cannot make us buffer a large answer."""
+async def _excerpt(answer: aiohttp.ClientResponse) -> str:
+    """At most EXCERPT_BYTES of the body: a receiver cannot make us buffer a large answer
+    (the rest is never read: the connection is closed rather than reused)."""
     kept = b""
-    async for chunk in response.aiter_bytes():
-        kept += chunk
-        if len(kept) >= EXCERPT_BYTES:
+    while len(kept) < EXCERPT_BYTES:
+        chunk = await answer.content.read(EXCERPT_BYTES - len(kept))
+        if not chunk:
             break
-    text = kept[:EXCERPT_BYTES].decode("utf-8", "replace")
-    location = response.headers.get("location")
+        kept += chunk
+    text = kept.decode("utf-8", "replace")
+    location = answer.headers.get("location")
     return f"Location: {location}\n{text}" if location else text
 
 
-async def post(
-    client: httpx.AsyncClient, url: str, body: bytes, headers: dict[str, str]
-) -> Response:
+def failure(error: BaseException) -> str:
+    """What went wrong, named the same whatever the client library: ConnectError (refused,
+    unresolvable, blocked, TLS), ConnectTimeout, ReadTimeout or ReadError (the connection
+    dropped), with the library's message."""
+    if isinstance(error, aiohttp.ConnectionTimeoutError):
+        kind = "ConnectTimeout"
+    elif isinstance(error, TimeoutError):
+        kind = "ReadTimeout"
+    elif isinstance(error, aiohttp.ClientConnectorError):
+        kind = "ConnectError"
+    elif isinstance(error, aiohttp.ServerDisconnectedError | aiohttp.ClientPayloadError | OSError):
+        kind = "ReadError"
+    else:
+        kind = type(error).__name__
+    return f"{kind}: {error}"[:500]
+
+
+async def post(client: DeliveryClient, url: str, body: bytes, headers: dict[str, str]) -> Response:
     started = time.perf_counter()
+    host = urlsplit(url).hostname or ""
+    if not literal_allowed(host, allow_private=client.allow_private):
+        return Response(None, None, "", f"ConnectError: {host} is a blocked address", 0.0)
     try:
-        async with client.stream("POST", url, content=body, headers=headers) as answer:
+        async with client.session.post(
+            url, data=body, headers=headers, allow_redirects=False
+        ) as answer:
             excerpt = await _excerpt(answer)
-            status, retry_after = answer.status_code, answer.headers.get("retry-after")
-    except httpx.HTTPError as error:
+            status, retry_after = answer.status, answer.headers.get("retry-after")
+    except (TimeoutError, aiohttp.ClientError, OSError) as error:
         elapsed = (time.perf_counter() - started) * 1000
-        return Response(None, None, "", f"{type(error).__name__}: {error}"[:500], elapsed)
+        return Response(None, None, "", failure(error), elapsed)
     return Response(status, retry_after, excerpt, None, (time.perf_counter() - started) * 1000)
 
 
 async def deliver(
-    client: httpx.AsyncClient,
+    client: DeliveryClient,
     forwarder: Forwarder,
     event: Event,
     secrets: list[str],

@@ -1,24 +1,23 @@
 """The SSRF guard: where a forwarder may send.
 
 Two checks. `check_url` runs when a forwarder is saved: http(s) only, a host, no user
-info, and no literal loopback/private/link-local address unless allowed. `GuardedBackend`
-runs at connect time, for every connection the delivery client opens: it resolves the host
-itself, refuses any address outside the allowed ranges, and connects to the vetted address
-(TLS still verifies the host name). Checking at connect time closes the DNS-rebinding gap a
-check-then-connect would leave.
+info, and no literal loopback/private/link-local address unless allowed. At connect time,
+for every connection the delivery client opens, `GuardedResolver` resolves the host itself
+and returns only the addresses inside the allowed ranges, which the client connects to
+(TLS still verifies the host name), and `literal_allowed` checks a host that is an address
+already. Checking at connect time closes the DNS-rebinding gap a check-then-connect would
+leave.
 """
 
 from __future__ import annotations
 
-import asyncio
+import errno
 import ipaddress
 import socket
-from collections.abc import Iterable
-from typing import Any
 from urllib.parse import urlsplit
 
-import httpcore
-import httpx
+from aiohttp.abc import AbstractResolver, ResolveResult
+from aiohttp.resolver import ThreadedResolver
 
 from forwarders.errors import InvalidForwarder
 
@@ -67,60 +66,40 @@ def _is_private_literal(host: str) -> bool:
     return not address_allowed(address, allow_private=False)
 
 
-async def resolve(host: str, port: int) -> list[str]:
-    loop = asyncio.get_running_loop()
-    infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+def literal_allowed(host: str, *, allow_private: bool) -> bool:
+    """Whether a host may be connected to as far as its name alone tells: an address literal
+    is never resolved (by any client), so it is checked here; a name is checked by
+    `GuardedResolver` when the client resolves it."""
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return True
+    return address_allowed(address, allow_private=allow_private)
 
 
-def vetted(addresses: Iterable[str], *, allow_private: bool) -> list[str]:
-    return [
-        a
-        for a in addresses
-        if address_allowed(ipaddress.ip_address(a), allow_private=allow_private)
-    ]
-
-
-class GuardedBackend(httpcore.AsyncNetworkBackend):
-    """httpcore's network backend, connecting only to addresses the guard allows."""
+class GuardedResolver(AbstractResolver):
+    """The delivery client's resolver: a name resolves only to the addresses the guard
+    allows, and the client connects to what it returns (no second lookup to rebind)."""
 
     def __init__(self, *, allow_private: bool) -> None:
         self.allow_private = allow_private
-        self._inner = httpcore.AnyIOBackend()
+        self._inner = ThreadedResolver()
 
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        try:
-            addresses = await resolve(host, port)
-        except OSError as error:
-            raise httpcore.ConnectError(f"cannot resolve {host}: {error}") from error
-        allowed = vetted(addresses, allow_private=self.allow_private)
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        found = await self._inner.resolve(host, port, family)
+        allowed = [
+            result
+            for result in found
+            if address_allowed(
+                ipaddress.ip_address(result["host"]), allow_private=self.allow_private
+            )
+        ]
         if not allowed:
-            raise httpcore.ConnectError(f"{host} resolves only to blocked addresses")
-        return await self._inner.connect_tcp(
-            allowed[0], port, timeout, local_address, socket_options
-        )
+            # errno and text both: the client quotes the text (`strerror`) in its error
+            raise OSError(errno.EHOSTUNREACH, f"{host} resolves only to blocked addresses")
+        return allowed
 
-    async def sleep(self, seconds: float) -> None:
-        await self._inner.sleep(seconds)
-
-
-class GuardedTransport(httpx.AsyncHTTPTransport):
-    """httpx's transport with the guarded backend and no proxy (environment ignored)."""
-
-    def __init__(self, *, allow_private: bool, limits: httpx.Limits) -> None:
-        super().__init__(limits=limits, trust_env=False)
-        # httpx has no parameter for the network backend; its pool is rebuilt with ours.
-        self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(trust_env=False),
-            max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry,
-            network_backend=GuardedBackend(allow_private=allow_private),
-        )
+    async def close(self) -> None:
+        await self._inner.close()

@@ -1,4 +1,4 @@
-"""Events inserted already leased to the discovering worker (`queue.Claim`): delivered
+"""Events inserted already leased to the discovering worker (`claim.Claim`): delivered
 without a claim, and never lost or held for good when that worker dies or pauses."""
 
 from __future__ import annotations

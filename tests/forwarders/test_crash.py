@@ -15,7 +15,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from forwarders.discovery import LEASE_STATE
 from forwarders.events import event_id
+from forwarders.store import STATE
 from lrs.storage.embedded import free_port
 from tests.conditions import eventually
 from tests.conftest import basic
@@ -91,6 +93,42 @@ async def test_a_worker_killed_mid_burst_loses_nothing_after_restart(
     assert second.wait(15) == 0
     assert await admin.list_events(state="pending") == []
     assert await admin.list_events(state="failed") == []
+
+
+async def test_a_worker_killed_while_delivering_what_it_has_not_written_loses_nothing(
+    db, client, make_statement, make_forwarder, spawn, receiver, admin
+):
+    """Statements stored while the worker runs: their events are delivered before they are
+    written (`claim.Claim.keep`), so the kill catches some sent and unwritten, some
+    unwritten and unsent; the saved cursor is below all of them."""
+    forwarder = await make_forwarder("live", max_in_flight=4)
+    receiver.default("live", Answer(200, delay=0.01))
+    first = spawn("lrs.cli.worker")
+    await eventually(_discovering(db), "the worker to lead discovery")
+    ids = []
+    for _ in range(3):
+        ids += await post(client, *(make_statement() for _ in range(50)))
+    await receiver.wait_for("live", 20, timeout=30)
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    assert len({d.id for d in receiver.on("live")}) < len(ids)  # killed mid-burst
+
+    second = spawn("lrs.cli.worker")
+    deliveries = await receiver.wait_for("live", len(ids), timeout=40)
+
+    assert {d.id for d in deliveries} == {event_id(forwarder["id"], i) for i in ids}
+    await eventually(_no_pending(admin), "the restarted worker to record every delivery")
+    second.send_signal(signal.SIGTERM)
+    assert second.wait(15) == 0
+    delivered = await admin.list_events(state="delivered", limit=len(ids))
+    assert {r.statement_id for r in delivered} == set(ids)
+
+
+def _discovering(db):
+    async def probe() -> bool:
+        return await db[STATE].find_one({"_id": LEASE_STATE}) is not None
+
+    return probe
 
 
 async def test_an_api_killed_between_storing_and_answering_loses_nothing(

@@ -211,3 +211,58 @@ async def test_a_write_committed_just_behind_the_live_read_is_found_by_the_next_
 
     assert (await discovery.poll()).new == 1  # the live range alone: no recheck, no cursor
     assert await worker.jobs.states([event_id(forwarder["id"], late)])
+
+
+async def test_the_recent_ranges_read_the_verbs_forwarders_name_and_those_in_use(
+    client, make_statement, make_forwarder, worker, monkeypatch
+):
+    """Each verb IRI read costs a query, found or not; a word's aliases are several IRIs,
+    most of them seldom used: those are read by the durable range until one is found."""
+    forwarder = await make_forwarder("hook", verbs=[ADL + "completed"])
+    monkeypatch.setattr(discovery_module, "FORWARDER_SKEW_MS", 0)
+    read: list[frozenset[str]] = []
+    source = worker.discovery.source
+    slices = source.slices
+
+    async def spying(after, through, verbs, *, page=500):
+        read.append(frozenset(verbs))
+        async for found in slices(after, through, verbs, page=page):
+            yield found
+
+    monkeypatch.setattr(source, "slices", spying)
+    discovery = worker.discovery
+    discovery.horizon = lambda: seconds_ago(-60)  # the durable range reads up to now
+    await worker.cache.refresh()
+    await discovery.poll()
+    live, durable = read[0], read[-1]
+    alias = "https://w3id.org/xapi/adl/verbs/completed"
+    assert live == {ADL + "completed"}  # named by the forwarder: read at once
+    assert {ADL + "completed", alias, discovery_module.VOIDED} <= durable  # every IRI
+
+    alias_verb = {"id": alias, "display": {"en-US": "completed"}}
+    [statement_id] = await post(client, make_statement(verb=alias_verb))
+    await worker.cache.refresh()
+    discovery.last_read.clear()  # every range due
+    await discovery.poll()
+    queued = await worker.jobs.states([event_id(forwarder["id"], statement_id)])
+    assert list(queued.values()) == ["pending"]  # found by the durable range
+    assert discovery.hot(durable) == {ADL + "completed", alias}  # in use: read at once now
+
+    quiet = discovery_module.COLD_AFTER_SECONDS + 1
+    discovery.found_at = {verb: at - quiet for verb, at in discovery.found_at.items()}
+    assert discovery.hot(durable) == frozenset()  # an hour without a statement: cold
+
+
+async def test_a_forwarder_created_just_before_a_statement_still_gets_its_event(
+    client, make_statement, make_forwarder, worker, admin
+):
+    a = await make_forwarder("a")
+    await worker.cache.refresh()
+    await worker.discovery.poll()
+    b = await make_forwarder("b")  # unknown to the worker's cache for up to a second
+    [statement_id] = await post(client, make_statement())
+    await worker.discovery.poll()
+    await worker.cache.refresh()
+    await worker.discovery.backfill()  # re-read: handled again for b alone
+    states = await worker.jobs.states([event_id(f["id"], statement_id) for f in (a, b)])
+    assert sorted(states.values()) == ["pending", "pending"]

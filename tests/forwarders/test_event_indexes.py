@@ -19,10 +19,11 @@ import pytest
 from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, IndexModel, monitoring
 from pymongo.asynchronous.collection import AsyncCollection
 
+from forwarders.claim import Claim
 from forwarders.events import revoked_event, statement_event
 from forwarders.feed import CompletionFeed, Position
 from forwarders.pipeline import generic
-from forwarders.queue import Attempt, Claim, Disposition, JobStore
+from forwarders.queue import Attempt, Disposition, JobStore
 from forwarders.service import ForwarderService
 from forwarders.stats import queue_counts
 from forwarders.store import EVENTS, ensure_indexes

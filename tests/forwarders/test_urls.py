@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import ipaddress
 
-import httpx
 import pytest
 
-from forwarders.delivery.send import delivery_client
+from forwarders.delivery.send import TIMEOUT, delivery_client, post
 from forwarders.delivery.ssrf import address_allowed, check_url
 from forwarders.errors import InvalidForwarder
 
@@ -65,14 +64,21 @@ def test_address_ranges(address, public, private):
 
 
 async def test_the_client_refuses_loopback_at_connect_time_unless_allowed(receiver):
-    async with delivery_client(allow_private=False) as guarded:
-        with pytest.raises(httpx.ConnectError, match="blocked"):
-            await guarded.post(receiver.url("guard"), content=b"{}")
-        with pytest.raises(httpx.ConnectError, match="blocked"):
-            await guarded.post(f"http://localhost:{receiver.port}/guard", content=b"{}")
+    guarded = delivery_client(allow_private=False)
+    try:
+        for url in (receiver.url("guard"), f"http://localhost:{receiver.port}/guard"):
+            refused = await post(guarded, url, b"{}", {})
+            assert refused.status is None
+            assert refused.error is not None and refused.error.startswith("ConnectError")
+            assert "blocked" in refused.error
+    finally:
+        await guarded.aclose()
     assert receiver.on("guard") == []
-    async with delivery_client(allow_private=True) as allowed:
-        assert (await allowed.post(receiver.url("guard"), content=b"{}")).status_code == 200
+    allowed = delivery_client(allow_private=True)
+    try:
+        assert (await post(allowed, receiver.url("guard"), b"{}", {})).status == 200
+    finally:
+        await allowed.aclose()
 
 
 async def test_the_client_ignores_proxy_settings_and_does_not_follow_redirects(
@@ -83,8 +89,12 @@ async def test_the_client_ignores_proxy_settings_and_does_not_follow_redirects(
     from tests.forwarders.receiver import Answer
 
     receiver.plan("hop", Answer(307, {"Location": receiver.url("after")}))
-    async with delivery_client(allow_private=True) as client:
-        assert client.timeout == httpx.Timeout(connect=5, read=20, write=20, pool=5)
-        response = await client.post(receiver.url("hop"), content=b"{}")
-    assert response.status_code == 307
+    client = delivery_client(allow_private=True)
+    try:
+        assert (TIMEOUT.connect, TIMEOUT.sock_read, TIMEOUT.total) == (5, 20, 45)
+        response = await post(client, receiver.url("hop"), b"{}", {})
+    finally:
+        await client.aclose()
+    assert response.status == 307
+    assert response.excerpt.startswith("Location: " + receiver.url("after"))
     assert receiver.on("after") == []
