@@ -21,16 +21,18 @@ from typing import Any
 
 Version = str
 """The consumer state's `version` token (`analytics.consumer.Consumer.version`)."""
-ANSWERS = 1024
-"""Answers kept (the least recently used go first): a series page is about 30 kB decoded,
-so at most a few tens of megabytes."""
+WEIGHT = 4096
+"""What is kept, in answers or rollup documents (a window's documents weigh one each); the
+least recently used go first. A series page is about 30 kB as JSON, a month document about
+6 kB as BSON: some tens of megabytes at most."""
 
 
 class Memo:
-    def __init__(self, limit: int = ANSWERS) -> None:
+    def __init__(self, limit: int = WEIGHT) -> None:
         self.limit = limit
         self.version: Version | None = None
-        self._answers: OrderedDict[Hashable, Any] = OrderedDict()
+        self._answers: OrderedDict[Hashable, tuple[Any, int]] = OrderedDict()
+        self._weight = 0
 
     def get(self, version: Version, key: Hashable) -> Any | None:
         """The answer kept for `key` under `version`, None if there is none (a new version
@@ -38,19 +40,23 @@ class Memo:
         if version != self.version:
             self.version = version
             self._answers.clear()
+            self._weight = 0
             return None
         found = self._answers.get(key)
-        if found is not None:
-            self._answers.move_to_end(key)
-        return found
+        if found is None:
+            return None
+        self._answers.move_to_end(key)
+        return found[0]
 
-    def put(self, version: Version, key: Hashable, answer: Any) -> None:
+    def put(self, version: Version, key: Hashable, answer: Any, weight: int = 1) -> None:
         """Keep `answer`, computed from documents read after `version` was read."""
-        if version != self.version:
+        if version != self.version or key in self._answers:
             return  # a newer version was seen meanwhile: the answer may be older than it
-        self._answers[key] = answer
-        if len(self._answers) > self.limit:
-            self._answers.popitem(last=False)
+        self._answers[key] = (answer, weight)
+        self._weight += weight
+        while self._weight > self.limit and len(self._answers) > 1:
+            _, (_, dropped) = self._answers.popitem(last=False)
+            self._weight -= dropped
 
     def __len__(self) -> int:
         return len(self._answers)

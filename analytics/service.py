@@ -137,14 +137,20 @@ class Analytics:
         """This process's consumer wrote a new version: the next answer reads it."""
         self._version = (self._version[0], -math.inf)
 
-    async def _memoised(self, key: Hashable, answer: Callable[[], Awaitable[Any]]) -> Any:
+    async def _memoised(
+        self,
+        key: Hashable,
+        answer: Callable[[], Awaitable[Any]],
+        weight: Callable[[Any], int] = lambda _: 1,
+    ) -> Any:
         """The answer kept for `key` under the rollups' version, or `answer()` (which reads
-        the documents after the version was read: `analytics.memo`), kept."""
+        the documents after the version was read: `analytics.memo`), kept with its weight
+        (an answer 1, a list of documents one per document)."""
         _, version = await self.version()
         found = self.memo.get(version, key)
         if found is None:
             found = await answer()
-            self.memo.put(version, key, found)
+            self.memo.put(version, key, found, max(1, weight(found)))
         return found
 
     # -- answers ----------------------------------------------------------------------------
@@ -160,7 +166,7 @@ class Analytics:
         if not bounded:  # all time: one document, whatever the activity's audience
             totals = await self.rollups.totals_of(activity)
             return {"activity": activity, **queries.totals_summary(totals), "complete": True}
-        docs = await self._covering(activity, since, until)
+        docs = await self._window(activity, since, until)
         return {"activity": activity, **queries.window_summary(docs), "complete": True}
 
     async def groups(
@@ -168,10 +174,7 @@ class Analytics:
     ) -> Document:
         """The summary's learner figures per value of an HRIS column (learners resolved to
         people through the identity import; those who resolve to none group under null)."""
-        key = ("covering", activity, since, until)
-        docs: list[Document] = await self._memoised(
-            key, lambda: self._covering(activity, since, until)
-        )
+        docs = await self._window(activity, since, until)
         learners = sorted(set().union(*queries.learner_sets(docs).values()))
         who = await self._identifiers(activity, learners)
         values = await self.people.attribute([who.get(name, {}) for name in learners], column)
@@ -181,6 +184,14 @@ class Analytics:
             "groups": queries.groups(docs, dict(zip(learners, values, strict=True))),
             "complete": True,
         }
+
+    async def _window(self, activity: str, since: str, until: str) -> list[Document]:
+        """`_covering`, kept: a window's summary and its slices read the same documents."""
+        key = ("covering", activity, since, until)
+        docs: list[Document] = await self._memoised(
+            key, lambda: self._covering(activity, since, until), weight=len
+        )
+        return docs
 
     async def _covering(self, activity: str, since: str, until: str) -> list[Document]:
         """The day, week and month documents that cover the window's days on which the

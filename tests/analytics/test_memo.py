@@ -46,6 +46,18 @@ def test_the_least_recently_used_answers_go_first():
     assert (memo.get("v", "a"), memo.get("v", "b"), memo.get("v", "c")) == (1, None, 3)
 
 
+def test_a_heavy_answer_makes_room_for_itself():
+    memo = Memo(limit=10)
+    memo.get("v", "a")
+    for key in "abc":
+        memo.put("v", key, key, weight=3)
+
+    memo.put("v", "documents", ["d"] * 8, weight=8)
+
+    assert [memo.get("v", key) for key in "abc"] == [None, None, None]
+    assert memo.get("v", "documents") == ["d"] * 8
+
+
 async def test_a_repeated_question_is_answered_from_memory(
     client, analyst, services, learner_statement
 ):
