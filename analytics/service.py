@@ -267,8 +267,10 @@ class Analytics:
             lower = None if start == FIRST_DAY else period_start(start, MONTH)
             page = PERIODS_PER_PAGE[MONTH] + 1
             month_docs = await self.rollups.month_documents(activity, SERIES, lower, page)
-        else:
-            month_docs = await self.rollups.month_documents(activity, {})
+        else:  # the same for every page and interval of the activity's series: kept
+            month_docs = await self._memoised(
+                ("months", activity), lambda: self.rollups.month_documents(activity, {}), len
+            )
         months = [str(doc["d"]) for doc in month_docs]
         if start == FIRST_DAY:  # from the first month with statements
             start = months[0] if months else until
