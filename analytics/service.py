@@ -137,20 +137,14 @@ class Analytics:
         """This process's consumer wrote a new version: the next answer reads it."""
         self._version = (self._version[0], -math.inf)
 
-    async def _memoised(
-        self,
-        key: Hashable,
-        answer: Callable[[], Awaitable[Any]],
-        weight: Callable[[Any], int] = lambda _: 1,
-    ) -> Any:
+    async def _memoised(self, key: Hashable, answer: Callable[[], Awaitable[Any]]) -> Any:
         """The answer kept for `key` under the rollups' version, or `answer()` (which reads
-        the documents after the version was read: `analytics.memo`), kept with its weight
-        (an answer 1, a list of documents one per document)."""
+        the documents after the version was read: `analytics.memo`), kept."""
         _, version = await self.version()
         found = self.memo.get(version, key)
         if found is None:
             found = await answer()
-            self.memo.put(version, key, found, max(1, weight(found)))
+            self.memo.put(version, key, found)
         return found
 
     # -- answers ----------------------------------------------------------------------------
@@ -189,7 +183,7 @@ class Analytics:
         """`_covering`, kept: a window's summary and its slices read the same documents."""
         key = ("covering", activity, since, until)
         docs: list[Document] = await self._memoised(
-            key, lambda: self._covering(activity, since, until), weight=len
+            key, lambda: self._covering(activity, since, until)
         )
         return docs
 
@@ -269,7 +263,7 @@ class Analytics:
             month_docs = await self.rollups.month_documents(activity, SERIES, lower, page)
         else:  # the same for every page and interval of the activity's series: kept
             month_docs = await self._memoised(
-                ("months", activity), lambda: self.rollups.month_documents(activity, {}), len
+                ("months", activity), lambda: self.rollups.month_documents(activity, {})
             )
         months = [str(doc["d"]) for doc in month_docs]
         if start == FIRST_DAY:  # from the first month with statements

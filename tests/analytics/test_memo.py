@@ -36,26 +36,37 @@ def test_an_answer_computed_under_an_older_version_is_not_kept():
 
 
 def test_the_least_recently_used_answers_go_first():
-    memo = Memo(limit=2)
+    memo = Memo(max_bytes=3)  # an answer `1` is one byte of JSON
     memo.get("v", "a")
     memo.put("v", "a", 1)
     memo.put("v", "b", 2)
-    memo.get("v", "a")
     memo.put("v", "c", 3)
+    memo.get("v", "a")
+    memo.put("v", "d", 4)
 
-    assert (memo.get("v", "a"), memo.get("v", "b"), memo.get("v", "c")) == (1, None, 3)
+    assert [memo.get("v", key) for key in "abcd"] == [1, None, 3, 4]
 
 
-def test_a_heavy_answer_makes_room_for_itself():
-    memo = Memo(limit=10)
+def test_a_large_answer_makes_room_for_itself():
+    memo = Memo(max_bytes=18)
     memo.get("v", "a")
     for key in "abc":
-        memo.put("v", key, key, weight=3)
+        memo.put("v", key, key)  # 3 bytes each
 
-    memo.put("v", "documents", ["d"] * 8, weight=8)
+    memo.put("v", "documents", ["d"] * 4)  # 17 bytes
 
     assert [memo.get("v", key) for key in "abc"] == [None, None, None]
-    assert memo.get("v", "documents") == ["d"] * 8
+    assert memo.get("v", "documents") == ["d"] * 4
+
+
+def test_every_caller_gets_its_own_copy():
+    memo = Memo()
+    memo.get("v", "summary")
+    memo.put("v", "summary", {"counts": {"completed": 1}})
+
+    memo.get("v", "summary")["counts"]["completed"] = 99
+
+    assert memo.get("v", "summary") == {"counts": {"completed": 1}}
 
 
 async def test_a_repeated_question_is_answered_from_memory(
