@@ -56,7 +56,10 @@ class Memo:
         """Keep `answer` (JSON-able), computed from documents read after `version` was read."""
         if version != self.version or key in self._answers:
             return  # a newer version was seen meanwhile: the answer may be older than it
-        kept = orjson.dumps(answer)
+        try:
+            kept = orjson.dumps(answer)
+        except orjson.JSONEncodeError:  # not JSON (a bigger integer than 64 bits): not kept
+            return
         self._answers[key] = kept
         self._bytes += len(kept)
         while self._bytes > self.max_bytes and len(self._answers) > 1:

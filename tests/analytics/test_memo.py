@@ -59,6 +59,15 @@ def test_a_large_answer_makes_room_for_itself():
     assert memo.get("v", "documents") == ["d"] * 4
 
 
+def test_an_answer_that_is_not_json_is_not_kept():
+    memo = Memo()
+    memo.get("v", "odd")
+
+    memo.put("v", "odd", {"n": 2**70})
+
+    assert memo.get("v", "odd") is None
+
+
 def test_every_caller_gets_its_own_copy():
     memo = Memo()
     memo.get("v", "summary")
