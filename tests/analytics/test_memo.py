@@ -158,3 +158,15 @@ async def test_a_refresh_writes_a_new_version(client, services, learner_statemen
     await consumer.catch_up()
 
     assert (await consumer.version())[1] != version
+
+
+async def test_a_rebuild_writes_a_new_version(client, services, learner_statement):
+    consumer = services.analytics.consumer
+    await post(client, [learner_statement("ada", "completed")])
+    await consumer.catch_up()
+    _, version = await consumer.version()
+
+    await consumer.reset()
+    await consumer.step()  # the rollups cleared, the cursor back at the first statement
+
+    assert (await consumer.version())[1] != version
