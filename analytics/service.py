@@ -160,7 +160,7 @@ class Analytics:
         if not bounded:  # all time: one document, whatever the activity's audience
             totals = await self.rollups.totals_of(activity)
             return {"activity": activity, **queries.totals_summary(totals), "complete": True}
-        docs = await self._window(activity, since, until)
+        docs = await self._covering(activity, since, until)
         return {"activity": activity, **queries.window_summary(docs), "complete": True}
 
     async def groups(
@@ -168,7 +168,7 @@ class Analytics:
     ) -> Document:
         """The summary's learner figures per value of an HRIS column (learners resolved to
         people through the identity import; those who resolve to none group under null)."""
-        docs = await self._window(activity, since, until)
+        docs = await self._covering(activity, since, until)
         learners = sorted(set().union(*queries.learner_sets(docs).values()))
         who = await self._identifiers(activity, learners)
         values = await self.people.attribute([who.get(name, {}) for name in learners], column)
@@ -178,14 +178,6 @@ class Analytics:
             "groups": queries.groups(docs, dict(zip(learners, values, strict=True))),
             "complete": True,
         }
-
-    async def _window(self, activity: str, since: str, until: str) -> list[Document]:
-        """`_covering`, kept: a window's summary and its slices read the same documents."""
-        key = ("covering", activity, since, until)
-        docs: list[Document] = await self._memoised(
-            key, lambda: self._covering(activity, since, until)
-        )
-        return docs
 
     async def _covering(self, activity: str, since: str, until: str) -> list[Document]:
         """The day, week and month documents that cover the window's days on which the
