@@ -12,9 +12,11 @@ While statements arrive the version changes with every range (every few seconds)
 memo mostly saves repeated questions within one; between bursts, when analysts read, every
 repeated question is answered from memory without reading a document.
 
-Answers are kept as they are (a hit costs nothing: a copy per hit, through JSON, cost a
-window's documents about a millisecond and doubled the p95 of the slices that read them)
-and weighed by their JSON's length, once, when kept: callers must not change them.
+Answers are kept as JSON bytes and decoded per hit (tens of microseconds for a series
+page; every caller gets its own copy). Kept decoded, the answers were millions of objects
+that Python's collector walks again and again: the slices, which allocate the most, lost
+a quarter at p95 beside them. A window's documents (up to a few hundred kB of JSON, a
+millisecond to decode) are not kept.
 """
 
 from __future__ import annotations
@@ -28,15 +30,15 @@ import orjson
 Version = str
 """The consumer state's `version` token (`analytics.consumer.Consumer.version`)."""
 MAX_BYTES = 24 * 1024 * 1024
-"""What is kept, weighed as JSON (decoded, it takes about three times that); the least
-recently used answers go first (a week series page is about 30 kB, a summary 2 kB)."""
+"""What is kept, as JSON; the least recently used answers go first (a week series page is
+about 30 kB, a summary 2 kB)."""
 
 
 class Memo:
     def __init__(self, max_bytes: int = MAX_BYTES) -> None:
         self.max_bytes = max_bytes
         self.version: Version | None = None
-        self._answers: OrderedDict[Hashable, tuple[Any, int]] = OrderedDict()
+        self._answers: OrderedDict[Hashable, bytes] = OrderedDict()
         self._bytes = 0
 
     def get(self, version: Version, key: Hashable) -> Any | None:
@@ -51,21 +53,21 @@ class Memo:
         if found is None:
             return None
         self._answers.move_to_end(key)
-        return found[0]
+        return orjson.loads(found)
 
     def put(self, version: Version, key: Hashable, answer: Any) -> None:
         """Keep `answer` (JSON-able), computed from documents read after `version` was read."""
         if version != self.version or key in self._answers:
             return  # a newer version was seen meanwhile: the answer may be older than it
         try:
-            weight = len(orjson.dumps(answer))
+            kept = orjson.dumps(answer)
         except orjson.JSONEncodeError:  # not JSON (a bigger integer than 64 bits): not kept
             return
-        self._answers[key] = (answer, weight)
-        self._bytes += weight
+        self._answers[key] = kept
+        self._bytes += len(kept)
         while self._bytes > self.max_bytes and len(self._answers) > 1:
-            _, (_, dropped) = self._answers.popitem(last=False)
-            self._bytes -= dropped
+            _, dropped = self._answers.popitem(last=False)
+            self._bytes -= len(dropped)
 
     def __len__(self) -> int:
         return len(self._answers)

@@ -68,6 +68,16 @@ def test_an_answer_that_is_not_json_is_not_kept():
     assert memo.get("v", "odd") is None
 
 
+def test_every_caller_gets_its_own_copy():
+    memo = Memo()
+    memo.get("v", "summary")
+    memo.put("v", "summary", {"counts": {"completed": 1}})
+
+    memo.get("v", "summary")["counts"]["completed"] = 99
+
+    assert memo.get("v", "summary") == {"counts": {"completed": 1}}
+
+
 async def test_a_repeated_question_is_answered_from_memory(
     client, analyst, services, learner_statement
 ):
