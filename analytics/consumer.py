@@ -44,6 +44,8 @@ from analytics.source import StatementSource
 log = logging.getLogger("analytics.consumer")
 STATE = "analytics_state"
 CURSOR = "cursor"
+VERSION = "version"
+"""Set anew once a range, a refresh or a reset has written rollup documents (`version`)."""
 LEASE = timedelta(seconds=30)
 LAYOUT = 5
 """The rollup documents' layout: a state of another layout is rebuilt from the statements."""
@@ -73,6 +75,7 @@ class Consumer:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         busy: Callable[[], bool] = lambda: False,
         pacing: Pacing = FLAT_OUT,
+        changed: Callable[[], None] = lambda: None,
     ) -> None:
         self.state = db[STATE]
         self.refreshes = Refreshes(db, clock)
@@ -84,6 +87,8 @@ class Consumer:
         self.busy = busy
         """Whether writes are in flight in this process (the background loop then paces)."""
         self.pacing = pacing
+        self.changed = changed
+        """Told when this consumer has written a new version of the rollups (`version`)."""
         self.owner = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self._stepping = asyncio.Lock()
         """The background loop and a caller (`catch_up`) share the owner: one step at a time."""
@@ -156,7 +161,7 @@ class Consumer:
         if delta.stale or stale:  # filed before the apply: a crash after it cannot lose it
             await self.refreshes.close(await self.refreshes.open(delta.stale | stale))
         await self.rollups.apply(delta, high, totals)
-        await self._save({"seq": high, "pending": None})
+        await self._save({"seq": high, "pending": None, VERSION: uuid.uuid4().hex})
         return len(batch)
 
     # -- refreshes (erasure, retention) -----------------------------------------------------
@@ -167,6 +172,7 @@ class Consumer:
             return 0
         for activity in request["activities"]:
             await self.recount_activity(activity, cursor)
+        await self._save({VERSION: uuid.uuid4().hex})  # a new version (`version`)
         await self.refreshes.done(request["_id"])
         return 1
 
@@ -186,8 +192,15 @@ class Consumer:
 
     async def cursor(self) -> int:
         """The cursor alone (what an answer's `through` says): one point read."""
-        state = await self.state.find_one({"_id": CURSOR}, {"seq": 1}) or {}
-        return int(state.get("seq", 0))
+        return (await self.version())[0]
+
+    async def version(self) -> tuple[int, str]:
+        """The cursor, and the rollups' version: a token set anew with the cursor by every
+        range applied, and by every refresh and reset, each after its writes to the rollups,
+        so an answer computed from documents read after the token is valid while it stands
+        (`analytics.memo`). A range with no statement moves the cursor alone."""
+        state = await self.state.find_one({"_id": CURSOR}, {"seq": 1, VERSION: 1}) or {}
+        return int(state.get("seq", 0)), str(state.get(VERSION, ""))
 
     async def reset(self) -> None:
         """Start over from the first statement (rebuild): rollups cleared, cursor at 0.
@@ -203,7 +216,7 @@ class Consumer:
         await self._save({"pending": None, "seq": 0})
         await self.rollups.clear()
         await self.refreshes.clear()
-        await self._save({"reset_requested": False, "layout": LAYOUT})
+        await self._save({"reset_requested": False, "layout": LAYOUT, VERSION: uuid.uuid4().hex})
 
     async def pause(self, seconds: float) -> None:
         """Hold every consumer still (for `verify`); a step already running completes."""
@@ -252,3 +265,5 @@ class Consumer:
         result = await self.state.update_one({"_id": CURSOR, "owner": self.owner}, {"$set": fields})
         if result.matched_count == 0:
             raise LeaseLost
+        if "seq" in fields or VERSION in fields:
+            self.changed()

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Sequence
 from datetime import date
 from typing import Any, Protocol
 
@@ -17,6 +18,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from analytics import queries
 from analytics.consumer import Consumer, Progress
 from analytics.contribution import STORE, field_name, identifier_of, value_of
+from analytics.memo import Memo, Version
 from analytics.pacing import FLAT_OUT, Pacing
 from analytics.params import FIRST_DAY, PAST_LAST_DAY
 from analytics.periods import MONTH, next_period, period_start, pieces
@@ -31,8 +33,9 @@ MAX_SPAN_DAYS = 400
 narrowed to the activity's first and last month (one indexed read of its month
 documents), so an open window costs what the activity's life does, not the calendar's."""
 THROUGH_SECONDS = 0.25
-"""How long a process answers with the cursor it last read. An older cursor only claims
-less (every statement before it is counted all the same), and it saves every answer a read."""
+"""How long a process answers with the version of the rollups (the cursor) it last read. An
+older cursor only claims less (every statement before it is counted all the same), and it
+saves every answer a read. This process's own consumer makes it read again at once."""
 MAX_IDENTIFIERS = 200_000
 """Learners whose actor identifier a process keeps (for the slices by HRIS attribute)."""
 Document = dict[str, Any]
@@ -72,13 +75,22 @@ class Analytics:
         self.people: People = people or NoPeople()
         self.rollups = RollupStore(db)
         self.consumer = Consumer(
-            db, source, self.rollups, horizon, batch=batch, busy=busy, pacing=pacing
+            db,
+            source,
+            self.rollups,
+            horizon,
+            batch=batch,
+            busy=busy,
+            pacing=pacing,
+            changed=self._changed,
         )
         self.vocabulary = VocabularyRegistry(db, file_vocabulary)
         self.source = source
         self._who: dict[str, Document] = {}
-        self._through = (0, -THROUGH_SECONDS)
-        """The cursor last read, and when (monotonic seconds)."""
+        self._version: tuple[tuple[int, Version], float] = ((0, ""), -math.inf)
+        """The rollups' version last read, and when (monotonic seconds)."""
+        self.memo = Memo()
+        self.through_seconds = THROUGH_SECONDS
 
     async def ensure_indexes(self) -> None:
         await self.rollups.ensure_indexes()
@@ -109,16 +121,42 @@ class Analytics:
     async def through(self) -> int:
         """The consumer's cursor, read at most every `THROUGH_SECONDS`: every statement
         with a lower sequence position is counted in the rollups."""
-        cursor, read_at = self._through
+        return (await self.version())[0]
+
+    async def version(self) -> tuple[int, Version]:
+        """The cursor and the rollups' version (`analytics.memo`), read at most every
+        `THROUGH_SECONDS`."""
+        version, read_at = self._version
         now = time.monotonic()
-        if now - read_at >= THROUGH_SECONDS:
-            cursor = await self.consumer.cursor()
-            self._through = (cursor, now)
-        return cursor
+        if now - read_at >= self.through_seconds:
+            version = await self.consumer.version()
+            self._version = (version, now)
+        return version
+
+    def _changed(self) -> None:
+        """This process's consumer wrote a new version: the next answer reads it."""
+        self._version = (self._version[0], -math.inf)
+
+    async def _memoised(self, key: Hashable, answer: Callable[[], Awaitable[Any]]) -> Any:
+        """The answer kept for `key` under the rollups' version, or `answer()` (which reads
+        the documents after the version was read: `analytics.memo`), kept."""
+        _, version = await self.version()
+        found = self.memo.get(version, key)
+        if found is None:
+            found = await answer()
+            self.memo.put(version, key, found)
+        return found
 
     # -- answers ----------------------------------------------------------------------------
 
     async def summary(self, activity: str, since: str, until: str, bounded: bool) -> Document:
+        key = ("summary", activity, since, until, bounded)
+        found: Document = await self._memoised(
+            key, lambda: self._summary(activity, since, until, bounded)
+        )
+        return found
+
+    async def _summary(self, activity: str, since: str, until: str, bounded: bool) -> Document:
         if not bounded:  # all time: one document, whatever the activity's audience
             totals = await self.rollups.totals_of(activity)
             return {"activity": activity, **queries.totals_summary(totals), "complete": True}
@@ -199,6 +237,15 @@ class Analytics:
     async def timeseries(
         self, activity: str, interval: str, since: str, until: str, cursor: str | None
     ) -> Document:
+        key = ("timeseries", activity, interval, since, until, cursor)
+        found: Document = await self._memoised(
+            key, lambda: self._timeseries(activity, interval, since, until, cursor)
+        )
+        return found
+
+    async def _timeseries(
+        self, activity: str, interval: str, since: str, until: str, cursor: str | None
+    ) -> Document:
         start = cursor or since
         # where the statements are, in one read; a monthly series takes its page's months
         # (and the next one, for its cursor) with their figures
@@ -206,8 +253,10 @@ class Analytics:
             lower = None if start == FIRST_DAY else period_start(start, MONTH)
             page = PERIODS_PER_PAGE[MONTH] + 1
             month_docs = await self.rollups.month_documents(activity, SERIES, lower, page)
-        else:
-            month_docs = await self.rollups.month_documents(activity, {})
+        else:  # the same for every page and interval of the activity's series: kept
+            month_docs = await self._memoised(
+                ("months", activity), lambda: self.rollups.month_documents(activity, {})
+            )
         months = [str(doc["d"]) for doc in month_docs]
         if start == FIRST_DAY:  # from the first month with statements
             start = months[0] if months else until
@@ -260,6 +309,11 @@ class Analytics:
         return await self.counts_per_day(STORE, since, until)
 
     async def learner(self, learner: str, cursor: str | None, limit: int) -> Document:
+        key = ("learner", learner, cursor, limit)
+        found: Document = await self._memoised(key, lambda: self._learner(learner, cursor, limit))
+        return found
+
+    async def _learner(self, learner: str, cursor: str | None, limit: int) -> Document:
         docs = await self.rollups.of_learner(learner, cursor, limit + 1)
         activities = queries.learner_activities(docs[:limit])
         more = len(docs) > limit

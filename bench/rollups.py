@@ -136,9 +136,20 @@ async def ratio(
     }
 
 
-def _jobs(pools: Any, rng: random.Random, kind: str) -> Iterator[str]:
+def _draw(items: list[Any], rng: random.Random, repeat: bool) -> Iterator[Any]:
+    """Items at random; with `repeat` False each once per pass (every question first seen)."""
     while True:
-        activity = rng.choice(pools.activities)["id"]
+        if repeat:
+            yield rng.choice(items)
+        else:
+            yield from rng.sample(items, len(items))
+
+
+def _jobs(pools: Any, rng: random.Random, kind: str, repeat: bool = True) -> Iterator[str]:
+    activities = _draw(pools.activities, rng, repeat)
+    learners = _draw(pools.learners, rng, repeat)
+    while True:
+        activity = next(activities)["id"]
         if kind == "summary":
             yield "/analytics/activities/summary?" + str(httpx.QueryParams(activity=activity))
         elif kind == "summary-window":
@@ -164,7 +175,7 @@ def _jobs(pools: Any, rng: random.Random, kind: str) -> Iterator[str]:
             query |= {"since": "2025-01-22", "until": "2025-04-16"}
             yield "/analytics/activities/groups?" + str(httpx.QueryParams(query))
         else:
-            learner = rng.choice(pools.learners)
+            learner = next(learners)
             agent = json.dumps({k: v for k, v in learner.items() if k in ("mbox", "account")})
             yield "/analytics/learners/activities?" + str(httpx.QueryParams(agent=agent))
 
@@ -227,7 +238,7 @@ async def latency(uri: str, workdir: Path, args: argparse.Namespace) -> dict[str
         kinds = tuple(k for k in kinds if not args.kinds or k in args.kinds)
         async with _client(base, READ_CONCURRENCY) as client:
             for kind in kinds:
-                jobs = _jobs(pools, random.Random(kind), kind)
+                jobs = _jobs(pools, random.Random(kind), kind, repeat=not args.no_repeat)
                 paths = (next(jobs) for _ in range(args.requests))
 
                 async def get(path: str) -> int:
@@ -272,6 +283,12 @@ def main() -> int:
     parser.add_argument("--tree", type=Path, default=ROOT, help="the checkout whose LRS runs")
     parser.add_argument("--catch-up-seconds", type=float, default=3600)
     parser.add_argument("--kinds", nargs="*", help="measure only these endpoints")
+    parser.add_argument(
+        "--no-repeat",
+        action="store_true",
+        help="each activity (learner) once per pass: no question asked twice within"
+        " --requests up to 475 (2,000), so no answer comes from a process's memory",
+    )
     parser.add_argument(
         "--cache-size", default="1G", help="the database's cache (3G for 250,000 statements)"
     )

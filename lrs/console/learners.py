@@ -73,15 +73,15 @@ async def learners(visit: Visit) -> Response:
     person, agents = await _find(visit, wanted)
     keys = [k for k in (agent_key(a) for a in agents) if k is not None]
     analytics = visit.services.analytics
+    cursor = await analytics.through()  # before the answers, which may be kept under it
     answers = [await analytics.learner(key, None, COURSES) for key in keys]
-    progress = await analytics.consumer.progress()
     return visit.render(
         "learners.html",
         wanted=wanted,
         person=person,
         agents=[orjson.dumps(a).decode() for a in agents],
         courses=courses(answers),
-        through=stored_string(ms_of(progress.cursor)) if progress.cursor else None,
+        through=stored_string(ms_of(cursor)) if cursor else None,
         rollups_on=visit.services.settings.analytics_rollups,
         timeline=await _timeline(visit, keys),
     )

@@ -1,0 +1,172 @@
+"""Answers kept per version of the rollups: reused while nothing is written, never after."""
+
+from analytics.memo import Memo
+from tests.analytics.conftest import COURSE
+
+SUMMARY = "/analytics/activities/summary"
+SERIES = "/analytics/activities/timeseries"
+LEARNER = "/analytics/learners/activities"
+ADA = '{"mbox": "mailto:ada@example.com"}'
+
+
+async def post(client, statements):
+    response = await client.post("/xapi/statements", json=statements)
+    assert response.status_code == 200, response.text
+
+
+def test_a_new_version_drops_every_answer_of_the_old_one():
+    memo = Memo()
+    memo.put("v1", "ignored", 1)  # no answer is kept before its version was seen
+    assert memo.get("v1", "summary") is None
+    memo.put("v1", "summary", {"counts": 1})
+    assert memo.get("v1", "summary") == {"counts": 1}
+
+    assert memo.get("v2", "summary") is None
+    assert len(memo) == 0
+
+
+def test_an_answer_computed_under_an_older_version_is_not_kept():
+    memo = Memo()
+    memo.get("v1", "summary")
+    memo.get("v2", "summary")  # another request saw the new version meanwhile
+
+    memo.put("v1", "summary", {"counts": 1})
+
+    assert len(memo) == 0
+
+
+def test_the_least_recently_used_answers_go_first():
+    memo = Memo(max_bytes=3)  # an answer `1` is one byte of JSON
+    memo.get("v", "a")
+    memo.put("v", "a", 1)
+    memo.put("v", "b", 2)
+    memo.put("v", "c", 3)
+    memo.get("v", "a")
+    memo.put("v", "d", 4)
+
+    assert [memo.get("v", key) for key in "abcd"] == [1, None, 3, 4]
+
+
+def test_a_large_answer_makes_room_for_itself():
+    memo = Memo(max_bytes=18)
+    memo.get("v", "a")
+    for key in "abc":
+        memo.put("v", key, key)  # 3 bytes each
+
+    memo.put("v", "documents", ["d"] * 4)  # 17 bytes
+
+    assert [memo.get("v", key) for key in "abc"] == [None, None, None]
+    assert memo.get("v", "documents") == ["d"] * 4
+
+
+def test_an_answer_that_is_not_json_is_not_kept():
+    memo = Memo()
+    memo.get("v", "odd")
+
+    memo.put("v", "odd", {"n": 2**70})
+
+    assert memo.get("v", "odd") is None
+
+
+def test_every_caller_gets_its_own_copy():
+    memo = Memo()
+    memo.get("v", "summary")
+    memo.put("v", "summary", {"counts": {"completed": 1}})
+
+    memo.get("v", "summary")["counts"]["completed"] = 99
+
+    assert memo.get("v", "summary") == {"counts": {"completed": 1}}
+
+
+async def test_a_repeated_question_is_answered_from_memory(
+    client, analyst, services, learner_statement
+):
+    await post(client, [learner_statement("ada", "completed")])
+    await services.analytics.catch_up()
+    first = (await analyst.get(SUMMARY, params={"activity": COURSE})).json()
+    # the rollups change behind the service's back (no version written): the answer kept
+    # for the version is what comes back, not a read of the documents
+    await services.analytics.rollups.totals.delete_many({})
+
+    again = (await analyst.get(SUMMARY, params={"activity": COURSE})).json()
+
+    assert again == first
+    assert again["counts"] == {"completed": 1}
+
+
+async def test_a_range_applied_elsewhere_shows_as_soon_as_its_version_is_read(
+    client, analyst, services, learner_statement
+):
+    analytics = services.analytics
+    analytics.through_seconds = 0  # read the version for every answer
+    analytics.consumer.changed = lambda: None  # as if another process's consumer ran
+    await post(client, [learner_statement("ada", "completed")])
+    await analytics.catch_up()
+    queries = {
+        SUMMARY: {"activity": COURSE},
+        SERIES: {"activity": COURSE, "interval": "day"},
+        LEARNER: {"agent": ADA},
+    }
+    before = {url: (await analyst.get(url, params=q)).json() for url, q in queries.items()}
+
+    await post(client, [learner_statement("ada", "passed"), learner_statement("bob", "passed")])
+    await analytics.catch_up()
+    after = {url: (await analyst.get(url, params=q)).json() for url, q in queries.items()}
+
+    assert before[SUMMARY]["counts"] == {"completed": 1}
+    assert after[SUMMARY]["counts"] == {"completed": 1, "passed": 2}
+    assert [p["counts"] for p in after[SERIES]["points"]] == [{"completed": 1, "passed": 2}]
+    assert after[LEARNER]["activities"][0]["counts"] == {"completed": 1, "passed": 1}
+
+
+async def test_this_process_s_consumer_makes_the_next_answer_read_the_new_version(
+    client, analyst, services, learner_statement
+):
+    await post(client, [learner_statement("ada", "completed")])
+    await services.analytics.catch_up()
+    assert (await analyst.get(SUMMARY, params={"activity": COURSE})).json()["counts"] == {
+        "completed": 1
+    }
+
+    await post(client, [learner_statement("bob", "completed")])
+    await services.analytics.catch_up()
+
+    body = (await analyst.get(SUMMARY, params={"activity": COURSE})).json()
+    assert body["counts"] == {"completed": 2}
+
+
+async def test_a_range_without_statements_keeps_the_version(client, services, learner_statement):
+    consumer = services.analytics.consumer
+    await post(client, [learner_statement("ada", "completed")])
+    await consumer.catch_up()
+    cursor, version = await consumer.version()
+
+    await consumer.step()  # the horizon moved on, with no statement below it
+    later_cursor, later_version = await consumer.version()
+
+    assert later_version == version
+    assert later_cursor >= cursor
+
+
+async def test_a_refresh_writes_a_new_version(client, services, learner_statement):
+    consumer = services.analytics.consumer
+    await post(client, [learner_statement("ada", "completed")])
+    await consumer.catch_up()
+    _, version = await consumer.version()
+
+    await consumer.refreshes.close(await consumer.refreshes.open({COURSE}))  # as erasure does
+    await consumer.catch_up()
+
+    assert (await consumer.version())[1] != version
+
+
+async def test_a_rebuild_writes_a_new_version(client, services, learner_statement):
+    consumer = services.analytics.consumer
+    await post(client, [learner_statement("ada", "completed")])
+    await consumer.catch_up()
+    _, version = await consumer.version()
+
+    await consumer.reset()
+    await consumer.step()  # the rollups cleared, the cursor back at the first statement
+
+    assert (await consumer.version())[1] != version
