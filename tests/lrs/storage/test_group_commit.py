@@ -69,15 +69,7 @@ async def test_writes_arriving_together_share_one_write_and_keep_their_own_outco
 
 
 async def test_writes_arriving_while_one_is_in_flight_join_the_next_and_the_limit_holds():
-    writes: list[list[int]] = []
-    release = asyncio.Event()
-
-    async def write(items: list[int]) -> list[BaseException | None]:
-        writes.append(items)
-        if len(writes) == 1:
-            await release.wait()
-        return [None] * len(items)
-
+    writes, release, write = blocking_first_write()
     group = GroupCommit(write, limit=3)
     first = asyncio.create_task(group.submit(0))
     await asyncio.sleep(0)  # the first write is in flight, alone
