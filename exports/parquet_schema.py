@@ -8,7 +8,7 @@ as stored, for anything the flat columns leave out.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import pyarrow as pa
@@ -18,7 +18,6 @@ from exports.vocabulary import canonical_verb
 from statements.formats import parse_timestamp
 
 SCHEMA_VERSION = 1
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 FIELDS: tuple[tuple[str, pa.DataType, tuple[str, ...] | None, str], ...] = (
     ("id", pa.string(), ("id",), "statement id (UUID)"),
     ("stored", pa.timestamp("ms", tz="UTC"), None, "when the LRS stored it"),
@@ -61,8 +60,9 @@ def record_batch(
     employee_ids: Sequence[str | None],
     stored_verbs: Sequence[str | None],
 ) -> pa.RecordBatch:
-    derived: dict[str, list[Any]] = {
-        "stored": [EPOCH + timedelta(milliseconds=ms) for ms in stored_ms],
+    derived: dict[str, Any] = {
+        # milliseconds straight into the column: a datetime per row cost 0.4 us of ~3.7
+        "stored": pa.array(stored_ms, type=pa.timestamp("ms", tz="UTC")),
         "timestamp": [_timestamp(s.get("timestamp")) for s in statements],
         "employee_id": list(employee_ids),
         "canonical_verb": [
@@ -70,7 +70,7 @@ def record_batch(
         ],
         "statement": list(raws),
     }
-    columns: dict[str, list[Any]] = {}
+    columns: dict[str, Any] = {}
     walk = Walk(statements)
     for name, kind, path, _ in FIELDS:
         if path is None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import gzip
 import uuid
+from datetime import datetime
 
 import duckdb
 import httpx
@@ -80,6 +81,12 @@ async def test_parquet_reads_back_with_duckdb_and_pyarrow(
     assert table.column("id").to_pylist() == ids
     assert set(table.column("employee_id").to_pylist()) == {"E7"}
     assert table.column("canonical_verb").to_pylist()[0] == "completed"
+    stored = {}
+    for statement_id in ids[:3] + ids[-3:]:
+        answer = await client.get("/xapi/statements", params={"statementId": statement_id})
+        stored[statement_id] = datetime.fromisoformat(answer.json()["stored"])
+    exported = dict(zip(ids, table.column("stored").to_pylist(), strict=True))
+    assert {i: exported[i] for i in stored} == stored  # the instant GET answers, to the ms
 
     glob = str(directory / "*.parquet")
     summary = "select count(*), count(distinct id), min(result_score_scaled) from read_parquet(?)"
