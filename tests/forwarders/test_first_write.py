@@ -62,6 +62,14 @@ async def discovering(worker: Worker) -> None:
     await worker.discovery.backfill()
 
 
+async def found_unwritten(worker: Worker, client, statement) -> str:
+    """One statement stored while the worker discovers, found and held, not yet written."""
+    await discovering(worker)
+    [statement_id] = await post(client, statement)
+    await worker.discovery.poll(drain=True)
+    return statement_id
+
+
 async def deliver_held(worker: Worker) -> None:
     await worker.fill(await worker.cache.current(), eager=True)
     await asyncio.gather(*worker.tasks)
@@ -160,9 +168,7 @@ async def test_an_unwritten_event_that_fails_is_written_due_for_its_retry(
 ):
     await make_forwarder("hook")
     receiver.plan("hook", Answer(500))
-    await discovering(worker)
-    await post(client, make_statement())
-    await worker.discovery.poll(drain=True)
+    await found_unwritten(worker, client, make_statement())
     await deliver_held(worker)
 
     [record] = await admin.list_events(forwarder_id=None, state="failed", limit=5)
@@ -178,9 +184,7 @@ async def test_unwritten_events_are_written_due_when_the_worker_stops(
     client, make_statement, make_forwarder, worker, receiver, admin
 ):
     forwarder = await make_forwarder("hook")
-    await discovering(worker)
-    await post(client, make_statement())
-    await worker.discovery.poll(drain=True)
+    await found_unwritten(worker, client, make_statement())
     [(job, _)] = worker.held[forwarder["id"]]
 
     await worker._release_held()
@@ -195,9 +199,7 @@ async def test_voiding_an_event_not_yet_written_revokes_it(
     client, make_statement, make_forwarder, worker, receiver, admin
 ):
     forwarder = await make_forwarder("hook")
-    await discovering(worker)
-    [statement_id] = await post(client, make_statement())
-    await worker.discovery.poll(drain=True)
+    statement_id = await found_unwritten(worker, client, make_statement())
     [(job, _)] = worker.held[forwarder["id"]]
     voiding = make_statement(verb=VOIDED, object={"objectType": "StatementRef", "id": statement_id})
     await post(client, voiding)
@@ -235,9 +237,7 @@ async def test_an_event_written_after_a_delivery_longer_than_the_feed_settle_is_
 ):
     forwarder = await make_forwarder("hook")
     feed = CompletionFeed(db, admin.store, settle_seconds=5, clock=clock)
-    await discovering(worker)
-    [statement_id] = await post(client, make_statement())
-    await worker.discovery.poll(drain=True)  # found now, not written
+    statement_id = await found_unwritten(worker, client, make_statement())  # not written
     clock.advance(30)  # a slow receiver: the feed moves on meanwhile
     polled = await feed.page(forwarder_id=forwarder["id"], after=None, limit=10)
     assert polled.events == []
@@ -253,9 +253,7 @@ async def test_unwritten_events_of_a_deleted_forwarder_stop_holding_the_cursor_b
     client, make_statement, make_forwarder, worker, receiver, admin
 ):
     forwarder = await make_forwarder("hook")
-    await discovering(worker)
-    await post(client, make_statement())
-    await worker.discovery.poll(drain=True)
+    await found_unwritten(worker, client, make_statement())
     assert worker.jobs.unrecorded_floor() is not None
     await admin.delete_forwarder(forwarder["id"])
 
