@@ -47,7 +47,7 @@ CURSOR = "cursor"
 VERSION = "version"
 """Set anew once a range, a refresh or a reset has written rollup documents (`version`)."""
 LEASE = timedelta(seconds=30)
-LAYOUT = 5
+LAYOUT = 6
 """The rollup documents' layout: a state of another layout is rebuilt from the statements."""
 Document = dict[str, Any]
 

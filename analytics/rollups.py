@@ -7,20 +7,21 @@
                          every activity, which the console's overview reads)
     analytics_periods   the same per ISO week (`k` = "w") and month (`k` = "m"), `d` its
                         first day
-    analytics_learners  {_id: learner_id, a, l, who, upto, v: {verb: n},
-                         f: {attempted: ms, completed: ms}}          (all time)
+    analytics_learners  {_id: bucket_id, l, b, who, upto, as: [activity],
+                         x: {activity: {v: {verb: n}, f: {attempted: ms, completed: ms}}}}
+                        (all time, a learner's activities in 16 buckets: `analytics.buckets`)
     analytics_totals    {_id: activity, a, upto, ...}   (all time; see `analytics.totals`)
 
 A statement touches its activity's totals (what the all-time summary reads: a handful of
 fields instead of every other document), its activity's day, week and month documents and
-its (activity, learner) document. A calendar document holds what a window needs: counts,
+its learner's bucket of that activity. A calendar document holds what a window needs: counts,
 scores and attendance, each learner's count per verb (`u`: distinct learners and rates by
 the union over the window's documents), attended time per learner (`p`) and the learners
 whose first completion falls in it with their time to completion (`t`). A window reads
 whole months, whole weeks and edge days (`analytics.periods.pieces`): a few documents
 whatever its length. Learners are kept by name, with a count, so voiding takes them out by
 the same `$inc` that put them in: no read before a write, no transition to track. The
-learner document serves the per-learner endpoint, first times (`f`) and the actor's
+learner's buckets serve the per-learner endpoint, first times (`f`) and the actor's
 identifier (`who`, for the slices by HRIS attribute).
 
 Every document carries `upto`: the end of the last sequence range applied to it. A range
@@ -41,7 +42,8 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, OperationFailure
 
-from analytics.contribution import STORE, Delta, day_id, learner_id, period_id
+from analytics import buckets
+from analytics.contribution import STORE, Delta, day_id, field_name, period_id
 from analytics.periods import DAY, KINDS, MONTH, WEEK, next_period
 from analytics.totals import Increments, recounted_totals, totals_increments
 
@@ -84,26 +86,28 @@ class RollupStore:
             [IndexModel([("a", ASCENDING), ("k", ASCENDING), ("d", ASCENDING)], name="period")]
         )
         await self.totals.create_indexes([IndexModel([("n", DESCENDING)], name="count")])
-        with contextlib.suppress(OperationFailure):  # of the per-verb layout: costs every write
-            await self.learners.drop_index("activity_verb")
-        await self.learners.create_indexes(
-            [
-                IndexModel([("a", ASCENDING)], name="activity"),
-                IndexModel([("l", ASCENDING), ("a", ASCENDING)], name="learner_activity"),
-            ]
-        )
+        for old in ("activity_verb", "activity", "learner_activity"):  # earlier layouts'
+            with contextlib.suppress(OperationFailure):
+                await self.learners.drop_index(old)
+        # a refresh finds an activity's entries in every learner's buckets
+        await self.learners.create_indexes([IndexModel([("as", ASCENDING)], name="activities")])
 
     # -- commands ---------------------------------------------------------------------------
 
     async def totals_for(self, delta: Delta, upto: int) -> tuple[dict[str, Increments], set[str]]:
         """A range's totals increments per activity, from its learner documents as they are
-        before the range, and the activities whose totals need a recount instead."""
-        ids = list(set(delta.learners) | set(delta.firsts))
+        before the range (each (activity, learner)'s entry of its bucket, with the bucket's
+        `upto`), and the activities whose totals need a recount instead."""
+        wanted = buckets.grouped(delta)
+        ids = list(wanted)
         before: dict[str, Document] = {}
         for start in range(0, len(ids), LOOKUP):
             chunk = {"_id": {"$in": ids[start : start + LOOKUP]}}
-            async for doc in self.learners.find(chunk, {"v": 1, "f": 1, "upto": 1}):
-                before[doc["_id"]] = doc
+            async for doc in self.learners.find(chunk, {"x": 1, "upto": 1}):
+                mine = wanted[doc["_id"]]
+                for activity, found in buckets.entries_of(doc):
+                    if activity in mine:
+                        before[mine[activity]] = {**found, "upto": doc.get("upto", -1)}
         return totals_increments(delta, before, upto)
 
     async def apply(
@@ -156,6 +160,28 @@ class RollupStore:
                 for doc_id in existing
             ]
             await _bulk(collection, operations)
+        await self._apply_buckets(delta, upto)
+
+    async def _apply_buckets(self, delta: Delta, upto: int) -> None:
+        """The range's learner entries, one insert or guarded upsert per bucket it touches."""
+        grouped = buckets.grouped(delta)
+        fresh = {
+            bucket: {**buckets.document(delta, bucket, entries), "_id": bucket, "upto": upto}
+            for bucket, entries in grouped.items()
+            if bucket not in self._known
+        }
+        existing = [bucket for bucket in grouped if bucket in self._known]
+        existing += await _insert_documents(self.learners, list(fresh.values()))
+        self._remember(grouped)
+        operations = [
+            UpdateOne(
+                {"_id": bucket, "upto": {"$lt": upto}},
+                buckets.update(delta, bucket, grouped[bucket], upto),
+                upsert=True,
+            )
+            for bucket in existing
+        ]
+        await _bulk(self.learners, operations)
 
     def _remember(self, ids: Iterable[str]) -> None:
         if len(self._known) > KNOWN:
@@ -174,6 +200,7 @@ class RollupStore:
             await self.totals.insert_one(
                 _expand({"_id": activity, "a": activity, "upto": upto}, totals)
             )
+        await self._replace_entries(activity, delta, upto)
         for collection, increments in self._parts(delta):
             await collection.delete_many({"a": activity})
             docs = [
@@ -187,6 +214,34 @@ class RollupStore:
                 await collection.insert_many(docs, ordered=False)
         has = {delta.identity[doc_id]["d"] for doc_id in delta.days}
         await self._resum_store_days(sorted(set(had) | has), upto)
+
+    async def _replace_entries(self, activity: str, delta: Delta, upto: int) -> None:
+        """The activity's entries in every learner's buckets set to the recount's: taken out
+        of the buckets that hold them (by the `as` index), then set whole (both idempotent:
+        a redo after a crash ends in the same buckets). A bucket left empty is deleted (one
+        a crash leaves empty holds no count: nothing reads it)."""
+        name = field_name(activity)
+        held = [doc["_id"] async for doc in self.learners.find({"as": activity}, {"_id": 1})]
+        if held:
+            await self.learners.update_many(
+                {"_id": {"$in": held}}, {"$unset": {f"x.{name}": ""}, "$pull": {"as": activity}}
+            )
+            await self.learners.delete_many({"_id": {"$in": held}, "as": {"$size": 0}})
+        operations = [
+            UpdateOne(
+                {"_id": bucket},
+                {
+                    "$set": {f"x.{name}": buckets.entry(delta, entries[activity])},
+                    "$addToSet": {"as": activity},
+                    "$setOnInsert": {**buckets.identity(delta, bucket, entries), "upto": upto},
+                },
+                upsert=True,
+            )
+            for bucket, entries in buckets.grouped(delta).items()
+            if activity in entries
+        ]
+        if operations:
+            await self.learners.bulk_write(operations, ordered=False)
 
     async def _resum_store_days(self, days: list[str], upto: int) -> None:
         """The store-wide documents of `days` as the sum of every activity's day documents
@@ -214,7 +269,7 @@ class RollupStore:
         """Each collection with its documents' increments (`totals_for` has run: the first
         completions are in the day and period documents')."""
         days, periods = delta.calendar()
-        return [(self.days, days), (self.periods, periods), (self.learners, delta.learners)]
+        return [(self.days, days), (self.periods, periods)]
 
     # -- queries ----------------------------------------------------------------------------
 
@@ -280,7 +335,8 @@ class RollupStore:
         """The actor identifier of each learner of the activity (its learner document's)."""
         found = {}
         for start in range(0, len(learners), LOOKUP):
-            ids = [learner_id(activity, name) for name in learners[start : start + LOOKUP]]
+            chunk = learners[start : start + LOOKUP]
+            ids = [buckets.bucket_id(name, activity) for name in chunk]
             async for doc in self.learners.find({"_id": {"$in": ids}}, {"l": 1, "who": 1}):
                 found[doc["l"]] = doc.get("who", {})
         return found
@@ -295,12 +351,16 @@ class RollupStore:
         return [(doc["_id"], int(doc["n"])) async for doc in cursor]
 
     async def of_learner(self, learner: str, after: str | None, limit: int) -> list[Document]:
-        match: Document = {"l": learner}
-        if after is not None:
-            match["a"] = {"$gt": after}
-        fields = {"_id": 0, "a": 1, "v": 1}  # the `_id` repeats the activity and the learner
-        cursor = self.learners.find(match, fields).sort("a", 1).limit(limit)
-        return [doc async for doc in cursor]
+        """The learner's (activity, counts) entries after `after`, in activity order, at most
+        `limit`: its buckets read whole by `_id` (16 documents whatever the page)."""
+        query = {"_id": {"$in": buckets.learner_buckets(learner)}}
+        found = [
+            {"a": activity, "v": entry.get("v", {})}
+            async for doc in self.learners.find(query, {"x": 1})
+            for activity, entry in buckets.entries_of(doc)
+            if (after is None or activity > after) and _counted(entry)
+        ]
+        return sorted(found, key=lambda doc: str(doc["a"]))[:limit]
 
     async def all_documents(self) -> dict[str, dict[str, Document]]:
         """Every rollup document by collection (for `lrs analytics verify`)."""
@@ -314,7 +374,7 @@ def expected_documents(delta: Delta) -> dict[str, dict[str, Document]]:
     """The documents a full recount produces, in the form `all_documents` returns."""
     totals = recounted_totals(delta)  # first: it places the first completions
     days, periods = delta.calendar()
-    parts = ((DAYS, days), (PERIODS, periods), (LEARNERS, delta.learners))
+    parts = ((DAYS, days), (PERIODS, periods))
     expected = {
         name: {
             doc_id: _expand(dict(delta.identity[doc_id]), {**inc, **_firsts(delta, doc_id)})
@@ -325,8 +385,17 @@ def expected_documents(delta: Delta) -> dict[str, dict[str, Document]]:
     expected[DAYS].update(
         (doc_id, _expand(dict(delta.identity[doc_id]), inc)) for doc_id, inc in delta.store.items()
     )
+    expected[LEARNERS] = {
+        bucket: buckets.document(delta, bucket, entries)
+        for bucket, entries in buckets.grouped(delta).items()
+    }
     expected[TOTALS] = {activity: _expand({"a": activity}, inc) for activity, inc in totals.items()}
     return expected
+
+
+def _counted(entry: Document) -> bool:
+    """Whether a learner's entry holds a counted statement (voiding leaves zeros)."""
+    return any(n > 0 for n in entry.get("v", {}).values())
 
 
 def _dense(starts: list[str], interval: str) -> bool:
@@ -373,6 +442,13 @@ async def _insert_new(
         )
         for doc_id in ids
     ]
+    return await _insert_documents(collection, docs)
+
+
+async def _insert_documents(
+    collection: AsyncCollection[Document], docs: list[Document]
+) -> list[str]:
+    """Insert the documents; the ids of those that exist already (left as they are)."""
     if not docs:
         return []
     try:
@@ -381,7 +457,7 @@ async def _insert_new(
         errors = error.details.get("writeErrors", [])
         if any(e.get("code") != DUPLICATE_KEY for e in errors):
             raise
-        return [ids[e["index"]] for e in errors]
+        return [docs[e["index"]]["_id"] for e in errors]
     return []
 
 

@@ -45,6 +45,9 @@ class CrashingRollups(RollupStore):
     def _parts(self, delta):
         return super()._parts(delta)[:1]
 
+    async def _apply_buckets(self, delta, upto):
+        pass
+
     async def apply(self, delta, upto, totals=None):
         await super().apply(delta, upto, totals)
         raise RuntimeError("crash after a partial apply")
