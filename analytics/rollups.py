@@ -345,6 +345,12 @@ class RollupStore:
         """The activity's totals document ({} before its first statement)."""
         return await self.totals.find_one({"_id": activity}) or {}
 
+    async def months_of(self, activity: str) -> list[str]:
+        """The first days of the activity's months with counted statements, in order: one
+        point read of its totals (`mo`), not its month documents."""
+        doc = await self.totals.find_one({"_id": activity}, {"mo": 1}) or {}
+        return sorted(month for month, n in doc.get("mo", {}).items() if n > 0)
+
     async def top_activities(self, limit: int) -> list[tuple[str, int]]:
         """The activities with the most counted statements, all time (the `count` index)."""
         cursor = self.totals.find({"n": {"$gt": 0}}, {"n": 1}).sort("n", -1).limit(limit)

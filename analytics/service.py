@@ -189,16 +189,27 @@ class Analytics:
             since == FIRST_DAY or until == PAST_LAST_DAY or _days(since, until) > MAX_SPAN_DAYS
         ):
             return await self.rollups.calendar(activity, pieces(since, until))
-        all_time = since == FIRST_DAY and until == PAST_LAST_DAY
-        months = await self.rollups.month_documents(activity, CALENDAR if all_time else {})
-        if not months:
+        if since == FIRST_DAY and until == PAST_LAST_DAY:
+            months = await self.rollups.month_documents(activity, CALENDAR)
+            firsts = [str(doc["d"]) for doc in months]
+        else:
+            firsts = await self._months(activity)
+        if not firsts:
             return []
-        low = max(since, months[0]["d"])
-        high = min(until, next_period(months[-1]["d"], MONTH))
+        low = max(since, firsts[0])
+        high = min(until, next_period(firsts[-1], MONTH))
         wanted = pieces(low, high) if low < high else []
-        if all_time:
+        if since == FIRST_DAY and until == PAST_LAST_DAY:
             return await self._with_months(activity, months, wanted)
         return await self.rollups.calendar(activity, wanted) if wanted else []
+
+    async def _months(self, activity: str) -> list[str]:
+        """The activity's months with statements (its totals' `mo`), kept per version: the
+        same for every series page and open window of the activity."""
+        found: list[str] = await self._memoised(
+            ("months", activity), lambda: self.rollups.months_of(activity)
+        )
+        return found
 
     async def _with_months(
         self, activity: str, months: list[Document], wanted: list[tuple[str, str]]
@@ -249,15 +260,14 @@ class Analytics:
         start = cursor or since
         # where the statements are, in one read; a monthly series takes its page's months
         # (and the next one, for its cursor) with their figures
+        month_docs: list[Document] = []
         if interval == MONTH:
             lower = None if start == FIRST_DAY else period_start(start, MONTH)
             page = PERIODS_PER_PAGE[MONTH] + 1
             month_docs = await self.rollups.month_documents(activity, SERIES, lower, page)
-        else:  # the same for every page and interval of the activity's series: kept
-            month_docs = await self._memoised(
-                ("months", activity), lambda: self.rollups.month_documents(activity, {})
-            )
-        months = [str(doc["d"]) for doc in month_docs]
+            months = [str(doc["d"]) for doc in month_docs]
+        else:
+            months = await self._months(activity)
         if start == FIRST_DAY:  # from the first month with statements
             start = months[0] if months else until
         start = period_start(start, interval) if start < until else until

@@ -280,3 +280,23 @@ async def test_each_period_of_the_series_has_its_own_rates_and_attendance(
     assert second["learners"] == {"attended": 1, "completed": 1}
     assert second["rates"]["completion"] is None  # nobody attempted that week
     assert second["attendance_minutes"] == 20.0
+
+
+async def test_a_series_starts_at_the_first_month_with_counted_statements_from_the_totals(
+    client, analyst, services, learner_statement
+):
+    january = learner_statement("ada", timestamp="2026-01-05T10:00:00Z")
+    january["id"] = str(uuid.uuid4())
+    march = learner_statement("bob", timestamp="2026-03-03T10:00:00Z")
+    await post(client, [january, march])
+    voiding = learner_statement("admin", "voided")
+    voiding["object"] = {"objectType": "StatementRef", "id": january["id"]}
+    await post(client, [voiding])
+    await services.analytics.catch_up()
+
+    totals = await services.analytics.rollups.totals_of(COURSE)
+    assert {m: n for m, n in totals["mo"].items() if n} == {"2026-03-01": 1}
+    query = {"activity": COURSE, "interval": "week"}
+    body = (await analyst.get("/analytics/activities/timeseries", params=query)).json()
+    assert [point["start"] for point in body["points"]] == ["2026-03-02"]
+    assert body["cursor"] is None
