@@ -1,6 +1,6 @@
 """A learner's activities in a fixed number of bucket documents (pure).
 
-    analytics_learners  {_id: bucket_id, l, b, who, upto, as: [activity],
+    analytics_learners  {_id: bucket_id, l, b, who, upto,
                          x: {activity: {v: {verb: n}, f: {attempted: ms, completed: ms}}}}
 
 Each learner has at most `BUCKETS` documents; an activity goes to the bucket its name
@@ -10,8 +10,12 @@ activities (one document per (activity, learner) made it one document per activi
 document per (learner, bucket) it touches: no more updates than before, each on a
 document of about 1 kB instead of 0.3 kB (docs/analytics.md, "Cost").
 
-`as` lists the bucket's activities for a multikey index: a refresh (erasure, retention)
-finds an activity's entries across every learner's buckets by it. `who` is the actor's
+A refresh (erasure, retention) finds an activity's entries across learners' buckets from
+the learners its month documents name (`u`: every learner with a statement of the activity
+counted, even one since voided, until the refresh rewrites them), not from an index: a
+multikey index of each bucket's activities was measured to more than double the cost of
+every bucket update (SecantusDB re-indexes the array on each update: 2.3 -> 5.5 ms per
+update under load, side by side). `who` is the actor's
 identifier of the statement that created the bucket (a learner key always stands for the
 same person, so any of its statements' identifiers resolves alike).
 
@@ -87,7 +91,6 @@ def update(delta: Delta, bucket: str, entries: Mapping[str, str], upto: int) -> 
     change: Document = {
         "$set": {"upto": upto},
         "$setOnInsert": identity(delta, bucket, entries),
-        "$addToSet": {"as": {"$each": sorted(entries)}},
     }
     if inc:
         change["$inc"] = inc
@@ -101,7 +104,7 @@ def document(delta: Delta, bucket: str, entries: Mapping[str, str]) -> Document:
     x: Document = {}
     for activity, lid in entries.items():
         x[field_name(activity)] = entry(delta, lid)
-    return {**identity(delta, bucket, entries), "as": sorted(entries), "x": x}
+    return {**identity(delta, bucket, entries), "x": x}
 
 
 def entry(delta: Delta, lid: str) -> Document:

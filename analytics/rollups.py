@@ -7,7 +7,7 @@
                          every activity, which the console's overview reads)
     analytics_periods   the same per ISO week (`k` = "w") and month (`k` = "m"), `d` its
                         first day
-    analytics_learners  {_id: bucket_id, l, b, who, upto, as: [activity],
+    analytics_learners  {_id: bucket_id, l, b, who, upto,
                          x: {activity: {v: {verb: n}, f: {attempted: ms, completed: ms}}}}
                         (all time, a learner's activities in 16 buckets: `analytics.buckets`)
     analytics_totals    {_id: activity, a, upto, ...}   (all time; see `analytics.totals`)
@@ -43,7 +43,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, OperationFailure
 
 from analytics import buckets
-from analytics.contribution import STORE, Delta, day_id, field_name, period_id
+from analytics.contribution import STORE, Delta, day_id, field_name, period_id, value_of
 from analytics.periods import DAY, KINDS, MONTH, WEEK, next_period
 from analytics.totals import Increments, recounted_totals, totals_increments
 
@@ -86,11 +86,10 @@ class RollupStore:
             [IndexModel([("a", ASCENDING), ("k", ASCENDING), ("d", ASCENDING)], name="period")]
         )
         await self.totals.create_indexes([IndexModel([("n", DESCENDING)], name="count")])
-        for old in ("activity_verb", "activity", "learner_activity"):  # earlier layouts'
+        # earlier layouts': a bucket is read by `_id` only, and an index costs every write
+        for old in ("activity_verb", "activity", "learner_activity", "activities"):
             with contextlib.suppress(OperationFailure):
                 await self.learners.drop_index(old)
-        # a refresh finds an activity's entries in every learner's buckets
-        await self.learners.create_indexes([IndexModel([("as", ASCENDING)], name="activities")])
 
     # -- commands ---------------------------------------------------------------------------
 
@@ -217,22 +216,21 @@ class RollupStore:
 
     async def _replace_entries(self, activity: str, delta: Delta, upto: int) -> None:
         """The activity's entries in every learner's buckets set to the recount's: taken out
-        of the buckets that hold them (by the `as` index), then set whole (both idempotent:
-        a redo after a crash ends in the same buckets). A bucket left empty is deleted (one
-        a crash leaves empty holds no count: nothing reads it)."""
+        of the buckets of every learner its month documents name (before they are
+        rewritten: a redo after a crash here finds the same learners), then set whole (both
+        idempotent). A bucket left empty is deleted (one a crash leaves empty holds no
+        count: nothing reads it)."""
         name = field_name(activity)
-        held = [doc["_id"] async for doc in self.learners.find({"as": activity}, {"_id": 1})]
-        if held:
-            await self.learners.update_many(
-                {"_id": {"$in": held}}, {"$unset": {f"x.{name}": ""}, "$pull": {"as": activity}}
-            )
-            await self.learners.delete_many({"_id": {"$in": held}, "as": {"$size": 0}})
+        held = [buckets.bucket_id(learner, activity) for learner in await self._named(activity)]
+        for start in range(0, len(held), LOOKUP):
+            chunk = {"_id": {"$in": held[start : start + LOOKUP]}}
+            await self.learners.update_many(chunk, {"$unset": {f"x.{name}": ""}})
+            await self.learners.delete_many({**chunk, "x": {}})
         operations = [
             UpdateOne(
                 {"_id": bucket},
                 {
                     "$set": {f"x.{name}": buckets.entry(delta, entries[activity])},
-                    "$addToSet": {"as": activity},
                     "$setOnInsert": {**buckets.identity(delta, bucket, entries), "upto": upto},
                 },
                 upsert=True,
@@ -242,6 +240,15 @@ class RollupStore:
         ]
         if operations:
             await self.learners.bulk_write(operations, ordered=False)
+
+    async def _named(self, activity: str) -> list[str]:
+        """Every learner the activity's month documents name (`u`, zero counts included):
+        each learner with an entry for the activity in a bucket."""
+        found: set[str] = set()
+        async for doc in self.periods.find({"a": activity, "k": KINDS[MONTH]}, {"u": 1}):
+            for learners in doc.get("u", {}).values():
+                found.update(learners)
+        return sorted(value_of(name) for name in found)
 
     async def _resum_store_days(self, days: list[str], upto: int) -> None:
         """The store-wide documents of `days` as the sum of every activity's day documents
