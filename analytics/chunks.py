@@ -10,7 +10,8 @@ skips the documents the chunks before the crash had done.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from pymongo import UpdateOne
@@ -27,36 +28,39 @@ async def bulk_write(
 ) -> None:
     """`bulk_write(operations, ordered=False)` a chunk at a time; a failure is raised once
     every chunk has been tried, as one `BulkWriteError` indexed into `operations`."""
-    errors: list[Document] = []
-    for start in range(0, len(operations), pacing.WRITE_CHUNK):
-        try:
-            await collection.bulk_write(
-                list(operations[start : start + pacing.WRITE_CHUNK]), ordered=False
-            )
-        except BulkWriteError as error:
-            errors += _shifted(error, start)
-        await pacing.breathe()
-    _raise(errors)
+
+    async def write(start: int, end: int) -> None:
+        await collection.bulk_write(list(operations[start:end]), ordered=False)
+
+    await _chunked(len(operations), write)
 
 
 async def insert_many(collection: AsyncCollection[Document], documents: Sequence[Document]) -> None:
     """`insert_many(documents, ordered=False)` a chunk at a time, failures as `bulk_write`."""
+
+    async def write(start: int, end: int) -> None:
+        await collection.insert_many(documents[start:end], ordered=False)
+
+    await _chunked(len(documents), write)
+
+
+async def _chunked(count: int, write: Callable[[int, int], Awaitable[None]]) -> None:
+    """`write` each chunk of `[0, count)`, sized to take about `CHUNK_SECONDS`, then breathe."""
     errors: list[Document] = []
-    for start in range(0, len(documents), pacing.WRITE_CHUNK):
+    start, size = 0, pacing.WRITE_CHUNK
+    while start < count:
+        end = min(count, start + size)
+        began = time.monotonic()
         try:
-            await collection.insert_many(
-                documents[start : start + pacing.WRITE_CHUNK], ordered=False
-            )
+            await write(start, end)
         except BulkWriteError as error:
             errors += _shifted(error, start)
+        size = pacing.next_chunk(end - start, time.monotonic() - began)
+        start = end
         await pacing.breathe()
-    _raise(errors)
+    if errors:
+        raise BulkWriteError({"writeErrors": errors, "writeConcernErrors": []})
 
 
 def _shifted(error: BulkWriteError, start: int) -> list[Document]:
     return [{**e, "index": e["index"] + start} for e in error.details.get("writeErrors", [])]
-
-
-def _raise(errors: list[Document]) -> None:
-    if errors:
-        raise BulkWriteError({"writeErrors": errors, "writeConcernErrors": []})

@@ -35,7 +35,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from analytics.counting import batch_delta, counted_delta, lookups
-from analytics.pacing import BUSY_BATCH, FLAT_OUT, PACER, Pacer, Pacing
+from analytics.pacing import BUSY_BATCH, FLAT_OUT, PACER, Pacer, Pacing, breathe
 from analytics.refresh import Refreshes
 from analytics.rollups import RollupStore
 from analytics.source import StatementSource
@@ -154,6 +154,7 @@ class Consumer:
             await self._save({"seq": end})
             return 0
         await self._save({"pending": {"from": cursor, "to": end}})
+        await breathe()
         return await self._apply(cursor, end, redo=False, batch=batch)
 
     async def _apply(self, low: int, high: int, *, redo: bool, batch: Sequence[Any] = ()) -> int:
@@ -163,7 +164,9 @@ class Consumer:
         voiders = await self.source.first_voiders(ids)
         targets = {t.id: t for t in await self.source.by_ids(target_ids)} if target_ids else {}
         delta = batch_delta(batch, voiders, targets)
+        await breathe()  # each of the step's reads, as each chunk of its writes
         totals, stale = await self.rollups.totals_for(delta, high)
+        await breathe()
         if delta.stale or stale:  # filed before the apply: a crash after it cannot lose it
             await self.refreshes.close(await self.refreshes.open(delta.stale | stale))
         await self.rollups.apply(delta, high, totals)

@@ -36,8 +36,19 @@ BUSY_BATCH = 500
 """Statements per range while the write path is busy: a range's reads come before its first
 chunk of writes (`analytics.chunks`) and run unpaced, so they are kept short."""
 WRITE_CHUNK = 100
-"""Operations per bulk write of a range: at 0.5-4.3 ms an update (docs/analytics.md) a chunk
-holds the database for 0.05-0.4 s before the consumer pauses."""
+"""Operations per bulk write of a range, at most: at 0.5-4.3 ms an update on a quiet machine
+(docs/analytics.md) a chunk holds the database for 0.05-0.4 s before the consumer pauses."""
+CHUNK_SECONDS = 0.1
+"""What a chunk should take: on a loaded machine 100 updates took 0.6-1.2 s, so the next
+chunk is made smaller (`next_chunk`)."""
+MIN_CHUNK = 10
+
+
+def next_chunk(size: int, took: float) -> int:
+    """The size of the next chunk, after one of `size` operations took `took` seconds."""
+    if took <= 0:
+        return WRITE_CHUNK
+    return max(MIN_CHUNK, min(WRITE_CHUNK, int(size * CHUNK_SECONDS / took)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,23 +75,32 @@ class Pacer:
     caller that drives the consumer itself (`catch_up`, tests) is never paced."""
 
     def __init__(
-        self, pacing: Pacing, busy: Callable[[], bool], stop: asyncio.Event | None = None
+        self,
+        pacing: Pacing,
+        busy: Callable[[], bool],
+        stop: asyncio.Event | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.pacing = pacing
         self.busy = busy
         self.stop = stop or asyncio.Event()
-        self._since = time.monotonic()
+        self.clock = clock
+        self._since = clock()
 
     def restart(self) -> None:
         """Work starts now (after an idle wait, which is not work)."""
-        self._since = time.monotonic()
+        self._since = self.clock()
 
     async def breathe(self) -> None:
-        wait = self.pacing.pause_after(time.monotonic() - self._since, self.busy())
-        if wait > 0 and not self.stop.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.stop.wait(), wait)
-        self._since = time.monotonic()
+        wait = self.pacing.pause_after(self.clock() - self._since, self.busy())
+        if wait > 0:
+            await self.pause(wait)
+        self._since = self.clock()
+
+    async def pause(self, seconds: float) -> None:
+        """Wait `seconds`, or less if the consumer is told to stop."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.stop.wait(), seconds)
 
 
 PACER: ContextVar[Pacer | None] = ContextVar("analytics_pacer", default=None)
