@@ -24,7 +24,6 @@ import asyncio
 import contextlib
 import logging
 import os
-import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -36,7 +35,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from analytics.counting import batch_delta, counted_delta, lookups
-from analytics.pacing import BUSY_BATCH, FLAT_OUT, Pacing
+from analytics.pacing import BUSY_BATCH, FLAT_OUT, PACER, Pacer, Pacing, breathe
 from analytics.refresh import Refreshes
 from analytics.rollups import RollupStore
 from analytics.source import StatementSource
@@ -96,20 +95,27 @@ class Consumer:
     # -- the loop ---------------------------------------------------------------------------
 
     async def run(self, stop: asyncio.Event, idle_seconds: float = 0.5) -> None:
-        while not stop.is_set():
-            began = time.monotonic()
-            try:
-                done = await self.step(BUSY_BATCH if self.busy() else self.batch)
-            except LeaseLost:
-                done = 0
-            except PyMongoError:
-                log.warning("analytics step failed; retrying", exc_info=True)
-                done = 0
-            took = time.monotonic() - began
-            wait = self.pacing.pause_after(took, self.busy()) if done else idle_seconds
-            if wait > 0:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), wait)
+        """Step until `stop`, paced (`analytics.pacing`): a range's writes pause after each
+        chunk, and the rest of a step's work (reads, the state) after the step."""
+        pacer = Pacer(self.pacing, self.busy, stop)
+        token = PACER.set(pacer)
+        try:
+            while not stop.is_set():
+                pacer.restart()
+                try:
+                    done = await self.step(BUSY_BATCH if self.busy() else self.batch)
+                except LeaseLost:
+                    done = 0
+                except PyMongoError:
+                    log.warning("analytics step failed; retrying", exc_info=True)
+                    done = 0
+                if done:
+                    await pacer.breathe()
+                else:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), idle_seconds)
+        finally:
+            PACER.reset(token)
 
     async def catch_up(self) -> Progress:
         """Step until the cursor reaches the horizon and no refresh waits (tests, the CLI)."""
@@ -148,6 +154,7 @@ class Consumer:
             await self._save({"seq": end})
             return 0
         await self._save({"pending": {"from": cursor, "to": end}})
+        await breathe()
         return await self._apply(cursor, end, redo=False, batch=batch)
 
     async def _apply(self, low: int, high: int, *, redo: bool, batch: Sequence[Any] = ()) -> int:
@@ -157,7 +164,9 @@ class Consumer:
         voiders = await self.source.first_voiders(ids)
         targets = {t.id: t for t in await self.source.by_ids(target_ids)} if target_ids else {}
         delta = batch_delta(batch, voiders, targets)
+        await breathe()  # each of the step's reads, as each chunk of its writes
         totals, stale = await self.rollups.totals_for(delta, high)
+        await breathe()
         if delta.stale or stale:  # filed before the apply: a crash after it cannot lose it
             await self.refreshes.close(await self.refreshes.open(delta.stale | stale))
         await self.rollups.apply(delta, high, totals)

@@ -42,7 +42,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, OperationFailure
 
-from analytics import buckets
+from analytics import buckets, chunks
 from analytics.contribution import STORE, Delta, day_id, field_name, period_id, value_of
 from analytics.periods import DAY, KINDS, MONTH, WEEK, next_period
 from analytics.totals import Increments, recounted_totals, totals_increments
@@ -465,7 +465,7 @@ async def _insert_documents(
     if not docs:
         return []
     try:
-        await collection.insert_many(docs, ordered=False)
+        await chunks.insert_many(collection, docs)
     except BulkWriteError as error:
         errors = error.details.get("writeErrors", [])
         if any(e.get("code") != DUPLICATE_KEY for e in errors):
@@ -484,7 +484,7 @@ async def _bulk(collection: AsyncCollection[Document], operations: Iterable[Upda
     if not operations:
         return
     try:
-        await collection.bulk_write(operations, ordered=False)
+        await chunks.bulk_write(collection, operations)
     except BulkWriteError as error:
         others = [e for e in error.details.get("writeErrors", []) if e.get("code") != DUPLICATE_KEY]
         if others:

@@ -124,17 +124,27 @@ def _result(rng: random.Random, verb: str) -> dict[str, Any] | None:
 
 
 class StatementFactory:
-    """Seeded: the same seed gives the same statements (ids included)."""
+    """Seeded: the same seed gives the same statements (ids included). Timestamps fall in
+    the `span_ms` after `epoch` (by default 180 days from 2025-01-06)."""
 
-    def __init__(self, pools: Pools, seed: int) -> None:
+    def __init__(
+        self,
+        pools: Pools,
+        seed: int,
+        *,
+        epoch: datetime = EPOCH,
+        span_ms: int = 180 * 86_400_000,
+    ) -> None:
         self.pools = pools
         self.rng = random.Random(seed)
+        self.epoch = epoch
+        self.span_ms = span_ms
 
     def statement(self) -> dict[str, Any]:
         rng, pools = self.rng, self.pools
         verb = rng.choice(pools.verbs)
         activity = rng.choice(pools.activities)
-        moment = EPOCH + timedelta(milliseconds=rng.randrange(180 * 86_400_000))
+        moment = self.epoch + timedelta(milliseconds=rng.randrange(self.span_ms))
         statement: dict[str, Any] = {
             "id": _uuid(rng),
             "actor": rng.choice(pools.learners),

@@ -3,6 +3,7 @@ and the latency of every aggregate endpoint over a large store.
 
     .venv/bin/python bench/rollups.py [--statements 250000] [--ratio-statements 20000]
         [--keep DIR --database NAME] [--tree PATH] [--catch-up-seconds 3600] [--cache-size 3G]
+        [--timestamps spread|now]
 
 Starts a fresh embedded database (on a temporary directory) and `lrs serve` processes:
 
@@ -36,6 +37,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -112,8 +114,18 @@ async def caught_up(base: str, activity: str, timeout: float = 600.0) -> float:
     raise SystemExit("the rollups did not catch up")
 
 
+def ratio_factory(pools: Any, seed: int, timestamps: str) -> StatementFactory:
+    """`spread`: timestamps over 180 days, the consumer's worst case (a range of 2,000
+    statements touches about 2,000 day documents); `now`: within the last minute, as live
+    tools send them (a range touches about one day, week and month per activity)."""
+    if timestamps == "now":
+        now = datetime.now(UTC)
+        return StatementFactory(pools, seed, epoch=now - timedelta(minutes=1), span_ms=60_000)
+    return StatementFactory(pools, seed)
+
+
 async def ratio(
-    uri: str, workdir: Path, count: int, rounds: int, tree: Path = ROOT
+    uri: str, workdir: Path, count: int, rounds: int, tree: Path = ROOT, timestamps: str = "spread"
 ) -> dict[str, Any]:
     rates: dict[str, list[float]] = {"off": [], "on": []}
     catch_up: list[float] = []
@@ -121,13 +133,15 @@ async def ratio(
     for round_ in range(rounds):
         for mode in ("off", "on"):
             database = f"ratio_{mode}_{round_}"
+            factory = ratio_factory(pools, round_, timestamps)
             with running_lrs(uri, workdir, database, rollups=mode == "on", tree=tree) as base:
-                rates[mode].append(await ingest(base, StatementFactory(pools, round_), count))
+                rates[mode].append(await ingest(base, factory, count))
                 if mode == "on":
                     catch_up.append(await caught_up(base, pools.activities[0]["id"]))
     pairs = [on / off for on, off in zip(rates["on"], rates["off"], strict=True)]
     return {
         "statements_per_run": count,
+        "timestamps": timestamps,
         "off_statements_per_s": [round(r) for r in rates["off"]],
         "on_statements_per_s": [round(r) for r in rates["on"]],
         "on_over_off": round(statistics.median(pairs), 3),
@@ -263,7 +277,7 @@ async def run(args: argparse.Namespace, uri: str, workdir: Path) -> dict[str, An
     results: dict[str, Any] = {"cpus": os.cpu_count(), "load_at_start": os.getloadavg()}
     if args.ratio_statements:
         results["ingest_rollups_on_vs_off"] = await ratio(
-            uri, workdir, args.ratio_statements, args.rounds, args.tree
+            uri, workdir, args.ratio_statements, args.rounds, args.tree, args.timestamps
         )
         print(json.dumps(results, indent=2), flush=True)
     if args.statements:
@@ -278,6 +292,12 @@ def main() -> int:
     parser.add_argument("--ratio-statements", type=int, default=20_000)
     parser.add_argument("--requests", type=int, default=1000, help="per endpoint")
     parser.add_argument("--rounds", type=int, default=2, help="off/on pairs of the ratio")
+    parser.add_argument(
+        "--timestamps",
+        choices=("spread", "now"),
+        default="spread",
+        help="the ratio's statement timestamps: over 180 days (worst case) or near now",
+    )
     parser.add_argument("--keep", type=Path, help="a directory whose store is reused")
     parser.add_argument("--database", default="latency", help="the latency run's database")
     parser.add_argument("--tree", type=Path, default=ROOT, help="the checkout whose LRS runs")
