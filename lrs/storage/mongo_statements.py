@@ -77,6 +77,12 @@ NEWEST_REFRESH_SECONDS = 1.0
 WINDOW_PROJECTION = {"seq": 1, "raw": 1, "att": 1, "voided": 1}
 SCAN_PROJECTION = {"seq": 1, "raw": 1, "voided": 1, "canon.verb": 1}
 """Bulk readers (exports) get the stored canonical verb too."""
+SCAN_BATCH = 2000
+"""Documents per batch of a scan's cursor. The server's default batch (16 MiB, about 15,500
+statements) is read only when the reader has used up the one before, so the database idled
+while an export formatted each batch, and the export idled while the next was read: the two
+took turns. Small batches (an export's page) are asked for while the reader formats the
+pages already read, so both work at once (bench/export.py, docs/exports.md)."""
 
 
 class MongoStatementStore:
@@ -464,7 +470,7 @@ class MongoStatementStore:
         low, high = await self._bounds(replace(query, ascending=True))
         if required == [keys.ALL] and low <= await self._first_seq():
             # the bounds are checked here: a predicate costs SecantusDB a test per document
-            async for doc in self.statements.find({}, SCAN_PROJECTION):
+            async for doc in self.statements.find({}, SCAN_PROJECTION, batch_size=SCAN_BATCH):
                 if low <= doc["seq"] < high and (include_voided or not doc.get("voided")):
                     yield _stored(doc)
             return
@@ -483,7 +489,7 @@ class MongoStatementStore:
         the server dropped is reopened after the last statement read."""
         while low < high:
             cursor = self.statements.find(
-                {"keys": key, "seq": {"$gte": low, "$lt": high}}, projection
+                {"keys": key, "seq": {"$gte": low, "$lt": high}}, projection, batch_size=SCAN_BATCH
             ).sort("seq", 1)
             try:
                 async for doc in cursor:

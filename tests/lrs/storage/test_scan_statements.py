@@ -7,6 +7,7 @@ from dataclasses import replace
 
 import pytest
 
+from lrs.storage import mongo_statements
 from statements.types import StatementQuery
 
 COMPLETED = "http://adlnet.gov/expapi/verbs/completed"
@@ -72,3 +73,17 @@ async def test_a_scan_after_a_position_walks_the_index_in_stored_order(services,
 async def test_voided_statements_are_scanned_only_when_asked(services, stored):
     assert stored[0] not in await scanned(services.statements, StatementQuery())
     assert await scanned(services.statements, StatementQuery(), include_voided=True) == stored
+
+
+@pytest.mark.parametrize(
+    "query",
+    [StatementQuery(), StatementQuery(verb=COMPLETED)],
+    ids=["everything (collection scan)", "one filter"],
+)
+async def test_a_scan_in_small_batches_reads_every_batch_in_order(
+    services, stored, query, monkeypatch
+):
+    whole = await scanned(services.statements, query)
+    monkeypatch.setattr(mongo_statements, "SCAN_BATCH", 2)  # several getMores for 13 statements
+    assert await scanned(services.statements, query) == whole
+    assert len(whole) > 2 * mongo_statements.SCAN_BATCH
