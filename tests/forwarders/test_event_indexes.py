@@ -264,9 +264,7 @@ async def test_no_query_on_the_events_scans_the_collection(wired, jobs_of, admin
     assert set(routes["list unmatched after"]) == {"forwarder_state_created"}
 
 
-async def test_the_due_page_bounds_due_below_so_finished_events_are_not_read(
-    wired, jobs_of, clock
-):
+async def test_the_due_page_bounds_due_below_so_finished_events_are_not_read(wired, jobs_of, clock):
     """A finished event (delivered, dead: no `due`) keeps an entry in the sparse
     `forwarder_due` index (it has `forwarder`), below every due one; the embedded database
     reads a whole range before applying the limit, so a claim page open below read the
