@@ -316,8 +316,13 @@ class JobStore:
         return [id_of_event(f, s) for s in statement_ids for f in forwarders]
 
     async def due_ids(self, forwarder_id: str, now: datetime, limit: int) -> list[str]:
-        """Ids of up to `limit` jobs of one forwarder due by `now`, earliest first."""
-        cursor = self.events.find({"forwarder": forwarder_id, "due": {"$lte": now}}, {"_id": 1})
+        """Ids of up to `limit` jobs of one forwarder due by `now`, earliest first. The range
+        is bounded below (`EARLIEST`): an event without a `due` (delivered, dead) still has
+        an entry in the sparse `forwarder_due` index (it has `forwarder`), and the embedded
+        database reads a range open below from the start of the forwarder's entries, every
+        finished event included (5,000 delivered events: 510 ms a page, against 4 ms)."""
+        match = {"forwarder": forwarder_id, "due": {"$gte": EARLIEST, "$lte": now}}
+        cursor = self.events.find(match, {"_id": 1})
         return [doc["_id"] async for doc in cursor.sort("due", 1).limit(limit)]
 
     async def claim(self, event_id: str, owner: str, now: datetime, lease: timedelta) -> Job | None:

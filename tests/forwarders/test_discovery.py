@@ -213,6 +213,44 @@ async def test_a_write_committed_just_behind_the_live_read_is_found_by_the_next_
     assert await worker.jobs.states([event_id(forwarder["id"], late)])
 
 
+async def test_the_live_and_recheck_ranges_are_read_together_and_find_a_late_commit(
+    client, services, make_statement, make_forwarder, make_worker, clock, monkeypatch
+):
+    """A query costs the embedded database about what eight statements do, found or not:
+    when the recheck is due, its range (ending where the live one begins) is read with the
+    live one, one read per poll, and a write that committed behind the live read's overlap
+    is found by it."""
+    clock.advance(-60)
+    forwarder = await make_forwarder("hook")
+    clock.sync()
+    worker = make_worker()
+    discovery = worker.discovery
+    now = discovery_module.wall_ms()
+    monkeypatch.setattr(discovery_module, "wall_ms", lambda: now)
+    await discovery.poll()  # the live range has read up to now, the recheck to 500 ms ago
+    # a write that took its position 400 ms ago commits only now, behind both reads
+    late = await store_with_seq(services, make_statement, first_seq_of_ms(now - 400))
+    ranges: list[tuple[int, int]] = []
+    source = discovery.source
+    slices = source.slices
+
+    async def spying(after, through, verbs, *, page=500):
+        ranges.append((after, through))
+        async for found in slices(after, through, verbs, page=page):
+            yield found
+
+    monkeypatch.setattr(source, "slices", spying)
+    later = now + 1000  # the live range's overlap no longer reaches the write
+    monkeypatch.setattr(discovery_module, "wall_ms", lambda: later)
+    discovery.last_read["durable"] = float("inf")
+    discovery.last_read.pop("recheck")  # the recheck is due, the durable range is not
+
+    assert (await discovery.poll()).new == 1
+    assert await worker.jobs.states([event_id(forwarder["id"], late)])
+    [(after, through)] = ranges  # one read for both ranges
+    assert after < first_seq_of_ms(now - 400) <= first_seq_of_ms(later) <= through + 1
+
+
 async def test_the_recent_ranges_read_the_verbs_forwarders_name_and_those_in_use(
     client, make_statement, make_forwarder, worker, monkeypatch
 ):
