@@ -73,28 +73,31 @@ def record_batch(
     columns: dict[str, Any] = {}
     walk = Walk(statements)
     for name, kind, path, _ in FIELDS:
-        if path is None:
-            columns[name] = derived[name]
-        else:
-            accepted = _ACCEPTED[kind]
-            values = walk.values(path)
-            columns[name] = [v if type(v) in accepted else None for v in values]
-    for name in FLOAT_COLUMNS:  # a JSON integer of any size is a float64 here
-        columns[name] = [None if v is None else float(v) for v in columns[name]]
-    columns["object_type"] = [kind or "Activity" for kind in columns["object_type"]]
+        columns[name] = derived[name] if path is None else _path_column(walk.values(path), kind)
+    # xAPI's default: Activity when absent (or not a text)
+    object_types = walk.values(("object", "objectType"))
+    columns["object_type"] = [v if type(v) is str and v else "Activity" for v in object_types]
     return pa.RecordBatch.from_pydict(columns, schema=SCHEMA)
+
+
+def _path_column(values: list[Any], kind: pa.DataType) -> pa.Array:
+    """The values at one path as an Arrow column of `kind`; a value of another JSON type
+    is null (a statement is validated, so a mismatch means an absent property).
+
+    A string or boolean column is handed to Arrow as it is, and filtered only when Arrow
+    refuses it (it accepts neither a number as a string nor as a boolean): filtering every
+    value first was a comprehension per column per page. A number column is converted
+    here, since Arrow would take `True` as 1.0."""
+    if kind == pa.float64():
+        return pa.array(
+            [float(v) if type(v) is int or type(v) is float else None for v in values], kind
+        )
+    try:
+        return pa.array(values, kind)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        accepted = str if kind == pa.string() else bool
+        return pa.array([v if type(v) is accepted else None for v in values], kind)
 
 
 def _timestamp(raw: Any) -> datetime | None:
     return parse_timestamp(raw) if isinstance(raw, str) else None
-
-
-_ACCEPTED: dict[pa.DataType, frozenset[type]] = {
-    pa.string(): frozenset({str}),
-    pa.float64(): frozenset({int, float}),
-    pa.bool_(): frozenset({bool}),
-}
-"""The Python types a path column keeps, by its Arrow type; anything else is null (a
-statement is validated, so a mismatch means an absent property). Exact types: `bool` is
-an `int` to `isinstance`, and would pass as a score."""
-FLOAT_COLUMNS = tuple(name for name, kind, path, _ in FIELDS if path and kind == pa.float64())

@@ -48,6 +48,7 @@ def test_a_page_column_by_column_has_the_cells_of_each_statement_row_by_row():
         {"actor": "not an object", "result": {"score": 1, "response": "=HYPERLINK(1)"}},
         {"actor": {"account": {"name": "@x", "homePage": "https://h"}}, "result": None},
         {},
+        {"result": {"response": "", "score": {"scaled": True}}, "actor": {"mbox": "-12"}},
     ]
     columns = parse_columns(
         [
@@ -59,7 +60,7 @@ def test_a_page_column_by_column_has_the_cells_of_each_statement_row_by_row():
             "canonical_verb",
         ]
     )
-    verbs = ["completed", None, "passed", "http://x/v"]
+    verbs = ["completed", None, "passed", "http://x/v", ""]
     expected = [
         row(statement, columns, {"canonical_verb": verb})
         for statement, verb in zip(page, verbs, strict=True)
