@@ -47,15 +47,15 @@ async def insert_many(collection: AsyncCollection[Document], documents: Sequence
 async def _chunked(count: int, write: Callable[[int, int], Awaitable[None]]) -> None:
     """`write` each chunk of `[0, count)`, sized to take about `CHUNK_SECONDS`, then breathe."""
     errors: list[Document] = []
-    start, size = 0, pacing.WRITE_CHUNK
+    start = 0
     while start < count:
-        end = min(count, start + size)
+        end = min(count, start + pacing.chunk_size())
         began = time.monotonic()
         try:
             await write(start, end)
         except BulkWriteError as error:
             errors += _shifted(error, start)
-        size = pacing.next_chunk(end - start, time.monotonic() - began)
+        pacing.chunk_took(end - start, time.monotonic() - began)
         start = end
         await pacing.breathe()
     if errors:

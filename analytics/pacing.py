@@ -8,11 +8,11 @@ the writes stop it runs flat out and catches up. A consumer never stops: even un
 sustained writes it advances at its share, so the trail is bounded by the burst's length.
 
 The share is kept piece by piece (`Pacer`): a range's writes go to the database in chunks
-of `WRITE_CHUNK` operations (`analytics.chunks`), and after each chunk the consumer pauses
-for its work since the last pause. Paced only between whole steps, one range of 500
-statements held the database for 1-2 s (5-6 s on a loaded machine) before its first pause,
-and a burst of a few seconds was over before the pacing began: the consumer took a
-quarter to a third of the burst, not its tenth.
+sized to take about `CHUNK_SECONDS` (`analytics.chunks`), and after each chunk and each of
+the range's reads the consumer pauses for its work since the last pause. Paced only
+between whole steps, the first step of a burst ran unpaced and its pause fell after the
+burst: traced on a loaded machine, one step of 300 statements took 6.1 s, 23 % of a 26.5 s
+burst; paced piece by piece, the consumer worked 9-12 % of each burst (docs/analytics.md).
 """
 
 from __future__ import annotations
@@ -33,8 +33,9 @@ Steps are small while the write path is busy (`BUSY_BATCH`), so the cap rarely b
 it did (2,000-statement steps of 2 s on a loaded machine, paused 5 s), the consumer took
 nearly 30 % of the time instead of its share."""
 BUSY_BATCH = 500
-"""Statements per range while the write path is busy: a range's reads come before its first
-chunk of writes (`analytics.chunks`) and run unpaced, so they are kept short."""
+"""Statements per range while the write path is busy: each of a range's reads (its
+statements, their voiders, its learner documents) is one piece of work paced after it is
+done, so ranges are kept short while it matters."""
 WRITE_CHUNK = 100
 """Operations per bulk write of a range, at most: at 0.5-4.3 ms an update on a quiet machine
 (docs/analytics.md) a chunk holds the database for 0.05-0.4 s before the consumer pauses."""
@@ -86,6 +87,9 @@ class Pacer:
         self.stop = stop or asyncio.Event()
         self.clock = clock
         self._since = clock()
+        self.chunk = WRITE_CHUNK
+        """The next chunk's size (`next_chunk`), kept from one bulk write to the next: the
+        first chunk of each at the full size took 0.8-1.3 s on a loaded machine."""
 
     def restart(self) -> None:
         """Work starts now (after an idle wait, which is not work)."""
@@ -129,3 +133,17 @@ class InFlightWrites(set[int]):
 
     def busy(self, within: float = BUSY_WITHIN_SECONDS) -> bool:
         return bool(self) or time.monotonic() - self.last_started < within
+
+
+def chunk_size() -> int:
+    """Operations in the next chunk of a range's writes: sized to the recent pace while a
+    paced consumer's write path is busy, `WRITE_CHUNK` otherwise (catching up, tests)."""
+    pacer = PACER.get()
+    return pacer.chunk if pacer is not None and pacer.busy() else WRITE_CHUNK
+
+
+def chunk_took(size: int, took: float) -> None:
+    """A chunk of `size` operations took `took` seconds: the next one's size follows."""
+    pacer = PACER.get()
+    if pacer is not None:
+        pacer.chunk = next_chunk(size, took)

@@ -9,6 +9,8 @@ from analytics.pacing import (
     Pacer,
     Pacing,
     breathe,
+    chunk_size,
+    chunk_took,
     next_chunk,
 )
 
@@ -100,3 +102,15 @@ def test_a_slow_chunk_makes_the_next_one_smaller_down_to_a_floor_and_back_up_to_
     assert next_chunk(100, took=0.4) == 25
     assert next_chunk(10, took=10.0) == MIN_CHUNK
     assert next_chunk(25, took=0.01) == WRITE_CHUNK
+
+
+async def test_a_paced_consumer_keeps_its_chunk_size_while_busy_and_writes_full_chunks_idle():
+    busy, idle = Paused(busy=True), Paused(busy=False)
+    assert chunk_size() == WRITE_CHUNK  # not a paced consumer
+    for pacer, expected in ((busy, 10), (idle, WRITE_CHUNK)):
+        token = PACER.set(pacer)
+        try:
+            chunk_took(100, 1.0)
+            assert chunk_size() == expected
+        finally:
+            PACER.reset(token)
