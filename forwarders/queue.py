@@ -39,7 +39,9 @@ from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
+from forwarders.erased import Written, checked, erased_meanwhile
 from forwarders.events import REVOKED, Event, event_id as id_of_event
+from forwarders.source import StatementSource
 from forwarders.store import EVENTS, ensure_indexes, forwarder_ids
 
 if TYPE_CHECKING:  # the claim builds on the jobs defined here
@@ -212,9 +214,15 @@ def _document(disposition: Disposition, now: datetime, claim: Claim | None) -> d
 
 
 class JobStore:
-    def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
+    def __init__(
+        self, db: AsyncDatabase[dict[str, Any]], statements: StatementSource | None = None
+    ) -> None:
+        """`statements`: given to the stores that write new events (discovery, re-drive,
+        reconciliation), which read them back for an erasure that ran meanwhile
+        (`forwarders.erased`); the others (erasure, retention, reports) never insert."""
         self.db = db
         self.events = db[EVENTS]
+        self.statements = statements
         self.unrecorded: dict[str, Fresh] = {}
         """Events taken at discovery by this process and not written yet (`claim.Claim.keep`)."""
 
@@ -243,12 +251,29 @@ class JobStore:
         ids = [str(doc["_id"]) for doc in documents]
         try:
             await self.events.insert_many(documents, ordered=False)
-            return set(ids)
+            new = set(ids)
         except BulkWriteError as error:
             errors = error.details.get("writeErrors", [])
             if any(e.get("code") != DUPLICATE_KEY for e in errors):
                 raise
-            return set(ids) - {ids[int(e["index"])] for e in errors}
+            new = set(ids) - {ids[int(e["index"])] for e in errors}
+        await self._erased_meanwhile([Written.of(d) for d in documents if d["_id"] in new])
+        return new
+
+    async def _erased_meanwhile(self, written: Sequence[Written]) -> None:
+        """Read back the statements of events just written, and delete or scrub the events
+        an erasure that ran meanwhile could not see (`forwarders.erased`). A duplicate is
+        left out: whoever wrote it first read it back."""
+        wanted = checked(written) if self.statements is not None else []
+        if not wanted or self.statements is None:
+            return
+        stored: dict[str, Any] = {}
+        for chunk in _chunks(wanted, LOOKUP_BATCH):
+            stored.update(await self.statements.stored(chunk))
+        erased = erased_meanwhile(written, stored)
+        await self.delete(erased.deleted)
+        for key, event_ids in erased.scrubbed.items():
+            await self.scrub_learner(event_ids, erased.learners[key])
 
     async def _record_fresh(self, documents: Sequence[tuple[Job, dict[str, Any]]]) -> set[str]:
         """Write the first documents of fresh jobs (`Fresh`), each in the state its first

@@ -116,7 +116,7 @@ class ForwarderService:
     ) -> None:
         self.db = db
         self.store = ForwarderStore(db, SecretBox(secrets_key))
-        self.jobs = JobStore(db)
+        self.jobs = JobStore(db, statements)
         self.pipeline = Pipeline(statements, IdentityStore(db, alias_domains), self.jobs)
         self.allow_private = allow_private
         self.clock = clock

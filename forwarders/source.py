@@ -4,7 +4,8 @@
 Forwarding reads stored statements three ways: it polls the newest ranges of those filed
 under the verbs some forwarder wants (`slices`: discovery), walks a range of them in stored
 order, all of them or those filed under one verb (`scan`: reconciliation), and reads a few
-by id (`get`: re-drive). It sees
+by id (`get`: re-drive; `stored`: what an erasure left of the statements of events just
+written, `forwarders.erased`). It sees
 parsed records, never the stored documents: how `lrs` keys, orders and serialises
 statements can change without changing forwarding.
 
@@ -105,4 +106,8 @@ class StatementSource(Protocol):
 
     async def get(self, ids: Sequence[str]) -> dict[str, StoredStatement]:
         """The statements with these ids that are stored and not voided."""
+        ...
+
+    async def stored(self, ids: Sequence[str]) -> dict[str, StoredStatement]:
+        """The statements with these ids that are stored, voided or not."""
         ...

@@ -84,7 +84,7 @@ class Worker:
             or self.settings.worker_id
             or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         )
-        self.jobs = JobStore(db)
+        self.jobs = JobStore(db, statements)
         self.store = ForwarderStore(db, SecretBox(self.settings.secrets_key))
         self.cache = ForwarderCache(self.store)
         self.wake = asyncio.Event()

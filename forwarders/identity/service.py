@@ -76,7 +76,7 @@ class IdentityService:
         clock: Callable[[], datetime] = _utc_now,
     ) -> None:
         self.store = IdentityStore(db, alias_domains)
-        self.jobs = JobStore(db)
+        self.jobs = JobStore(db, statements)
         self.forwarders = ForwarderStore(db, SecretBox(secrets_key))
         self.pipeline = Pipeline(statements, self.store, self.jobs)
         self.max_import_bytes = max_import_bytes

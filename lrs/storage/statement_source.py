@@ -77,5 +77,8 @@ class MongoStatementSource:
                 yield [record(doc) for doc in found.docs]
 
     async def get(self, ids: Sequence[str]) -> dict[str, StoredStatement]:
+        return {i: found for i, found in (await self.stored(ids)).items() if not found.voided}
+
+    async def stored(self, ids: Sequence[str]) -> dict[str, StoredStatement]:
         cursor = self.statements.find({"_id": {"$in": list(ids)}}, PROJECTION)
-        return {doc["_id"]: record(doc) async for doc in cursor if not doc.get("voided")}
+        return {doc["_id"]: record(doc) async for doc in cursor}

@@ -18,6 +18,7 @@ from forwarders.discovery import CURSOR_STATE
 from forwarders.feed import CompletionFeed, decode_cursor
 from forwarders.store import EVENTS, STATE
 from forwarders.worker import Worker
+from lrs.erasure import erase_agent
 from lrs.storage.client import mongo_client
 from lrs.storage.statement_source import MongoStatementSource
 from tests.forwarders.receiver import Answer
@@ -262,3 +263,22 @@ async def test_unwritten_events_of_a_deleted_forwarder_stop_holding_the_cursor_b
     assert worker.jobs.unrecorded_floor() is None
     assert not worker.held[forwarder["id"]]
     assert receiver.on("hook") == []
+
+
+async def test_an_event_held_unwritten_while_its_learner_is_erased_is_not_kept(
+    client, make_statement, make_forwarder, worker, receiver, db, services
+):
+    await make_forwarder("hook")
+    learner = make_statement()["actor"]
+    statement_id = await found_unwritten(worker, client, make_statement())
+    # the erasure looks for the learner's events before the event is written, and after
+    # it has deleted the learner's statements
+    report = await erase_agent(db, services.settings, learner, dry_run=False)
+    assert report.statements_deleted == [statement_id]
+    assert report.forwarder_events_deleted == []
+
+    await deliver_held(worker)  # written after the erasure, from the statement read before
+
+    assert len(receiver.on("hook")) == 1  # already on its way: a sent request stays sent
+    assert await db[EVENTS].count_documents({"statement": statement_id}) == 0
+    assert worker.jobs.unrecorded == {}
