@@ -146,25 +146,55 @@ async def erase_agent(
     report.attachments_deleted = await _orphans(db, docs, plan)
     documents = await _documents(db, keys)
     report.documents_deleted = [_document_id(d) for d in documents]
-    jobs = JobStore(db)
-    kept = [k.id for k in (*plan.pseudonymised, *plan.rekeyed)]
-    voiding = [c.id for c in candidates if c.voiding]  # name the revocations they caused
-    report.forwarder_events_deleted = await jobs.of_statements(list(plan.deleted), voiding=voiding)
-    report.forwarder_events_scrubbed = await jobs.of_statements(kept, keys, voiding=voiding)
+    events = _Events(JobStore(db), plan, keys, [c.id for c in candidates if c.voiding])
+    report.forwarder_events_deleted, report.forwarder_events_scrubbed = await events.find()
     report.identities_deleted = await _people(db, agent)
     if not dry_run:
         refreshes = Refreshes(db)
         changed = [c.statement for c in candidates if c.id in _changed(plan)]
         request = await refreshes.open(object_activities(changed))
-        await jobs.delete(report.forwarder_events_deleted)
-        await jobs.scrub_learner(report.forwarder_events_scrubbed, learner_of(replacement))
+        learner = learner_of(replacement)
+        await events.erase(
+            report.forwarder_events_deleted, report.forwarder_events_scrubbed, learner
+        )
         await delete_ids(db["documents"], [d["_id"] for d in documents])
         await delete_ids(db["attachments"], report.attachments_deleted)
         await delete_ids(db[IDENTITIES], report.identities_deleted)
         await _rewrite(db, plan, {d["_id"]: d for d in docs}, keys, replacement)
         await delete_ids(db["statements"], list(plan.deleted))
+        # events written meanwhile from the statements as they were (`forwarders.erased`)
+        deleted, scrubbed = await events.find()
+        await events.erase(deleted, scrubbed, learner)
+        report.forwarder_events_deleted += deleted
+        report.forwarder_events_scrubbed += scrubbed
         await refreshes.close(request)
     return report
+
+
+@dataclass(frozen=True, slots=True)
+class _Events:
+    """The forwarder events of the erased statements: those of deleted statements go, and
+    those of kept statements whose learner is the agent are scrubbed. Looked for before the
+    statements change and again after, for an event written meanwhile from a statement read
+    before the change: its writer reads the statement back after its write, so one of the
+    two sees it (`forwarders.erased`)."""
+
+    jobs: JobStore
+    plan: ErasurePlan
+    keys: tuple[str, ...]
+    voiding: list[str]
+    """The voiding candidates, which name the revocations they caused."""
+
+    async def find(self) -> tuple[list[str], list[str]]:
+        """(events to delete, events to scrub)."""
+        kept = [k.id for k in (*self.plan.pseudonymised, *self.plan.rekeyed)]
+        deleted = await self.jobs.of_statements(list(self.plan.deleted), voiding=self.voiding)
+        scrubbed = await self.jobs.of_statements(kept, self.keys, voiding=self.voiding)
+        return deleted, scrubbed
+
+    async def erase(self, deleted: list[str], scrubbed: list[str], learner: dict[str, Any]) -> None:
+        await self.jobs.delete(deleted)
+        await self.jobs.scrub_learner(scrubbed, learner)
 
 
 def _changed(plan: ErasurePlan) -> set[str]:

@@ -13,6 +13,7 @@ import pytest
 from forwarders.events import statement_event
 from forwarders.pipeline import generic
 from forwarders.queue import JobStore
+from lrs import erasure as erasure_module
 from tests.lrs.resources.test_statements_attachments import attachment_for, multipart
 
 ADA = {"objectType": "Agent", "name": "Ada Lovelace", "mbox": "mailto:ada@example.com"}
@@ -379,3 +380,32 @@ async def test_a_pseudonymised_statement_does_not_gain_bytes_it_did_not_come_wit
         "/xapi/statements", params={"statementId": taught["id"], "attachments": "true"}
     )
     assert b"bob's" not in got.content
+
+
+async def test_events_written_while_the_erasure_runs_are_found_by_its_second_look(
+    client, admin, world, db, services, monkeypatch
+):
+    """A writer that read the statements before erasure changed them, and wrote their events
+    after erasure's first look, is caught by erasure's look after the change."""
+    created = await services.forwarders.create_forwarder(
+        {"name": "f2", "url": "https://hooks.example.com/late"}
+    )
+    f2 = created.as_dict()["id"]
+    own = await statement_of(client, world["own_shared"]["id"])
+    ada_voids = {**world["ada_voids"], "stored": "2024-01-01T00:00:00Z"}
+    late = [generic(statement_event(f2, own)), generic(statement_event(f2, ada_voids))]
+    rewrite = erasure_module._rewrite
+
+    async def written_meanwhile(*args, **kwargs):
+        await JobStore(db).enqueue_dispositions(late, datetime.now(UTC))  # reads nothing back
+        await rewrite(*args, **kwargs)
+
+    monkeypatch.setattr(erasure_module, "_rewrite", written_meanwhile)
+    report = await erase(client, admin)
+
+    deleted, scrubbed = (d.event.id for d in late)
+    assert deleted in report["forwarder_events_deleted"]
+    assert scrubbed in report["forwarder_events_scrubbed"]
+    assert await db["forwarder_events"].find_one({"_id": deleted}) is None
+    learner = (await db["forwarder_events"].find_one({"_id": scrubbed}))["event"]["learner"]
+    assert "mbox" not in learner and learner["name"] != ADA["name"]
