@@ -189,7 +189,9 @@ class Analytics:
             since == FIRST_DAY or until == PAST_LAST_DAY or _days(since, until) > MAX_SPAN_DAYS
         ):
             return await self.rollups.calendar(activity, pieces(since, until))
-        if since == FIRST_DAY and until == PAST_LAST_DAY:
+        all_time = since == FIRST_DAY and until == PAST_LAST_DAY
+        months: list[Document] = []
+        if all_time:
             months = await self.rollups.month_documents(activity, CALENDAR)
             firsts = [str(doc["d"]) for doc in months]
         else:
@@ -199,7 +201,7 @@ class Analytics:
         low = max(since, firsts[0])
         high = min(until, next_period(firsts[-1], MONTH))
         wanted = pieces(low, high) if low < high else []
-        if since == FIRST_DAY and until == PAST_LAST_DAY:
+        if all_time:
             return await self._with_months(activity, months, wanted)
         return await self.rollups.calendar(activity, wanted) if wanted else []
 

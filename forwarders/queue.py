@@ -264,8 +264,8 @@ class JobStore:
         """Read back the statements of events just written, and delete or scrub the events
         an erasure that ran meanwhile could not see (`forwarders.erased`). A duplicate is
         left out: whoever wrote it first read it back."""
-        wanted = checked(written) if self.statements is not None else []
-        if not wanted or self.statements is None:
+        wanted = checked(written)
+        if self.statements is None or not wanted:
             return
         stored: dict[str, Any] = {}
         for chunk in _chunks(wanted, LOOKUP_BATCH):

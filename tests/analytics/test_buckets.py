@@ -12,7 +12,7 @@ from analytics.rollups import LEARNERS
 from analytics.verify import verify
 from lrs.retention import run_retention
 from lrs.storage.analytics_source import MongoAnalyticsSource
-from lrs.storage.sequence import SequenceClock
+from tests.analytics.test_removal import exact, post_at
 
 ACTIVITIES = [f"http://example.com/courses/{n:02d}" for n in range(40)]
 LEARNER = "mbox::mailto:ada@example.com"
@@ -35,20 +35,6 @@ def test_an_activity_has_one_bucket_of_sixteen_the_same_in_every_process():
     assert len(set(learner_buckets(LEARNER))) == BUCKETS
     # a learner key holding `|` cannot run into another learner's buckets
     assert not set(learner_buckets("a|01")) & set(learner_buckets("a"))
-
-
-async def post_at(client, services, ms, statements):
-    services.clock = SequenceClock(services.clock.node, now_ms=lambda: ms)
-    response = await client.post("/xapi/statements", json=statements)
-    assert response.status_code == 200, response.text
-
-
-async def exact(services):
-    progress = await services.analytics.catch_up()
-    db = services.client[services.settings.database]
-    report = await verify(MongoAnalyticsSource(db), services.analytics.rollups, progress.cursor)
-    assert report.differences == []
-    return report
 
 
 async def pages(analyst, limit):

@@ -33,6 +33,7 @@ async def exact(services):
     db = services.client[services.settings.database]
     report = await verify(MongoAnalyticsSource(db), services.analytics.rollups, progress.cursor)
     assert report.differences == []
+    return report
 
 
 async def test_retention_removes_old_statements_from_the_rollups(

@@ -194,18 +194,26 @@ async def test_the_backfill_reads_in_batches_and_advances_the_cursor(
     assert await worker.discovery.backfill() == 0  # idempotent
 
 
-async def test_a_write_committed_just_behind_the_live_read_is_found_by_the_next_live_read(
-    client, services, make_statement, make_forwarder, make_worker, clock, monkeypatch
-):
+async def polled_at_now(make_forwarder, make_worker, clock, monkeypatch):
+    """A forwarder created a minute ago and a worker whose discovery has polled once, its
+    wall clock held at `now` (until a test moves it): (forwarder, worker, now)."""
     clock.advance(-60)
     forwarder = await make_forwarder("hook")
     clock.sync()
     worker = make_worker()
-    discovery = worker.discovery
     now = discovery_module.wall_ms()
-    monkeypatch.setattr(discovery_module, "wall_ms", lambda: now)  # both polls at `now`
-    await discovery.poll()  # the live and recheck ranges have read up to now
-    # a write that took its position 100 ms ago commits only now, behind the live read
+    monkeypatch.setattr(discovery_module, "wall_ms", lambda: now)
+    await worker.discovery.poll()
+    return forwarder, worker, now
+
+
+async def test_a_write_committed_just_behind_the_live_read_is_found_by_the_next_live_read(
+    client, services, make_statement, make_forwarder, make_worker, clock, monkeypatch
+):
+    forwarder, worker, now = await polled_at_now(make_forwarder, make_worker, clock, monkeypatch)
+    discovery = worker.discovery
+    # the live and recheck ranges have read up to now; a write that took its position
+    # 100 ms ago commits only now, behind the live read
     late = await store_with_seq(services, make_statement, first_seq_of_ms(now - 100))
     discovery.last_read["recheck"] = discovery.last_read["durable"] = float("inf")
 
@@ -220,14 +228,9 @@ async def test_the_live_and_recheck_ranges_are_read_together_and_find_a_late_com
     when the recheck is due, its range (ending where the live one begins) is read with the
     live one, one read per poll, and a write that committed behind the live read's overlap
     is found by it."""
-    clock.advance(-60)
-    forwarder = await make_forwarder("hook")
-    clock.sync()
-    worker = make_worker()
+    forwarder, worker, now = await polled_at_now(make_forwarder, make_worker, clock, monkeypatch)
     discovery = worker.discovery
-    now = discovery_module.wall_ms()
-    monkeypatch.setattr(discovery_module, "wall_ms", lambda: now)
-    await discovery.poll()  # the live range has read up to now, the recheck to 500 ms ago
+    # the live range has read up to now, the recheck to 500 ms ago
     # a write that took its position 400 ms ago commits only now, behind both reads
     late = await store_with_seq(services, make_statement, first_seq_of_ms(now - 400))
     ranges: list[tuple[int, int]] = []
