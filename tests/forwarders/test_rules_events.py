@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from forwarders.errors import InvalidForwarder
@@ -143,6 +145,7 @@ def test_the_generic_payload(make_statement):
         },
     }
     assert Event.from_dict(event.as_dict()) == event
+    assert event.as_dict() == dataclasses.asdict(event)  # every field, nothing more
     # what a generic forwarder stores and sends is exactly this; a CRM forwarder renders
     # its template for the resolved person instead (nothing before the person is known)
     generic = decide(Match(forwarder(), statement, event), None)
