@@ -1,7 +1,8 @@
 """Forwarding benchmark: end-to-end latency, sustained events/s, and the ingest cost.
 
     .venv/bin/python bench/forwarding.py [--latency 300] [--burst 3000] [--ingest 5000]
-                                         [--db-commands] [--out bench/results/forwarding.json]
+                                         [--db-commands] [--baseline TREE]
+                                         [--out bench/results/forwarding.json]
 
 Starts its own embedded database (on a temporary directory), a webhook receiver (a separate
 process on loopback: `/ok` answers 200, `/flaky` answers 500 to 20 % of requests), `lrs
@@ -31,10 +32,18 @@ Phases:
 - ingest, forwarding off again: the worker stopped, on the now larger database, so that
   on/off are compared at a similar size.
 
+`--baseline TREE` (`--only ingest` and `--only latency`) runs the same phases on the LRS and
+worker of another checkout too (`python -m ... ` with `PYTHONPATH` and the working directory
+set to it, on this interpreter: only the project's code differs, as in `bench/variants.py`),
+the two alternating round by round; its rows are under `baseline`.
+
 `--db-commands` (fresh-store pairs) adds to each ingest row the database's CPU per command
 and collection (`db_commands`, counted inside the database by `bench/dbcommands`), and to
 each "on" row the forwarding collections' commands and CPU per event: where the extra
-database time of forwarding goes, which the process's CPU alone cannot say.
+database time of forwarding goes, which the process's CPU alone cannot say. The counts until
+the backlog drained leave out the bench's own polling (`drain` counts the events with
+`count_documents`, an `aggregate` on `forwarder_events`, every 0.2 s: about 20 ms of database
+CPU each once there are 500 events, which this figure used to include).
 """
 
 from __future__ import annotations
@@ -74,6 +83,9 @@ DATABASE = "bench_forwarding"
 ADMIN = ("bench-admin", "bench-admin-secret-0123456789")
 ADL = "http://adlnet.gov/expapi/verbs/"
 SEED = 20250106
+CURRENT = Path(__file__).resolve().parent.parent
+BENCH_OWN = ("aggregate:forwarder_events",)
+"""Commands the bench itself sends while a backlog drains (`drain`), not forwarding's."""
 FAST_RETRIES = "1s,2s,4s,8s,16s,32s,64s"
 Row = dict[str, Any]
 
@@ -136,11 +148,17 @@ def run_receiver(port: int, fail_rate: float) -> None:
 # -- processes ------------------------------------------------------------------------------
 
 
-def spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+def spawn(
+    args: list[str], env: dict[str, str], log: Path, tree: Path = CURRENT
+) -> subprocess.Popen[bytes]:
+    """Our interpreter running `args` with `tree`'s code (first on the path, and the
+    working directory, as `python -m` puts it first)."""
+    path = os.pathsep.join(filter(None, [str(tree), os.environ.get("PYTHONPATH")]))
     with log.open("ab") as out:
         return subprocess.Popen(  # noqa: S603 - our own interpreter, fixed argv
             [sys.executable, *args],
-            env={**os.environ, **env},
+            cwd=tree,
+            env={**os.environ, **env, "PYTHONPATH": path},
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=out,
@@ -221,8 +239,9 @@ class DbCommands:
 class Stack:
     """The database, receiver, LRS and worker processes of one run."""
 
-    def __init__(self, workdir: Path, *, db_commands: bool = False) -> None:
+    def __init__(self, workdir: Path, *, db_commands: bool = False, tree: Path = CURRENT) -> None:
         self.workdir = workdir
+        self.tree = tree
         self.db = EmbeddedDatabase(str(workdir / "db"), cache_size="512M")
         self.receiver_port, self.lrs_port = free_port(HOST), free_port(HOST)
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
@@ -258,7 +277,7 @@ class Stack:
             [here, "receiver", "--port", str(self.receiver_port)], {}, self.workdir / "rx.log"
         )
         self.processes["lrs"] = spawn(
-            ["-m", "lrs.cli", "serve"], self.env, self.workdir / "lrs.log"
+            ["-m", "lrs.cli", "serve"], self.env, self.workdir / "lrs.log", self.tree
         )
         await wait_http(f"http://{HOST}:{self.receiver_port}/stats")
         await wait_http(f"http://{HOST}:{self.lrs_port}/readyz")
@@ -266,7 +285,9 @@ class Stack:
     def start_worker(self, **extra: str) -> None:
         self.stop_worker()
         log = self.workdir / "worker.log"
-        self.processes["worker"] = spawn(["-m", "lrs.cli.worker"], {**self.env, **extra}, log)
+        self.processes["worker"] = spawn(
+            ["-m", "lrs.cli.worker"], {**self.env, **extra}, log, self.tree
+        )
 
     def stop_worker(self) -> None:
         worker = self.processes.pop("worker", None)
@@ -456,31 +477,57 @@ async def fresh_ingest(stack: Stack, plan: argparse.Namespace, forwarding: bool)
                 if stack.commands is not None and row["events"]:
                     drained = await stack.commands.read()  # counted since the ingest began
                     row["db_commands_until_drained"] = drained["by_family"]
-                    forwarding = drained["by_family"].get("forwarder", {})
-                    row["db_forwarder_commands_per_event"] = round(
-                        forwarding.get("commands", 0) / row["events"], 2
-                    )
-                    row["db_forwarder_cpu_ms_per_event"] = round(
-                        1000 * forwarding.get("cpu_s", 0.0) / row["events"], 2
-                    )
+                    row.update(forwarding_per_event(drained["commands"], row["events"]))
             return row
     finally:
         await mongo.close()
 
 
+def forwarding_per_event(commands: dict[str, Row], events: int) -> Row:
+    """The forwarding collections' commands and database CPU per event, since the ingest
+    began, without the bench's own (`BENCH_OWN`)."""
+    ours = [
+        entry
+        for key, entry in commands.items()
+        if key.partition(":")[2].startswith("forwarder") and key not in BENCH_OWN
+    ]
+    return {
+        "db_forwarder_commands_per_event": round(sum(e["n"] for e in ours) / events, 2),
+        "db_forwarder_cpu_ms_per_event": round(1000 * sum(e["cpu_s"] for e in ours) / events, 2),
+    }
+
+
+def trees(plan: argparse.Namespace) -> list[tuple[str, Path]]:
+    """The checkouts to run: the baseline first when there is one, then this one."""
+    found = [("current", CURRENT)]
+    if plan.baseline is not None:
+        found.insert(0, ("baseline", plan.baseline.resolve()))
+    return found
+
+
 def compare_ingest(plan: argparse.Namespace) -> dict[str, Any]:
     """Ingest without and with forwarding, each on a fresh store, `plan.rounds` times
-    alternating (the machine's load drifts: alternation spreads it over both)."""
-    rows: dict[str, list[Row]] = {"off": [], "on": []}
+    alternating (the machine's load drifts: alternation spreads it over both), and over the
+    checkouts round by round."""
+    rows: dict[str, dict[str, list[Row]]] = {name: {"off": [], "on": []} for name, _ in trees(plan)}
     for _ in range(plan.rounds):
-        for mode in ("off", "on"):
-            with tempfile.TemporaryDirectory(prefix="bench-forwarding-") as tmp:
-                stack = Stack(Path(tmp), db_commands=plan.db_commands)
-                try:
-                    asyncio.run(stack.start())
-                    rows[mode].append(asyncio.run(fresh_ingest(stack, plan, mode == "on")))
-                finally:
-                    stack.close()
+        for name, tree in trees(plan):
+            for mode in ("off", "on"):
+                with tempfile.TemporaryDirectory(prefix="bench-forwarding-") as tmp:
+                    stack = Stack(Path(tmp), db_commands=plan.db_commands, tree=tree)
+                    try:
+                        asyncio.run(stack.start())
+                        row = asyncio.run(fresh_ingest(stack, plan, mode == "on"))
+                        row["loadavg_at_end"] = os.getloadavg()
+                        rows[name][mode].append(row)
+                    finally:
+                        stack.close()
+    results = {name: pairs(found) for name, found in rows.items()}
+    current = results.pop("current")
+    return {**current, **({"baseline": results["baseline"]} if results else {})}
+
+
+def pairs(rows: dict[str, list[Row]]) -> dict[str, Any]:
     rate = {m: sum(r["statements_per_s"] for r in rows[m]) / len(rows[m]) for m in rows}
     return {
         "fresh_ingest_forwarding_off": rows["off"],
@@ -558,6 +605,17 @@ async def run(stack: Stack, plan: argparse.Namespace) -> dict[str, Any]:
     return results
 
 
+def with_stack(phases: Any, plan: argparse.Namespace, tree: Path) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="bench-forwarding-") as tmp:
+        stack = Stack(Path(tmp), tree=tree)
+        try:
+            asyncio.run(stack.start())
+            found: dict[str, Any] = asyncio.run(phases(stack, plan))
+            return found
+        finally:
+            stack.close()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("mode", nargs="?", default="bench", choices=["bench", "receiver"])
@@ -577,21 +635,23 @@ def main() -> int:
         action="store_true",
         help="count the database's CPU per command and collection (fresh-store pairs)",
     )
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="another checkout whose LRS and worker run the same phases, alternating",
+    )
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     if args.mode == "receiver":
         run_receiver(args.port, fail_rate=0.2)
         return 0
     results = compare_ingest(args) if args.only != "latency" else {}
-    if args.only != "ingest":
-        with tempfile.TemporaryDirectory(prefix="bench-forwarding-") as tmp:
-            stack = Stack(Path(tmp))
-            phases = run if args.only == "all" else latency_only
-            try:
-                asyncio.run(stack.start())
-                results.update(asyncio.run(phases(stack, args)))
-            finally:
-                stack.close()
+    if args.only == "all":
+        results.update(with_stack(run, args, CURRENT))
+    elif args.only == "latency":
+        for name, tree in trees(args):
+            found = with_stack(latency_only, args, tree)
+            results.update(found if name == "current" else {"baseline": found})
     load = os.getloadavg()
     text = json.dumps({"cores": os.cpu_count(), "loadavg_at_end": load, **results}, indent=2)
     print(text)
