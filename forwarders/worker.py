@@ -111,9 +111,6 @@ class Worker:
         self.delivering = False
         """Only a worker that is delivering takes events at insert (see `claim`)."""
         self.completions = Completions(self.jobs)
-        self.lingering = False
-        """While `run` runs, delivery tasks hand their results over and return (see
-        `delivery.completions`); burst mode and direct calls wait for each write."""
         self.scanned: dict[str, float] = {}
         self.tasks: dict[asyncio.Task[None], Job] = {}
         self.delivered = 0
@@ -306,7 +303,7 @@ class Worker:
     ) -> None:
         where = f"event {job.id} forwarder {forwarder.name} attempt {job.attempts}"
         if isinstance(outcome, Delivered):
-            await self.completions.complete(job, attempt, linger=self.lingering)
+            await self.completions.complete(job, attempt)
             self.delivered += 1
             log.info("%s: delivered (%s, %.0f ms)", where, attempt.status, attempt.latency_ms)
         elif isinstance(outcome, RetryLater):
@@ -358,7 +355,7 @@ class Worker:
         """Until `stop` is set: discover (when holding the lease), deliver, heartbeat."""
         await self._start_up()
         await self.cache.refresh()
-        self.delivering = self.lingering = True
+        self.delivering = True
         log.info("forwarder worker %s started", self.id)
         background = [
             asyncio.create_task(self.discovery.lead(stop)),
@@ -367,7 +364,7 @@ class Worker:
         try:
             await self._dispatch(stop)
         finally:
-            self.delivering = self.lingering = False
+            self.delivering = False
             await self._drain()
             stop.set()  # also when leaving on an error: discovery saves its position and ends
             await asyncio.wait(background, timeout=5)
@@ -446,8 +443,6 @@ class Worker:
             with contextlib.suppress(PyMongoError):
                 await self.jobs.release(job, self.clock())
                 log.info("event %s: released at shutdown", job.id)
-        with contextlib.suppress(PyMongoError):  # else: re-sent after a restart (see Completions)
-            await self.completions.flush()
         await self._release_held()
 
     async def _heartbeat(self, stop: asyncio.Event) -> None:

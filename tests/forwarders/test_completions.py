@@ -6,8 +6,6 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-from pymongo.errors import AutoReconnect
-
 from forwarders.delivery.completions import Completions
 from forwarders.queue import Attempt, JobStore
 from tests.forwarders.test_delivery import post
@@ -132,75 +130,3 @@ async def test_an_event_held_under_another_token_of_the_same_batch_is_left_alone
     record = await admin.get_event(first.id)
     assert (record.state, record.in_flight) == ("pending", True)
     assert await worker.jobs.attempts_of(first.id) == []
-
-
-async def test_lingering_results_return_at_once_and_are_written_together(
-    client, make_statement, make_forwarder, worker, clock, admin, db
-):
-    _, jobs = await claimed(client, make_statement, make_forwarder, worker, clock, 6)
-    store = CountingJobStore(db)
-    completions = Completions(store, linger=0.01)
-
-    for i, job in enumerate(jobs):  # each delivery task hands its result over, not waiting
-        assert await completions.complete(job, attempt(job, clock, i), linger=True) is True
-    assert store.batches == []
-    assert completions.timer is not None
-    await completions.timer
-
-    assert store.batches == [6]  # one write for the six
-    for job in jobs:
-        assert (await admin.get_event(job.id)).state == "delivered"
-
-
-async def test_a_lingering_unwritten_event_whose_write_fails_is_written_when_it_can_be(
-    client, make_statement, make_forwarder, worker, clock, admin
-):
-    forwarder = await make_forwarder("hook")
-    await worker._start_up()
-    await worker.cache.refresh()
-    worker.delivering = True
-    await worker.discovery.backfill()  # what is stored from now on is kept unwritten
-    await post(client, make_statement())
-    await worker.discovery.poll(drain=True)
-    [(job, _)] = worker.held[forwarder["id"]]
-    assert job.fresh is not None
-    store = OnceFailingJobStore(worker.jobs)
-    completions = Completions(store, linger=0, retry=0)
-
-    await completions.complete(job, attempt(job, clock, 1), linger=True)
-    assert completions.timer is not None
-    await completions.timer
-
-    assert store.failures == 1 and completions.waiting == []
-    assert (await admin.get_event(job.id)).state == "delivered"
-    assert worker.jobs.unrecorded == {}  # discovery's saved cursor is free to move on
-
-
-async def test_a_lingering_leased_result_whose_write_fails_is_left_to_its_lease(
-    client, make_statement, make_forwarder, worker, clock, admin, db
-):
-    _, [job] = await claimed(client, make_statement, make_forwarder, worker, clock, 1)
-    completions = Completions(FailingJobStore(db), linger=0)
-
-    await completions.complete(job, attempt(job, clock, 1), linger=True)
-    assert completions.timer is not None
-    await completions.timer
-
-    assert completions.waiting == []  # not retried here: claimed again after its lease
-    record = await admin.get_event(job.id)
-    assert (record.state, record.in_flight) == ("pending", True)
-
-
-class OnceFailingJobStore(JobStore):
-    """The worker's own store (its events kept unwritten), failing the first write."""
-
-    def __init__(self, jobs: JobStore):
-        super().__init__(jobs.db, jobs.statements)
-        self.unrecorded = jobs.unrecorded
-        self.failures = 0
-
-    async def complete_many(self, results):
-        if not self.failures:
-            self.failures += 1
-            raise AutoReconnect("the database went away")
-        return await super().complete_many(results)

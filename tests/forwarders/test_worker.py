@@ -81,25 +81,6 @@ async def test_run_delivers_live_statements_within_seconds_and_stops_cleanly(
     assert state is not None and state["cursor"] > 0
 
 
-async def test_deliveries_still_lingering_at_shutdown_are_written_before_the_worker_stops(
-    client, make_statement, make_forwarder, make_worker, receiver, admin
-):
-    await make_forwarder("live")
-    worker = make_worker(clock=utc_now)
-    worker.completions.linger = 60  # longer than the run: only the shutdown writes them
-    stop = asyncio.Event()
-    running = asyncio.create_task(worker.run(stop))
-    try:
-        await post(client, *(make_statement() for _ in range(3)))
-        await receiver.wait_for("live", 3, timeout=10)
-        assert await admin.list_events(state="delivered", limit=5) == []
-    finally:
-        stop.set()
-        await asyncio.wait_for(running, 10)
-    assert len(await admin.list_events(state="delivered", limit=5)) == 3
-    assert worker.jobs.unrecorded == {}
-
-
 async def test_shutdown_releases_deliveries_that_outlast_the_grace_period(
     client, make_statement, make_forwarder, make_worker, forwarding_settings, receiver, admin
 ):
