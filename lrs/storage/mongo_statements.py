@@ -75,8 +75,6 @@ GROUP_WINDOW = 0.002
 requests ready to run up to their submit (`GroupCommit`)."""
 NEWEST_REFRESH_SECONDS = 1.0
 WINDOW_PROJECTION = {"seq": 1, "raw": 1, "att": 1, "voided": 1}
-SCAN_PROJECTION = {"seq": 1, "raw": 1, "voided": 1, "canon.verb": 1}
-"""Bulk readers (exports) get the stored canonical verb too."""
 SCAN_BATCH = 2000
 """Documents per batch of a scan's cursor. The server's default batch (16 MiB, about 15,500
 statements) is read only when the reader has used up the one before, so the database idled
@@ -464,32 +462,36 @@ class MongoStatementStore:
         statement read. An unfiltered read from the start reads the collection in its
         natural (insertion) order instead, which is `stored` order except where concurrent
         writers interleaved: on SecantusDB an index walk over the whole store reads at about
-        half the rate of a collection scan (measured, bench/export.py). Attachment hashes
-        are not read: bulk readers get the statements' JSON, not their attachments."""
+        half the rate of a collection scan (measured, bench/export.py).
+
+        Both read whole documents: SecantusDB projects in Python, copying every projected
+        field of every document (`copy.deepcopy`; the int64 `seq` goes through
+        `__reduce_ex__`), which doubled its work on a collection scan (50,000 statements,
+        time to the first batch: 2.7-2.9 s projected to `seq`, `raw`, `voided` and
+        `canon.verb`, 1.4 s whole). Decoding the larger documents costs the client about
+        4 us more per statement, mostly the `keys` array (8.9 against 5.0 us, one
+        thread, `StoredStatement` included)."""
         required = keys.query_keys(query, None, pairs=await self._pairs_stored())
         low, high = await self._bounds(replace(query, ascending=True))
         if required == [keys.ALL] and low <= await self._first_seq():
             # the bounds are checked here: a predicate costs SecantusDB a test per document
-            async for doc in self.statements.find({}, SCAN_PROJECTION, batch_size=SCAN_BATCH):
+            async for doc in self.statements.find({}, batch_size=SCAN_BATCH):
                 if low <= doc["seq"] < high and (include_voided or not doc.get("voided")):
                     yield _stored(doc)
             return
         others = [keys.alternatives(k) for k in required[1:]]
-        projection = {**SCAN_PROJECTION, "keys": 1} if others else SCAN_PROJECTION
-        scans = [self._scan_key(k, low, high, projection) for k in keys.alternatives(required[0])]
+        scans = [self._scan_key(k, low, high) for k in keys.alternatives(required[0])]
         async for doc in _merged(scans):
             if include_voided or not doc.get("voided"):
                 if _has_all(doc.get("keys", ()), others):
                     yield _stored(doc)
 
-    async def _scan_key(
-        self, key: str, low: int, high: int, projection: dict[str, int]
-    ) -> AsyncIterator[dict[str, Any]]:
+    async def _scan_key(self, key: str, low: int, high: int) -> AsyncIterator[dict[str, Any]]:
         """The statements carrying `key` with `low <= seq < high`, in `stored` order; a cursor
         the server dropped is reopened after the last statement read."""
         while low < high:
             cursor = self.statements.find(
-                {"keys": key, "seq": {"$gte": low, "$lt": high}}, projection, batch_size=SCAN_BATCH
+                {"keys": key, "seq": {"$gte": low, "$lt": high}}, batch_size=SCAN_BATCH
             ).sort("seq", 1)
             try:
                 async for doc in cursor:
