@@ -22,7 +22,7 @@ from analytics.memo import Memo, Version
 from analytics.pacing import FLAT_OUT, Pacing
 from analytics.params import FIRST_DAY, PAST_LAST_DAY
 from analytics.periods import MONTH, next_period, period_start, pieces
-from analytics.rollups import CALENDAR, SERIES, RollupStore
+from analytics.rollups import RollupStore
 from analytics.source import StatementSource
 from analytics.vocabulary_store import VocabularyRegistry
 from statements.vocabulary import Vocabulary
@@ -192,7 +192,7 @@ class Analytics:
         all_time = since == FIRST_DAY and until == PAST_LAST_DAY
         months: list[Document] = []
         if all_time:
-            months = await self.rollups.month_documents(activity, CALENDAR)
+            months = await self.rollups.month_documents(activity)
             firsts = [str(doc["d"]) for doc in months]
         else:
             firsts = await self._months(activity)
@@ -266,7 +266,7 @@ class Analytics:
         if interval == MONTH:
             lower = None if start == FIRST_DAY else period_start(start, MONTH)
             page = PERIODS_PER_PAGE[MONTH] + 1
-            month_docs = await self.rollups.month_documents(activity, SERIES, lower, page)
+            month_docs = await self.rollups.month_documents(activity, lower, page)
             months = [str(doc["d"]) for doc in month_docs]
         else:
             months = await self._months(activity)
@@ -285,7 +285,7 @@ class Analytics:
         if interval == MONTH:
             docs = await self._with_months(activity, month_docs, wanted)
         else:
-            docs = await self.rollups.calendar(activity, wanted, SERIES)
+            docs = await self.rollups.calendar(activity, wanted)
         by_id = {doc["_id"]: doc for doc in docs}
         by_period = {
             period: [by_id[i] for i in self.rollups.ids(activity, part) if i in by_id]
