@@ -76,7 +76,10 @@ def learner_sets(docs: Iterable[Document]) -> dict[str, set[str]]:
     found: dict[str, set[str]] = defaultdict(set)
     for doc in docs:
         for verb, learners in doc.get("u", {}).items():
-            found[value_of(verb)].update(who for who, n in learners.items() if n > 0)
+            if learners and min(learners.values()) > 0:  # the usual case: no voided learner
+                found[value_of(verb)].update(learners)  # (C loops, not a Python one per name)
+            else:
+                found[value_of(verb)].update([who for who, n in learners.items() if n > 0])
     return found
 
 

@@ -279,7 +279,10 @@ class Analytics:
             if end >= until:
                 break
             following = next_period(end, interval)
-            periods[end] = pieces(max(end, since), min(following, until))
+            whole = since <= end and following <= until  # its own document (most periods)
+            periods[end] = (
+                [(interval, end)] if whole else pieces(max(end, since), min(following, until))
+            )
             end = following
         wanted = [p for part in periods.values() for p in part]
         if interval == MONTH:
