@@ -247,7 +247,7 @@ class RollupStore:
         """Every learner the activity's month documents name (`u`, zero counts included):
         each learner with an entry for the activity in a bucket."""
         found: set[str] = set()
-        async for doc in self.periods.find({"a": activity, "k": KINDS[MONTH]}, {"u": 1}):
+        async for doc in self.periods.find({"a": activity, "k": KINDS[MONTH]}, WHOLE):
             for learners in doc.get("u", {}).values():
                 found.update(learners)
         return sorted(value_of(name) for name in found)
