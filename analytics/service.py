@@ -47,6 +47,12 @@ class People(Protocol):
     columns: tuple[str, ...]
     """The attributes a slice may group by."""
 
+    async def generation(self) -> int:
+        """The table of people in force, read again first when it has aged: a number that
+        changes whenever the rows the attributes come from may have. A slice is kept in
+        memory under the generation it was asked in."""
+        ...
+
     async def attribute(self, actors: Sequence[Document], column: str) -> list[str | None]:
         """Each actor's person's `column` (None: no person, or no value)."""
         ...
@@ -54,6 +60,9 @@ class People(Protocol):
 
 class NoPeople:
     columns: tuple[str, ...] = ()
+
+    async def generation(self) -> int:
+        return 0
 
     async def attribute(self, actors: Sequence[Document], column: str) -> list[str | None]:
         return [None] * len(actors)
@@ -167,7 +176,17 @@ class Analytics:
         self, activity: str, column: str, since: str, until: str, bounded: bool
     ) -> Document:
         """The summary's learner figures per value of an HRIS column (learners resolved to
-        people through the identity import; those who resolve to none group under null)."""
+        people through the identity import; those who resolve to none group under null).
+        Kept in memory under the rollups' version and the people's generation (an answer
+        computed with a newer table than its key's is only asked for by requests that began
+        before that table was read)."""
+        key = ("groups", activity, column, since, until, await self.people.generation())
+        found: Document = await self._memoised(
+            key, lambda: self._groups(activity, column, since, until)
+        )
+        return found
+
+    async def _groups(self, activity: str, column: str, since: str, until: str) -> Document:
         docs = await self._covering(activity, since, until)
         learners = sorted(set().union(*queries.learner_sets(docs).values()))
         who = await self._identifiers(activity, learners)
