@@ -185,10 +185,12 @@ def window_summary(docs: Sequence[Document]) -> Document:
 def groups(docs: Sequence[Document], value_of_learner: Mapping[str, str | None]) -> list[Document]:
     """The learner figures per HRIS value (learners keyed by their escaped names)."""
     sets, seconds, minutes = learner_sets(docs), completion_seconds(docs), attended_ms(docs)
-    values = sorted(set(value_of_learner.values()), key=lambda v: (v is None, v or ""))
+    members: dict[str | None, set[str]] = defaultdict(set)  # one pass, not one per value
+    for who, value in value_of_learner.items():
+        members[value].add(who)
     found = []
-    for value in values:
-        mine = {who for who, v in value_of_learner.items() if v == value}
+    for value in sorted(members, key=lambda v: (v is None, v or "")):
+        mine = members[value]
         found.append(
             {
                 "value": value,
