@@ -76,7 +76,10 @@ def learner_sets(docs: Iterable[Document]) -> dict[str, set[str]]:
     found: dict[str, set[str]] = defaultdict(set)
     for doc in docs:
         for verb, learners in doc.get("u", {}).items():
-            found[value_of(verb)].update(who for who, n in learners.items() if n > 0)
+            if learners and min(learners.values()) > 0:  # the usual case: no voided learner
+                found[value_of(verb)].update(learners)  # (C loops, not a Python one per name)
+            else:
+                found[value_of(verb)].update([who for who, n in learners.items() if n > 0])
     return found
 
 
@@ -182,10 +185,12 @@ def window_summary(docs: Sequence[Document]) -> Document:
 def groups(docs: Sequence[Document], value_of_learner: Mapping[str, str | None]) -> list[Document]:
     """The learner figures per HRIS value (learners keyed by their escaped names)."""
     sets, seconds, minutes = learner_sets(docs), completion_seconds(docs), attended_ms(docs)
-    values = sorted(set(value_of_learner.values()), key=lambda v: (v is None, v or ""))
+    members: dict[str | None, set[str]] = defaultdict(set)  # one pass, not one per value
+    for who, value in value_of_learner.items():
+        members[value].add(who)
     found = []
-    for value in values:
-        mine = {who for who, v in value_of_learner.items() if v == value}
+    for value in sorted(members, key=lambda v: (v is None, v or "")):
+        mine = members[value]
         found.append(
             {
                 "value": value,

@@ -59,10 +59,12 @@ KNOWN = 300_000
 """Rollup document ids this process has seen stored, to skip inserting them again (about
 100 bytes each); past this many the memory starts over (a skipped insert is only a saving)."""
 Document = dict[str, Any]
-CALENDAR = {"d": 1, "c": 1, "s": 1, "m": 1, "u": 1, "p": 1, "t": 1}
-"""What an answer reads of a day, week or month document (not its bookkeeping)."""
-SERIES = {"d": 1, "c": 1, "s": 1, "m": 1, "u": 1}
-"""What a time series point reads (no attended time per learner, no completions)."""
+WHOLE = None
+"""Reads that want most of a document take all of it, with no projection: SecantusDB
+deep-copies every value a projection keeps (an inclusion copies the kept fields, an
+exclusion the whole document, in Python), so a projection that keeps the learner maps
+costs more than shipping the few fields it would leave out (docs/operations.md). A
+projection is kept where it leaves out the bulk (`u`, `x`)."""
 
 
 class RollupStore:
@@ -102,7 +104,7 @@ class RollupStore:
         before: dict[str, Document] = {}
         for start in range(0, len(ids), LOOKUP):
             chunk = {"_id": {"$in": ids[start : start + LOOKUP]}}
-            async for doc in self.learners.find(chunk, {"x": 1, "upto": 1}):
+            async for doc in self.learners.find(chunk, WHOLE):
                 mine = wanted[doc["_id"]]
                 for activity, found in buckets.entries_of(doc):
                     if activity in mine:
@@ -245,7 +247,7 @@ class RollupStore:
         """Every learner the activity's month documents name (`u`, zero counts included):
         each learner with an entry for the activity in a bucket."""
         found: set[str] = set()
-        async for doc in self.periods.find({"a": activity, "k": KINDS[MONTH]}, {"u": 1}):
+        async for doc in self.periods.find({"a": activity, "k": KINDS[MONTH]}, WHOLE):
             for learners in doc.get("u", {}).values():
                 found.update(learners)
         return sorted(value_of(name) for name in found)
@@ -294,15 +296,15 @@ class RollupStore:
         return await self.days.find_one(match, {"_id": 1}) is not None
 
     async def month_documents(
-        self, activity: str, fields: Document, since: str | None = None, limit: int = 0
+        self, activity: str, since: str | None = None, limit: int = 0
     ) -> list[Document]:
         """The activity's month documents from the month of `since` on (all of them
-        without), with `fields`, in order; the first `limit` of them when given (SecantusDB
-        still reads every match: the limit saves their transfer)."""
+        without), whole, in order; the first `limit` of them when given (SecantusDB still
+        reads every match: the limit saves their transfer)."""
         match: Document = {"a": activity, "k": KINDS[MONTH]}
         if since is not None:
             match["d"] = {"$gte": since}
-        cursor = self.periods.find(match, {**fields, "d": 1})
+        cursor = self.periods.find(match, WHOLE)
         if limit:
             cursor = cursor.sort("d", 1).limit(limit)
         docs = [doc async for doc in cursor]
@@ -312,11 +314,9 @@ class RollupStore:
     def ids(activity: str, pieces: Iterable[tuple[str, str]]) -> list[str]:
         return [period_id(activity, interval, start) for interval, start in pieces]
 
-    async def calendar(
-        self, activity: str, pieces: list[tuple[str, str]], fields: Document = CALENDAR
-    ) -> list[Document]:
+    async def calendar(self, activity: str, pieces: list[tuple[str, str]]) -> list[Document]:
         """The day, week and month documents of `pieces` ((interval, start) pairs) that
-        exist, with `fields`: one read per collection, a range of the index when the pieces
+        exist, whole: one read per collection, a range of the index when the pieces
         are of one interval and fill most of their span (a day series, a run of weeks or
         months: SecantusDB's `$in` costs more per value than a range does per document),
         point reads by `_id` otherwise (a window's edge days, far apart)."""
@@ -332,10 +332,10 @@ class RollupStore:
                 if interval != DAY:
                     match["k"] = KINDS[interval]
                 wanted = set(starts)
-                found += [doc async for doc in collection.find(match, fields) if doc["d"] in wanted]
+                found += [doc async for doc in collection.find(match, WHOLE) if doc["d"] in wanted]
             else:
                 ids = self.ids(activity, [(kind, start) for start, kind in mine])
-                found += [doc async for doc in collection.find({"_id": {"$in": ids}}, fields)]
+                found += [doc async for doc in collection.find({"_id": {"$in": ids}}, WHOLE)]
         return found
 
     async def identifiers(self, activity: str, learners: list[str]) -> dict[str, Document]:
@@ -369,7 +369,7 @@ class RollupStore:
         query = {"_id": {"$in": buckets.learner_buckets(learner)}}
         found = [
             {"a": activity, "v": entry.get("v", {})}
-            async for doc in self.learners.find(query, {"x": 1})
+            async for doc in self.learners.find(query, WHOLE)
             for activity, entry in buckets.entries_of(doc)
             if (after is None or activity > after) and _counted(entry)
         ]

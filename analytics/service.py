@@ -22,7 +22,7 @@ from analytics.memo import Memo, Version
 from analytics.pacing import FLAT_OUT, Pacing
 from analytics.params import FIRST_DAY, PAST_LAST_DAY
 from analytics.periods import MONTH, next_period, period_start, pieces
-from analytics.rollups import CALENDAR, SERIES, RollupStore
+from analytics.rollups import RollupStore
 from analytics.source import StatementSource
 from analytics.vocabulary_store import VocabularyRegistry
 from statements.vocabulary import Vocabulary
@@ -47,6 +47,12 @@ class People(Protocol):
     columns: tuple[str, ...]
     """The attributes a slice may group by."""
 
+    async def generation(self) -> int:
+        """The table of people in force, read again first when it has aged: a number that
+        changes whenever the rows the attributes come from may have. A slice is kept in
+        memory under the generation it was asked in."""
+        ...
+
     async def attribute(self, actors: Sequence[Document], column: str) -> list[str | None]:
         """Each actor's person's `column` (None: no person, or no value)."""
         ...
@@ -54,6 +60,9 @@ class People(Protocol):
 
 class NoPeople:
     columns: tuple[str, ...] = ()
+
+    async def generation(self) -> int:
+        return 0
 
     async def attribute(self, actors: Sequence[Document], column: str) -> list[str | None]:
         return [None] * len(actors)
@@ -167,7 +176,17 @@ class Analytics:
         self, activity: str, column: str, since: str, until: str, bounded: bool
     ) -> Document:
         """The summary's learner figures per value of an HRIS column (learners resolved to
-        people through the identity import; those who resolve to none group under null)."""
+        people through the identity import; those who resolve to none group under null).
+        Kept in memory under the rollups' version and the people's generation (an answer
+        computed with a newer table than its key's is only asked for by requests that began
+        before that table was read)."""
+        key = ("groups", activity, column, since, until, await self.people.generation())
+        found: Document = await self._memoised(
+            key, lambda: self._groups(activity, column, since, until)
+        )
+        return found
+
+    async def _groups(self, activity: str, column: str, since: str, until: str) -> Document:
         docs = await self._covering(activity, since, until)
         learners = sorted(set().union(*queries.learner_sets(docs).values()))
         who = await self._identifiers(activity, learners)
@@ -192,7 +211,7 @@ class Analytics:
         all_time = since == FIRST_DAY and until == PAST_LAST_DAY
         months: list[Document] = []
         if all_time:
-            months = await self.rollups.month_documents(activity, CALENDAR)
+            months = await self.rollups.month_documents(activity)
             firsts = [str(doc["d"]) for doc in months]
         else:
             firsts = await self._months(activity)
@@ -266,7 +285,7 @@ class Analytics:
         if interval == MONTH:
             lower = None if start == FIRST_DAY else period_start(start, MONTH)
             page = PERIODS_PER_PAGE[MONTH] + 1
-            month_docs = await self.rollups.month_documents(activity, SERIES, lower, page)
+            month_docs = await self.rollups.month_documents(activity, lower, page)
             months = [str(doc["d"]) for doc in month_docs]
         else:
             months = await self._months(activity)
@@ -279,13 +298,16 @@ class Analytics:
             if end >= until:
                 break
             following = next_period(end, interval)
-            periods[end] = pieces(max(end, since), min(following, until))
+            whole = since <= end and following <= until  # its own document (most periods)
+            periods[end] = (
+                [(interval, end)] if whole else pieces(max(end, since), min(following, until))
+            )
             end = following
         wanted = [p for part in periods.values() for p in part]
         if interval == MONTH:
             docs = await self._with_months(activity, month_docs, wanted)
         else:
-            docs = await self.rollups.calendar(activity, wanted, SERIES)
+            docs = await self.rollups.calendar(activity, wanted)
         by_id = {doc["_id"]: doc for doc in docs}
         by_period = {
             period: [by_id[i] for i in self.rollups.ids(activity, part) if i in by_id]

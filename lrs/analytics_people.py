@@ -46,6 +46,8 @@ class IdentityPeople:
         self.clock = clock
         self._holders: Mapping[str, Person] | None = None
         self._read_at = 0.0
+        self._generation = 0
+        """How many times the table was read (`analytics.service.People.generation`)."""
         self._people: dict[bytes, Person | None] = {}
         """Each actor met, resolved against the current table (dropped with it)."""
         self._reading: asyncio.Task[None] | None = None
@@ -55,6 +57,10 @@ class IdentityPeople:
         field = COLUMNS[column]
         people = await self._resolved(actors)
         return [None if person is None else getattr(person, field) for person in people]
+
+    async def generation(self) -> int:
+        await self._table()
+        return self._generation
 
     async def _resolved(self, actors: Sequence[dict[str, Any]]) -> list[Person | None]:
         holders = await self._table()
@@ -81,6 +87,7 @@ class IdentityPeople:
         read_at = self.clock()
         holders = await self.store.holders()
         self._holders, self._read_at, self._people = holders, read_at, {}
+        self._generation += 1
         return holders
 
     async def _read_again(self) -> None:

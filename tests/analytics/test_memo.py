@@ -1,12 +1,17 @@
 """Answers kept per version of the rollups: reused while nothing is written, never after."""
 
+import time
+
 from analytics.memo import Memo
+from lrs.analytics_people import CACHE_SECONDS
 from tests.analytics.conftest import COURSE
 
 SUMMARY = "/analytics/activities/summary"
 SERIES = "/analytics/activities/timeseries"
 LEARNER = "/analytics/learners/activities"
+GROUPS = "/analytics/activities/groups"
 ADA = '{"mbox": "mailto:ada@example.com"}'
+SALES = "employee_id,email,department\nE1,ada@example.com,Sales\n"
 
 
 async def post(client, statements):
@@ -170,3 +175,25 @@ async def test_a_rebuild_writes_a_new_version(client, services, learner_statemen
     await consumer.step()  # the rollups cleared, the cursor back at the first statement
 
     assert (await consumer.version())[1] != version
+
+
+async def test_a_repeated_slice_is_kept_until_the_people_table_is_read_again(
+    client, analyst, services, learner_statement
+):
+    await services.identities.import_people(SALES, "csv")
+    await post(client, [learner_statement("ada", "completed")])
+    await services.analytics.catch_up()
+    query = {"activity": COURSE, "group_by": "department"}
+    first = (await analyst.get(GROUPS, params=query)).json()
+    # the rollups change behind the service's back (no version written): kept
+    await services.analytics.rollups.periods.delete_many({})
+    await services.analytics.rollups.days.delete_many({})
+    assert (await analyst.get(GROUPS, params=query)).json() == first
+
+    await services.identities.import_people(SALES.replace("Sales", "Ops"), "csv")
+    people = services.analytics.people
+    people.clock = lambda: time.monotonic() + 2 * CACHE_SECONDS  # the table has aged
+    again = (await analyst.get(GROUPS, params=query)).json()
+
+    assert [g["value"] for g in first["groups"]] == ["Sales"]
+    assert again["groups"] == []  # recomputed: from the documents as they now are

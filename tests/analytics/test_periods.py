@@ -4,7 +4,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from analytics.periods import DAY, MONTH, WEEK, next_period, periods_of, pieces
+from analytics.periods import DAY, MONTH, WEEK, next_period, period_start, periods_of, pieces
 
 
 def days_of(covering):
@@ -65,3 +65,12 @@ def test_a_day_counts_in_its_day_its_monday_week_and_its_month():
         (WEEK, "2025-03-03"),
         (MONTH, "2025-03-01"),
     ]
+
+
+@pytest.mark.parametrize("interval", [DAY, WEEK, MONTH])
+def test_a_whole_period_is_its_own_single_piece(interval):
+    """What a series page relies on to skip `pieces` for the periods inside its window."""
+    first = date(2023, 12, 1)
+    for offset in range(0, 800, 3):
+        start = period_start((first + timedelta(days=offset)).isoformat(), interval)
+        assert pieces(start, next_period(start, interval)) == [(interval, start)]
