@@ -134,9 +134,11 @@ async def walk(
 
 
 @contextlib.contextmanager
-def lrs_on(tree: Path, keep: Path | None, cache_size: str) -> Iterator[Running]:
-    """The tree's LRS on the database kept in `keep` (made there on the first run), or on a
-    new one in a temporary directory."""
+def lrs_on(
+    tree: Path, keep: Path | None, cache_size: str, settings: dict[str, str] | None = None
+) -> Iterator[Running]:
+    """The tree's LRS (with `settings`) on the database kept in `keep` (made there on the
+    first run), or on a new one in a temporary directory."""
     with contextlib.ExitStack() as stack:
         if keep is None:
             keep = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="lrs-bench-")))
@@ -150,7 +152,7 @@ def lrs_on(tree: Path, keep: Path | None, cache_size: str) -> Iterator[Running]:
         with database:
             db_pid = pid_of(database)
             assert db_pid is not None
-            with running_lrs(tree, database.uri, keep, {}) as (process, base_url):
+            with running_lrs(tree, database.uri, keep, settings or {}) as (process, base_url):
                 yield Running(database.uri, base_url, process.pid, db_pid, keep)
 
 
