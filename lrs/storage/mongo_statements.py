@@ -74,7 +74,6 @@ GROUP_WINDOW = 0.002
 """The longest a group write waits, while another is being written, for single-statement
 requests ready to run up to their submit (`GroupCommit`)."""
 NEWEST_REFRESH_SECONDS = 1.0
-WINDOW_PROJECTION = {"seq": 1, "raw": 1, "att": 1, "voided": 1}
 SCAN_BATCH = 2000
 """Documents per batch of a scan's cursor. The server's default batch (16 MiB, about 15,500
 statements) is read only when the reader has used up the one before, so the database idled
@@ -409,9 +408,7 @@ class MongoStatementStore:
     # -- queries ----------------------------------------------------------------------------
 
     async def get_statement(self, statement_id: str, *, voided: bool) -> StoredStatement | None:
-        doc = await self.statements.find_one(
-            {"_id": statement_id}, {"seq": 1, "raw": 1, "att": 1, "voided": 1}
-        )
+        doc = await self.statements.find_one({"_id": statement_id})  # whole: see `_window_of`
         if doc is None or bool(doc.get("voided")) != voided:
             return None
         return _stored(doc)
@@ -439,7 +436,7 @@ class MongoStatementStore:
         docs: list[dict[str, Any]] = []
         while (window := plan.next_window()) is not None:
             wanted = plan.want - plan.found
-            batch = await self._window(first, window, query.ascending, wanted, bool(others))
+            batch = await self._window(first, window, query.ascending, wanted)
             live = [d for d in batch if not d.get("voided") and _has_all(d.get("keys", ()), others)]
             stopped_at = batch[-1]["seq"] if len(batch) == wanted else None
             if stopped_at is not None and len(live) < wanted:
@@ -509,27 +506,26 @@ class MongoStatementStore:
         window: tuple[int, int],
         ascending: bool,
         limit: int,
-        with_keys: bool,
     ) -> list[dict[str, Any]]:
         """The first `limit` statements of the window carrying any of `alternatives`: one
         read per key (a `$in` beside the `seq` range is not served by SecantusDB's index),
         merged in order."""
-        reads = [self._window_of(k, window, ascending, limit, with_keys) for k in alternatives]
+        reads = [self._window_of(k, window, ascending, limit) for k in alternatives]
         if len(reads) == 1:
             return await reads[0]
         found = {doc["_id"]: doc for batch in await asyncio.gather(*reads) for doc in batch}
         return sorted(found.values(), key=lambda d: int(d["seq"]), reverse=not ascending)[:limit]
 
     async def _window_of(
-        self, key: str, window: tuple[int, int], ascending: bool, limit: int, with_keys: bool
+        self, key: str, window: tuple[int, int], ascending: bool, limit: int
     ) -> list[dict[str, Any]]:
+        """Whole documents, as `scan_statements` reads them: SecantusDB projects in Python,
+        deep-copying every value a projection keeps, which costs it more than sending the
+        fields a page does not need."""
         # Only indexed fields in the filter and no hint: on SecantusDB either costs a scan
         # (an unindexed predicate) or ~40 ms (a hint). Voided statements are dropped after.
         cursor = (
-            self.statements.find(
-                {"keys": key, "seq": {"$gte": window[0], "$lt": window[1]}},
-                {**WINDOW_PROJECTION, "keys": 1} if with_keys else WINDOW_PROJECTION,
-            )
+            self.statements.find({"keys": key, "seq": {"$gte": window[0], "$lt": window[1]}})
             .sort("seq", 1 if ascending else -1)
             .limit(limit)
         )
