@@ -29,6 +29,12 @@ Every document carries `upto`: the end of the last sequence range applied to it.
 upsert), so applying the same range twice, after a crash or by a second consumer, changes
 nothing the second time. Verb IRIs, learners and scores become field names escaped (see
 `contribution.field_name`); user data is never an operator.
+
+A read that wants most of a document takes all of it, with no projection: SecantusDB
+deep-copies in Python every value a projection keeps (an exclusion copies the whole
+document), so a projection that keeps the learner maps costs more than shipping the few
+fields it would leave out (docs/operations.md). A projection is kept only where it leaves
+the bulk (`u`, `x`) out.
 """
 
 from __future__ import annotations
@@ -59,12 +65,6 @@ KNOWN = 300_000
 """Rollup document ids this process has seen stored, to skip inserting them again (about
 100 bytes each); past this many the memory starts over (a skipped insert is only a saving)."""
 Document = dict[str, Any]
-WHOLE = None
-"""Reads that want most of a document take all of it, with no projection: SecantusDB
-deep-copies every value a projection keeps (an inclusion copies the kept fields, an
-exclusion the whole document, in Python), so a projection that keeps the learner maps
-costs more than shipping the few fields it would leave out (docs/operations.md). A
-projection is kept where it leaves out the bulk (`u`, `x`)."""
 
 
 class RollupStore:
@@ -104,7 +104,7 @@ class RollupStore:
         before: dict[str, Document] = {}
         for start in range(0, len(ids), LOOKUP):
             chunk = {"_id": {"$in": ids[start : start + LOOKUP]}}
-            async for doc in self.learners.find(chunk, WHOLE):
+            async for doc in self.learners.find(chunk):
                 mine = wanted[doc["_id"]]
                 for activity, found in buckets.entries_of(doc):
                     if activity in mine:
@@ -247,7 +247,7 @@ class RollupStore:
         """Every learner the activity's month documents name (`u`, zero counts included):
         each learner with an entry for the activity in a bucket."""
         found: set[str] = set()
-        async for doc in self.periods.find({"a": activity, "k": KINDS[MONTH]}, WHOLE):
+        async for doc in self.periods.find({"a": activity, "k": KINDS[MONTH]}):
             for learners in doc.get("u", {}).values():
                 found.update(learners)
         return sorted(value_of(name) for name in found)
@@ -304,7 +304,7 @@ class RollupStore:
         match: Document = {"a": activity, "k": KINDS[MONTH]}
         if since is not None:
             match["d"] = {"$gte": since}
-        cursor = self.periods.find(match, WHOLE)
+        cursor = self.periods.find(match)
         if limit:
             cursor = cursor.sort("d", 1).limit(limit)
         docs = [doc async for doc in cursor]
@@ -332,10 +332,10 @@ class RollupStore:
                 if interval != DAY:
                     match["k"] = KINDS[interval]
                 wanted = set(starts)
-                found += [doc async for doc in collection.find(match, WHOLE) if doc["d"] in wanted]
+                found += [doc async for doc in collection.find(match) if doc["d"] in wanted]
             else:
                 ids = self.ids(activity, [(kind, start) for start, kind in mine])
-                found += [doc async for doc in collection.find({"_id": {"$in": ids}}, WHOLE)]
+                found += [doc async for doc in collection.find({"_id": {"$in": ids}})]
         return found
 
     async def identifiers(self, activity: str, learners: list[str]) -> dict[str, Document]:
@@ -369,7 +369,7 @@ class RollupStore:
         query = {"_id": {"$in": buckets.learner_buckets(learner)}}
         found = [
             {"a": activity, "v": entry.get("v", {})}
-            async for doc in self.learners.find(query, WHOLE)
+            async for doc in self.learners.find(query)
             for activity, entry in buckets.entries_of(doc)
             if (after is None or activity > after) and _counted(entry)
         ]

@@ -172,9 +172,7 @@ class Analytics:
         docs = await self._covering(activity, since, until)
         return {"activity": activity, **queries.window_summary(docs), "complete": True}
 
-    async def groups(
-        self, activity: str, column: str, since: str, until: str, bounded: bool
-    ) -> Document:
+    async def groups(self, activity: str, column: str, since: str, until: str) -> Document:
         """The summary's learner figures per value of an HRIS column (learners resolved to
         people through the identity import; those who resolve to none group under null).
         Kept in memory under the rollups' version and the people's generation (an answer

@@ -67,8 +67,8 @@ async def activity_groups(request: Request) -> Response:
     query = request.query_params
     activity = params.activity(query.get("activity"))
     column = params.group_by(query.get("group_by"), analytics.people.columns)
-    since, until, bounded = params.window(query.get("since"), query.get("until"))
-    answer = await analytics.groups(activity, column, since, until, bounded)
+    since, until, _ = params.window(query.get("since"), query.get("until"))
+    answer = await analytics.groups(activity, column, since, until)
     return XAPIResponse({**answer, **_window(query), **meta})
 
 
