@@ -1,5 +1,8 @@
 """The statement store's side of `analytics.source.StatementSource`: reads of the
-`statements` collection's layout stay in `lrs/storage`, its owner's package."""
+`statements` collection's layout stay in `lrs/storage`, its owner's package.
+
+Statements are read whole: a projection keeping `raw` and the voiding fields cost
+SecantusDB more per statement than shipping `keys` too (docs/operations.md)."""
 
 from __future__ import annotations
 
@@ -20,7 +23,6 @@ from lrs.storage.sequence_scan import scan
 from statements.errors import BadRequest
 from statements.vocabulary import Vocabulary, parse_vocabulary
 
-PROJECTION = {"seq": 1, "raw": 1, "canon": 1, "ref": 1, "voiding": 1, "voided": 1}
 OBJECT = keys.FILTER_PREFIXES["activities"]
 
 
@@ -33,9 +35,7 @@ class MongoAnalyticsSource:
         call, not the whole backlog up to the horizon (which the embedded database reads
         before it applies a limit)."""
         found: list[dict[str, Any]] = []
-        async for part in scan(
-            self.statements, keys.ALL, low - 1, high - 1, PROJECTION, page=limit
-        ):
+        async for part in scan(self.statements, keys.ALL, low - 1, high - 1, page=limit):
             found += part.docs
             if len(found) >= limit:
                 break
@@ -44,10 +44,7 @@ class MongoAnalyticsSource:
     async def by_ids(self, ids: Sequence[str]) -> list[SourceStatement]:
         found = []
         for chunk in batches(list(ids), LOOKUP_BATCH):
-            found += [
-                _source(d)
-                async for d in self.statements.find({"_id": {"$in": list(chunk)}}, PROJECTION)
-            ]
+            found += [_source(d) async for d in self.statements.find({"_id": {"$in": list(chunk)}})]
         return found
 
     async def first_voiders(self, ids: Sequence[str]) -> dict[str, int]:
@@ -62,7 +59,7 @@ class MongoAnalyticsSource:
 
     async def of_activity(self, activity: str, below: int) -> list[SourceStatement]:
         match = {"keys": OBJECT + activity, "seq": {"$lt": below}}
-        found = [_source(doc) async for doc in self.statements.find(match, PROJECTION)]
+        found = [_source(doc) async for doc in self.statements.find(match)]
         return [s for s in found if _object_id(s.statement) == activity]
 
     async def activities_of(self, ids: Sequence[str]) -> list[str]:

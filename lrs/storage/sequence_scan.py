@@ -47,14 +47,18 @@ async def scan(
     key: str | Sequence[str],
     after: int,
     through: int,
-    projection: Mapping[str, Any],
+    projection: Mapping[str, Any] | None = None,
     *,
     page: int = PAGE,
     first_span: int = FIRST_SPAN,
 ) -> AsyncIterator[Slice]:
     """The statements carrying `key` (or any of several keys) with `after < seq <= through`,
     slice by slice (empty slices included, so a checkpointing consumer can record its
-    progress). A statement carrying two of the keys comes once."""
+    progress). A statement carrying two of the keys comes once.
+
+    Without a `projection` the documents come whole: on SecantusDB a projection that keeps
+    most of a document costs more than the fields it leaves out (docs/operations.md), so
+    only a reader that wants a small part of each statement should pass one."""
     keys = [key] if isinstance(key, str) else list(dict.fromkeys(key))
     low, span = after, first_span
     while low < through:
@@ -72,7 +76,7 @@ async def _read_slice(
     keys: Sequence[str],
     low: int,
     top: int,
-    projection: Mapping[str, Any],
+    projection: Mapping[str, Any] | None,
     page: int,
 ) -> tuple[list[dict[str, Any]], int | None]:
     """The documents of `(low, top]` under the keys, in `seq` order, and where the slice is
@@ -83,7 +87,8 @@ async def _read_slice(
 
     async def one(key: str) -> list[dict[str, Any]]:
         query = {"keys": key, "seq": {"$gt": low, "$lte": top}}
-        cursor = statements.find(query, {**projection, "seq": 1}).sort("seq", 1).limit(page)
+        shape = None if projection is None else {**projection, "seq": 1}
+        cursor = statements.find(query, shape).sort("seq", 1).limit(page)
         return await cursor.to_list()
 
     found = await asyncio.gather(*(one(key) for key in keys))

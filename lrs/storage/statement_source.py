@@ -7,6 +7,10 @@ the `keys` (`*` for every statement, `v:<verb>` per verb) of the `(keys, seq)` i
 verbs' (discovery polls the newest range of the verbs forwarders want), are read through
 `sequence_scan`, the one slice-by-slice scan, on the `(keys, seq)` index: ingest pays
 nothing for forwarding but these reads.
+
+Statements are read whole, with no projection: forwarding keeps most of each document
+(`raw`, `keys`), and on SecantusDB a projection deep-copies what it keeps, which cost more
+database CPU per statement than the few fields it left out (docs/operations.md).
 """
 
 from __future__ import annotations
@@ -21,16 +25,6 @@ from lrs.storage.sequence import first_seq_of_ms, ms_of
 from lrs.storage.sequence_scan import scan
 from lrs.storage.statement_keys import ALL, FILTER_PREFIXES
 
-PROJECTION = {
-    "_id": 1,
-    "seq": 1,
-    "raw": 1,
-    "ref": 1,
-    "voiding": 1,
-    "voided": 1,
-    "keys": 1,
-    "canon.verb": 1,
-}
 VERB = FILTER_PREFIXES["verbs"]
 
 
@@ -65,14 +59,14 @@ class MongoStatementSource:
         wanted = [VERB + verb for verb in sorted(verbs)]
         if not wanted:
             return
-        async for found in scan(self.statements, wanted, after, through, PROJECTION, page=page):
+        async for found in scan(self.statements, wanted, after, through, page=page):
             yield Slice([record(doc) for doc in found.docs], found.through)
 
     async def scan(
         self, after: int, through: int, *, verb: str | None = None, page: int = 500
     ) -> AsyncIterator[list[StoredStatement]]:
         key = ALL if verb is None else VERB + verb
-        async for found in scan(self.statements, key, after, through, PROJECTION, page=page):
+        async for found in scan(self.statements, key, after, through, page=page):
             if found.docs:
                 yield [record(doc) for doc in found.docs]
 
@@ -80,5 +74,5 @@ class MongoStatementSource:
         return {i: found for i, found in (await self.stored(ids)).items() if not found.voided}
 
     async def stored(self, ids: Sequence[str]) -> dict[str, StoredStatement]:
-        cursor = self.statements.find({"_id": {"$in": list(ids)}}, PROJECTION)
+        cursor = self.statements.find({"_id": {"$in": list(ids)}})
         return {doc["_id"]: record(doc) async for doc in cursor}

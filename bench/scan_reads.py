@@ -1,0 +1,134 @@
+"""What the sequence-scan readers cost the database per statement, projected and whole.
+
+    .venv/bin/python bench/scan_reads.py [--statements 100000] [--rounds 3]
+        [--cache-size 2G] [--out bench/results/scan_reads.json]
+
+The rollup consumer (`lrs.storage.analytics_source`) and forwarding's discovery and
+reconciliation (`lrs.storage.statement_source`) read stored statements in `seq` order
+through `lrs.storage.sequence_scan.scan`. This bench starts its own embedded database,
+stores `--statements` statements as the write path builds them (`export.seed`), then
+alternates, `--rounds` times, four scans over the whole store:
+
+- `consumer, projected`: every statement (the `*` key) with the projection the consumer
+  passed before it read whole documents (`CONSUMER_PROJECTION`);
+- `consumer, whole`: the same without a projection, as it reads now;
+- `forwarding, projected` / `forwarding, whole`: one verb's key (completed), with and without
+  the projection forwarding passed before (`FORWARDING_PROJECTION`).
+
+Each row gives the database's CPU per statement (from /proc, the daemon's process tree),
+this process's CPU per statement (decoding), and the wall time; the median over rounds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from common import cpu_seconds
+from export import DATABASE, seed
+from pymongo import AsyncMongoClient
+
+from lrs.storage import statement_keys as keys
+from lrs.storage.embedded import EmbeddedDatabase, pid_of
+from lrs.storage.sequence_scan import scan
+
+CONSUMER_PROJECTION = {"seq": 1, "raw": 1, "canon": 1, "ref": 1, "voiding": 1, "voided": 1}
+FORWARDING_PROJECTION = {
+    "_id": 1,
+    "seq": 1,
+    "raw": 1,
+    "ref": 1,
+    "voiding": 1,
+    "voided": 1,
+    "keys": 1,
+    "canon.verb": 1,
+}
+COMPLETED = keys.FILTER_PREFIXES["verbs"] + "http://adlnet.gov/expapi/verbs/completed"
+SHAPES: dict[str, tuple[str, Mapping[str, Any] | None]] = {
+    "consumer, projected": (keys.ALL, CONSUMER_PROJECTION),
+    "consumer, whole": (keys.ALL, None),
+    "forwarding, projected": (COMPLETED, FORWARDING_PROJECTION),
+    "forwarding, whole": (COMPLETED, None),
+}
+
+
+async def scan_all(db: Any, key: str, projection: Mapping[str, Any] | None) -> int:
+    rows = 0
+    async for found in scan(db["statements"], key, 0, 2**63 - 1, projection):
+        rows += len(found.docs)
+    return rows
+
+
+async def measure(args: argparse.Namespace, uri: str, pid: int) -> dict[str, Any]:
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(uri)
+    try:
+        db = client[DATABASE]
+        seeded = await seed(db, args.statements)
+        samples: dict[str, list[dict[str, float]]] = {name: [] for name in SHAPES}
+        for _ in range(args.rounds):
+            for name, (key, projection) in SHAPES.items():
+                db_before, me_before = cpu_seconds(pid), time.process_time()
+                started = time.perf_counter()
+                rows = await scan_all(db, key, projection)
+                wall = time.perf_counter() - started
+                samples[name].append(
+                    {
+                        "rows": rows,
+                        "db_ms_per_statement": 1000 * (cpu_seconds(pid) - db_before) / rows,
+                        "client_ms_per_statement": 1000 * (time.process_time() - me_before) / rows,
+                        "wall_ms_per_statement": 1000 * wall / rows,
+                    }
+                )
+        return {
+            "statements": args.statements,
+            "seed_seconds": round(seeded, 1),
+            "rounds": args.rounds,
+            "median": {
+                name: {
+                    field: round(statistics.median(s[field] for s in rows), 4) for field in rows[0]
+                }
+                for name, rows in samples.items()
+            },
+            "all": samples,
+        }
+    finally:
+        await client.close()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--statements", type=int, default=100_000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--cache-size", default="2G", help="the embedded database's cache")
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="lrs-bench-scan-") as tmp:
+        work = Path(tmp)
+        database = EmbeddedDatabase(
+            str(work / "db"), cache_size=args.cache_size, log_path=work / "secantusd.log"
+        )
+        uri = database.start()
+        try:
+            pid = pid_of(database)
+            assert pid is not None, "the embedded database is not running"
+            result = asyncio.run(measure(args, uri, pid))
+        finally:
+            database.stop()
+    text = json.dumps(result, indent=2)
+    print(text)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
