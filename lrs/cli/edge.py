@@ -12,6 +12,10 @@ time. This protocol keeps uvicorn's parser and bounds the head instead:
   are uvicorn's own `timeout_keep_alive`; a request body is the app's business;
 - every answer from here has the xAPI error body and the `X-Experience-API-Version`
   header, like the app's own errors (lrs.errors).
+
+It also sends an answer's head and the start of its body in one write (`HeldHead`): uvicorn
+writes them apart, and each write to the socket is a system call and a TCP segment that
+the client wakes up for.
 """
 
 from __future__ import annotations
@@ -79,6 +83,8 @@ class EdgeProtocol(HttpToolsProtocol):
     def on_headers_complete(self) -> None:
         self._cancel_head_timer()
         super().on_headers_complete()
+        if self.cycle is not None and self.cycle.scope is self.scope:  # not an upgrade
+            self.cycle.transport = cast(asyncio.Transport, HeldHead(self.transport, self.cycle))
 
     def send_400_response(self, msg: str) -> None:
         """Every parse failure, ours or llhttp's, answered as an xAPI error."""
@@ -122,6 +128,48 @@ class EdgeProtocol(HttpToolsProtocol):
         )
         self.transport.write(b"".join(head) + body)
         self.transport.close()
+
+
+class HeldHead:
+    """The transport as one request's response cycle sees it: the response head is held back
+    and written together with the first body write (a Starlette answer sends its start and
+    its body without yielding in between), or at the loop's next turn at the latest (a HEAD
+    answer or a stream whose first chunk takes time), or before the connection closes.
+
+    Only a write made once the response has started is held: `100 Continue` goes out at
+    once. The cycle uses `write`, `close` and `is_closing`, nothing else.
+    """
+
+    __slots__ = ("_cycle", "_held", "_holding", "_transport")
+
+    def __init__(self, transport: asyncio.Transport, cycle: Any) -> None:
+        self._transport = transport
+        self._cycle = cycle
+        self._held: bytes | None = None
+        self._holding = True
+
+    def write(self, data: bytes) -> None:
+        if self._holding and self._cycle.response_started:
+            self._holding = False
+            self._held = data
+            asyncio.get_running_loop().call_soon(self.flush)
+            return
+        if self._held is not None:
+            data, self._held = self._held + data, None
+        self._transport.write(data)
+
+    def flush(self) -> None:
+        if self._held is not None:
+            held, self._held = self._held, None
+            if not self._transport.is_closing():
+                self._transport.write(held)
+
+    def close(self) -> None:
+        self.flush()
+        self._transport.close()
+
+    def is_closing(self) -> bool:
+        return self._transport.is_closing()
 
 
 def edge_protocol(version: str, head_timeout: float = HEAD_TIMEOUT) -> type[EdgeProtocol]:
