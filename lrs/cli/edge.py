@@ -154,9 +154,13 @@ class HeldHead:
             self._held = data
             asyncio.get_running_loop().call_soon(self.flush)
             return
-        if self._held is not None:
-            data, self._held = self._held + data, None
-        self._transport.write(data)
+        if self._held is None:
+            self._transport.write(data)
+            return
+        # one system call for both, without copying the body (uvloop writes the list with
+        # writev; asyncio's own transport joins it)
+        held, self._held = self._held, None
+        self._transport.writelines((held, data))
 
     def flush(self) -> None:
         if self._held is not None:

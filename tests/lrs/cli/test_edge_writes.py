@@ -74,6 +74,9 @@ class Transport:
     def write(self, data):
         self.writes.append(data)
 
+    def writelines(self, chunks):
+        self.writes.append(b"".join(chunks))
+
     def close(self):
         self.closed = True
 
