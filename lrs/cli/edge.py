@@ -13,9 +13,9 @@ time. This protocol keeps uvicorn's parser and bounds the head instead:
 - every answer from here has the xAPI error body and the `X-Experience-API-Version`
   header, like the app's own errors (lrs.errors).
 
-It also sends an answer's head and the start of its body in one write (`HeldHead`): uvicorn
-writes them apart, and each write to the socket is a system call and a TCP segment that
-the client wakes up for.
+It also sends an answer's head and its body in one write (`HeldHead`): uvicorn writes them
+apart, and each write to the socket is a system call and a TCP segment that the client
+wakes up for.
 """
 
 from __future__ import annotations
@@ -131,13 +131,14 @@ class EdgeProtocol(HttpToolsProtocol):
 
 
 class HeldHead:
-    """The transport as one request's response cycle sees it: the response head is held back
-    and written together with the first body write (a Starlette answer sends its start and
-    its body without yielding in between), or at the loop's next turn at the latest (a HEAD
-    answer or a stream whose first chunk takes time), or before the connection closes.
+    """The transport as one request's response cycle sees it: the head of an answer with a
+    `Content-Length` and a body is held back and written with the body's first write (a
+    Starlette `Response` sends its start and its body without yielding in between), or
+    before the connection closes.
 
-    Only a write made once the response has started is held: `100 Continue` goes out at
-    once. The cycle uses `write`, `close` and `is_closing`, nothing else.
+    Streamed (chunked) answers, HEAD answers and answers without a body are written as
+    uvicorn writes them: their body may come late or never. `100 Continue` goes out at once
+    (the response has not started). The cycle uses `write`, `close` and `is_closing`.
     """
 
     __slots__ = ("_cycle", "_held", "_holding", "_transport")
@@ -151,9 +152,14 @@ class HeldHead:
     def write(self, data: bytes) -> None:
         if self._holding and self._cycle.response_started:
             self._holding = False
-            self._held = data
-            asyncio.get_running_loop().call_soon(self.flush)
-            return
+            cycle = self._cycle
+            if (
+                cycle.expected_content_length > 0
+                and not cycle.chunked_encoding
+                and cycle.scope["method"] != "HEAD"  # uvicorn writes no body for HEAD
+            ):
+                self._held = data
+                return
         if self._held is None:
             self._transport.write(data)
             return
@@ -162,14 +168,10 @@ class HeldHead:
         held, self._held = self._held, None
         self._transport.writelines((held, data))
 
-    def flush(self) -> None:
-        if self._held is not None:
-            held, self._held = self._held, None
-            if not self._transport.is_closing():
-                self._transport.write(held)
-
     def close(self) -> None:
-        self.flush()
+        if self._held is not None and not self._transport.is_closing():
+            self._transport.write(self._held)
+        self._held = None
         self._transport.close()
 
     def is_closing(self) -> bool:
