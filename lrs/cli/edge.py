@@ -12,10 +12,6 @@ time. This protocol keeps uvicorn's parser and bounds the head instead:
   are uvicorn's own `timeout_keep_alive`; a request body is the app's business;
 - every answer from here has the xAPI error body and the `X-Experience-API-Version`
   header, like the app's own errors (lrs.errors).
-
-It also sends an answer's head and its body in one write (`HeldHead`): uvicorn writes them
-apart, and each write to the socket is a system call and a TCP segment that the client
-wakes up for.
 """
 
 from __future__ import annotations
@@ -83,8 +79,6 @@ class EdgeProtocol(HttpToolsProtocol):
     def on_headers_complete(self) -> None:
         self._cancel_head_timer()
         super().on_headers_complete()
-        if self.cycle is not None and self.cycle.scope is self.scope:  # not an upgrade
-            self.cycle.transport = cast(asyncio.Transport, HeldHead(self.transport, self.cycle))
 
     def send_400_response(self, msg: str) -> None:
         """Every parse failure, ours or llhttp's, answered as an xAPI error."""
@@ -128,54 +122,6 @@ class EdgeProtocol(HttpToolsProtocol):
         )
         self.transport.write(b"".join(head) + body)
         self.transport.close()
-
-
-class HeldHead:
-    """The transport as one request's response cycle sees it: the head of an answer with a
-    `Content-Length` and a body is held back and written with the body's first write (a
-    Starlette `Response` sends its start and its body without yielding in between), or
-    before the connection closes.
-
-    Streamed (chunked) answers, HEAD answers and answers without a body are written as
-    uvicorn writes them: their body may come late or never. `100 Continue` goes out at once
-    (the response has not started). The cycle uses `write`, `close` and `is_closing`.
-    """
-
-    __slots__ = ("_cycle", "_held", "_holding", "_transport")
-
-    def __init__(self, transport: asyncio.Transport, cycle: Any) -> None:
-        self._transport = transport
-        self._cycle = cycle
-        self._held: bytes | None = None
-        self._holding = True
-
-    def write(self, data: bytes) -> None:
-        if self._holding and self._cycle.response_started:
-            self._holding = False
-            cycle = self._cycle
-            if (
-                cycle.expected_content_length > 0
-                and not cycle.chunked_encoding
-                and cycle.scope["method"] != "HEAD"  # uvicorn writes no body for HEAD
-            ):
-                self._held = data
-                return
-        if self._held is None:
-            self._transport.write(data)
-            return
-        # one system call for both, without copying the body (uvloop writes the list with
-        # writev; asyncio's own transport joins it)
-        held, self._held = self._held, None
-        self._transport.writelines((held, data))
-
-    def close(self) -> None:
-        if self._held is not None and not self._transport.is_closing():
-            self._transport.write(self._held)
-        self._held = None
-        self._transport.close()
-
-    def is_closing(self) -> bool:
-        return self._transport.is_closing()
 
 
 def edge_protocol(version: str, head_timeout: float = HEAD_TIMEOUT) -> type[EdgeProtocol]:
