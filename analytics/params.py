@@ -13,6 +13,9 @@ INTERVALS = ("day", "week", "month")
 FIRST_DAY = "0000-01-01"
 PAST_LAST_DAY = "9999-12-32"
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_SPACE = re.compile(r"\s")
+"""What `str.isspace` calls whitespace (both use the same Unicode table), found in one C
+scan: a generator over the IRI's characters cost every aggregate request about 2 us."""
 
 
 def invalid(field: str, rule: str, message: str) -> BadRequest:
@@ -56,7 +59,7 @@ def interval(raw: str | None) -> str:
 def activity(raw: str | None) -> str:
     if not raw:
         raise invalid("activity", "required", "the activity IRI is required")
-    if ":" not in raw or any(c.isspace() for c in raw):
+    if ":" not in raw or _SPACE.search(raw):
         raise invalid("activity", "iri", "must be an absolute IRI")
     return raw
 

@@ -67,6 +67,11 @@ class FailureWindow:
     def clear(self, bucket: str) -> None:
         self._failures.pop(bucket, None)
 
+    def __bool__(self) -> bool:
+        """Whether any failure is remembered: while none is, a bucket's name (a hash) need
+        not be computed to know it is not locked."""
+        return bool(self._failures)
+
     def _evict(self) -> None:
         horizon = self.clock() - self.window
         for bucket in [b for b, f in self._failures.items() if not f or f[-1] <= horizon]:
@@ -105,11 +110,13 @@ class FailureLimiter:
             )
 
     def lockout(self, key: str | None, address: str | None) -> Lockout | None:
-        if key is not None:
+        # every authenticated request asks, and nearly always nothing has failed lately:
+        # then no bucket name is hashed (three BLAKE2 digests per request otherwise)
+        if key is not None and self.keys:
             wait = self.keys.retry_after(_bucket("key", key))
             if wait is not None:
                 return Lockout("key", wait)
-        if address is not None:
+        if address is not None and self.addresses:
             wait = self.addresses.retry_after(_bucket("address", address))
             if wait is not None:
                 return Lockout("address", wait)
@@ -123,4 +130,5 @@ class FailureLimiter:
 
     def succeed(self, key: str) -> None:
         """A right secret clears its key's failures (the address keeps its count)."""
-        self.keys.clear(_bucket("key", key))
+        if self.keys:
+            self.keys.clear(_bucket("key", key))

@@ -7,6 +7,7 @@ far the rollups have got (`through`: every statement stored before it is counted
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -36,7 +37,14 @@ async def _analytics(request: Request) -> tuple[Analytics, dict[str, Any]]:
     require_analytics(credential_of(request.scope))
     services: Services = request.state.services
     cursor = await services.analytics.through()
-    return services.analytics, {"through": stored_string(ms_of(cursor))}
+    return services.analytics, {"through": _through(cursor)}
+
+
+@lru_cache(maxsize=16)
+def _through(cursor: int) -> str:
+    """The cursor as a `stored` timestamp, formatted once per cursor: it moves every few
+    seconds at most, and formatting it (a `strftime`) was 2 % of a memoised answer's CPU."""
+    return stored_string(ms_of(cursor))
 
 
 @SUMMARY

@@ -133,6 +133,8 @@ async def test_since_and_until_select_by_statement_timestamp(
     [
         ({}, "activity", "required"),
         ({"activity": "not an iri"}, "activity", "iri"),
+        ({"activity": "https://example.com/a\u00a0b"}, "activity", "iri"),  # Unicode space
+        ({"activity": "https://example.com/a\u2028"}, "activity", "iri"),
         ({"activity": COURSE, "since": "yesterday"}, "since", "timestamp"),
         ({"activity": COURSE, "since": "2026-02-30"}, "since", "date"),
         ({"activity": COURSE, "until": "2026-02-01T10:00:00Z"}, "until", "day-granularity"),
