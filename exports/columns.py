@@ -176,9 +176,17 @@ def rows(
 ) -> list[tuple[str, ...]]:
     """The cells of a page of statements, column by column (see `Walk`); `derived` holds
     each derived column's values, one per statement. Same cells as `row`."""
+    return list(zip(*page_cells(statements, columns, derived), strict=True))
+
+
+def page_cells(
+    statements: Sequence[Mapping[str, Any]],
+    columns: Sequence[Column],
+    derived: Mapping[str, Sequence[Any]],
+) -> list[list[str]]:
+    """The cells of a page, a list per column (what `files.csv_records` takes)."""
     walk = Walk(statements)
-    cells = [cells_of(walk.values(c.path) if c.path else derived[c.name]) for c in columns]
-    return list(zip(*cells, strict=True))
+    return [cells_of(walk.values(c.path) if c.path else derived[c.name]) for c in columns]
 
 
 def cells_of(values: Sequence[Any]) -> list[str]:

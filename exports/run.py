@@ -20,8 +20,8 @@ from typing import Any
 
 import orjson
 
-from exports.columns import CANONICAL_VERB, EMPLOYEE_ID, rows
-from exports.files import Parts, csv_line, csv_lines
+from exports.columns import CANONICAL_VERB, EMPLOYEE_ID, page_cells
+from exports.files import Parts, csv_line, csv_records
 from exports.manifest import MANIFEST, FileEntry, Manifest
 from exports.source import (
     PAGE_SIZE,
@@ -81,7 +81,7 @@ class PageWriter:
         if self.spec.format == "ndjson":
             self.parts.write_lines([s.raw.encode() + b"\n" for s in page.statements])
         elif self.spec.format == "csv":
-            self.parts.write_lines(self._csv_lines(page))
+            self.parts.write_records(*self._csv_records(page))
         else:
             statements = page.statements
             from exports.parquet_schema import record_batch  # pyarrow only for Parquet
@@ -95,7 +95,7 @@ class PageWriter:
             )
             self.parts.write_batch(batch, [len(s.raw) for s in statements])
 
-    def _csv_lines(self, page: Page) -> list[bytes]:
+    def _csv_records(self, page: Page) -> tuple[bytes, list[int]]:
         derived = {
             CANONICAL_VERB: [
                 canonical_verb(statement, stored.canonical_verb)
@@ -103,7 +103,7 @@ class PageWriter:
             ],
             EMPLOYEE_ID: page.employees or [None] * len(page.parsed),
         }
-        return csv_lines(rows(page.parsed, self.spec.columns, derived))
+        return csv_records(page_cells(page.parsed, self.spec.columns, derived))
 
     def close(self) -> list[FileEntry]:
         return self.parts.close()
