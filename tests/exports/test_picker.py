@@ -11,12 +11,13 @@ from hypothesis import given, strategies as st
 from exports.columns import Column, Walk, page_cells
 from exports.picker import FieldPicker
 
+FINITE = st.floats(allow_nan=False, allow_infinity=False)  # JSON has neither
 KEYS = ["actor", "mbox", "account", "name", "result", "score", "a.b", "="]
 LEAVES = st.one_of(
     st.none(),
     st.booleans(),
     st.integers(-(1 << 70), 1 << 70),
-    st.floats(allow_nan=False, allow_infinity=False),
+    FINITE,
     st.text(alphabet="=-a,\"é'\n", max_size=4),
 )
 VALUES = st.recursive(
