@@ -124,10 +124,10 @@ def csv_records(columns: Sequence[Sequence[str]]) -> tuple[bytes, list[int]]:
     size in bytes: what `csv.writer` writes (minimal quoting, CRLF), a tested equivalence.
 
     `csv.writer` looks at every character of every cell and writes a record per call:
-    5.1 us per statement for the default columns, where this takes 2.0 us (one thread,
+    5.1 us per statement for the default columns, where this takes 0.7 us (one thread,
     20,000 bench statements). A column without a quote, comma or line break (nearly all:
-    ids, IRIs, timestamps, numbers) is cleared by one regular-expression search over its
-    joined cells and kept as it is; the records are joined and encoded a page at a time."""
+    ids, IRIs, timestamps, numbers) is cleared in one pass over its joined cells and kept
+    as it is; the records are joined and encoded a page at a time."""
     quoted = [_quoted(column) for column in columns]
     if len(quoted) == 1:
         # a record of one empty field is written `""`, or it would read as no field at all
@@ -143,8 +143,13 @@ def csv_records(columns: Sequence[Sequence[str]]) -> tuple[bytes, list[int]]:
 
 
 def _quoted(cells: Sequence[str]) -> Sequence[str]:
-    """The cells quoted where they must be (a quote, comma, CR or LF), quotes doubled."""
-    if CSV_SPECIAL.search("".join(cells)) is None:
+    """The cells quoted where they must be (a quote, comma, CR or LF), quotes doubled.
+
+    A column is cleared with four `in` tests of its joined text (a fast search in C each:
+    0.2 us per statement for the default columns, where one regular-expression search of a
+    character class took 1.3 us)."""
+    joined = "".join(cells)
+    if '"' not in joined and "," not in joined and "\n" not in joined and "\r" not in joined:
         return cells
     return [
         '"' + cell.replace('"', '""') + '"' if CSV_SPECIAL.search(cell) else cell for cell in cells
