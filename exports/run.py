@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import gc
 import os
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -20,9 +20,10 @@ from typing import Any
 
 import orjson
 
-from exports.columns import CANONICAL_VERB, EMPLOYEE_ID, rows
-from exports.files import Parts, csv_line, csv_lines
+from exports.columns import CANONICAL_VERB, EMPLOYEE_ID, page_cells
+from exports.files import Parts, csv_line, csv_records
 from exports.manifest import MANIFEST, FileEntry, Manifest
+from exports.picker import FieldPicker
 from exports.source import (
     PAGE_SIZE,
     EmployeeIds,
@@ -37,6 +38,9 @@ from lrs.storage.sequence import ms_of, stored_string
 from statements.errors import BadRequest
 from statements.query import encode_cursor
 from statements.types import StoredStatement
+
+ACTOR = ("actor",)
+"""The path the employee ids are resolved from."""
 
 
 @dataclass(slots=True)
@@ -53,7 +57,8 @@ class Progress:
 @dataclass(frozen=True, slots=True)
 class Page:
     statements: Sequence[StoredStatement]
-    parsed: Sequence[Mapping[str, Any]] = ()
+    parsed: Sequence[Any] = ()
+    """What `PageWriter.parse` made of the statements."""
     employees: Sequence[str | None] = ()
 
 
@@ -63,8 +68,11 @@ class PageWriter:
     def __init__(self, spec: ExportSpec, directory: Path) -> None:
         self.spec = spec
         header = b""
+        self._picker: FieldPicker | None = None
         if spec.format == "csv":
             header = csv_line([c.name for c in spec.columns])
+            paths = [c.path for c in spec.columns if c.path]
+            self._picker = FieldPicker([*paths, ACTOR] if self.needs_employees else paths)
         self.parts = Parts(directory, spec.format, spec.max_file_bytes, header)
 
     @property
@@ -77,11 +85,24 @@ class PageWriter:
             c.name == EMPLOYEE_ID for c in self.spec.columns
         )
 
+    def parse(self, statements: Sequence[StoredStatement]) -> list[Any]:
+        """What `write` reads of each statement: the CSV columns' fields (see `picker`), or
+        the whole statement for Parquet."""
+        if self._picker is not None:
+            return self._picker.decode([s.raw for s in statements])
+        return parse_page(statements)
+
+    def actors(self, parsed: Sequence[Any]) -> list[Any]:
+        """The actors of parsed statements, for their employee ids."""
+        if self._picker is not None:
+            return [a if a is not None else {} for a in self._picker.walk(parsed).values(ACTOR)]
+        return [s.get("actor", {}) for s in parsed]
+
     def write(self, page: Page) -> None:
         if self.spec.format == "ndjson":
             self.parts.write_lines([s.raw.encode() + b"\n" for s in page.statements])
-        elif self.spec.format == "csv":
-            self.parts.write_lines(self._csv_lines(page))
+        elif self._picker is not None:
+            self.parts.write_records(*self._csv_records(page, self._picker))
         else:
             statements = page.statements
             from exports.parquet_schema import record_batch  # pyarrow only for Parquet
@@ -95,15 +116,15 @@ class PageWriter:
             )
             self.parts.write_batch(batch, [len(s.raw) for s in statements])
 
-    def _csv_lines(self, page: Page) -> list[bytes]:
+    def _csv_records(self, page: Page, picker: FieldPicker) -> tuple[bytes, list[int]]:
         derived = {
             CANONICAL_VERB: [
-                canonical_verb(statement, stored.canonical_verb)
-                for statement, stored in zip(page.parsed, page.statements, strict=True)
+                s.canonical_verb or canonical_verb(orjson.loads(s.raw)) for s in page.statements
             ],
             EMPLOYEE_ID: page.employees or [None] * len(page.parsed),
         }
-        return csv_lines(rows(page.parsed, self.spec.columns, derived))
+        walk = picker.walk(page.parsed)
+        return csv_records(page_cells(walk, self.spec.columns, derived))
 
     def close(self) -> list[FileEntry]:
         return self.parts.close()
@@ -192,10 +213,10 @@ async def _page(
 ) -> Page:
     if not writer.needs_parsed or not statements:
         return Page(statements)
-    parsed = await asyncio.to_thread(parse_page, statements)
+    parsed = await asyncio.to_thread(writer.parse, statements)
     employees: Sequence[str | None] = ()
     if identities is not None and writer.needs_employees:
-        employees = await identities.employee_ids([s.get("actor", {}) for s in parsed])
+        employees = await identities.employee_ids(writer.actors(parsed))
     return Page(statements, parsed, employees)
 
 
