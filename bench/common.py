@@ -4,6 +4,7 @@ and per-process accounting (CPU seconds, peak RSS) read from /proc."""
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 import os
 import random
@@ -12,6 +13,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -413,3 +415,12 @@ class CpuMeter:
         }
         others = machine_busy_seconds() - self.machine_start - sum(used.values())
         return {**used, "others": round(max(0.0, others), 2)}
+
+
+def report(result: dict[str, Any], out: Path | None) -> None:
+    """Print a bench's result as JSON, and write it to `out` too when given."""
+    text = json.dumps(result, indent=2)
+    print(text)
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text + "\n")

@@ -34,7 +34,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from common import StatementFactory, make_pools
+from common import StatementFactory, make_pools, report
 from pymongo import AsyncMongoClient
 
 from exports.run import run_export
@@ -191,11 +191,7 @@ def main() -> int:
             result = asyncio.run(measure(args, uri, work))
         finally:
             database.stop()
-    text = json.dumps(result, indent=2)
-    print(text)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text + "\n")
+    report(result, args.out)
     return 0
 
 

@@ -71,6 +71,7 @@ from common import (
     latency_summary,
     make_pools,
     peak_rss_mib,
+    report,
 )
 from pymongo import AsyncMongoClient
 
@@ -653,11 +654,7 @@ def main() -> int:
             found = with_stack(latency_only, args, tree)
             results.update(found if name == "current" else {"baseline": found})
     load = os.getloadavg()
-    text = json.dumps({"cores": os.cpu_count(), "loadavg_at_end": load, **results}, indent=2)
-    print(text)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text + "\n")
+    report({"cores": os.cpu_count(), "loadavg_at_end": load, **results}, args.out)
     return 0
 
 

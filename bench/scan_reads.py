@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import statistics
 import sys
 import tempfile
@@ -32,7 +31,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from common import cpu_seconds
+from common import cpu_seconds, report
 from export import DATABASE, seed
 from pymongo import AsyncMongoClient
 
@@ -129,11 +128,7 @@ def main() -> int:
             result = asyncio.run(measure(args, uri, pid))
         finally:
             database.stop()
-    text = json.dumps(result, indent=2)
-    print(text)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text + "\n")
+    report(result, args.out)
     return 0
 
 
