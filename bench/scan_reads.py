@@ -1,6 +1,6 @@
 """What the sequence-scan readers cost the database per statement, projected and whole.
 
-    .venv/bin/python bench/scan_reads.py [--statements 100000] [--rounds 3]
+    .venv/bin/python bench/scan_reads.py [--statements 100000] [--rounds 3] [--page 20000]
         [--cache-size 2G] [--out bench/results/scan_reads.json]
 
 The rollup consumer (`lrs.storage.analytics_source`) and forwarding's discovery and
@@ -14,6 +14,11 @@ alternates, `--rounds` times, four scans over the whole store:
 - `consumer, whole`: the same without a projection, as it reads now;
 - `forwarding, projected` / `forwarding, whole`: one verb's key (completed), with and without
   the projection forwarding passed before (`FORWARDING_PROJECTION`).
+
+`--page 500` reads with the scan's own page, as the readers do: each full slice's
+successor is then as wide as the part of it that held the page, so the figures show what a
+reader pays for a densely stored backlog, slices included (an older scan read every cut
+slice again from its cut).
 
 Each row gives the database's CPU per statement (from /proc, the daemon's process tree),
 this process's CPU per statement (decoding), and the wall time; the median over rounds.
@@ -60,15 +65,14 @@ SHAPES: dict[str, tuple[str, Mapping[str, Any] | None]] = {
 
 
 PAGE = 20_000
-"""Larger than any slice of the seeded store holds (its five-second first slice holds about
-5,000 statements, inserted faster than the API takes them): with the scan's own page of
-500 every full slice would be read again from its cut, and each statement returned would
-carry the cost of about ten read; this bench compares what one read costs per document."""
+"""The default page: larger than any slice of the seeded store holds (its five-second first
+slice holds about 5,000 statements, inserted faster than the API takes them), so the
+default compares what one read costs per document, slices aside."""
 
 
-async def scan_all(db: Any, key: str, projection: Mapping[str, Any] | None) -> int:
+async def scan_all(db: Any, key: str, projection: Mapping[str, Any] | None, page: int) -> int:
     rows = 0
-    async for found in scan(db["statements"], key, 0, 2**63 - 1, projection, page=PAGE):
+    async for found in scan(db["statements"], key, 0, 2**63 - 1, projection, page=page):
         rows += len(found.docs)
     return rows
 
@@ -83,7 +87,7 @@ async def measure(args: argparse.Namespace, uri: str, pid: int) -> dict[str, Any
             for name, (key, projection) in SHAPES.items():
                 db_before, me_before = cpu_seconds(pid), time.process_time()
                 started = time.perf_counter()
-                rows = await scan_all(db, key, projection)
+                rows = await scan_all(db, key, projection, args.page)
                 wall = time.perf_counter() - started
                 samples[name].append(
                     {
@@ -97,6 +101,7 @@ async def measure(args: argparse.Namespace, uri: str, pid: int) -> dict[str, Any
             "statements": args.statements,
             "seed_seconds": round(seeded, 1),
             "rounds": args.rounds,
+            "page": args.page,
             "median": {
                 name: {
                     field: round(statistics.median(s[field] for s in rows), 4) for field in rows[0]
@@ -113,6 +118,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--statements", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--page", type=int, default=PAGE, help="statements per slice read")
     parser.add_argument("--cache-size", default="2G", help="the embedded database's cache")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
