@@ -184,10 +184,18 @@ def window_summary(docs: Sequence[Document]) -> Document:
 
 def groups(docs: Sequence[Document], value_of_learner: Mapping[str, str | None]) -> list[Document]:
     """The learner figures per HRIS value (learners keyed by their escaped names)."""
-    sets, seconds, minutes = learner_sets(docs), completion_seconds(docs), attended_ms(docs)
-    members: dict[str | None, set[str]] = defaultdict(set)  # one pass, not one per value
+    sets = learner_sets(docs)
+    members: dict[str | None, set[str]] = defaultdict(set)  # one pass each, not one per value
     for who, value in value_of_learner.items():
         members[value].add(who)
+    seconds: dict[str | None, dict[str, float]] = defaultdict(dict)
+    for who, n in completion_seconds(docs).items():
+        if who in value_of_learner:
+            seconds[value_of_learner[who]][who] = n
+    minutes: dict[str | None, float] = defaultdict(float)
+    for who, ms in attended_ms(docs).items():
+        if who in value_of_learner:
+            minutes[value_of_learner[who]] += ms
     found = []
     for value in sorted(members, key=lambda v: (v is None, v or "")):
         mine = members[value]
@@ -196,8 +204,8 @@ def groups(docs: Sequence[Document], value_of_learner: Mapping[str, str | None])
                 "value": value,
                 **learner_figures(
                     {verb: who & mine for verb, who in sets.items()},
-                    {who: n for who, n in seconds.items() if who in mine},
-                    sum(ms for who, ms in minutes.items() if who in mine),
+                    seconds.get(value, {}),
+                    minutes.get(value, 0.0),
                 ),
             }
         )

@@ -1,19 +1,27 @@
 """What the sequence-scan readers cost the database per statement, projected and whole.
 
-    .venv/bin/python bench/scan_reads.py [--statements 100000] [--rounds 3]
+    .venv/bin/python bench/scan_reads.py [--statements 100000] [--rounds 3] [--page 20000]
         [--cache-size 2G] [--out bench/results/scan_reads.json]
 
 The rollup consumer (`lrs.storage.analytics_source`) and forwarding's discovery and
 reconciliation (`lrs.storage.statement_source`) read stored statements in `seq` order
 through `lrs.storage.sequence_scan.scan`. This bench starts its own embedded database,
 stores `--statements` statements as the write path builds them (`export.seed`), then
-alternates, `--rounds` times, four scans over the whole store:
+alternates, `--rounds` times, five reads of the whole store (`--only` picks some):
 
 - `consumer, projected`: every statement (the `*` key) with the projection the consumer
   passed before it read whole documents (`CONSUMER_PROJECTION`);
 - `consumer, whole`: the same without a projection, as it reads now;
 - `forwarding, projected` / `forwarding, whole`: one verb's key (completed), with and without
-  the projection forwarding passed before (`FORWARDING_PROJECTION`).
+  the projection forwarding passed before (`FORWARDING_PROJECTION`);
+- `consumer, ranges of 2,000`: the store read as the rollup consumer (a rebuild) reads it,
+  through `MongoAnalyticsSource.slice`, one call per range, each call a scan of its own
+  (the `--page` does not apply: the range is the page).
+
+`--page 500` reads with the scan's own page, as the readers do: each full slice's
+successor is then as wide as the part of it that held the page, so the figures show what a
+reader pays for a densely stored backlog, slices included (an older scan read every cut
+slice again from its cut).
 
 Each row gives the database's CPU per statement (from /proc, the daemon's process tree),
 this process's CPU per statement (decoding), and the wall time; the median over rounds.
@@ -36,6 +44,7 @@ from export import DATABASE, seed
 from pymongo import AsyncMongoClient
 
 from lrs.storage import statement_keys as keys
+from lrs.storage.analytics_source import MongoAnalyticsSource
 from lrs.storage.embedded import EmbeddedDatabase, pid_of
 from lrs.storage.sequence_scan import scan
 
@@ -60,17 +69,33 @@ SHAPES: dict[str, tuple[str, Mapping[str, Any] | None]] = {
 
 
 PAGE = 20_000
-"""Larger than any slice of the seeded store holds (its five-second first slice holds about
-5,000 statements, inserted faster than the API takes them): with the scan's own page of
-500 every full slice would be read again from its cut, and each statement returned would
-carry the cost of about ten read; this bench compares what one read costs per document."""
+"""The default page: larger than any slice of the seeded store holds (its five-second first
+slice holds about 5,000 statements, inserted faster than the API takes them), so the
+default compares what one read costs per document, slices aside."""
 
 
-async def scan_all(db: Any, key: str, projection: Mapping[str, Any] | None) -> int:
+async def scan_all(db: Any, key: str, projection: Mapping[str, Any] | None, page: int) -> int:
     rows = 0
-    async for found in scan(db["statements"], key, 0, 2**63 - 1, projection, page=PAGE):
+    async for found in scan(db["statements"], key, 0, 2**63 - 1, projection, page=page):
         rows += len(found.docs)
     return rows
+
+
+CONSUMER_RANGE = 2000
+"""The rollup consumer's range (`analytics.service.Analytics`'s batch)."""
+
+
+async def consumer_ranges(db: Any) -> int:
+    """The store read as the rollup consumer reads it: one `MongoAnalyticsSource.slice`
+    call per range of `CONSUMER_RANGE`, each call a scan of its own."""
+    source, low, rows = MongoAnalyticsSource(db), 0, 0
+    while batch := await source.slice(low, 2**63 - 1, CONSUMER_RANGE):
+        rows += len(batch)
+        low = batch[-1].seq + 1
+    return rows
+
+
+READERS = [*SHAPES, "consumer, ranges of 2,000"]
 
 
 async def measure(args: argparse.Namespace, uri: str, pid: int) -> dict[str, Any]:
@@ -78,12 +103,16 @@ async def measure(args: argparse.Namespace, uri: str, pid: int) -> dict[str, Any
     try:
         db = client[DATABASE]
         seeded = await seed(db, args.statements)
-        samples: dict[str, list[dict[str, float]]] = {name: [] for name in SHAPES}
+        names = args.only or READERS
+        samples: dict[str, list[dict[str, float]]] = {name: [] for name in names}
         for _ in range(args.rounds):
-            for name, (key, projection) in SHAPES.items():
+            for name in names:
                 db_before, me_before = cpu_seconds(pid), time.process_time()
                 started = time.perf_counter()
-                rows = await scan_all(db, key, projection)
+                if name in SHAPES:
+                    rows = await scan_all(db, *SHAPES[name], args.page)
+                else:
+                    rows = await consumer_ranges(db)
                 wall = time.perf_counter() - started
                 samples[name].append(
                     {
@@ -97,6 +126,7 @@ async def measure(args: argparse.Namespace, uri: str, pid: int) -> dict[str, Any
             "statements": args.statements,
             "seed_seconds": round(seeded, 1),
             "rounds": args.rounds,
+            "page": args.page,
             "median": {
                 name: {
                     field: round(statistics.median(s[field] for s in rows), 4) for field in rows[0]
@@ -113,6 +143,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--statements", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--page", type=int, default=PAGE, help="statements per slice read")
+    parser.add_argument("--only", action="append", choices=READERS, help="readers to run")
     parser.add_argument("--cache-size", default="2G", help="the embedded database's cache")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()

@@ -19,7 +19,7 @@ from lrs.settings import Settings, SettingsError
 from lrs.storage import statement_keys as keys
 from lrs.storage.cleanup import LOOKUP_BATCH, batches
 from lrs.storage.sequence import MS_SHIFT
-from lrs.storage.sequence_scan import scan
+from lrs.storage.sequence_scan import FIRST_SPAN, NARROWEST, scan
 from statements.errors import BadRequest
 from statements.vocabulary import Vocabulary, parse_vocabulary
 
@@ -29,16 +29,25 @@ OBJECT = keys.FILTER_PREFIXES["activities"]
 class MongoAnalyticsSource:
     def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
         self.statements = db["statements"]
+        self.span = FIRST_SPAN
+        """The width of `seq` that held the last full slice: where the next call starts."""
 
     async def slice(self, low: int, high: int, limit: int) -> list[SourceStatement]:
         """Through the one sequence scan: a consumer that trails reads about a page per
         call, not the whole backlog up to the horizon (which the embedded database reads
-        before it applies a limit)."""
+        before it applies a limit). Each call starts as wide as the last full one was, so
+        a consumer working through a dense backlog (a rebuild) reads each statement about
+        once, not a whole first slice per call."""
         found: list[dict[str, Any]] = []
-        async for part in scan(self.statements, keys.ALL, low - 1, high - 1, page=limit):
+        parts = scan(self.statements, keys.ALL, low - 1, high - 1, page=limit, first_span=self.span)
+        async for part in parts:
             found += part.docs
             if len(found) >= limit:
                 break
+        if len(found) >= limit:
+            self.span = max(NARROWEST, int(found[limit - 1]["seq"]) - (low - 1))
+        else:
+            self.span = FIRST_SPAN
         return [_source(doc) for doc in found[:limit]]
 
     async def by_ids(self, ids: Sequence[str]) -> list[SourceStatement]:

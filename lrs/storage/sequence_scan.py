@@ -5,8 +5,11 @@ reconciliation through `lrs.storage.statement_source`, the key upgrade in `rekey
 analytics rollups to come) goes through `scan`. Why slices: the `(keys, seq)` index gives
 cheap bounds, but the embedded database reads every match of a range before it applies
 `limit`, so an open-ended range would read the whole tail of the collection per page. A
-slice of `seq` grows while it holds few statements and narrows when it fills a page, so
-each read costs about one page whatever the collection size.
+slice of `seq` grows while it holds few statements; when it fills a page, the next one is
+as wide as the part of it that held the page, so each read costs about one page whatever
+the collection size and however densely the statements were stored (a backlog written at
+thousands of statements a second, which a rebuild or a catching-up forwarder reads, would
+otherwise be read several times over: every slice cut short read to its end first).
 
 Each `Slice` says how far the scan has read (`through`): every statement of the key with
 `after < seq <= through` was in this slice or an earlier one. A consumer that checkpoints
@@ -30,7 +33,10 @@ from lrs.storage.sequence import MS_SHIFT
 
 PAGE = 500
 FIRST_SPAN = 5000 << MS_SHIFT
-"""Five seconds of `seq`: the first slice, and the narrowest a full page shrinks it to."""
+"""Five seconds of `seq`: the first slice."""
+NARROWEST = 1 << MS_SHIFT
+"""One millisecond of `seq`: the narrowest slice (its statements are read even when more
+than a page of them share it; a cut always moves the scan on)."""
 GROWTH = 4
 
 
@@ -64,8 +70,8 @@ async def scan(
     while low < through:
         top = min(low + span, through)
         docs, cut = await _read_slice(statements, keys, low, top, projection, page)
-        if cut is not None:  # a full page: go on inside the slice, narrower
-            low, span = cut, max(first_span, span // 2)
+        if cut is not None:  # a full page: go on from the cut, as wide as the page was
+            low, span = cut, max(NARROWEST, cut - low)
         else:
             low, span = top, span * GROWTH if len(docs) * GROWTH < page else span
         yield Slice(docs, low)

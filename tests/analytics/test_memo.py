@@ -197,3 +197,20 @@ async def test_a_repeated_slice_is_kept_until_the_people_table_is_read_again(
 
     assert [g["value"] for g in first["groups"]] == ["Sales"]
     assert again["groups"] == []  # recomputed: from the documents as they now are
+
+
+async def test_a_learner_met_before_takes_the_value_of_the_table_read_again(
+    client, analyst, services, learner_statement
+):
+    await services.identities.import_people(SALES, "csv")
+    await post(client, [learner_statement("ada", "completed")])
+    await services.analytics.catch_up()
+    query = {"activity": COURSE, "group_by": "department"}
+    first = (await analyst.get(GROUPS, params=query)).json()
+
+    await services.identities.import_people(SALES.replace("Sales", "Ops"), "csv")
+    services.analytics.people.clock = lambda: time.monotonic() + 2 * CACHE_SECONDS
+    again = (await analyst.get(GROUPS, params=query)).json()
+
+    assert [(g["value"], g["learners"]) for g in first["groups"]] == [("Sales", {"completed": 1})]
+    assert [(g["value"], g["learners"]) for g in again["groups"]] == [("Ops", {"completed": 1})]

@@ -4,6 +4,11 @@ fall, with a checkpoint after each slice."""
 
 from __future__ import annotations
 
+import random
+
+from pymongo import AsyncMongoClient, monitoring
+
+from lrs.storage.analytics_source import MongoAnalyticsSource
 from lrs.storage.sequence import MS_SHIFT
 from lrs.storage.sequence_scan import scan
 
@@ -13,7 +18,10 @@ BASE_MS = 1_700_000_000_000
 async def stored(db, spread_ms: list[int], key: str = "*") -> list[int]:
     seqs = [(BASE_MS + ms) << MS_SHIFT | n for n, ms in enumerate(spread_ms)]
     await db["statements"].insert_many(
-        [{"_id": f"s{n}", "seq": seq, "keys": ["*", key]} for n, seq in enumerate(seqs)]
+        [
+            {"_id": f"s{n}", "seq": seq, "keys": ["*", key], "raw": "{}"}
+            for n, seq in enumerate(seqs)
+        ]
     )
     return seqs
 
@@ -73,3 +81,75 @@ async def test_several_keys_are_read_as_one_sequence_each_statement_once(service
     assert await slices(db, ["v:a"], seqs[0] - 1, seqs[-1]) == await slices(
         db, "v:a", seqs[0] - 1, seqs[-1]
     )
+
+
+class FindRanges(monitoring.CommandListener):
+    """The `seq` range of every find the scan sends (a real client-side command monitor)."""
+
+    def __init__(self) -> None:
+        self.ranges: list[dict[str, int]] = []
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        if event.command_name == "find":
+            self.ranges.append(dict(event.command["filter"]["seq"]))
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+
+async def test_a_densely_stored_backlog_is_read_about_once(services, mongo_server):
+    """The database reads every match of a slice before its limit: each slice after the
+    first holds about a page, so a backlog stored at thousands a second (a rebuild's, a
+    catching-up forwarder's) is not read again from every cut."""
+    db = services.client[services.settings.database]
+    rng = random.Random(7)
+    seqs = await stored(db, sorted(rng.randrange(1_000) for _ in range(3_000)))
+    listener = FindRanges()
+    watched = AsyncMongoClient(mongo_server.uri, event_listeners=[listener])
+    try:
+        statements = watched[services.settings.database]["statements"]
+        found = [s async for s in scan(statements, "*", seqs[0] - 1, seqs[-1], page=100)]
+    finally:
+        await watched.close()
+
+    assert [doc["seq"] for s in found for doc in s.docs] == seqs
+    held = [
+        await db["statements"].count_documents({"keys": "*", "seq": bounds})
+        for bounds in listener.ranges
+    ]
+    assert held[0] == len(seqs)  # the first slice (five seconds) holds the whole burst
+    assert max(held[1:]) <= 2 * 100, held  # every later one about a page
+    assert sum(held) <= 3 * len(seqs), sum(held)
+
+
+async def test_a_consumer_working_through_a_dense_backlog_reads_each_statement_about_once(
+    services, mongo_server
+):
+    """The rollup consumer reads a page per call, each call a new scan: it starts as wide
+    as its last full page was, not with a whole first slice every time."""
+    db = services.client[services.settings.database]
+    rng = random.Random(11)
+    seqs = await stored(db, sorted(rng.randrange(2_000) for _ in range(3_000)))
+    listener = FindRanges()
+    watched = AsyncMongoClient(mongo_server.uri, event_listeners=[listener])
+    try:
+        source = MongoAnalyticsSource(watched[services.settings.database])
+        read: list[int] = []
+        low = seqs[0]
+        while batch := await source.slice(low, seqs[-1] + 1, 200):
+            read += [statement.seq for statement in batch]
+            low = batch[-1].seq + 1
+    finally:
+        await watched.close()
+
+    assert read == seqs
+    held = [
+        await db["statements"].count_documents({"keys": "*", "seq": bounds})
+        for bounds in listener.ranges
+    ]
+    assert held[0] == len(seqs)
+    assert max(held[1:]) <= 2 * 200, held
+    assert sum(held) <= 3 * len(seqs), sum(held)
