@@ -1,13 +1,20 @@
-import orjson
+import json
+from typing import Any
 
-from exports.parquet_schema import SCHEMA, record_batch
+import orjson
+import pyarrow as pa
+from hypothesis import given, settings, strategies as st
+
+from exports.columns import Walk
+from exports.parquet_schema import PATHS, SCHEMA, record_batch
+from exports.picker import FieldPicker, Node, paths_tree
+from exports.run import ACTOR
 
 
 def batch_of(statements):
     raws = [orjson.dumps(s).decode() for s in statements]
-    return record_batch(
-        statements, raws, [0] * len(statements), [None] * len(statements), [None] * len(statements)
-    )
+    nones = [None] * len(statements)
+    return record_batch(Walk(statements), raws, [0] * len(statements), nones, nones)
 
 
 def test_a_value_of_another_json_type_is_null_in_its_column():
@@ -31,3 +38,66 @@ def test_object_type_is_activity_when_absent_or_empty():
     ]
     kinds = batch_of(statements).column("object_type").to_pylist()
     assert kinds == ["Activity", "Activity", "Agent", "StatementRef"]
+
+
+# What the Parquet columns read, with values of every JSON type where a column expects one:
+# a record batch of picked fields is the record batch of whole parses.
+LEAVES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(1 << 70), 1 << 70),
+    st.floats(allow_nan=False, allow_infinity=False),  # JSON has neither
+    st.text(alphabet='aé€😀"\\\n=-', max_size=4),
+    st.sampled_from(["2026-12-04T10:00:00.123Z", "2026-12-04T10:00:00+02:00", "", "Agent"]),
+)
+
+
+def shaped(node: Node) -> st.SearchStrategy[Any]:
+    """An object with some of the keys the columns read below `node` (each an object of
+    the same kind, or any JSON value), and keys no column reads."""
+    values = {
+        key: shaped(child) | LEAVES if child.children else LEAVES
+        for key, child in node.children.items()
+    }
+    values["other"] = st.recursive(LEAVES, lambda inner: st.lists(inner, max_size=2), max_leaves=3)
+    return st.fixed_dictionaries({}, optional=values) | st.lists(LEAVES, max_size=1)
+
+
+STATEMENTS = shaped(paths_tree([*PATHS, ACTOR])).filter(lambda s: type(s) is dict)
+
+
+def picked_batch(raws: list[str]) -> pa.RecordBatch:
+    picker = FieldPicker([*PATHS, ACTOR])
+    nones = [None] * len(raws)
+    return record_batch(picker.walk(picker.decode(raws)), raws, [0] * len(raws), nones, nones)
+
+
+def whole_batch(raws: list[str]) -> pa.RecordBatch:
+    nones = [None] * len(raws)
+    parsed = Walk([orjson.loads(raw) for raw in raws])
+    return record_batch(parsed, raws, [0] * len(raws), nones, nones)
+
+
+@settings(max_examples=300)
+@given(st.lists(STATEMENTS, max_size=6))
+def test_picked_fields_make_the_record_batch_of_whole_statements(statements):
+    raws = [json.dumps(statement, ensure_ascii=False) for statement in statements]  # any int
+    assert picked_batch(raws).equals(whole_batch(raws))
+
+
+def test_picked_fields_of_odd_statements_make_the_record_batch_of_whole_statements():
+    raws = [
+        '{"actor": {"name": "a", "name": "Zoë"}, "result": 1, "result": {"success": true}}',
+        '{"actor": "not an object", "result": {"score": 5}, "version": 2}',
+        '{"result": {"score": {"raw": 18446744073709551616, "max": -9223372036854775809}}}',
+        '{"object": {"objectType": 7}, "timestamp": "2026-02-30T00:00:00Z", "id": null}',
+        '{"actor": {"account": {"homePage": "http://é.example", "name": "\\u00e9\\ud83d\\ude00"}}}',
+        '{"context": [], "verb": {"id": ["x"]}, "timestamp": 20261204}',
+        "{}",
+    ]
+    picked = picked_batch(raws)
+    assert picked.equals(whole_batch(raws))
+    assert picked.column("actor_name").to_pylist()[0] == "Zoë"
+    assert picked.column("result_success").to_pylist()[:2] == [True, None]
+    assert picked.column("result_score_raw").to_pylist()[2] == float(1 << 64)
+    assert picked.column("actor_account_name").to_pylist()[4] == "é😀"
