@@ -1,14 +1,17 @@
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 import pyarrow as pa
 from hypothesis import given, settings, strategies as st
 
+from exports import parquet_schema
 from exports.columns import Walk
-from exports.parquet_schema import PATHS, SCHEMA, record_batch
+from exports.parquet_schema import PATHS, SCHEMA, TIMESTAMP, record_batch, timestamp_column
 from exports.picker import FieldPicker, Node, paths_tree
 from exports.run import ACTOR
+from statements.formats import parse_timestamp
 
 
 def batch_of(statements):
@@ -101,3 +104,54 @@ def test_picked_fields_of_odd_statements_make_the_record_batch_of_whole_statemen
     assert picked.column("result_success").to_pylist()[:2] == [True, None]
     assert picked.column("result_score_raw").to_pylist()[2] == float(1 << 64)
     assert picked.column("actor_account_name").to_pylist()[4] == "é😀"
+
+
+def parsed_timestamps(values: list[Any]) -> pa.Array:
+    return pa.array([parse_timestamp(v) if type(v) is str else None for v in values], TIMESTAMP)
+
+
+# ISO 8601 texts in and near the shape Arrow's cast reads: out-of-range fields, year 0,
+# fractions of 0 to 9 digits, other separators and offsets (a negative zero among them)
+NEAR_UTC = st.builds(
+    "{:04d}-{:02d}-{:02d}{}{:02d}:{:02d}:{:02d}{}{}".format,
+    st.integers(0, 9999),
+    st.integers(0, 13),
+    st.integers(0, 32),
+    st.sampled_from(["T", "T", "t", " "]),
+    st.integers(0, 25),
+    st.integers(0, 61),
+    st.integers(0, 61),
+    st.sampled_from(["", "."]).flatmap(
+        lambda dot: st.text("0123456789", max_size=9).map(
+            lambda digits: dot + digits if dot else ""
+        )
+    ),
+    st.sampled_from(["Z", "Z", "z", "", "+00:00", "-00:00", "+05:30", "-23:59", "Z\n"]),
+)
+
+
+@settings(max_examples=500)
+@given(st.lists(NEAR_UTC | st.none() | st.integers(), max_size=4))
+def test_timestamps_are_what_parse_timestamp_reads_in_utc(values):
+    assert timestamp_column(values).equals(parsed_timestamps(values))
+
+
+def test_timestamps_in_utc_are_cast_by_arrow_without_a_datetime_each(monkeypatch):
+    values = ["2026-12-04T10:00:00Z", "0001-01-01T00:00:00.000001Z", "9999-12-31T23:59:59.9Z"]
+    expected = parsed_timestamps(values)
+    monkeypatch.setattr(parquet_schema, "parse_timestamp", None)  # the per-value parse
+    assert timestamp_column(values).equals(expected)
+
+
+def test_a_timestamp_arrow_would_misread_goes_the_slow_way():
+    values = ["0000-01-01T00:00:00Z", "2026-12-04T10:00:00-00:00", "2026-12-04T10:00:60Z"]
+    values.append("2026-12-04T10:00:00Z\n2026-12-04T10:00:00Z")  # two lines of the shape
+    assert timestamp_column(values).to_pylist() == [
+        None,
+        None,
+        datetime(2026, 12, 4, 10, 1, tzinfo=UTC),
+        None,
+    ]
+    for value in values:
+        column = timestamp_column(["2026-12-04T10:00:00Z", value])
+        assert column.equals(parsed_timestamps(["2026-12-04T10:00:00Z", value]))
