@@ -1,4 +1,4 @@
-"""`exports.run` helpers that no export's output shows."""
+"""`exports.run` helpers, each on its own (exports end to end: the other test modules)."""
 
 import gc
 
