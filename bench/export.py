@@ -1,11 +1,13 @@
 """Export throughput and memory, against a plain PyMongo cursor over the same documents.
 
     .venv/bin/python bench/export.py [--statements 250000] [--formats ndjson,csv,parquet]
-        [--rounds 2] [--cache-size 2G] [--out bench/results/export.json]
+        [--rounds 2] [--cache-size 2G] [--store DIR] [--out bench/results/export.json]
 
-Starts its own embedded database (SecantusDB on a temporary directory), stores
-`--statements` realistic statements as the LRS's write path builds them (see `seed`),
-then, alternating, for `--rounds` rounds:
+Starts its own embedded database (SecantusDB on a temporary directory, or in `--store`),
+stores `--statements` realistic statements as the LRS's write path builds them (see
+`seed`; a `--store` that already holds statements is read as it is, so runs of two
+checkouts, one after the other, read the same documents), then, alternating, for
+`--rounds` rounds:
 
 - `plain cursor`: `find({}, {"raw": 1, "seq": 1})` with async PyMongo, every document
   iterated, nothing else: the rate the export is compared with;
@@ -137,8 +139,13 @@ def cli_peak_rss(uri: str, fmt: str, directory: Path) -> dict[str, Any]:
 async def measure(args: argparse.Namespace, uri: str, work: Path) -> dict[str, Any]:
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(uri)
     db = client[DATABASE]
-    seeded = await seed(db, args.statements)
-    print(f"seeded {args.statements:,} in {seeded:.1f} s", file=sys.stderr)
+    kept = await db["statements"].estimated_document_count()
+    if kept:
+        seeded = 0.0
+        print(f"reading the {kept:,} statements kept in {args.store}", file=sys.stderr)
+    else:
+        seeded = await seed(db, args.statements)
+        print(f"seeded {args.statements:,} in {seeded:.1f} s", file=sys.stderr)
     formats = args.formats.split(",")
     best: dict[str, dict[str, Any]] = {}
     for round_ in range(args.rounds):
@@ -158,7 +165,7 @@ async def measure(args: argparse.Namespace, uri: str, work: Path) -> dict[str, A
         result["ratio_to_whole"] = round(result["rate"] / whole, 3)
     rss = [cli_peak_rss(uri, fmt, work / f"cli-{fmt}") for fmt in formats]
     return {
-        "statements": args.statements,
+        "statements": kept or args.statements,
         "seed_seconds": round(seeded, 1),
         "best": best,
         "cli": rss,
@@ -180,11 +187,15 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--out", type=Path)
     parser.add_argument("--cache-size", default="2G", help="the embedded database's cache")
+    parser.add_argument(
+        "--store", type=Path, help="keep the database here; seeded only while it is empty"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="lrs-bench-export-") as tmp:
         work = Path(tmp)
+        home = args.store or work
         database = EmbeddedDatabase(
-            str(work / "db"), cache_size=args.cache_size, log_path=work / "secantusd.log"
+            str(home / "db"), cache_size=args.cache_size, log_path=home / "secantusd.log"
         )
         uri = database.start()
         try:

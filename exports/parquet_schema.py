@@ -7,21 +7,25 @@ as stored, for anything the flat columns leave out.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import contextlib
+import re
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 import pyarrow as pa
 
 from exports.columns import Walk
-from exports.vocabulary import canonical_verb
 from statements.formats import parse_timestamp
 
 SCHEMA_VERSION = 1
+STORED = pa.timestamp("ms", tz="UTC")
+TIMESTAMP = pa.timestamp("us", tz="UTC")
+TIMESTAMP_PATH = ("timestamp",)
 FIELDS: tuple[tuple[str, pa.DataType, tuple[str, ...] | None, str], ...] = (
     ("id", pa.string(), ("id",), "statement id (UUID)"),
-    ("stored", pa.timestamp("ms", tz="UTC"), None, "when the LRS stored it"),
-    ("timestamp", pa.timestamp("us", tz="UTC"), None, "statement timestamp, in UTC"),
+    ("stored", STORED, None, "when the LRS stored it"),
+    ("timestamp", TIMESTAMP, None, "statement timestamp, in UTC"),
     ("actor_object_type", pa.string(), ("actor", "objectType"), "Agent or Group"),
     ("actor_name", pa.string(), ("actor", "name"), ""),
     ("actor_mbox", pa.string(), ("actor", "mbox"), "mailto: IRI"),
@@ -46,6 +50,13 @@ FIELDS: tuple[tuple[str, pa.DataType, tuple[str, ...] | None, str], ...] = (
     ("statement", pa.string(), None, "the whole statement, JSON text as stored"),
 )
 SCHEMA = pa.schema([pa.field(name, kind) for name, kind, _, _ in FIELDS])
+PATHS = (*(path for _, _, path, _ in FIELDS if path is not None), TIMESTAMP_PATH)
+"""What the columns read of a statement (`picker` decodes only these)."""
+UTC_SHAPE = re.compile(
+    r"(?:(?!0000)[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-5][0-9](?:\.[0-9]{1,6})?Z\n)*"
+)
+"""Timestamps in UTC to the microsecond, one per line: the shape Arrow's cast reads as
+`parse_timestamp` does (year 0, which Arrow takes and `datetime` has not, left out)."""
 
 
 def describe() -> dict[str, Any]:
@@ -54,24 +65,23 @@ def describe() -> dict[str, Any]:
 
 
 def record_batch(
-    statements: Sequence[Mapping[str, Any]],
+    walk: Walk,
     raws: Sequence[str],
     stored_ms: Sequence[int],
     employee_ids: Sequence[str | None],
-    stored_verbs: Sequence[str | None],
+    canonical_verbs: Sequence[str | None],
 ) -> pa.RecordBatch:
+    """A page's rows, from its statements' values at `PATHS` (a `Walk` over whole parsed
+    statements, or over `picker`'s structs: the same values)."""
     derived: dict[str, Any] = {
         # milliseconds straight into the column: a datetime per row cost 0.4 us of ~3.7
-        "stored": pa.array(stored_ms, type=pa.timestamp("ms", tz="UTC")),
-        "timestamp": [_timestamp(s.get("timestamp")) for s in statements],
+        "stored": pa.array(stored_ms, type=STORED),
+        "timestamp": timestamp_column(walk.values(TIMESTAMP_PATH)),
         "employee_id": list(employee_ids),
-        "canonical_verb": [
-            canonical_verb(s, verb) for s, verb in zip(statements, stored_verbs, strict=True)
-        ],
+        "canonical_verb": list(canonical_verbs),
         "statement": list(raws),
     }
     columns: dict[str, Any] = {}
-    walk = Walk(statements)
     for name, kind, path, _ in FIELDS:
         columns[name] = derived[name] if path is None else _path_column(walk.values(path), kind)
     # xAPI's default: Activity when absent (or not a text)
@@ -97,6 +107,22 @@ def _path_column(values: list[Any], kind: pa.DataType) -> pa.Array:
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         accepted = str if kind == pa.string() else bool
         return pa.array([v if type(v) is accepted else None for v in values], kind)
+
+
+def timestamp_column(values: Sequence[Any]) -> pa.Array:
+    """The `timestamp` column: each text `parse_timestamp` reads, in UTC; null otherwise.
+
+    A page whose every timestamp has the shape `YYYY-MM-DDThh:mm:ss[.ffffff]Z` (what LRSs
+    and most providers write) is converted by Arrow's own ISO 8601 cast, in C, which reads
+    that shape exactly as `parse_timestamp` does and refuses what it refuses in it (a 30th
+    of February, hour 24, a leap second: the page then goes the slow way). Anything else
+    (offsets, the basic format, a leap second, a value that is no text) is parsed a value
+    at a time into datetimes, which Arrow converts one by one: 2 us per statement, where
+    the cast takes a tenth of that."""
+    if set(map(type, values)) == {str} and UTC_SHAPE.fullmatch("\n".join(values) + "\n"):
+        with contextlib.suppress(pa.ArrowInvalid):
+            return pa.array(values, pa.string()).cast(TIMESTAMP)
+    return pa.array([_timestamp(v) for v in values], TIMESTAMP)
 
 
 def _timestamp(raw: Any) -> datetime | None:

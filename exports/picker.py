@@ -1,7 +1,8 @@
-"""The fields CSV columns read, decoded from a statement's JSON without the rest of it.
+"""The fields export columns read, decoded from a statement's JSON without the rest of it.
 
 Parsing a whole statement builds every dict, list and string in it (orjson: 7.8 us per
-bench statement, one thread); a CSV export reads a dozen of them. `FieldPicker` builds a
+bench statement, one thread); a CSV export reads a dozen of them, a Parquet export some
+twenty (its `statement` column is the JSON text as stored, never parsed). `FieldPicker` builds a
 msgspec `Struct` type from the columns' paths, one struct per object on the way (`actor`,
 `actor.account`, `result.score`...), and msgspec decodes into it, skipping every other
 field unbuilt (2.7 us). A column's own value is decoded whole (`Any`): text, a number, or

@@ -2,7 +2,7 @@
 
 Reading and writing overlap: `source.pages` reads the next page while this module parses,
 formats and compresses the current one in a worker thread (zlib and pyarrow release the GIL
-for the heavy part; parsing, with orjson, holds it). Memory stays bounded by two pages
+for the heavy part; decoding, with msgspec, holds it). Memory stays bounded by two pages
 whatever the export's size.
 """
 
@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -38,6 +38,9 @@ from lrs.storage.sequence import ms_of, stored_string
 from statements.errors import BadRequest
 from statements.query import encode_cursor
 from statements.types import StoredStatement
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 ACTOR = ("actor",)
 """The path the employee ids are resolved from."""
@@ -73,6 +76,10 @@ class PageWriter:
             header = csv_line([c.name for c in spec.columns])
             paths = [c.path for c in spec.columns if c.path]
             self._picker = FieldPicker([*paths, ACTOR] if self.needs_employees else paths)
+        elif spec.format == "parquet":
+            from exports.parquet_schema import PATHS  # pyarrow only for Parquet
+
+            self._picker = FieldPicker([*PATHS, ACTOR])
         self.parts = Parts(directory, spec.format, spec.max_file_bytes, header)
 
     @property
@@ -86,45 +93,45 @@ class PageWriter:
         )
 
     def parse(self, statements: Sequence[StoredStatement]) -> list[Any]:
-        """What `write` reads of each statement: the CSV columns' fields (see `picker`), or
-        the whole statement for Parquet."""
-        if self._picker is not None:
-            return self._picker.decode([s.raw for s in statements])
-        return parse_page(statements)
+        """What `write` reads of each statement: the fields of its columns (see `picker`),
+        CSV's or Parquet's."""
+        assert self._picker is not None  # noqa: S101 - NDJSON is never parsed (needs_parsed)
+        return self._picker.decode([s.raw for s in statements])
 
     def actors(self, parsed: Sequence[Any]) -> list[Any]:
         """The actors of parsed statements, for their employee ids."""
-        if self._picker is not None:
-            return [a if a is not None else {} for a in self._picker.walk(parsed).values(ACTOR)]
-        return [s.get("actor", {}) for s in parsed]
+        assert self._picker is not None  # noqa: S101 - only parsed pages have actors
+        return [a if a is not None else {} for a in self._picker.walk(parsed).values(ACTOR)]
 
     def write(self, page: Page) -> None:
-        if self.spec.format == "ndjson":
+        if self._picker is None:
             self.parts.write_lines([s.raw.encode() + b"\n" for s in page.statements])
-        elif self._picker is not None:
+        elif self.spec.format == "csv":
             self.parts.write_records(*self._csv_records(page, self._picker))
         else:
-            statements = page.statements
-            from exports.parquet_schema import record_batch  # pyarrow only for Parquet
-
-            batch = record_batch(
-                page.parsed,
-                [s.raw for s in statements],
-                [ms_of(s.seq) for s in statements],
-                page.employees or [None] * len(statements),
-                [s.canonical_verb for s in statements],
+            self.parts.write_batch(
+                self._record_batch(page, self._picker), [len(s.raw) for s in page.statements]
             )
-            self.parts.write_batch(batch, [len(s.raw) for s in statements])
 
     def _csv_records(self, page: Page, picker: FieldPicker) -> tuple[bytes, list[int]]:
         derived = {
-            CANONICAL_VERB: [
-                s.canonical_verb or canonical_verb(orjson.loads(s.raw)) for s in page.statements
-            ],
+            CANONICAL_VERB: canonical_verbs(page.statements),
             EMPLOYEE_ID: page.employees or [None] * len(page.parsed),
         }
         walk = picker.walk(page.parsed)
         return csv_records(page_cells(walk, self.spec.columns, derived))
+
+    def _record_batch(self, page: Page, picker: FieldPicker) -> pa.RecordBatch:
+        from exports.parquet_schema import record_batch  # pyarrow only for Parquet
+
+        statements = page.statements
+        return record_batch(
+            picker.walk(page.parsed),
+            [s.raw for s in statements],
+            [ms_of(s.seq) for s in statements],
+            page.employees or [None] * len(statements),
+            canonical_verbs(statements),
+        )
 
     def close(self) -> list[FileEntry]:
         return self.parts.close()
@@ -159,8 +166,10 @@ def paused_gc() -> Iterator[None]:
             gc.enable()
 
 
-def parse_page(statements: Sequence[StoredStatement]) -> list[Any]:
-    return [orjson.loads(s.raw) for s in statements]
+def canonical_verbs(statements: Sequence[StoredStatement]) -> list[str | None]:
+    """The word ingest stored beside each statement, or for a statement stored without
+    one, its verb classified now (`vocabulary`; the statement parsed whole for it)."""
+    return [s.canonical_verb or canonical_verb(orjson.loads(s.raw)) for s in statements]
 
 
 async def run_export(

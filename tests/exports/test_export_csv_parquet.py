@@ -10,9 +10,12 @@ from datetime import datetime
 
 import duckdb
 import httpx
+import orjson
+import pyarrow as pa
 import pyarrow.parquet as pq
 
-from exports.parquet_schema import SCHEMA
+from exports.columns import Walk
+from exports.parquet_schema import SCHEMA, record_batch
 from exports.verify import verify_export
 from tests.exports.conftest import post, read_manifest
 
@@ -131,3 +134,36 @@ async def test_canonical_verb_is_what_ingest_stored_with_the_operator_s_extensio
     (entry,) = parquet.files
     (parquet_row,) = pq.read_table(tmp_path / "pq" / entry.name).to_pylist()
     assert parquet_row["canonical_verb"] == "completed"
+
+
+async def test_parquet_columns_are_those_of_the_whole_statements(
+    client, make_statement, export, services, tmp_path
+):
+    """Parquet decodes only the fields its columns read: what it writes is what the whole
+    statements, parsed, give (statements of several shapes, non-ASCII text, offsets)."""
+    await services.identities.import_people(PEOPLE, "csv")
+    group = {"objectType": "Group", "name": "Zoë's team", "member": [{"mbox": "mailto:z@é.fr"}]}
+    statements = [
+        make_statement(id=str(uuid.uuid4()), timestamp="2026-12-04T10:00:00.5+05:30"),
+        make_statement(id=str(uuid.uuid4()), actor=group, result={"score": {"raw": 1 << 60}}),
+        make_statement(
+            id=str(uuid.uuid4()),
+            actor={"account": {"homePage": "http://lms.example", "name": "ünïcode 😀"}},
+            object={"objectType": "Agent", "mbox": "mailto:b@example.com"},
+            result={"duration": "PT1M", "completion": False, "extensions": {"http://x": 1}},
+        ),
+        make_statement(id=str(uuid.uuid4()), timestamp="2026-12-04T10:00:00.123456Z"),
+    ]
+    ids = await post(client, statements)
+    manifest = await export("pq", "parquet")
+    table = pq.read_table(tmp_path / "pq" / manifest.files[0].name)
+    assert table.column("id").to_pylist() == ids
+
+    raws = table.column("statement").to_pylist()
+    derived = [table.column(n).to_pylist() for n in ("employee_id", "canonical_verb")]
+    stored_ms = table.column("stored").cast(pa.int64()).to_pylist()
+    whole = record_batch(Walk([orjson.loads(raw) for raw in raws]), raws, stored_ms, *derived)
+    assert table.equals(pa.Table.from_batches([whole]))
+    assert table.column("employee_id").to_pylist() == ["E7", None, None, "E7"]
+    assert table.column("actor_account_name").to_pylist()[2] == "ünïcode 😀"
+    assert table.column("result_score_raw").to_pylist()[1] == float(1 << 60)
