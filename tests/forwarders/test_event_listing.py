@@ -273,3 +273,21 @@ def test_windows_reach_the_oldest_date_without_overflowing():
         windows.record(0)
         steps += 1
     assert 0 < steps < 40
+
+
+async def test_a_tie_cut_by_a_states_read_is_read_whole(db, admin, make_forwarder, clock):
+    """Eight pending events in one millisecond, written latest `due` first: the index
+    gives them in the order written, the page wants the earliest `due` first."""
+    forwarder = (await make_forwarder("hook"))["id"]
+    now = clock()
+    rng = random.Random(9)
+    docs = [event_document(forwarder, n, "pending", now, rng) for n in range(8)]
+    for n, doc in enumerate(docs):
+        doc["due"] = now + timedelta(seconds=10 - n)
+    delivered = event_document(forwarder, 9, "delivered", now - HOUR, rng)
+    await db[EVENTS].insert_many([*docs, delivered])
+    jobs = JobStore(db)
+    for limit in range(1, 10):
+        mine = await jobs.list_events(forwarder_id=forwarder, state=None, limit=limit, now=now)
+        assert ids(mine) == ids(await single_query(db, forwarder, None, limit)), limit
+    assert [r.id for r in mine[:3]] == [d["_id"] for d in docs[::-1][:3]]
