@@ -32,7 +32,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from pymongo import ReturnDocument
@@ -41,8 +41,9 @@ from pymongo.errors import BulkWriteError
 
 from forwarders.erased import Written, checked, erased_meanwhile
 from forwarders.events import REVOKED, Event, event_id as id_of_event
+from forwarders.listing import Listing, newest
 from forwarders.source import StatementSource
-from forwarders.store import EVENTS, ensure_indexes, forwarder_ids
+from forwarders.store import EVENTS, ensure_indexes, forwarder_floors, forwarder_ids
 
 if TYPE_CHECKING:  # the claim builds on the jobs defined here
     from forwarders.claim import Claim
@@ -54,7 +55,13 @@ DELETE_BATCH = 100
 """Values per `$in`: the embedded database's cost per value grows with the list."""
 EARLIEST = datetime(1, 1, 1)
 """Below every `due`: a range on it that keeps a read on the `forwarder_due` index."""
-UNMATCHED_FIELDS = {"log": 0, "payload": 0}
+LISTED_FIELDS = dict.fromkeys(
+    "forwarder statement type state attempts created updated due lease.token reason"
+    " last_status delivered_at event payload ready employee_id learner_keys".split(),
+    1,
+)
+"""What `EventRecord` reads (not `log`, the last attempts: `attempts_of`)."""
+UNMATCHED_FIELDS = {name: 1 for name in LISTED_FIELDS if name != "payload"}
 EXCERPT_BYTES = 1024
 LOG_SIZE = 30
 
@@ -538,41 +545,42 @@ class JobStore:
         state: str | None,
         limit: int,
         before: datetime | None = None,
+        now: datetime | None = None,
     ) -> list[EventRecord]:
-        """Newest first. Read per forwarder (all of them when none is named): every read
-        of this collection leads with an indexed `forwarder`."""
+        """Newest first. Read per forwarder (all of them when none is named), in bounded
+        windows of `created` (`forwarders.listing`); `now` is where the first window starts
+        when there is no `before` (the wall clock by default; it is open above)."""
+        states = STATES if state is None else (state,)
         found: list[EventRecord] = []
-        for forwarder in await self._forwarders(forwarder_id):
-            match: dict[str, Any] = {"forwarder": forwarder}
-            if state is not None:
-                match["state"] = state
-            if before is not None:
-                match["created"] = {"$lt": before}
-            cursor = self.events.find(match, {"log": 0}).sort("created", -1).limit(limit)
-            found += [EventRecord.from_document(doc) async for doc in cursor]
+        for forwarder, floor in await forwarder_floors(self.db, forwarder_id):
+            listing = Listing(forwarder, states, limit, before, floor, LISTED_FIELDS)
+            docs = await newest(self.events, listing, now or datetime.now(UTC))
+            found += [EventRecord.from_document(doc) for doc in docs]
         return sorted(found, key=lambda r: r.created, reverse=True)[:limit]
 
-    async def _forwarders(self, forwarder_id: str | None) -> list[str]:
-        return [forwarder_id] if forwarder_id is not None else await forwarder_ids(self.db)
-
     async def list_unmatched(
-        self, forwarder_id: str | None, limit: int, after: tuple[datetime, str] | None
+        self,
+        forwarder_id: str | None,
+        limit: int,
+        after: tuple[datetime, str] | None,
+        now: datetime | None = None,
     ) -> list[EventRecord]:
         """Unmatched events, newest first, from after (`created`, id) exclusive: a batch
         of events shares one `created`, so the id breaks the tie. Read per forwarder on
-        `forwarder_state_created`: the events before `created`, and the group at exactly
-        `created` whole, skipped up to the id here (an `$or` or an `_id` range beside the
-        index would make the embedded database scan the collection)."""
+        `forwarder_state_created`: the group at exactly `created` whole, skipped up to the
+        id here (an `$or` or an `_id` range beside the index would make the embedded
+        database scan the collection), and the events before `created` in bounded windows
+        (`forwarders.listing`)."""
         found: list[dict[str, Any]] = []
-        for forwarder in await self._forwarders(forwarder_id):
-            match: dict[str, Any] = {"forwarder": forwarder, "state": "unmatched"}
+        for forwarder, floor in await forwarder_floors(self.db, forwarder_id):
+            before = None
             if after is not None:
-                created, last = after
-                tie = self.events.find({**match, "created": created}, UNMATCHED_FIELDS)
+                before, last = after
+                match = {"forwarder": forwarder, "state": "unmatched", "created": before}
+                tie = self.events.find(match, UNMATCHED_FIELDS)
                 found += [doc async for doc in tie if doc["_id"] < last]
-                match["created"] = {"$lt": created}
-            cursor = self.events.find(match, UNMATCHED_FIELDS)
-            found += [doc async for doc in cursor.sort("created", -1).limit(limit)]
+            listing = Listing(forwarder, ("unmatched",), limit, before, floor, UNMATCHED_FIELDS)
+            found += await newest(self.events, listing, now or datetime.now(UTC))
         found.sort(key=lambda doc: (doc["created"], doc["_id"]), reverse=True)
         return [EventRecord.from_document(doc) for doc in found[:limit]]
 

@@ -249,7 +249,7 @@ class ForwarderService:
         if not 1 <= limit <= MAX_LIMIT:
             raise InvalidForwarder("limit", f"must be from 1 to {MAX_LIMIT}")
         return await self.jobs.list_events(
-            forwarder_id=forwarder_id, state=state, limit=limit, before=before
+            forwarder_id=forwarder_id, state=state, limit=limit, before=before, now=self.clock()
         )
 
     async def get_event(self, event_id: str) -> EventRecord:

@@ -73,6 +73,17 @@ async def forwarder_ids(db: AsyncDatabase[dict[str, Any]]) -> list[str]:
     return [str(doc["_id"]) async for doc in db[FORWARDERS].find({}, {"_id": 1})]
 
 
+async def forwarder_floors(
+    db: AsyncDatabase[dict[str, Any]], forwarder_id: str | None = None
+) -> list[tuple[str, datetime | None]]:
+    """Each forwarder's id (this one, or all in `forwarder_ids` order) with its creation,
+    below which it has no event (`forwarders.listing`); None for an id not found."""
+    match = {} if forwarder_id is None else {"_id": forwarder_id}
+    cursor = db[FORWARDERS].find(match, {"created": 1})
+    found = [(str(doc["_id"]), doc.get("created")) async for doc in cursor]
+    return [(forwarder_id, None)] if forwarder_id is not None and not found else found
+
+
 class ForwarderStore:
     def __init__(self, db: AsyncDatabase[dict[str, Any]], box: SecretBox) -> None:
         self.forwarders = db[FORWARDERS]

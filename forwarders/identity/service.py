@@ -130,6 +130,6 @@ class IdentityService:
         if not 1 <= limit <= MAX_LIMIT:
             raise InvalidQuery("limit", f"must be from 1 to {MAX_LIMIT}")
         position = _parse_cursor(after) if after is not None else None
-        records = await self.jobs.list_unmatched(forwarder_id, limit + 1, position)
+        records = await self.jobs.list_unmatched(forwarder_id, limit + 1, position, self.clock())
         more = _cursor(records[limit - 1]) if len(records) > limit else None
         return UnmatchedPage(records[:limit], more)
