@@ -12,6 +12,7 @@ LEARNER = "/analytics/learners/activities"
 GROUPS = "/analytics/activities/groups"
 ADA = '{"mbox": "mailto:ada@example.com"}'
 SALES = "employee_id,email,department\nE1,ada@example.com,Sales\n"
+BY_DEPARTMENT = {"activity": COURSE, "group_by": "department"}
 
 
 async def post(client, statements):
@@ -177,22 +178,31 @@ async def test_a_rebuild_writes_a_new_version(client, services, learner_statemen
     assert (await consumer.version())[1] != version
 
 
-async def test_a_repeated_slice_is_kept_until_the_people_table_is_read_again(
-    client, analyst, services, learner_statement
-):
+async def ada_sliced_in_sales(client, analyst, services, learner_statement) -> dict:
+    """Ada, of Sales in the identity import, completed the course; her slice by department."""
     await services.identities.import_people(SALES, "csv")
     await post(client, [learner_statement("ada", "completed")])
     await services.analytics.catch_up()
-    query = {"activity": COURSE, "group_by": "department"}
-    first = (await analyst.get(GROUPS, params=query)).json()
+    return (await analyst.get(GROUPS, params=BY_DEPARTMENT)).json()
+
+
+async def moved_to_ops(services) -> None:
+    """The import now has Ada in Ops, and the table read before has aged."""
+    await services.identities.import_people(SALES.replace("Sales", "Ops"), "csv")
+    services.analytics.people.clock = lambda: time.monotonic() + 2 * CACHE_SECONDS
+
+
+async def test_a_repeated_slice_is_kept_until_the_people_table_is_read_again(
+    client, analyst, services, learner_statement
+):
+    first = await ada_sliced_in_sales(client, analyst, services, learner_statement)
+    query = BY_DEPARTMENT
     # the rollups change behind the service's back (no version written): kept
     await services.analytics.rollups.periods.delete_many({})
     await services.analytics.rollups.days.delete_many({})
     assert (await analyst.get(GROUPS, params=query)).json() == first
 
-    await services.identities.import_people(SALES.replace("Sales", "Ops"), "csv")
-    people = services.analytics.people
-    people.clock = lambda: time.monotonic() + 2 * CACHE_SECONDS  # the table has aged
+    await moved_to_ops(services)
     again = (await analyst.get(GROUPS, params=query)).json()
 
     assert [g["value"] for g in first["groups"]] == ["Sales"]
@@ -202,15 +212,10 @@ async def test_a_repeated_slice_is_kept_until_the_people_table_is_read_again(
 async def test_a_learner_met_before_takes_the_value_of_the_table_read_again(
     client, analyst, services, learner_statement
 ):
-    await services.identities.import_people(SALES, "csv")
-    await post(client, [learner_statement("ada", "completed")])
-    await services.analytics.catch_up()
-    query = {"activity": COURSE, "group_by": "department"}
-    first = (await analyst.get(GROUPS, params=query)).json()
+    first = await ada_sliced_in_sales(client, analyst, services, learner_statement)
 
-    await services.identities.import_people(SALES.replace("Sales", "Ops"), "csv")
-    services.analytics.people.clock = lambda: time.monotonic() + 2 * CACHE_SECONDS
-    again = (await analyst.get(GROUPS, params=query)).json()
+    await moved_to_ops(services)
+    again = (await analyst.get(GROUPS, params=BY_DEPARTMENT)).json()
 
     assert [(g["value"], g["learners"]) for g in first["groups"]] == [("Sales", {"completed": 1})]
     assert [(g["value"], g["learners"]) for g in again["groups"]] == [("Ops", {"completed": 1})]

@@ -4,6 +4,7 @@ fall, with a checkpoint after each slice."""
 
 from __future__ import annotations
 
+import contextlib
 import random
 
 from pymongo import AsyncMongoClient, monitoring
@@ -100,6 +101,25 @@ class FindRanges(monitoring.CommandListener):
         pass
 
 
+@contextlib.asynccontextmanager
+async def watched(mongo_server, services):
+    """The statements collection through a client whose finds are recorded."""
+    listener = FindRanges()
+    client = AsyncMongoClient(mongo_server.uri, event_listeners=[listener])
+    try:
+        yield client[services.settings.database]["statements"], listener
+    finally:
+        await client.close()
+
+
+async def held_by(db, listener: FindRanges) -> list[int]:
+    """How many statements each recorded find's range holds: what the database read."""
+    return [
+        await db["statements"].count_documents({"keys": "*", "seq": bounds})
+        for bounds in listener.ranges
+    ]
+
+
 async def test_a_densely_stored_backlog_is_read_about_once(services, mongo_server):
     """The database reads every match of a slice before its limit: each slice after the
     first holds about a page, so a backlog stored at thousands a second (a rebuild's, a
@@ -107,19 +127,11 @@ async def test_a_densely_stored_backlog_is_read_about_once(services, mongo_serve
     db = services.client[services.settings.database]
     rng = random.Random(7)
     seqs = await stored(db, sorted(rng.randrange(1_000) for _ in range(3_000)))
-    listener = FindRanges()
-    watched = AsyncMongoClient(mongo_server.uri, event_listeners=[listener])
-    try:
-        statements = watched[services.settings.database]["statements"]
+    async with watched(mongo_server, services) as (statements, listener):
         found = [s async for s in scan(statements, "*", seqs[0] - 1, seqs[-1], page=100)]
-    finally:
-        await watched.close()
 
     assert [doc["seq"] for s in found for doc in s.docs] == seqs
-    held = [
-        await db["statements"].count_documents({"keys": "*", "seq": bounds})
-        for bounds in listener.ranges
-    ]
+    held = await held_by(db, listener)
     assert held[0] == len(seqs)  # the first slice (five seconds) holds the whole burst
     assert max(held[1:]) <= 2 * 100, held  # every later one about a page
     assert sum(held) <= 3 * len(seqs), sum(held)
@@ -133,23 +145,16 @@ async def test_a_consumer_working_through_a_dense_backlog_reads_each_statement_a
     db = services.client[services.settings.database]
     rng = random.Random(11)
     seqs = await stored(db, sorted(rng.randrange(2_000) for _ in range(3_000)))
-    listener = FindRanges()
-    watched = AsyncMongoClient(mongo_server.uri, event_listeners=[listener])
-    try:
-        source = MongoAnalyticsSource(watched[services.settings.database])
+    async with watched(mongo_server, services) as (statements, listener):
+        source = MongoAnalyticsSource(statements.database)
         read: list[int] = []
         low = seqs[0]
         while batch := await source.slice(low, seqs[-1] + 1, 200):
             read += [statement.seq for statement in batch]
             low = batch[-1].seq + 1
-    finally:
-        await watched.close()
 
     assert read == seqs
-    held = [
-        await db["statements"].count_documents({"keys": "*", "seq": bounds})
-        for bounds in listener.ranges
-    ]
+    held = await held_by(db, listener)
     assert held[0] == len(seqs)
     assert max(held[1:]) <= 2 * 200, held
     assert sum(held) <= 3 * len(seqs), sum(held)
