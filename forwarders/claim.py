@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from forwarders.erasure_marks import Marks
 from forwarders.queue import Disposition, Fresh, Job
 
 
@@ -39,6 +40,9 @@ class Claim:
     fresh: Mapping[str, int] = field(default_factory=dict)
     """The statements whose events may be kept unwritten, with their positions."""
     kept: dict[str, Fresh] = field(default_factory=dict)
+    before: Marks | None = None
+    """The erasures as read before the statements of these events were: what spares their
+    writes the read-back (`forwarders.erasure_marks`)."""
 
     def keep(self, disposition: Disposition, now: datetime) -> bool:
         """Whether this event is taken unwritten (deliverable, of a fresh statement, and
@@ -46,7 +50,7 @@ class Claim:
         position = self.fresh.get(disposition.event.statement_id)
         if position is None or not self._room_for(disposition):
             return False
-        self.kept[disposition.event.id] = Fresh(disposition, now, position)
+        self.kept[disposition.event.id] = Fresh(disposition, now, position, self.before)
         return True
 
     def _room_for(self, disposition: Disposition) -> bool:

@@ -47,6 +47,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from forwarders.claim import Claim
+from forwarders.erasure_marks import Marks
 from forwarders.events import Event, statement_event
 from forwarders.pipeline import Match, Pipeline
 from forwarders.queue import Job, JobStore
@@ -217,17 +218,22 @@ class Discovery:
     # -- turning statements into queued events ----------------------------------------------
 
     async def process(
-        self, docs: Sequence[StoredStatement], handled: frozenset[str] = frozenset()
+        self,
+        docs: Sequence[StoredStatement],
+        handled: frozenset[str] = frozenset(),
+        before: Marks | None = None,
     ) -> int:
         """Enqueue the events of these stored statements (resolved, rendered and given
         their state by the pipeline) for the forwarders not in `handled` (those they were
-        processed for already); returns how many were new."""
+        processed for already); returns how many were new. `before`: the erasures as read
+        before these statements were (`forwarders.erasure_marks`; None: unknown)."""
         forwarders = [f for f in await self.forwarders.current() if f.id not in handled]
         vocabulary = await self.vocabulary.refresh()
         now = self.clock()
         candidates = [c for doc in docs for c in statement_matches(forwarders, doc, vocabulary)]
         claim = self.claim(now) if candidates else None
         if claim is not None:
+            claim.before = before
             claim.fresh = {d.id: d.position for d in docs if d.position >= self.fresh_from}
         dispositions, new = await self.pipeline.enqueue(candidates, now, claim)
         if claim is not None and (jobs := claim.jobs(dispositions, new)):
@@ -253,17 +259,18 @@ class Discovery:
         """Handle the unseen statements of `(after, through]`, at most `slices` slices
         (0: all); returns how far it read and how many events were new."""
         read, count = Read(after), 0
+        before = await self.jobs.marks.before()
         async for found in self.source.slices(after, through, verbs, page=BATCH):
             found_at = time.monotonic()
             for statement in found.statements:
                 self.found_at.update(dict.fromkeys(statement.verbs & verbs, found_at))
-            read.new += await self._handle(found.statements)
+            read.new += await self._handle(found.statements, before)
             read.through, count = found.through, count + 1
             if count == slices:
                 break
         return read
 
-    async def _handle(self, statements: Sequence[StoredStatement]) -> int:
+    async def _handle(self, statements: Sequence[StoredStatement], before: Marks) -> int:
         """Process what was not yet processed for every forwarder known now: a statement
         read again after a forwarder became known (the cache is up to a second old, so a
         forwarder created just before a statement may be unknown when it is first read) is
@@ -277,7 +284,7 @@ class Discovery:
                 groups.setdefault(handled, []).append(statement)
         new = 0
         for handled, group in groups.items():
-            new += await self.process(group, handled)
+            new += await self.process(group, handled, before)
             self.seen.update((s.id, (s.position, known | handled)) for s in group)
         return new
 

@@ -40,6 +40,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
 from forwarders.erased import Written, checked, erased_meanwhile
+from forwarders.erasure_marks import ErasureMarks, Marks
 from forwarders.events import REVOKED, Event, event_id as id_of_event
 from forwarders.listing import Listing, newest
 from forwarders.source import StatementSource
@@ -77,6 +78,8 @@ class Fresh:
     position: int
     """Its statement's place in stored order: discovery's saved cursor stays below it
     until the document is written (`JobStore.unrecorded_floor`)."""
+    before: Marks | None = None
+    """The erasures as read before its statement was (`forwarders.erasure_marks`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,6 +235,7 @@ class JobStore:
         self.statements = statements
         self.unrecorded: dict[str, Fresh] = {}
         """Events taken at discovery by this process and not written yet (`claim.Claim.keep`)."""
+        self.marks = ErasureMarks(db)
 
     # -- commands ---------------------------------------------------------------------------
 
@@ -243,16 +247,22 @@ class JobStore:
     ) -> set[str]:
         """Store new events as the pipeline decided; returns the ids that were new. A known
         id is success (idempotent): what was decided for it first stands. With `claim`,
-        deliverable events are inserted already leased (see `Claim`)."""
+        deliverable events are inserted already leased (see `Claim`), and the erasures it
+        read before its statements (`Claim.before`) spare the read-back of most writes."""
         written = [d for d in dispositions if claim is None or not claim.keep(d, now)]
+        before = None if claim is None else claim.before
         if claim is not None:
             self.unrecorded.update(claim.kept)
         kept = {d.event.id for d in dispositions} - {d.event.id for d in written}
-        return kept | await self._insert([_document(d, now, claim) for d in written])
+        documents = [_document(d, now, claim) for d in written]
+        return kept | await self._insert(documents, [before] * len(documents))
 
-    async def _insert(self, documents: Sequence[dict[str, Any]]) -> set[str]:
+    async def _insert(
+        self, documents: Sequence[dict[str, Any]], befores: Sequence[Marks | None] = ()
+    ) -> set[str]:
         """Insert these documents; returns the ids that were new (a known id is left as
-        it is: a duplicate is success)."""
+        it is: a duplicate is success). `befores`: for each document, the erasures as read
+        before its statement was (missing or None: unknown)."""
         if not documents:
             return set()
         ids = [str(doc["_id"]) for doc in documents]
@@ -264,20 +274,31 @@ class JobStore:
             if any(e.get("code") != DUPLICATE_KEY for e in errors):
                 raise
             new = set(ids) - {ids[int(e["index"])] for e in errors}
-        await self._erased_meanwhile([Written.of(d) for d in documents if d["_id"] in new])
+        marked = [*befores, *[None] * (len(documents) - len(befores))]
+        await self._erased_meanwhile(
+            [(Written.of(d), b) for d, b in zip(documents, marked, strict=True) if d["_id"] in new]
+        )
         return new
 
-    async def _erased_meanwhile(self, written: Sequence[Written]) -> None:
-        """Read back the statements of events just written, and delete or scrub the events
-        an erasure that ran meanwhile could not see (`forwarders.erased`). A duplicate is
-        left out: whoever wrote it first read it back."""
-        wanted = checked(written)
-        if self.statements is None or not wanted:
+    async def _erased_meanwhile(self, written: Sequence[tuple[Written, Marks | None]]) -> None:
+        """Delete or scrub the events just written that an erasure running meanwhile could
+        not see (`forwarders.erased`), from their statements read back; except those whose
+        statements were read while no erasure ran, from before that read to after the
+        write (`forwarders.erasure_marks`). A duplicate is left out: whoever wrote it first
+        checked it."""
+        if self.statements is None or not checked([w for w, _ in written]):
+            return
+        after = await self.marks.after_write() if any(b for _, b in written) else None
+        doubtful = [
+            w for w, b in written if after is None or b is None or not b.unchanged_at(after)
+        ]
+        wanted = checked(doubtful)
+        if not wanted:
             return
         stored: dict[str, Any] = {}
         for chunk in _chunks(wanted, LOOKUP_BATCH):
             stored.update(await self.statements.stored(chunk))
-        erased = erased_meanwhile(written, stored)
+        erased = erased_meanwhile(doubtful, stored)
         await self.delete(erased.deleted)
         for key, event_ids in erased.scrubbed.items():
             await self.scrub_learner(event_ids, erased.learners[key])
@@ -286,7 +307,8 @@ class JobStore:
         """Write the first documents of fresh jobs (`Fresh`), each in the state its first
         result decided; returns their ids (all of them: a duplicate means the event was
         already written, by a re-discovery). Only then does each leave `unrecorded`."""
-        await self._insert([doc for _, doc in documents])
+        befores = [job.fresh.before if job.fresh else None for job, _ in documents]
+        await self._insert([doc for _, doc in documents], befores)
         for job, _ in documents:
             self.unrecorded.pop(job.id, None)
         return {job.id for job, _ in documents}

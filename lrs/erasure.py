@@ -33,6 +33,7 @@ import orjson
 from pymongo.asynchronous.database import AsyncDatabase
 
 from analytics.refresh import Refreshes, object_activities
+from forwarders.erasure_marks import ErasureMarks
 from forwarders.events import learner_of
 from forwarders.identity.person import actor_keys
 from forwarders.identity.store import IDENTITIES
@@ -147,9 +148,14 @@ async def erase_agent(
     documents = await _documents(db, keys)
     report.documents_deleted = [_document_id(d) for d in documents]
     events = _Events(JobStore(db), plan, keys, [c.id for c in candidates if c.voiding])
-    report.forwarder_events_deleted, report.forwarder_events_scrubbed = await events.find()
     report.identities_deleted = await _people(db, agent)
-    if not dry_run:
+    if dry_run:
+        report.forwarder_events_deleted, report.forwarder_events_scrubbed = await events.find()
+        return report
+    # marked from the first look for events to after the second: a writer of new events
+    # that saw no erasure across its read and write skips reading its statements back
+    async with ErasureMarks(db).erasing():
+        report.forwarder_events_deleted, report.forwarder_events_scrubbed = await events.find()
         refreshes = Refreshes(db)
         changed = [c.statement for c in candidates if c.id in _changed(plan)]
         request = await refreshes.open(object_activities(changed))

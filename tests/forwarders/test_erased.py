@@ -4,12 +4,15 @@ after the write."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import orjson
 
+from forwarders.claim import Claim
 from forwarders.erased import Written, checked, erased_meanwhile
+from forwarders.erasure_marks import STALE_AFTER, ErasureMarks
 from forwarders.events import learner_of, statement_event
 from forwarders.pipeline import generic
 from forwarders.queue import JobStore
@@ -79,3 +82,130 @@ async def test_an_event_written_after_its_statement_was_erased_is_deleted_by_its
     assert await jobs.enqueue_dispositions([generic(event)], datetime.now(UTC)) == {event.id}
 
     assert await db[EVENTS].find_one({"_id": event.id}) is None
+
+
+class CountedSource(MongoStatementSource):
+    """The real statement source, counting the read-backs (`stored`)."""
+
+    def __init__(self, db) -> None:
+        super().__init__(db)
+        self.reads = 0
+
+    async def stored(self, ids):
+        self.reads += 1
+        return await super().stored(ids)
+
+
+class CountedMarks(ErasureMarks):
+    def __init__(self, db) -> None:
+        super().__init__(db)
+        self.reads = 0
+
+    async def read(self):
+        self.reads += 1
+        return await super().read()
+
+
+async def ada_event(client, make_statement, services, db):
+    """A stored statement of Ada's, read, and the event a forwarder makes of it."""
+    statement = make_statement(id=str(uuid.uuid4()), actor=ADA)
+    assert (await client.post("/xapi/statements", json=statement)).status_code == 200
+    forwarder = await services.forwarders.create_forwarder(
+        {"name": "late", "url": "https://hooks.example.com/late"}
+    )
+    [read] = (await MongoStatementSource(db).get([statement["id"]])).values()
+    return statement, statement_event(forwarder.as_dict()["id"], read.statement)
+
+
+def claim_after(before) -> Claim:
+    """A claim taking nothing (events are written due) carrying the erasures as read."""
+    return Claim("worker", datetime.now(UTC), {}, before=before)
+
+
+async def test_with_no_erasure_between_the_read_and_the_write_nothing_is_read_back(
+    client, make_statement, db, services
+):
+    _, event = await ada_event(client, make_statement, services, db)
+    source = CountedSource(db)
+    jobs = JobStore(db, source)
+    before = await jobs.marks.read()
+
+    new = await jobs.enqueue_dispositions([generic(event)], datetime.now(UTC), claim_after(before))
+
+    assert new == {event.id} and source.reads == 0
+    assert await db[EVENTS].find_one({"_id": event.id}) is not None
+
+
+async def test_an_erasure_after_the_reading_still_removes_the_event_written_after_it(
+    client, make_statement, db, services
+):
+    statement, event = await ada_event(client, make_statement, services, db)
+    source = CountedSource(db)
+    jobs = JobStore(db, source)
+    before = await jobs.marks.read()  # quiet: taken before the statement was read
+    await erase_agent(db, services.settings, statement["actor"], dry_run=False)
+
+    await jobs.enqueue_dispositions([generic(event)], datetime.now(UTC), claim_after(before))
+
+    assert source.reads == 1
+    assert await db[EVENTS].find_one({"_id": event.id}) is None
+
+
+async def test_an_erasure_running_at_the_reading_means_reading_back(
+    client, make_statement, db, services
+):
+    _, event = await ada_event(client, make_statement, services, db)
+    source = CountedSource(db)
+    jobs = JobStore(db, source)
+    async with ErasureMarks(db).erasing():
+        before = await jobs.marks.read()
+    assert not before.quiet
+
+    await jobs.enqueue_dispositions([generic(event)], datetime.now(UTC), claim_after(before))
+
+    assert source.reads == 1
+    assert await db[EVENTS].find_one({"_id": event.id}) is not None  # nothing was erased
+
+
+async def test_a_write_without_a_reading_is_read_back(client, make_statement, db, services):
+    _, event = await ada_event(client, make_statement, services, db)
+    source = CountedSource(db)
+
+    await JobStore(db, source).enqueue_dispositions([generic(event)], datetime.now(UTC))
+
+    assert source.reads == 1
+
+
+async def test_an_erasure_is_marked_while_it_runs_and_moves_the_epoch(db):
+    marks = ErasureMarks(db)
+    first = await marks.read()
+    async with marks.erasing():
+        during = await marks.read()
+    after = await marks.read()
+
+    assert first.quiet and not during.quiet and after.quiet
+    assert first.epoch < during.epoch < after.epoch
+    assert not first.unchanged_at(after) and after.unchanged_at(await marks.read())
+
+
+async def test_the_mark_of_an_erasure_that_died_stops_counting_after_a_day(db):
+    long_ago = datetime.now(UTC) - STALE_AFTER - timedelta(minutes=1)
+    dead = ErasureMarks(db, clock=lambda: long_ago).erasing()
+    await dead.__aenter__()  # never left: the erasure died
+    recent = ErasureMarks(db, clock=lambda: datetime.now(UTC) - timedelta(hours=23)).erasing()
+    await recent.__aenter__()
+    assert not (await ErasureMarks(db).read()).quiet  # the recent one still counts
+
+    await recent.__aexit__(None, None, None)
+
+    assert (await ErasureMarks(db).read()).quiet
+
+
+async def test_writes_that_finish_while_a_reading_is_taken_wait_for_the_next_and_share_it(db):
+    marks = CountedMarks(db)
+
+    readings = await asyncio.gather(*(marks.after_write() for _ in range(5)))
+
+    # the first call's reading began before the others were made: they share a second one
+    assert marks.reads == 2
+    assert len(set(readings)) == 1

@@ -116,6 +116,49 @@ async def test_a_fresh_event_is_written_once_already_delivered(
         assert (entry["n"], entry["outcome"]) == (1, "Delivered")
 
 
+class StatementLookups(CommandListener):
+    """The finds of statements by id (the read-back of written events' statements)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def started(self, event: Any) -> None:
+        command = event.command
+        if event.command_name == "find" and command.get("find") == "statements":
+            self.count += "_id" in command.get("filter", {})
+
+    def succeeded(self, event: Any) -> None:
+        pass
+
+    def failed(self, event: Any) -> None:
+        pass
+
+
+async def test_with_no_erasure_since_their_statements_were_read_events_are_not_read_back(
+    client, make_statement, make_forwarder, forwarding_settings, clock, mongo_server, services
+):
+    await make_forwarder("hook", max_in_flight=8)
+    lookups = StatementLookups()
+    counted = mongo_client(mongo_server.uri, [lookups])
+    try:
+        db = counted[services.settings.database]
+        async with Worker(
+            db, forwarding_settings, statements=MongoStatementSource(db), clock=clock
+        ) as worker:
+            await discovering(worker)
+            ids = await post(client, *(make_statement() for _ in range(8)))
+            await worker.discovery.poll(drain=True)
+            lookups.count = 0
+            await deliver_held(worker)
+            assert worker.jobs.unrecorded == {}
+    finally:
+        await counted.close()
+
+    events = services.client[services.settings.database][EVENTS]
+    assert await events.count_documents({"statement": {"$in": ids}}) == 8
+    assert lookups.count == 0
+
+
 async def test_the_saved_cursor_stays_below_an_event_not_yet_written(
     client, make_statement, make_forwarder, make_worker, receiver, db, no_forwarder_skew
 ):
