@@ -344,6 +344,7 @@ class Worker:
             while True:
                 await self.fill(await self.cache.current(), eager=True)
                 if not self.tasks:
+                    await self.completions.flush()
                     await self.tally.flush(self.db, self.clock())
                     return self.delivered - before
                 await asyncio.wait(set(self.tasks), return_when=asyncio.FIRST_COMPLETED)
@@ -444,6 +445,9 @@ class Worker:
                 await self.jobs.release(job, self.clock())
                 log.info("event %s: released at shutdown", job.id)
         await self._release_held()
+        if not await self.completions.flush(self.settings.shutdown_grace_seconds):
+            # re-discovered and sent again after a restart: the saved cursor is below them
+            log.warning("%d deliveries left unrecorded at shutdown", len(self.completions.later))
 
     async def _heartbeat(self, stop: asyncio.Event) -> None:
         started = self.clock()

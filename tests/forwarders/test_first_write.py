@@ -11,13 +11,16 @@ from collections import Counter
 from typing import Any
 
 import pytest
+from pymongo.errors import AutoReconnect
 from pymongo.monitoring import CommandListener
 
 from forwarders import discovery as discovery_module
+from forwarders.delivery import completions as completions_module
 from forwarders.discovery import CURSOR_STATE
 from forwarders.feed import CompletionFeed, decode_cursor
+from forwarders.queue import JobStore
 from forwarders.store import EVENTS, STATE
-from forwarders.worker import Worker
+from forwarders.worker import Worker, utc_now
 from lrs.erasure import erase_agent
 from lrs.storage.client import mongo_client
 from lrs.storage.statement_source import MongoStatementSource
@@ -74,6 +77,7 @@ async def found_unwritten(worker: Worker, client, statement) -> str:
 async def deliver_held(worker: Worker) -> None:
     await worker.fill(await worker.cache.current(), eager=True)
     await asyncio.gather(*worker.tasks)
+    await worker.completions.flush()  # the gathered first writes, now
 
 
 async def saved_cursor(db) -> int:
@@ -325,3 +329,123 @@ async def test_an_event_held_unwritten_while_its_learner_is_erased_is_not_kept(
     assert len(receiver.on("hook")) == 1  # already on its way: a sent request stays sent
     assert await db[EVENTS].count_documents({"statement": statement_id}) == 0
     assert worker.jobs.unrecorded == {}
+
+
+async def deliver_without_writing(worker: Worker) -> None:
+    """Deliver the held events and let their delivery tasks end: the writes are gathered."""
+    await worker.fill(await worker.cache.current(), eager=True)
+    await asyncio.gather(*worker.tasks)
+
+
+async def test_fresh_deliveries_are_written_together_after_their_lanes_are_free(
+    client, make_statement, make_forwarder, forwarding_settings, clock, mongo_server, services
+):
+    await make_forwarder("hook", max_in_flight=8)
+    writes = Writes()
+    counted = mongo_client(mongo_server.uri, [writes])
+    try:
+        db = counted[services.settings.database]
+        async with Worker(
+            db, forwarding_settings, statements=MongoStatementSource(db), clock=clock
+        ) as worker:
+            await discovering(worker)
+            ids = await post(client, *(make_statement() for _ in range(8)))
+            await worker.discovery.poll(drain=True)
+            await deliver_without_writing(worker)
+            assert worker.in_flight["hook"] == 0 and not worker.tasks  # every lane free
+            assert writes.commands["insert"] == 0 and len(worker.completions.later) == 8
+
+            await asyncio.wait_for(worker.completions._writer, 5)  # within the gather window
+            assert worker.jobs.unrecorded == {} and worker.completions.later == []
+    finally:
+        await counted.close()
+
+    assert writes.commands["insert"] == 1  # one write for the eight
+    assert sorted(doc["statement"] for doc in writes.inserted) == sorted(ids)
+    assert {doc["state"] for doc in writes.inserted} == {"delivered"}
+
+
+async def test_the_saved_cursor_stays_below_a_delivery_whose_write_is_gathered(
+    client, make_statement, make_forwarder, make_worker, db, no_forwarder_skew
+):
+    await make_forwarder("hook")
+    worker = make_worker(horizon=lambda: EVERYTHING)
+    await discovering(worker)
+    [statement_id] = await post(client, make_statement())
+    await worker.cache.refresh()
+    await worker.discovery.poll(drain=True)
+    await deliver_without_writing(worker)
+    [position] = await positions(db, [statement_id])
+
+    await worker.discovery.save()
+    assert worker.discovery.cursor >= position  # read past it
+    assert await saved_cursor(db) < position  # but not saved past it
+    assert await db[EVENTS].count_documents({"statement": statement_id}) == 0
+
+    assert await worker.completions.flush()
+    await worker.discovery.save()
+    assert await saved_cursor(db) >= position
+    assert await db[EVENTS].count_documents({"statement": statement_id, "state": "delivered"}) == 1
+
+
+class FailingOnce(JobStore):
+    """The real store, whose first write of completions fails as a lost connection would."""
+
+    def __init__(self, jobs: JobStore) -> None:
+        super().__init__(jobs.db, jobs.statements)
+        self.unrecorded = jobs.unrecorded
+        self.failures = 1
+
+    async def complete_many(self, results):
+        if self.failures:
+            self.failures -= 1
+            raise AutoReconnect("connection lost")
+        return await super().complete_many(results)
+
+
+async def test_a_gathered_write_that_fails_is_tried_again_until_it_lands(
+    client, make_statement, make_forwarder, worker, db, monkeypatch
+):
+    monkeypatch.setattr(completions_module, "RETRY_SECONDS", 0.01)
+    await make_forwarder("hook")
+    statement_id = await found_unwritten(worker, client, make_statement())
+    worker.completions.jobs = failing = FailingOnce(worker.jobs)
+    await deliver_without_writing(worker)
+
+    assert await worker.completions.flush(timeout=5)
+
+    assert failing.failures == 0 and worker.jobs.unrecorded == {}
+    assert await db[EVENTS].count_documents({"statement": statement_id, "state": "delivered"}) == 1
+
+
+async def test_beyond_the_bound_a_delivery_waits_for_its_own_write(
+    client, make_statement, make_forwarder, worker, db, monkeypatch
+):
+    monkeypatch.setattr(completions_module, "MAX_LATER", 0)
+    await make_forwarder("hook")
+    statement_id = await found_unwritten(worker, client, make_statement())
+
+    await deliver_without_writing(worker)  # no flush: written before its task ended
+
+    assert worker.completions.later == [] and worker.jobs.unrecorded == {}
+    assert await db[EVENTS].count_documents({"statement": statement_id, "state": "delivered"}) == 1
+
+
+async def test_a_stopping_worker_writes_the_deliveries_it_gathered(
+    client, make_statement, make_forwarder, make_worker, receiver, db
+):
+    await make_forwarder("hook")
+    worker = make_worker(clock=utc_now)
+    worker.completions.gather_seconds = 60.0  # not written before the stop
+    stop = asyncio.Event()
+    running = asyncio.create_task(worker.run(stop))
+    try:
+        await asyncio.sleep(0.3)  # discovering: what is stored now is fresh
+        [statement_id] = await post(client, make_statement())
+        await receiver.wait_for("hook", 1)
+        assert await db[EVENTS].count_documents({"statement": statement_id}) == 0
+    finally:
+        stop.set()
+        await asyncio.wait_for(running, 10)
+
+    assert await db[EVENTS].count_documents({"statement": statement_id, "state": "delivered"}) == 1
