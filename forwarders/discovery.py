@@ -29,7 +29,8 @@ slices per poll, behind them.
 Each range's reads are cheap index ranges, one query per verb key (the embedded database
 scans the whole collection for `$in`). The live range is read every `POLL_SECONDS`, the
 recheck range every `RECHECK_MS` (in the same read as the live one: its range ends where
-the live one begins), the durable one every second, and at once again while it is behind.
+the live one begins), the durable one every `DURABLE_EVERY_SECONDS`, and at once again
+while it is behind.
 Only one worker discovers at a time (a lease in `forwarder_state`); every worker delivers.
 """
 
@@ -59,7 +60,9 @@ from statements.vocabulary import Vocabulary, canonical_verb
 log = logging.getLogger("forwarders.discovery")
 
 BATCH = 500
-POLL_SECONDS = 0.2
+POLL_SECONDS = 0.4
+"""The live range's period. Each read costs a query per hot verb IRI beside ingest, and an
+event still reaches its receiver well within a second (docs/forwarders.md)."""
 RECHECK_MS = 500
 LIVE_OVERLAP_MS = 300
 RECENT_RANGES = (
@@ -68,7 +71,10 @@ RECENT_RANGES = (
 )
 """The recent ranges: name, lag behind now (ms), how often read (s), how far back each
 read starts again behind the last one's end (ms)."""
-DURABLE_EVERY_SECONDS = 1.0
+DURABLE_EVERY_SECONDS = 2.0
+"""The durable range reads every wanted verb IRI (7 queries for the default forwarder), so
+it is read less often than the live range: it moves the saved cursor and finds the cold
+IRIs' first statements, nothing that waits on it is urgent."""
 COLD_AFTER_SECONDS = 3600.0
 """A wanted verb IRI no statement was found under for this long is cold: only the durable
 range reads it (see `Discovery.hot`). Long, so that a verb in use is never cold: only the
@@ -363,7 +369,8 @@ class Discovery:
         and those a forwarder names (`named_iris`) that became wanted lately. Each IRI
         costs every read one query, found or not (a word's aliases are several IRIs, most
         of them seldom used): a cold one is read by the durable range only, so its first
-        statement goes out within the horizon's lag (about 3 s), and its next ones at once."""
+        statement goes out within the horizon's lag and a durable read (about 4 s), and its next
+        ones at once."""
         now = time.monotonic()
         for verb in verbs - self.found_at.keys():
             # newly wanted: hot if a forwarder names it, until it has been quiet a while
