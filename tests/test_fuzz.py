@@ -390,3 +390,5 @@ async def test_random_admin_requests_never_get_a_5xx(
     content = body if method in ("POST", "PATCH") else None
     response = await admin_client.request(method, path, params=params, content=content)
     record(response, "admin")
+    if existing:  # gone again: a listing across every forwarder reads each one's events
+        record(await admin_client.delete(f"/admin/forwarders/{forwarder_id}"), "admin")
