@@ -1,7 +1,7 @@
 """Forwarding benchmark: end-to-end latency, sustained events/s, and the ingest cost.
 
     .venv/bin/python bench/forwarding.py [--latency 300] [--burst 3000] [--ingest 5000]
-                                         [--db-commands] [--baseline TREE]
+                                         [--db-commands] [--in-process] [--baseline TREE]
                                          [--out bench/results/forwarding.json]
 
 Starts its own embedded database (on a temporary directory), a webhook receiver (a separate
@@ -36,6 +36,10 @@ Phases:
 worker of another checkout too (`python -m ... ` with `PYTHONPATH` and the working directory
 set to it, on this interpreter: only the project's code differs, as in `bench/variants.py`),
 the two alternating round by round; its rows are under `baseline`.
+
+`--in-process` (fresh-store pairs) runs the "on" side's worker inside the LRS process
+(`LRS_FORWARDER_IN_PROCESS`, `lrs serve`'s default on the embedded database) instead of as
+a process of its own; its CPU is then the LRS's.
 
 `--db-commands` (fresh-store pairs) adds to each ingest row the database's CPU per command
 and collection (`db_commands`, counted inside the database by `bench/dbcommands`), and to
@@ -240,9 +244,19 @@ class DbCommands:
 class Stack:
     """The database, receiver, LRS and worker processes of one run."""
 
-    def __init__(self, workdir: Path, *, db_commands: bool = False, tree: Path = CURRENT) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        *,
+        db_commands: bool = False,
+        tree: Path = CURRENT,
+        in_process: bool = False,
+    ) -> None:
         self.workdir = workdir
         self.tree = tree
+        self.in_process = in_process
+        """The worker runs inside the LRS process (`lrs serve`'s default on the embedded
+        database) instead of as a process of its own."""
         self.db = EmbeddedDatabase(str(workdir / "db"), cache_size="512M")
         self.receiver_port, self.lrs_port = free_port(HOST), free_port(HOST)
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
@@ -260,6 +274,7 @@ class Stack:
             "LRS_DATA_DIR": str(self.workdir / "lrs-data"),
             "LRS_LOG_LEVEL": "warning",
             "LRS_FORWARDER_ALLOW_PRIVATE": "true",
+            "LRS_FORWARDER_IN_PROCESS": "true" if self.in_process else "false",
         }
 
     async def start(self) -> None:
@@ -284,6 +299,8 @@ class Stack:
         await wait_http(f"http://{HOST}:{self.lrs_port}/readyz")
 
     def start_worker(self, **extra: str) -> None:
+        if self.in_process:
+            return  # it runs in the LRS process already
         self.stop_worker()
         log = self.workdir / "worker.log"
         self.processes["worker"] = spawn(
@@ -515,7 +532,12 @@ def compare_ingest(plan: argparse.Namespace) -> dict[str, Any]:
         for name, tree in trees(plan):
             for mode in ("off", "on"):
                 with tempfile.TemporaryDirectory(prefix="bench-forwarding-") as tmp:
-                    stack = Stack(Path(tmp), db_commands=plan.db_commands, tree=tree)
+                    stack = Stack(
+                        Path(tmp),
+                        db_commands=plan.db_commands,
+                        tree=tree,
+                        in_process=plan.in_process and mode == "on",
+                    )
                     try:
                         asyncio.run(stack.start())
                         row = asyncio.run(fresh_ingest(stack, plan, mode == "on"))
@@ -635,6 +657,11 @@ def main() -> int:
         "--db-commands",
         action="store_true",
         help="count the database's CPU per command and collection (fresh-store pairs)",
+    )
+    parser.add_argument(
+        "--in-process",
+        action="store_true",
+        help="fresh-store pairs: the worker runs inside the LRS process (the embedded default)",
     )
     parser.add_argument(
         "--baseline",
