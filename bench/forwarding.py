@@ -433,10 +433,14 @@ async def burst(http: httpx.AsyncClient, stack: Stack, factory: StatementFactory
     }
 
 
+QUIET_SECONDS = 5.0
+
+
 async def drain(service: ForwarderService, forwarder_id: str, timeout: float = 300) -> float:
     """Seconds until no event of the forwarder is waiting for delivery (pending or failed)
-    and none has been added for a second (discovery's live read may not have run yet when
-    the ingest ends: nothing waiting is not yet everything delivered)."""
+    and none has been added for `QUIET_SECONDS` (a statement whose write committed behind
+    discovery's live and recheck reads is found by the durable read, up to about 4 s later:
+    nothing waiting is not yet everything delivered)."""
     started = time.monotonic()
     events = service.jobs.events
     waiting = {"forwarder": forwarder_id, "due": {"$exists": True}}
@@ -447,7 +451,7 @@ async def drain(service: ForwarderService, forwarder_id: str, timeout: float = 3
             last, changed = count, time.monotonic()
         if await events.count_documents(waiting):
             busy = time.monotonic()
-        elif time.monotonic() - changed >= 1.0:
+        elif time.monotonic() - changed >= QUIET_SECONDS:
             return round(max(changed, busy) - started, 2)
         await asyncio.sleep(0.2)
     return round(time.monotonic() - started, 2)
