@@ -6,6 +6,7 @@ re-discovers and re-sends it, and loses nothing."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections import Counter
 from typing import Any
@@ -66,6 +67,19 @@ async def discovering(worker: Worker) -> None:
     await worker.discovery.backfill()
 
 
+@contextlib.asynccontextmanager
+async def watched_worker(listener, mongo_server, services, settings, clock):
+    """A worker whose database commands `listener` sees, discovering."""
+    counted = mongo_client(mongo_server.uri, [listener])
+    try:
+        db = counted[services.settings.database]
+        async with Worker(db, settings, statements=MongoStatementSource(db), clock=clock) as worker:
+            await discovering(worker)
+            yield worker
+    finally:
+        await counted.close()
+
+
 async def found_unwritten(worker: Worker, client, statement) -> str:
     """One statement stored while the worker discovers, found and held, not yet written."""
     await discovering(worker)
@@ -94,21 +108,13 @@ async def test_a_fresh_event_is_written_once_already_delivered(
 ):
     await make_forwarder("hook", max_in_flight=8)
     writes = Writes()
-    counted = mongo_client(mongo_server.uri, [writes])
-    try:
-        db = counted[services.settings.database]
-        async with Worker(
-            db, forwarding_settings, statements=MongoStatementSource(db), clock=clock
-        ) as worker:
-            await discovering(worker)
-            ids = await post(client, *(make_statement() for _ in range(8)))
-            writes.commands.clear()
-            await worker.discovery.poll(drain=True)
-            assert writes.commands["insert"] == 0  # kept unwritten until delivered
-            await deliver_held(worker)
-            assert worker.jobs.unrecorded == {}
-    finally:
-        await counted.close()
+    async with watched_worker(writes, mongo_server, services, forwarding_settings, clock) as worker:
+        ids = await post(client, *(make_statement() for _ in range(8)))
+        writes.commands.clear()
+        await worker.discovery.poll(drain=True)
+        assert writes.commands["insert"] == 0  # kept unwritten until delivered
+        await deliver_held(worker)
+        assert worker.jobs.unrecorded == {}
 
     # each event inserted once, delivered, with its attempt; no update, no claim
     assert sorted(doc["statement"] for doc in writes.inserted) == sorted(ids)
@@ -143,20 +149,14 @@ async def test_with_no_erasure_since_their_statements_were_read_events_are_not_r
 ):
     await make_forwarder("hook", max_in_flight=8)
     lookups = StatementLookups()
-    counted = mongo_client(mongo_server.uri, [lookups])
-    try:
-        db = counted[services.settings.database]
-        async with Worker(
-            db, forwarding_settings, statements=MongoStatementSource(db), clock=clock
-        ) as worker:
-            await discovering(worker)
-            ids = await post(client, *(make_statement() for _ in range(8)))
-            await worker.discovery.poll(drain=True)
-            lookups.count = 0
-            await deliver_held(worker)
-            assert worker.jobs.unrecorded == {}
-    finally:
-        await counted.close()
+    async with watched_worker(
+        lookups, mongo_server, services, forwarding_settings, clock
+    ) as worker:
+        ids = await post(client, *(make_statement() for _ in range(8)))
+        await worker.discovery.poll(drain=True)
+        lookups.count = 0
+        await deliver_held(worker)
+        assert worker.jobs.unrecorded == {}
 
     events = services.client[services.settings.database][EVENTS]
     assert await events.count_documents({"statement": {"$in": ids}}) == 8
@@ -342,23 +342,15 @@ async def test_fresh_deliveries_are_written_together_after_their_lanes_are_free(
 ):
     await make_forwarder("hook", max_in_flight=8)
     writes = Writes()
-    counted = mongo_client(mongo_server.uri, [writes])
-    try:
-        db = counted[services.settings.database]
-        async with Worker(
-            db, forwarding_settings, statements=MongoStatementSource(db), clock=clock
-        ) as worker:
-            await discovering(worker)
-            ids = await post(client, *(make_statement() for _ in range(8)))
-            await worker.discovery.poll(drain=True)
-            await deliver_without_writing(worker)
-            assert worker.in_flight["hook"] == 0 and not worker.tasks  # every lane free
-            assert writes.commands["insert"] == 0 and len(worker.completions.later) == 8
+    async with watched_worker(writes, mongo_server, services, forwarding_settings, clock) as worker:
+        ids = await post(client, *(make_statement() for _ in range(8)))
+        await worker.discovery.poll(drain=True)
+        await deliver_without_writing(worker)
+        assert worker.in_flight["hook"] == 0 and not worker.tasks  # every lane free
+        assert writes.commands["insert"] == 0 and len(worker.completions.later) == 8
 
-            await asyncio.wait_for(worker.completions._writer, 5)  # within the gather window
-            assert worker.jobs.unrecorded == {} and worker.completions.later == []
-    finally:
-        await counted.close()
+        await asyncio.wait_for(worker.completions._writer, 5)  # within the gather window
+        assert worker.jobs.unrecorded == {} and worker.completions.later == []
 
     assert writes.commands["insert"] == 1  # one write for the eight
     assert sorted(doc["statement"] for doc in writes.inserted) == sorted(ids)
