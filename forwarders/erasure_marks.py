@@ -64,6 +64,8 @@ class ErasureMarks:
         read after it returned."""
         self._asked = 0
         self._served = 0
+        self._served_marks: Marks | None = None
+        """The reading `after_write` took last, serving every call made before it began."""
         self._lock = asyncio.Lock()
 
     async def read(self) -> Marks:
@@ -88,12 +90,12 @@ class ErasureMarks:
         self._asked += 1
         asked = self._asked
         async with self._lock:
-            if self._served >= asked and self.latest is not None:
-                return self.latest
+            if self._served >= asked and self._served_marks is not None:
+                return self._served_marks
             begun = self._asked  # every call so far was made before this read begins
-            marks = await self.read()
+            self._served_marks = await self.read()
             self._served = begun
-            return marks
+            return self._served_marks
 
     @contextlib.asynccontextmanager
     async def erasing(self) -> AsyncIterator[None]:
