@@ -4,11 +4,12 @@
                          x: {activity: {v: {verb: n}, f: {attempted: ms, completed: ms}}}}
 
 Each learner has at most `BUCKETS` documents; an activity goes to the bucket its name
-hashes to, so a learner's page reads `BUCKETS` documents by `_id` whatever the number of
-activities (one document per (activity, learner) made it one document per activity:
-3.6 ms for 124 of them against 1.1 ms for 16 buckets), while a range still updates one
-document per (learner, bucket) it touches: no more updates than before, each on a
-document of about 1 kB instead of 0.3 kB (docs/analytics.md, "Cost").
+hashes to, so a learner's page reads `BUCKETS` documents whatever the number of activities
+(one document per (activity, learner) made it one document per activity: 3.6 ms for 124
+of them against 1.1 ms for 16 buckets), while a range still updates one document per
+(learner, bucket) it touches: no more updates than before, each on a document of about
+1 kB instead of 0.3 kB (docs/analytics.md, "Cost"). The page finds them by `l` on a
+scalar index (`learner`), which costs each bucket update an index entry rewritten.
 
 A refresh (erasure, retention) finds an activity's entries across learners' buckets from
 the learners its month documents name (`u`: every learner with a statement of the activity

@@ -88,7 +88,11 @@ class RollupStore:
             [IndexModel([("a", ASCENDING), ("k", ASCENDING), ("d", ASCENDING)], name="period")]
         )
         await self.totals.create_indexes([IndexModel([("n", DESCENDING)], name="count")])
-        # earlier layouts': a bucket is read by `_id` only, and an index costs every write
+        # a learner's page: its buckets by `l`, each checked against one value (by `_id`
+        # in a list of 16, SecantusDB checked each against every id in the list)
+        await self.learners.create_indexes([IndexModel([("l", ASCENDING)], name="learner")])
+        # earlier layouts' (a multikey index of a bucket's activities costs every update
+        # far more than this scalar one: analytics.buckets)
         for old in ("activity_verb", "activity", "learner_activity", "activities"):
             with contextlib.suppress(OperationFailure):
                 await self.learners.drop_index(old)
@@ -365,8 +369,9 @@ class RollupStore:
 
     async def of_learner(self, learner: str, after: str | None, limit: int) -> list[Document]:
         """The learner's (activity, counts) entries after `after`, in activity order, at most
-        `limit`: its buckets read whole by `_id` (16 documents whatever the page)."""
-        query = {"_id": {"$in": buckets.learner_buckets(learner)}}
+        `limit`: its buckets read whole through the `learner` index (16 documents whatever
+        the page)."""
+        query = {"l": learner}
         found = [
             {"a": activity, "v": entry.get("v", {})}
             async for doc in self.learners.find(query)

@@ -192,13 +192,13 @@ class Analytics:
         self, activity: str, column: str, since: str, until: str, generation: int
     ) -> Document:
         docs = await self._covering(activity, since, until)
-        learners = sorted(set().union(*queries.learner_sets(docs).values()))
+        sets = queries.learner_sets(docs)
+        learners = sorted(set().union(*sets.values()))
+        values = await self._values(activity, learners, column, generation)
         return {
             "activity": activity,
             "group_by": column,
-            "groups": queries.groups(
-                docs, await self._values(activity, learners, column, generation)
-            ),
+            "groups": queries.groups(docs, values, sets),
             "complete": True,
         }
 

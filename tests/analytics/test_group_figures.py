@@ -20,8 +20,11 @@ def test_each_group_takes_its_own_learners_times_and_minutes():
         month({"attended": {"bo": 2}}, p={"bo": 90_000.0}),
     ]
 
-    found = queries.groups(docs, {"ada": "Sales", "bo": "Ops", "cy": None})
+    values = {"ada": "Sales", "bo": "Ops", "cy": None}
+    found = queries.groups(docs, values)
 
+    # the learner sets a slice made first, passed in, give the same figures
+    assert queries.groups(docs, values, queries.learner_sets(docs)) == found
     assert [g["value"] for g in found] == ["Ops", "Sales", None]
     ops, sales, none = found
     assert ops["learners"] == {"attempted": 1, "attended": 1}
