@@ -258,11 +258,11 @@ class JobStore:
         return kept | await self._insert(documents, [before] * len(documents))
 
     async def _insert(
-        self, documents: Sequence[dict[str, Any]], befores: Sequence[Marks | None] = ()
+        self, documents: Sequence[dict[str, Any]], befores: Sequence[Marks | None]
     ) -> set[str]:
         """Insert these documents; returns the ids that were new (a known id is left as
         it is: a duplicate is success). `befores`: for each document, the erasures as read
-        before its statement was (missing or None: unknown)."""
+        before its statement was (None: unknown)."""
         if not documents:
             return set()
         ids = [str(doc["_id"]) for doc in documents]
@@ -274,9 +274,8 @@ class JobStore:
             if any(e.get("code") != DUPLICATE_KEY for e in errors):
                 raise
             new = set(ids) - {ids[int(e["index"])] for e in errors}
-        marked = [*befores, *[None] * (len(documents) - len(befores))]
         await self._erased_meanwhile(
-            [(Written.of(d), b) for d, b in zip(documents, marked, strict=True) if d["_id"] in new]
+            [(Written.of(d), b) for d, b in zip(documents, befores, strict=True) if d["_id"] in new]
         )
         return new
 
@@ -286,12 +285,11 @@ class JobStore:
         statements were read while no erasure ran, from before that read to after the
         write (`forwarders.erasure_marks`). A duplicate is left out: whoever wrote it first
         checked it."""
-        if self.statements is None or not checked([w for w, _ in written]):
+        named = [(w, b) for w, b in written if w.learner_key is not None]  # see `checked`
+        if self.statements is None or not named:
             return
-        after = await self.marks.after_write() if any(b for _, b in written) else None
-        doubtful = [
-            w for w, b in written if after is None or b is None or not b.unchanged_at(after)
-        ]
+        after = await self.marks.after_write() if any(b is not None for _, b in named) else None
+        doubtful = [w for w, b in named if after is None or b is None or not b.unchanged_at(after)]
         wanted = checked(doubtful)
         if not wanted:
             return
