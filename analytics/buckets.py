@@ -48,11 +48,6 @@ def bucket_id(learner: str, activity: str) -> str:
     return f"{len(learner)}:{learner}|{bucket_of(activity):02d}"
 
 
-def learner_buckets(learner: str) -> list[str]:
-    """Every bucket id a learner can have, in bucket order."""
-    return [f"{len(learner)}:{learner}|{b:02d}" for b in range(BUCKETS)]
-
-
 def grouped(delta: Delta) -> dict[str, dict[str, str]]:
     """The delta's (activity, learner) ids per bucket id: {bucket: {activity: lid}}, those
     whose increments cancel out (a statement voided in its own range) left out."""

@@ -185,14 +185,11 @@ def window_summary(docs: Sequence[Document]) -> Document:
 def groups(
     docs: Sequence[Document],
     value_of_learner: Mapping[str, str | None],
-    sets: Mapping[str, set[str]] | None = None,
+    sets: Mapping[str, set[str]],
 ) -> list[Document]:
     """The learner figures per HRIS value (learners keyed by their escaped names). `sets`:
-    the documents' `learner_sets` when the caller has them already (a slice needs them
-    first, to know whom to resolve): made again, they were a third of this function's
-    time."""
-    if sets is None:
-        sets = learner_sets(docs)
+    the documents' `learner_sets`, which the caller made first to know whom to resolve
+    (made again here, they were a third of this function's time)."""
     members: dict[str | None, set[str]] = defaultdict(set)  # one pass each, not one per value
     for who, value in value_of_learner.items():
         members[value].add(who)
