@@ -48,22 +48,25 @@ def periods_of(day: str) -> list[tuple[str, str]]:
     return [(DAY, day), (WEEK, period_start(day, WEEK)), (MONTH, period_start(day, MONTH))]
 
 
-def pieces(since: str, until: str) -> list[tuple[str, str]]:
-    """Whole months, whole weeks and days that cover `[since, until)` exactly, once each.
+def pieces(since: str, until: str, *, weeks: bool = True) -> list[tuple[str, str]]:
+    """Whole months, whole weeks (unless not `weeks`) and days that cover `[since, until)`
+    exactly, once each.
 
     Greedy from `since`: a month when one starts here and fits; else a week when one
     starts here, fits, and does not cross into a month that would fit whole; else a day."""
     found: list[tuple[str, str]] = []
     current = since
     while current < until:
-        found.append((kind := _largest(current, until), current))
+        found.append((kind := _largest(current, until, weeks), current))
         current = next_period(current, kind)
     return found
 
 
-def _largest(current: str, until: str) -> str:
+def _largest(current: str, until: str, weeks: bool) -> str:
     if period_start(current, MONTH) == current and next_period(current, MONTH) <= until:
         return MONTH
+    if not weeks:
+        return DAY
     if period_start(current, WEEK) == current and (week_end := next_period(current, WEEK)) <= until:
         month = next_period(current, MONTH)
         if not (current < month < week_end and next_period(month, MONTH) <= until):

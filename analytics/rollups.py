@@ -48,9 +48,9 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, OperationFailure
 
-from analytics import buckets, chunks
+from analytics import buckets, bundles, chunks
 from analytics.contribution import STORE, Delta, day_id, field_name, period_id, value_of
-from analytics.periods import DAY, KINDS, MONTH, WEEK, next_period
+from analytics.periods import KINDS, MONTH, period_start
 from analytics.totals import Increments, recounted_totals, totals_increments
 
 DAYS = "analytics_days"
@@ -85,7 +85,11 @@ class RollupStore:
             ]
         )
         await self.periods.create_indexes(
-            [IndexModel([("a", ASCENDING), ("k", ASCENDING), ("d", ASCENDING)], name="period")]
+            [
+                IndexModel([("a", ASCENDING), ("k", ASCENDING), ("d", ASCENDING)], name="period"),
+                # a recount sums one month's bundles of days over every activity
+                IndexModel([("k", ASCENDING), ("d", ASCENDING)], name="kind_month"),
+            ]
         )
         await self.totals.create_indexes([IndexModel([("n", DESCENDING)], name="count")])
         # a learner's page: its buckets by `l`, each checked against one value (by `_id`
@@ -146,20 +150,24 @@ class RollupStore:
                 for activity, inc in totals.items()
             ],
         )
-        for collection, increments in [*self._parts(delta), (self.days, delta.store)]:
+        calendar, held = self._calendar(delta)
+        for collection, increments, identity in (
+            (self.periods, calendar, held),
+            (self.days, delta.store, delta.identity),
+        ):
             changes = {
                 doc_id: changed
                 for doc_id, inc in increments.items()
-                if (changed := {k: v for k, v in inc.items() if v}) or delta.firsts.get(doc_id)
+                if (changed := {k: v for k, v in inc.items() if v})
             }
             fresh = {d: inc for d, inc in changes.items() if d not in self._known}
             existing = [d for d in changes if d in self._known]
-            existing += await _insert_new(collection, delta, fresh, upto)
+            existing += await _insert_new(collection, identity, fresh, upto)
             self._remember(changes)
             operations = [
                 UpdateOne(
                     {"_id": doc_id, "upto": {"$lt": upto}},
-                    _update(delta, doc_id, changes[doc_id], upto),
+                    _update(identity[doc_id], changes[doc_id], upto),
                     upsert=True,
                 )
                 for doc_id in existing
@@ -199,24 +207,21 @@ class RollupStore:
 
         Every step sets documents to a value computed afresh (nothing is added), so a
         refresh redone after a crash at any point ends in the same documents."""
-        had = await self.days.distinct("d", {"a": activity})
+        had = [doc["d"] for doc in await self._bundled_days({"a": activity})]
         await self.totals.delete_many({"_id": activity})
         if totals := recounted_totals(delta).get(activity):
             await self.totals.insert_one(
                 _expand({"_id": activity, "a": activity, "upto": upto}, totals)
             )
         await self._replace_entries(activity, delta, upto)
-        for collection, increments in self._parts(delta):
-            await collection.delete_many({"a": activity})
-            docs = [
-                _expand(
-                    {**delta.identity[doc_id], "_id": doc_id, "upto": upto},
-                    {**increments[doc_id], **_firsts(delta, doc_id)},
-                )
-                for doc_id in increments
-            ]
-            if docs:
-                await collection.insert_many(docs, ordered=False)
+        await self.periods.delete_many({"a": activity})
+        calendar, identity = self._calendar(delta)
+        docs = [
+            _expand({**identity[doc_id], "_id": doc_id, "upto": upto}, calendar[doc_id])
+            for doc_id in calendar
+        ]
+        if docs:
+            await self.periods.insert_many(docs, ordered=False)
         has = {delta.identity[doc_id]["d"] for doc_id in delta.days}
         await self._resum_store_days(sorted(set(had) | has), upto)
 
@@ -260,9 +265,9 @@ class RollupStore:
         """The store-wide documents of `days` as the sum of every activity's day documents
         (which hold every statement below `upto`: a refresh runs with no range pending)."""
         sums: dict[str, Document] = {day: {} for day in days}
-        match = {"d": {"$in": days}, "a": {"$ne": STORE}}
-        async for doc in self.days.find(match, {"d": 1, "c": 1}):
-            for verb, n in doc.get("c", {}).items():
+        months = sorted({period_start(day, MONTH) for day in days})
+        for doc in await self._bundled_days({"k": bundles.DAYS, "d": {"$in": months}}):
+            for verb, n in doc.get("c", {}).items() if doc["d"] in sums else ():
                 sums[doc["d"]][verb] = sums[doc["d"]].get(verb, 0) + n
         await self.days.delete_many({"_id": {"$in": [day_id(STORE, day) for day in days]}})
         docs = [
@@ -278,26 +283,40 @@ class RollupStore:
         for collection in (self.days, self.periods, self.learners, self.totals):
             await collection.delete_many({})
 
-    def _parts(self, delta: Delta) -> list[tuple[AsyncCollection[Document], dict[str, Any]]]:
-        """Each collection with its documents' increments (`totals_for` has run: the first
-        completions are in the day and period documents')."""
+    @staticmethod
+    def _calendar(delta: Delta) -> tuple[dict[str, Increments], dict[str, Document]]:
+        """The increments of the month documents and of the bundles that hold the days and
+        weeks (`analytics.bundles`), with their identities (`totals_for` has run: the first
+        completions are among them)."""
         days, periods = delta.calendar()
-        return [(self.days, days), (self.periods, periods)]
+        return bundles.bundled({**days, **periods}, delta.identity)
+
+    async def _bundled_days(self, match: Document) -> list[Document]:
+        """The day documents that the bundles of days matching `match` hold."""
+        found = [doc async for doc in self.periods.find({**match, "k": bundles.DAYS})]
+        return bundles.unbundled(found)
 
     # -- queries ----------------------------------------------------------------------------
 
-    async def day_documents(self, activity: str, since: str, until: str) -> list[Document]:
-        """The activity's day documents with `since <= day < until`, in day order."""
+    async def store_days(self, since: str, until: str) -> list[Document]:
+        """The store-wide day documents with `since <= day < until`, in day order."""
         # `a` and a range of `d` on their index: an `_id` range makes SecantusDB scan
-        match = {"a": activity, "d": {"$gte": since, "$lt": until}}
-        cursor = self.days.find(match, {"d": 1, "c": 1, "s": 1, "m": 1}).sort("d", 1)
+        match = {"a": STORE, "d": {"$gte": since, "$lt": until}}
+        cursor = self.days.find(match, {"d": 1, "c": 1}).sort("d", 1)
         return [doc async for doc in cursor]
 
     async def any_day(self, activity: str, since: str, until: str) -> bool:
-        """Whether the activity has a day document with `since <= day < until` (unsorted:
-        a sort, even with a limit of one, reads every match)."""
-        match = {"a": activity, "d": {"$gte": since, "$lt": until}}
-        return await self.days.find_one(match, {"_id": 1}) is not None
+        """Whether the activity has a counted statement on a day `since <= day < until`."""
+        match = {"a": activity, "d": {"$gte": period_start(since, MONTH), "$lt": until}}
+        return any(
+            since <= doc["d"] < until and counted(doc) for doc in await self._bundled_days(match)
+        )
+
+    async def first_bundles(self, activity: str, kind: str, limit: int) -> list[Document]:
+        """The activity's first `limit` bundles of `kind` (`analytics.bundles`), in order
+        (SecantusDB reads every match of a sorted read: the limit saves their transfer)."""
+        cursor = self.periods.find({"a": activity, "k": kind}).sort("d", 1).limit(limit)
+        return [doc async for doc in cursor]
 
     async def month_documents(
         self, activity: str, since: str | None = None, limit: int = 0
@@ -320,27 +339,23 @@ class RollupStore:
 
     async def calendar(self, activity: str, pieces: list[tuple[str, str]]) -> list[Document]:
         """The day, week and month documents of `pieces` ((interval, start) pairs) that
-        exist, whole: one read per collection, a range of the index when the pieces
-        are of one interval and fill most of their span (a day series, a run of weeks or
-        months: SecantusDB's `$in` costs more per value than a range does per document),
-        point reads by `_id` otherwise (a window's edge days, far apart)."""
-        found: list[Document] = []
-        for collection, kinds in ((self.days, (DAY,)), (self.periods, (WEEK, MONTH))):
-            mine = sorted((start, kind) for kind, start in pieces if kind in kinds)
-            if not mine:
-                continue
-            starts = [start for start, _ in mine]
-            interval = mine[0][1]
-            if all(kind == interval for _, kind in mine) and _dense(starts, interval):
-                match: Document = {"a": activity, "d": {"$gte": starts[0], "$lte": starts[-1]}}
-                if interval != DAY:
-                    match["k"] = KINDS[interval]
-                wanted = set(starts)
-                found += [doc async for doc in collection.find(match) if doc["d"] in wanted]
-            else:
-                ids = self.ids(activity, [(kind, start) for start, kind in mine])
-                found += [doc async for doc in collection.find({"_id": {"$in": ids}})]
-        return found
+        exist, in one read of the documents that hold them (`analytics.bundles`)."""
+        wanted = set(self.ids(activity, pieces))
+        return [doc for doc in await self.held(activity, pieces) if doc["_id"] in wanted]
+
+    async def held(
+        self, activity: str, pieces: list[tuple[str, str]], also: Iterable[str] = ()
+    ) -> list[Document]:
+        """Every day, week and month document held by the documents that hold `pieces`,
+        and by the bundles `also` (their ids), in one read."""
+        ids = {bundles.container(activity, interval, start)[0] for interval, start in pieces}
+        ids.update(also)
+        if not ids:
+            return []
+        # `_id` in a list: SecantusDB checks each document against every id in it (a
+        # cost per id), which a page's handful of bundles keeps small
+        found = [doc async for doc in self.periods.find({"_id": {"$in": sorted(ids)}})]
+        return bundles.unbundled(found)
 
     async def identifiers(self, activity: str, learners: list[str]) -> dict[str, Document]:
         """The actor identifier of each learner of the activity (its learner document's)."""
@@ -391,18 +406,14 @@ class RollupStore:
 def expected_documents(delta: Delta) -> dict[str, dict[str, Document]]:
     """The documents a full recount produces, in the form `all_documents` returns."""
     totals = recounted_totals(delta)  # first: it places the first completions
-    days, periods = delta.calendar()
-    parts = ((DAYS, days), (PERIODS, periods))
+    calendar, identity = RollupStore._calendar(delta)
     expected = {
-        name: {
-            doc_id: _expand(dict(delta.identity[doc_id]), {**inc, **_firsts(delta, doc_id)})
-            for doc_id, inc in part.items()
-        }
-        for name, part in parts
+        PERIODS: {doc_id: _expand(dict(identity[doc_id]), inc) for doc_id, inc in calendar.items()},
+        DAYS: {
+            doc_id: _expand(dict(delta.identity[doc_id]), inc)
+            for doc_id, inc in delta.store.items()
+        },
     }
-    expected[DAYS].update(
-        (doc_id, _expand(dict(delta.identity[doc_id]), inc)) for doc_id, inc in delta.store.items()
-    )
     expected[LEARNERS] = {
         bucket: buckets.document(delta, bucket, entries)
         for bucket, entries in buckets.grouped(delta).items()
@@ -411,26 +422,20 @@ def expected_documents(delta: Delta) -> dict[str, dict[str, Document]]:
     return expected
 
 
+def counted(doc: Document) -> bool:
+    """Whether a calendar document holds a counted statement (voiding leaves zeros)."""
+    return any(n > 0 for n in doc.get("c", {}).values())
+
+
 def _counted(entry: Document) -> bool:
     """Whether a learner's entry holds a counted statement (voiding leaves zeros)."""
     return any(n > 0 for n in entry.get("v", {}).values())
 
 
-def _dense(starts: list[str], interval: str) -> bool:
-    """Whether `starts` (sorted, several) fill at least half the periods of `interval` from
-    the first to the last."""
-    most, count, current = 2 * len(starts), 1, starts[0]
-    while current < starts[-1] and count <= most:
-        current, count = next_period(current, interval), count + 1
-    return len(starts) > 1 and count <= most
-
-
-def _update(delta: Delta, doc_id: str, increments: dict[str, float], upto: int) -> Document:
-    update: Document = {"$set": {"upto": upto}, "$setOnInsert": delta.identity[doc_id]}
+def _update(identity: Document, increments: dict[str, float], upto: int) -> Document:
+    update: Document = {"$set": {"upto": upto}, "$setOnInsert": identity}
     if increments:
         update["$inc"] = increments
-    if firsts := delta.firsts.get(doc_id):
-        update["$min"] = {f"f.{verb}": ms for verb, ms in firsts.items()}
     return update
 
 
@@ -447,18 +452,14 @@ def _expand(doc: Document, increments: dict[str, float]) -> Document:
 
 async def _insert_new(
     collection: AsyncCollection[Document],
-    delta: Delta,
+    identity: dict[str, Document],
     changes: dict[str, dict[str, float]],
     upto: int,
 ) -> list[str]:
     """Insert the documents that do not exist yet; the ids of those that do."""
-    ids = list(changes)
     docs = [
-        _expand(
-            {**delta.identity[doc_id], "_id": doc_id, "upto": upto},
-            {**changes[doc_id], **_firsts(delta, doc_id)},
-        )
-        for doc_id in ids
+        _expand({**identity[doc_id], "_id": doc_id, "upto": upto}, changes[doc_id])
+        for doc_id in changes
     ]
     return await _insert_documents(collection, docs)
 
@@ -477,10 +478,6 @@ async def _insert_documents(
             raise
         return [docs[e["index"]]["_id"] for e in errors]
     return []
-
-
-def _firsts(delta: Delta, doc_id: str) -> dict[str, int]:
-    return {f"f.{verb}": ms for verb, ms in delta.firsts.get(doc_id, {}).items()}
 
 
 async def _bulk(collection: AsyncCollection[Document], operations: Iterable[UpdateOne]) -> None:

@@ -10,24 +10,27 @@ import contextlib
 import math
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any, Protocol
 
 from pymongo.asynchronous.database import AsyncDatabase
 
-from analytics import queries
+from analytics import bundles, queries
 from analytics.consumer import Consumer, Progress
-from analytics.contribution import STORE, field_name, identifier_of, value_of
+from analytics.contribution import field_name, identifier_of, value_of
 from analytics.memo import Memo, Version
 from analytics.pacing import FLAT_OUT, Pacing
 from analytics.params import FIRST_DAY, PAST_LAST_DAY
-from analytics.periods import MONTH, next_period, period_start, pieces
-from analytics.rollups import RollupStore
+from analytics.periods import MONTH, WEEK, next_period, period_start, pieces
+from analytics.rollups import RollupStore, counted
 from analytics.source import StatementSource
 from analytics.vocabulary_store import VocabularyRegistry
 from statements.vocabulary import Vocabulary
 
 PERIODS_PER_PAGE = {"day": 31, "week": 26, "month": 12}
+WEEK_BUNDLES_PER_PAGE = 7
+"""The most bundles of weeks (those starting in a month) a page of weeks can need."""
 MAX_SPAN_DAYS = 400
 """A window up to this long is cut into pieces as given; a longer or open one is first
 narrowed to the activity's first and last month (one indexed read of its month
@@ -233,7 +236,7 @@ class Analytics:
         if not (
             since == FIRST_DAY or until == PAST_LAST_DAY or _days(since, until) > MAX_SPAN_DAYS
         ):
-            return await self.rollups.calendar(activity, pieces(since, until))
+            return await self.rollups.calendar(activity, pieces(since, until, weeks=False))
         all_time = since == FIRST_DAY and until == PAST_LAST_DAY
         months: list[Document] = []
         if all_time:
@@ -245,7 +248,7 @@ class Analytics:
             return []
         low = max(since, firsts[0])
         high = min(until, next_period(firsts[-1], MONTH))
-        wanted = pieces(low, high) if low < high else []
+        wanted = pieces(low, high, weeks=False) if low < high else []
         if all_time:
             return await self._with_months(activity, months, wanted)
         return await self.rollups.calendar(activity, wanted) if wanted else []
@@ -304,44 +307,90 @@ class Analytics:
     async def _timeseries(
         self, activity: str, interval: str, since: str, until: str, cursor: str | None
     ) -> Document:
-        start = cursor or since
-        # where the statements are, in one read; a monthly series takes its page's months
-        # (and the next one, for its cursor) with their figures
-        month_docs: list[Document] = []
         if interval == MONTH:
-            lower = None if start == FIRST_DAY else period_start(start, MONTH)
-            page = PERIODS_PER_PAGE[MONTH] + 1
-            month_docs = await self.rollups.month_documents(activity, lower, page)
-            months = [str(doc["d"]) for doc in month_docs]
+            return await self._monthly(activity, since, until, cursor)
+        start = cursor or since
+        first: Page | None = None
+        if start == FIRST_DAY and interval == WEEK:  # from the first week with statements
+            first = await self._first_weeks(activity)
+            start = first.start if first else await self._first_month(activity)
+        elif start == FIRST_DAY:  # from the first month with statements
+            start = await self._first_month(activity)
+        start = period_start(start, interval) if start < until else until
+        periods, end = _page(start, since, until, interval)
+        wanted = [p for part in periods.values() for p in part]
+        # with the bundles of the month the page ends in and of the next one: the statements
+        # after the page are mostly there, and decide its cursor in the same read
+        following = next_period(period_start(end, MONTH), MONTH) if end < until else until
+        after = [(interval, day) for day in (end, following) if day < until]
+        if first is not None and first.covers([*wanted, *after]):
+            docs = first.docs
         else:
-            months = await self._months(activity)
+            also = [bundles.container(activity, kind, day)[0] for kind, day in after]
+            docs = await self.rollups.held(activity, wanted, also)
+        by_id = {doc["_id"]: doc for doc in docs}
+        by_period = {
+            period: [by_id[i] for i in self.rollups.ids(activity, part) if i in by_id]
+            for period, part in periods.items()
+        }
+        if end >= until:
+            more = False
+        elif any(end <= doc["d"] < until and counted(doc) for doc in docs):
+            more = True
+        elif until <= next_period(following, MONTH):  # every later period was in the read
+            more = False
+        else:
+            more = await self._any_in(activity, await self._months(activity), end, until)
+        points = queries.series(by_period, interval)
+        return {
+            "activity": activity,
+            "interval": interval,
+            "points": points,
+            "cursor": end if more else None,
+        }
+
+    async def _first_weeks(self, activity: str) -> Page | None:
+        """The activity's first bundles of weeks, enough for a page and its cursor, and the
+        first week in them with statements (None when none has). One read, instead of the
+        activity's months and then its weeks: a bundle of weeks is about the size of a
+        month document, so reading a few more than the page needs (SecantusDB reads every
+        match of a sorted read) costs less than a second command. A series of days from
+        its start reads its months first: a bundle of days is larger."""
+        limit = WEEK_BUNDLES_PER_PAGE + 2
+        found = await self.rollups.first_bundles(activity, bundles.WEEKS, limit)
+        docs = bundles.unbundled(found)
+        starts = sorted(doc["d"] for doc in docs if counted(doc))
+        if not starts:
+            return None
+        last = str(found[-1]["d"]) if len(found) == limit else PAST_LAST_DAY
+        return Page(starts[0], docs, WEEK, last)
+
+    async def _first_month(self, activity: str) -> str:
+        months = await self._months(activity)
+        return months[0] if months else PAST_LAST_DAY
+
+    async def _monthly(self, activity: str, since: str, until: str, cursor: str | None) -> Document:
+        """A page of months: its month documents (and the next one, for its cursor) in one
+        read, with the days of the months that `since` or `until` cut."""
+        start = cursor or since
+        lower = None if start == FIRST_DAY else period_start(start, MONTH)
+        page = PERIODS_PER_PAGE[MONTH] + 1
+        month_docs = await self.rollups.month_documents(activity, lower, page)
+        months = [str(doc["d"]) for doc in month_docs]
         if start == FIRST_DAY:  # from the first month with statements
             start = months[0] if months else until
-        start = period_start(start, interval) if start < until else until
-        periods: dict[str, list[tuple[str, str]]] = {}
-        end = start
-        for _ in range(PERIODS_PER_PAGE[interval]):
-            if end >= until:
-                break
-            following = next_period(end, interval)
-            whole = since <= end and following <= until  # its own document (most periods)
-            periods[end] = (
-                [(interval, end)] if whole else pieces(max(end, since), min(following, until))
-            )
-            end = following
+        start = period_start(start, MONTH) if start < until else until
+        periods, end = _page(start, since, until, MONTH)
         wanted = [p for part in periods.values() for p in part]
-        if interval == MONTH:
-            docs = await self._with_months(activity, month_docs, wanted)
-        else:
-            docs = await self.rollups.calendar(activity, wanted)
+        docs = await self._with_months(activity, month_docs, wanted)
         by_id = {doc["_id"]: doc for doc in docs}
         by_period = {
             period: [by_id[i] for i in self.rollups.ids(activity, part) if i in by_id]
             for period, part in periods.items()
         }
         more = end if await self._any_in(activity, months, end, until) else None
-        points = queries.series(by_period, interval)
-        return {"activity": activity, "interval": interval, "points": points, "cursor": more}
+        points = queries.series(by_period, MONTH)
+        return {"activity": activity, "interval": MONTH, "points": points, "cursor": more}
 
     async def _any_in(self, activity: str, months: list[str], since: str, until: str) -> bool:
         """Whether the activity has statements in `[since, until)`: decided by its months
@@ -358,15 +407,11 @@ class Analytics:
         """The activities with the most counted statements, all time, from their totals."""
         return await self.rollups.top_activities(limit)
 
-    async def counts_per_day(self, activity: str, since: str, until: str) -> dict[str, Document]:
-        """Counted statements per UTC day and canonical verb in `[since, until)`: the day
-        documents alone (a time series without its learner figures, which cost far more)."""
-        days = await self.rollups.day_documents(activity, since, until)
-        return {doc["d"]: queries.sum_days([doc])[0] for doc in days}
-
     async def store_counts_per_day(self, since: str, until: str) -> dict[str, Document]:
-        """`counts_per_day` over every activity: the store-wide day documents, one per day."""
-        return await self.counts_per_day(STORE, since, until)
+        """Counted statements per UTC day and canonical verb in `[since, until)` over every
+        activity: the store-wide day documents, one per day."""
+        days = await self.rollups.store_days(since, until)
+        return {doc["d"]: queries.sum_days([doc])[0] for doc in days}
 
     async def learner(self, learner: str, cursor: str | None, limit: int) -> Document:
         key = ("learner", learner, cursor, limit)
@@ -382,6 +427,48 @@ class Analytics:
             "activities": activities,
             "cursor": docs[limit - 1]["a"] if more else None,
         }
+
+
+@dataclass(frozen=True)
+class Page:
+    """The first bundles of an activity's days or weeks, read for a series from its start."""
+
+    start: str
+    """The first day (or week) with statements."""
+    docs: list[Document]
+    """The day or week documents the bundles hold."""
+    interval: str
+    last: str
+    """The month of the last bundle read: every bundle of the interval up to it was read
+    (all of them when `PAST_LAST_DAY`)."""
+
+    def covers(self, pieces: list[tuple[str, str]]) -> bool:
+        """Whether the read holds every document of `pieces` that exists."""
+        return all(
+            interval == self.interval and period_start(start, MONTH) <= self.last
+            for interval, start in pieces
+        )
+
+
+def _page(
+    start: str, since: str, until: str, interval: str
+) -> tuple[dict[str, list[tuple[str, str]]], str]:
+    """A page of periods from `start`: each with the pieces that cover its part of the
+    window (itself when whole), and where the page ends."""
+    periods: dict[str, list[tuple[str, str]]] = {}
+    end = start
+    for _ in range(PERIODS_PER_PAGE[interval]):
+        if end >= until:
+            break
+        following = next_period(end, interval)
+        whole = since <= end and following <= until  # its own document (most periods)
+        periods[end] = (
+            [(interval, end)]
+            if whole
+            else pieces(max(end, since), min(following, until), weeks=False)
+        )
+        end = following
+    return periods, end
 
 
 def _days(since: str, until: str) -> int:
