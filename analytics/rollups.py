@@ -1,28 +1,32 @@
 """The rollup collections; this module is the only one that reads or writes them.
 
-    analytics_days      {_id: day_id, a, d, upto, c: {verb: n}, s: {n, v: {score: n}},
-                         m: attended ms, u: {verb: {learner: n}}, p: {learner: ms},
+    analytics_periods   an activity's month: {_id: period_id, a, k: "m", d: its first day,
+                         upto, c: {verb: n}, s: {n, v: {score: n}}, m: attended ms,
+                         u: {verb: {learner: n}}, p: {learner: ms},
                          t: {learner: {seconds: n}}}
-                        (and, with `a` = `STORE`, the store-wide days: `c` summed over
-                         every activity, which the console's overview reads)
-    analytics_periods   the same per ISO week (`k` = "w") and month (`k` = "m"), `d` its
-                        first day
+                        and the same fields per UTC day and per ISO week, held by one
+                        document per month (`k` "dy": its days, "wk": the weeks starting
+                        in it; `analytics.bundles`)
+    analytics_days      {_id: day_id, a: STORE, d, upto, c: {verb: n}}: the store-wide
+                        days, `c` summed over every activity (the console's overview)
     analytics_learners  {_id: bucket_id, l, b, who, upto,
                          x: {activity: {v: {verb: n}, f: {attempted: ms, completed: ms}}}}
                         (all time, a learner's activities in 16 buckets: `analytics.buckets`)
     analytics_totals    {_id: activity, a, upto, ...}   (all time; see `analytics.totals`)
 
 A statement touches its activity's totals (what the all-time summary reads: a handful of
-fields instead of every other document), its activity's day, week and month documents and
-its learner's bucket of that activity. A calendar document holds what a window needs: counts,
-scores and attendance, each learner's count per verb (`u`: distinct learners and rates by
-the union over the window's documents), attended time per learner (`p`) and the learners
-whose first completion falls in it with their time to completion (`t`). A window reads
-whole months, whole weeks and edge days (`analytics.periods.pieces`): a few documents
-whatever its length. Learners are kept by name, with a count, so voiding takes them out by
-the same `$inc` that put them in: no read before a write, no transition to track. The
-learner's buckets serve the per-learner endpoint, first times (`f`) and the actor's
-identifier (`who`, for the slices by HRIS attribute).
+fields instead of every other document), its activity's day, week and month (the bundle
+of its month's days, the bundle of weeks its week's Monday falls in, its month document)
+and its learner's bucket of that activity. A calendar document (a month, or a day or a
+week within its bundle) holds what a window needs: counts, scores and attendance, each
+learner's count per verb (`u`: distinct learners and rates by the union over the window's
+documents), attended time per learner (`p`) and the learners whose first completion
+falls in it with their time to completion (`t`). A window reads its whole months and the
+bundles of days of the months at its edges, in one command. Learners are kept by name,
+with a count, so voiding takes them out by the same `$inc` that put them in: no read
+before a write, no transition to track. The learner's buckets serve the per-learner
+endpoint, first times (`f`) and the actor's identifier (`who`, for the slices by HRIS
+attribute).
 
 Every document carries `upto`: the end of the last sequence range applied to it. A range
 `[from, to)` is applied to a document only while `upto < to` (the filter of a conditional

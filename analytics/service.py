@@ -323,8 +323,11 @@ class Analytics:
         # after the page are mostly there, and decide its cursor in the same read
         following = next_period(period_start(end, MONTH), MONTH) if end < until else until
         after = [(interval, day) for day in (end, following) if day < until]
+        # the day before which every period is in the read
+        known = next_period(following, MONTH) if end < until else until
         if first is not None and first.covers([*wanted, *after]):
             docs = first.docs
+            known = max(known, first.known)
         else:
             also = [bundles.container(activity, kind, day)[0] for kind, day in after]
             docs = await self.rollups.held(activity, wanted, also)
@@ -337,7 +340,7 @@ class Analytics:
             more = False
         elif any(end <= doc["d"] < until and counted(doc) for doc in docs):
             more = True
-        elif until <= next_period(following, MONTH):  # every later period was in the read
+        elif until <= known:  # every later period was in the read
             more = False
         else:
             more = await self._any_in(activity, await self._months(activity), end, until)
@@ -441,6 +444,11 @@ class Page:
     last: str
     """The month of the last bundle read: every bundle of the interval up to it was read
     (all of them when `PAST_LAST_DAY`)."""
+
+    @property
+    def known(self) -> str:
+        """The day before which every period of the interval is in the read."""
+        return PAST_LAST_DAY if self.last == PAST_LAST_DAY else next_period(self.last, MONTH)
 
     def covers(self, pieces: list[tuple[str, str]]) -> bool:
         """Whether the read holds every document of `pieces` that exists."""

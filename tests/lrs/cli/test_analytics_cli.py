@@ -53,20 +53,22 @@ def test_rebuild_then_verify_reports_exact_rollups(database, capsys):
     assert main(["analytics", "verify"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["exact"] is True and report["statements"] == 3
-    day = database["analytics_days"].find_one({"a": COURSE})
-    assert day["c"] == {"completed": 3}
+    days = database["analytics_periods"].find_one({"a": COURSE, "k": "dy"})
+    assert days["d"] == "2026-01-01" and days["y"]["02"]["c"] == {"completed": 3}
 
 
 def test_verify_reports_a_tampered_rollup_and_rebuild_repairs_it(database, capsys):
     seed(database)
     assert main(["analytics", "rebuild"]) == 0
-    database["analytics_days"].update_one({"a": COURSE}, {"$inc": {"c.completed": 5}})
+    database["analytics_periods"].update_one(
+        {"a": COURSE, "k": "dy"}, {"$inc": {"y.02.c.completed": 5}}
+    )
     capsys.readouterr()
 
     assert main(["analytics", "verify"]) == 1
     report = json.loads(capsys.readouterr().out)
-    assert [d["collection"] for d in report["differences"]] == ["analytics_days"]
-    assert report["differences"][0]["actual"]["c"] == {"completed": 8}
+    assert [d["collection"] for d in report["differences"]] == ["analytics_periods"]
+    assert report["differences"][0]["actual"]["y"]["02"]["c"] == {"completed": 8}
 
     assert main(["analytics", "rebuild"]) == 0
     assert main(["analytics", "verify"]) == 0
