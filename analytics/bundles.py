@@ -1,24 +1,25 @@
-"""An activity's days and weeks kept in one document per month (pure).
+"""An activity's days kept in one document per ISO week, its weeks in one per month (pure).
 
-    analytics_periods   {_id: bundle_id, a, k: "dy", d: month's first day, upto,
-                         y: {"01": {c, s, m, u, p, t}, ..., "31": {...}}}
-                        {_id: bundle_id, a, k: "wk", d: month's first day, upto,
-                         w: {"03": {...}, ...}}     (the weeks whose Monday is in the month)
+    analytics_periods   {_id: bundle_id, a, k: "dy", d: the week's Monday, upto,
+                         y: {"2026-03-02": {c, s, m, u, p, t}, ..., "2026-03-08": {...}}}
+                        {_id: bundle_id, a, k: "wk", d: the month's first day, upto,
+                         w: {"2026-03-02": {...}, ...}} (the weeks whose Monday is in it)
                         and the month documents themselves (`k`: "m"), unbundled
 
-A day or a week holds what its own document held (`analytics.rollups`), under the day of
-the month it starts on. Why: on the embedded database every command and every document
-read has a fixed cost (about 0.5 ms a command and 0.05 ms a document, measured) that
-dwarfs the few hundred bytes of a quiet day, so a 31-day series page read 31 documents
-and a window with ragged edges about twenty, in two commands. Bundled, a day page reads
-one or two documents, a 26-week page seven, and any window its edge months' days and its
-whole months, all in one command: every calendar document of an activity lives in one
-collection.
+A day or a week holds what its own document held (`analytics.rollups`), under its first
+day. Why: on the embedded database every command and every document read has a fixed
+cost (about 0.5 ms a command and 0.05 ms a document, measured) that dwarfs the few hundred
+bytes of a quiet day, so a 31-day series page read 31 documents and a window with ragged
+edges about twenty, in two commands. Bundled, a day page reads five or six documents, a
+26-week page seven, and any window its whole months and the weeks of days at its edges,
+all in one command: every calendar document of an activity lives in one collection.
 
-The price: a bundle is a month of days, so an activity whose month holds many learners on
-many days has a larger document (about 60 bytes per learner, verb and active day; 16 MB,
-the document limit, is some 250,000 of them in one month). The month documents, which a
-monthly series and every whole month of a window read, stay as small as they were.
+Why a week of days and not a month: an update costs with the size of its document there
+(docs/analytics.md, "Cost": 0.6 ms at 0.5 kB, 2.7 ms at 16 kB), and the consumer updates a
+day's bundle once per range that touches it; a week's days stay a few kilobytes where a
+busy month's would be tens. The 16 MB document limit is then some 250,000 (learner, verb,
+active day) entries in one week (about 60 bytes each), where a month document holds its
+learners once per verb. The weeks of a month are about one month document's size.
 
 `Delta` keeps its increments per day, week and month document (`contribution`); this
 module turns them into per-bundle increments, and bundles back into the day and week
@@ -31,7 +32,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from analytics.contribution import day_id, period_id
-from analytics.periods import DAY, KINDS, MONTH, WEEK, period_start
+from analytics.periods import DAY, KINDS, MONTH, WEEK, next_period, period_start
 
 DAYS, WEEKS = "dy", "wk"
 """The `k` of a bundle of days and of a bundle of weeks."""
@@ -51,7 +52,17 @@ def container(activity: str, interval: str, start: str) -> tuple[str, str]:
     if interval == MONTH:
         return period_id(activity, MONTH, start), ""
     kind = DAYS if interval == DAY else WEEKS
-    return bundle_id(activity, kind, period_start(start, MONTH)), f"{FIELD[kind]}.{start[8:]}"
+    return bundle_id(activity, kind, bundle_start(kind, start)), f"{FIELD[kind]}.{start}"
+
+
+def bundle_start(kind: str, day: str) -> str:
+    """The first day of the bundle of `kind` that holds the period starting on `day`."""
+    return period_start(day, WEEK if kind == DAYS else MONTH)
+
+
+def bundle_after(kind: str, start: str) -> str:
+    """The first day of the bundle of `kind` after the one starting on `start`."""
+    return next_period(start, WEEK if kind == DAYS else MONTH)
 
 
 def bundled(
@@ -71,11 +82,8 @@ def bundled(
             for name, amount in inc.items():
                 target[name] = target.get(name, 0) + amount
             continue
-        identities[target_id] = {
-            "a": held["a"],
-            "k": DAYS if interval == DAY else WEEKS,
-            "d": period_start(held["d"], MONTH),
-        }
+        kind = DAYS if interval == DAY else WEEKS
+        identities[target_id] = {"a": held["a"], "k": kind, "d": bundle_start(kind, held["d"])}
         for name, amount in inc.items():
             path = f"{key}.{name}"
             target[path] = target.get(path, 0) + amount
@@ -92,10 +100,9 @@ def unbundled(docs: Iterable[Document]) -> list[Document]:
             found.append(doc)
             continue
         interval = DAY if kind == DAYS else WEEK
-        activity, month = doc["a"], str(doc["d"])
+        activity = doc["a"]
         extra = {"k": KINDS[WEEK]} if interval == WEEK else {}
-        for day, fields in sorted(doc.get(FIELD[kind], {}).items()):
-            start = month[:8] + day
+        for start, fields in sorted(doc.get(FIELD[kind], {}).items()):
             found.append(
                 {
                     **fields,

@@ -46,7 +46,7 @@ CURSOR = "cursor"
 VERSION = "version"
 """Set anew once a range, a refresh or a reset has written rollup documents (`version`)."""
 LEASE = timedelta(seconds=30)
-LAYOUT = 7
+LAYOUT = 8
 """The rollup documents' layout: a state of another layout is rebuilt from the statements."""
 Document = dict[str, Any]
 

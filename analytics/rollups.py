@@ -54,7 +54,7 @@ from pymongo.errors import BulkWriteError, OperationFailure
 
 from analytics import buckets, bundles, chunks
 from analytics.contribution import STORE, Delta, day_id, field_name, period_id, value_of
-from analytics.periods import KINDS, MONTH, period_start
+from analytics.periods import KINDS, MONTH
 from analytics.totals import Increments, recounted_totals, totals_increments
 
 DAYS = "analytics_days"
@@ -269,8 +269,8 @@ class RollupStore:
         """The store-wide documents of `days` as the sum of every activity's day documents
         (which hold every statement below `upto`: a refresh runs with no range pending)."""
         sums: dict[str, Document] = {day: {} for day in days}
-        months = sorted({period_start(day, MONTH) for day in days})
-        for doc in await self._bundled_days({"k": bundles.DAYS, "d": {"$in": months}}):
+        weeks = sorted({bundles.bundle_start(bundles.DAYS, day) for day in days})
+        for doc in await self._bundled_days({"k": bundles.DAYS, "d": {"$in": weeks}}):
             for verb, n in doc.get("c", {}).items() if doc["d"] in sums else ():
                 sums[doc["d"]][verb] = sums[doc["d"]].get(verb, 0) + n
         await self.days.delete_many({"_id": {"$in": [day_id(STORE, day) for day in days]}})
@@ -311,7 +311,8 @@ class RollupStore:
 
     async def any_day(self, activity: str, since: str, until: str) -> bool:
         """Whether the activity has a counted statement on a day `since <= day < until`."""
-        match = {"a": activity, "d": {"$gte": period_start(since, MONTH), "$lt": until}}
+        first = bundles.bundle_start(bundles.DAYS, since)
+        match = {"a": activity, "d": {"$gte": first, "$lt": until}}
         return any(
             since <= doc["d"] < until and counted(doc) for doc in await self._bundled_days(match)
         )

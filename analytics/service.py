@@ -22,7 +22,7 @@ from analytics.contribution import field_name, identifier_of, value_of
 from analytics.memo import Memo, Version
 from analytics.pacing import FLAT_OUT, Pacing
 from analytics.params import FIRST_DAY, PAST_LAST_DAY
-from analytics.periods import MONTH, WEEK, next_period, period_start, pieces
+from analytics.periods import DAY, MONTH, WEEK, next_period, period_start, pieces
 from analytics.rollups import RollupStore, counted
 from analytics.source import StatementSource
 from analytics.vocabulary_store import VocabularyRegistry
@@ -319,12 +319,15 @@ class Analytics:
         start = period_start(start, interval) if start < until else until
         periods, end = _page(start, since, until, interval)
         wanted = [p for part in periods.values() for p in part]
-        # with the bundles of the month the page ends in and of the next one: the statements
-        # after the page are mostly there, and decide its cursor in the same read
-        following = next_period(period_start(end, MONTH), MONTH) if end < until else until
+        # with the bundle the page ends in and the next one: the statements after the page
+        # are mostly there, and decide its cursor in the same read
+        kind = bundles.DAYS if interval == DAY else bundles.WEEKS
+        following = until
+        known = until  # the day before which every period is in the read
+        if end < until:
+            following = bundles.bundle_after(kind, bundles.bundle_start(kind, end))
+            known = bundles.bundle_after(kind, following)
         after = [(interval, day) for day in (end, following) if day < until]
-        # the day before which every period is in the read
-        known = next_period(following, MONTH) if end < until else until
         if first is not None and first.covers([*wanted, *after]):
             docs = first.docs
             known = max(known, first.known)

@@ -16,7 +16,7 @@ from tests.analytics.conftest import COURSE
 DAY, WEEK, MONTH = "2026-03-05", "2026-03-02", "2026-03-01"
 
 
-def test_a_day_and_a_week_go_to_their_months_bundles_and_a_month_stays_itself():
+def test_a_day_goes_to_its_weeks_bundle_a_week_to_its_months_and_a_month_stays_itself():
     ids = {period_id(COURSE, i, s): s for i, s in (("day", DAY), ("week", WEEK))}
     month = period_id(COURSE, "month", MONTH)
     increments = {doc_id: {"c.completed": 1.0, "u.completed.ada": 1.0} for doc_id in ids}
@@ -30,38 +30,54 @@ def test_a_day_and_a_week_go_to_their_months_bundles_and_a_month_stays_itself():
     found, held = bundled(increments, identity)
 
     assert found == {
-        bundle_id(COURSE, DAYS, MONTH): {"y.05.c.completed": 1.0, "y.05.u.completed.ada": 1.0},
-        bundle_id(COURSE, WEEKS, MONTH): {"w.02.c.completed": 1.0, "w.02.u.completed.ada": 1.0},
+        bundle_id(COURSE, DAYS, WEEK): {
+            f"y.{DAY}.c.completed": 1.0,
+            f"y.{DAY}.u.completed.ada": 1.0,
+        },
+        bundle_id(COURSE, WEEKS, MONTH): {
+            f"w.{WEEK}.c.completed": 1.0,
+            f"w.{WEEK}.u.completed.ada": 1.0,
+        },
         month: {"c.completed": 2.0},
     }
-    assert held[bundle_id(COURSE, DAYS, MONTH)] == {"a": COURSE, "k": DAYS, "d": MONTH}
+    assert held[bundle_id(COURSE, DAYS, WEEK)] == {"a": COURSE, "k": DAYS, "d": WEEK}
+    assert held[bundle_id(COURSE, WEEKS, MONTH)] == {"a": COURSE, "k": WEEKS, "d": MONTH}
     assert held[month] == identity[month]
 
 
-def test_a_week_is_held_by_the_month_of_its_monday():
-    week = "2026-03-30"  # Monday; its Sunday is in April
-    increments = {period_id(COURSE, "week", week): {"c.completed": 1.0}}
-    identity = {period_id(COURSE, "week", week): {"a": COURSE, "d": week, "k": "w"}}
-    assert list(bundled(increments, identity)[0]) == [bundle_id(COURSE, WEEKS, MONTH)]
+def test_a_week_is_held_by_the_month_of_its_monday_and_a_day_by_its_week():
+    week, day = "2026-03-30", "2026-04-02"  # a Monday and the Thursday after it, in April
+    increments = {
+        period_id(COURSE, "week", week): {"c.completed": 1.0},
+        period_id(COURSE, "day", day): {"c.completed": 1.0},
+    }
+    identity = {
+        period_id(COURSE, "week", week): {"a": COURSE, "d": week, "k": "w"},
+        period_id(COURSE, "day", day): {"a": COURSE, "d": day},
+    }
+    assert list(bundled(increments, identity)[0]) == [
+        bundle_id(COURSE, WEEKS, MONTH),
+        bundle_id(COURSE, DAYS, week),
+    ]
 
 
 def test_a_bundle_reads_back_as_the_documents_it_holds():
     doc = {
-        "_id": bundle_id(COURSE, DAYS, MONTH),
+        "_id": bundle_id(COURSE, DAYS, WEEK),
         "a": COURSE,
         "k": DAYS,
-        "d": MONTH,
+        "d": WEEK,
         "upto": 9,
-        "y": {"05": {"c": {"completed": 1}}, "17": {"c": {"passed": 2}, "m": 60_000}},
+        "y": {DAY: {"c": {"completed": 1}}, "2026-03-07": {"c": {"passed": 2}, "m": 60_000}},
     }
     month = {"_id": period_id(COURSE, "month", MONTH), "a": COURSE, "k": "m", "d": MONTH}
 
     assert unbundled([doc, month]) == [
         {"_id": period_id(COURSE, "day", DAY), "a": COURSE, "d": DAY, "c": {"completed": 1}},
         {
-            "_id": period_id(COURSE, "day", "2026-03-17"),
+            "_id": period_id(COURSE, "day", "2026-03-07"),
             "a": COURSE,
-            "d": "2026-03-17",
+            "d": "2026-03-07",
             "c": {"passed": 2},
             "m": 60_000,
         },

@@ -54,21 +54,22 @@ def test_rebuild_then_verify_reports_exact_rollups(database, capsys):
     report = json.loads(capsys.readouterr().out)
     assert report["exact"] is True and report["statements"] == 3
     days = database["analytics_periods"].find_one({"a": COURSE, "k": "dy"})
-    assert days["d"] == "2026-01-01" and days["y"]["02"]["c"] == {"completed": 3}
+    assert days["d"] == "2025-12-29"  # the Monday of the week of 2026-01-02
+    assert days["y"]["2026-01-02"]["c"] == {"completed": 3}
 
 
 def test_verify_reports_a_tampered_rollup_and_rebuild_repairs_it(database, capsys):
     seed(database)
     assert main(["analytics", "rebuild"]) == 0
     database["analytics_periods"].update_one(
-        {"a": COURSE, "k": "dy"}, {"$inc": {"y.02.c.completed": 5}}
+        {"a": COURSE, "k": "dy"}, {"$inc": {"y.2026-01-02.c.completed": 5}}
     )
     capsys.readouterr()
 
     assert main(["analytics", "verify"]) == 1
     report = json.loads(capsys.readouterr().out)
     assert [d["collection"] for d in report["differences"]] == ["analytics_periods"]
-    assert report["differences"][0]["actual"]["y"]["02"]["c"] == {"completed": 8}
+    assert report["differences"][0]["actual"]["y"]["2026-01-02"]["c"] == {"completed": 8}
 
     assert main(["analytics", "rebuild"]) == 0
     assert main(["analytics", "verify"]) == 0
