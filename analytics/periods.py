@@ -1,9 +1,10 @@
 """Calendar periods of the rollups (pure): UTC days, ISO weeks (from Monday) and months.
 
-A statement counts in its day, its week and its month, each a document of the same shape
-(`analytics.rollups`). A window `[since, until)` is then covered by whole months and whole
-weeks where they fit and single days at its edges (`pieces`), so an answer reads at most
-about two dozen documents plus one per month, however long the window: not one per day.
+A statement counts in its day, its week and its month, each with figures of the same shape
+(`analytics.rollups`). A window `[since, until)` is then covered by whole months where
+they fit and single days at its edges (`pieces`), so an
+answer reads its months and the weeks of days at its edges (`analytics.bundles`), however
+long the window: not one document per day.
 """
 
 from __future__ import annotations
@@ -48,27 +49,15 @@ def periods_of(day: str) -> list[tuple[str, str]]:
     return [(DAY, day), (WEEK, period_start(day, WEEK)), (MONTH, period_start(day, MONTH))]
 
 
-def pieces(since: str, until: str, *, weeks: bool = True) -> list[tuple[str, str]]:
-    """Whole months, whole weeks (unless not `weeks`) and days that cover `[since, until)`
-    exactly, once each.
-
-    Greedy from `since`: a month when one starts here and fits; else a week when one
-    starts here, fits, and does not cross into a month that would fit whole; else a day."""
+def pieces(since: str, until: str) -> list[tuple[str, str]]:
+    """Whole months and days that cover `[since, until)` exactly, once each: a month when
+    one starts here and fits, else a day. (Whole weeks are not pieces: the days at a
+    window's edges come with the weeks that hold them, `analytics.bundles`, in the read
+    that takes its months.)"""
     found: list[tuple[str, str]] = []
     current = since
     while current < until:
-        found.append((kind := _largest(current, until, weeks), current))
+        whole = period_start(current, MONTH) == current and next_period(current, MONTH) <= until
+        found.append((kind := MONTH if whole else DAY, current))
         current = next_period(current, kind)
     return found
-
-
-def _largest(current: str, until: str, weeks: bool) -> str:
-    if period_start(current, MONTH) == current and next_period(current, MONTH) <= until:
-        return MONTH
-    if not weeks:
-        return DAY
-    if period_start(current, WEEK) == current and (week_end := next_period(current, WEEK)) <= until:
-        month = next_period(current, MONTH)
-        if not (current < month < week_end and next_period(month, MONTH) <= until):
-            return WEEK
-    return DAY

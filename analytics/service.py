@@ -236,7 +236,7 @@ class Analytics:
         if not (
             since == FIRST_DAY or until == PAST_LAST_DAY or _days(since, until) > MAX_SPAN_DAYS
         ):
-            return await self.rollups.calendar(activity, pieces(since, until, weeks=False))
+            return await self.rollups.calendar(activity, pieces(since, until))
         all_time = since == FIRST_DAY and until == PAST_LAST_DAY
         months: list[Document] = []
         if all_time:
@@ -248,7 +248,7 @@ class Analytics:
             return []
         low = max(since, firsts[0])
         high = min(until, next_period(firsts[-1], MONTH))
-        wanted = pieces(low, high, weeks=False) if low < high else []
+        wanted = pieces(low, high) if low < high else []
         if all_time:
             return await self._with_months(activity, months, wanted)
         return await self.rollups.calendar(activity, wanted) if wanted else []
@@ -474,9 +474,7 @@ def _page(
         following = next_period(end, interval)
         whole = since <= end and following <= until  # its own document (most periods)
         periods[end] = (
-            [(interval, end)]
-            if whole
-            else pieces(max(end, since), min(following, until), weeks=False)
+            [(interval, end)] if whole else pieces(max(end, since), min(following, until))
         )
         end = following
     return periods, end
