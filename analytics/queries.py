@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence, Set as AbstractSet
 from typing import Any
 
 from analytics.contribution import ATTENDED, value_of
@@ -28,7 +28,15 @@ BUCKETS = 10
 
 
 def sum_days(days: Sequence[Document]) -> tuple[dict[str, int], dict[str, Any]]:
-    """Statement counts per canonical verb and score statistics over day documents."""
+    """Statement counts per canonical verb and score statistics over day documents (one
+    document, a whole period of a series, read straight off its maps)."""
+    if len(days) == 1:
+        doc = days[0]
+        counted = {value_of(verb): int(n) for verb, n in doc.get("c", {}).items() if n > 0}
+        scores = doc.get("s", {}).get("v", {})
+        return dict(sorted(counted.items())), score_statistics(
+            {float(value_of(value)): int(n) for value, n in scores.items() if n > 0}
+        )
     counts: dict[str, int] = defaultdict(int)
     for doc in days:
         for verb, n in doc.get("c", {}).items():
@@ -71,8 +79,18 @@ def attended_minutes(days: Iterable[Document]) -> float:
     return round(float(sum(doc.get("m", 0) for doc in days)) / 60_000, 3)
 
 
-def learner_sets(docs: Iterable[Document]) -> dict[str, set[str]]:
-    """The learners per canonical verb active in any of the (disjoint) documents."""
+def learner_sets(docs: Sequence[Document]) -> Mapping[str, AbstractSet[str]]:
+    """The learners per canonical verb active in any of the (disjoint) documents.
+
+    One document (a whole period of a series, most of them) gives its learner maps' own
+    keys where no learner's count is 0 (no voided one): no set is built, which was most of
+    a page's Python (26 weeks of about a dozen verbs)."""
+    if len(docs) == 1:
+        return {
+            value_of(verb): learners.keys() if min(learners.values()) > 0 else _counted(learners)
+            for verb, learners in docs[0].get("u", {}).items()
+            if learners
+        }
     found: dict[str, set[str]] = defaultdict(set)
     for doc in docs:
         for verb, learners in doc.get("u", {}).items():
@@ -83,11 +101,15 @@ def learner_sets(docs: Iterable[Document]) -> dict[str, set[str]]:
     return found
 
 
-def distinct(sets: Mapping[str, set[str]]) -> dict[str, int]:
+def _counted(learners: Mapping[str, float]) -> set[str]:
+    return {who for who, n in learners.items() if n > 0}
+
+
+def distinct(sets: Mapping[str, AbstractSet[str]]) -> dict[str, int]:
     return {verb: len(who) for verb, who in sorted(sets.items()) if who}
 
 
-def rates(sets: Mapping[str, set[str]]) -> dict[str, float | None]:
+def rates(sets: Mapping[str, AbstractSet[str]]) -> dict[str, float | None]:
     """`completion`: learners who completed / learners who attempted; `pass`: learners who
     passed / learners who passed or failed (a learner who failed then passed counts once).
     None when the denominator is empty."""
@@ -150,7 +172,7 @@ def attended_ms(docs: Iterable[Document]) -> dict[str, float]:
 
 
 def learner_figures(
-    sets: Mapping[str, set[str]], seconds: Mapping[str, float], minutes_ms: float
+    sets: Mapping[str, AbstractSet[str]], seconds: Mapping[str, float], minutes_ms: float
 ) -> Document:
     """The learner figures of a summary or of a group: distinct learners, rates, time to
     completion and attendance."""
@@ -185,7 +207,7 @@ def window_summary(docs: Sequence[Document]) -> Document:
 def groups(
     docs: Sequence[Document],
     value_of_learner: Mapping[str, str | None],
-    sets: Mapping[str, set[str]],
+    sets: Mapping[str, AbstractSet[str]],
 ) -> list[Document]:
     """The learner figures per HRIS value (learners keyed by their escaped names). `sets`:
     the documents' `learner_sets`, which the caller made first to know whom to resolve
