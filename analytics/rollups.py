@@ -5,8 +5,8 @@
                          u: {verb: {learner: n}}, p: {learner: ms},
                          t: {learner: {seconds: n}}}
                         and the same fields per UTC day and per ISO week, held by one
-                        document per month (`k` "dy": its days, "wk": the weeks starting
-                        in it; `analytics.bundles`)
+                        document per ISO week (`k` "dy": its days) and one per month
+                        (`k` "wk": the weeks whose Monday is in it; `analytics.bundles`)
     analytics_days      {_id: day_id, a: STORE, d, upto, c: {verb: n}}: the store-wide
                         days, `c` summed over every activity (the console's overview)
     analytics_learners  {_id: bucket_id, l, b, who, upto,
@@ -16,13 +16,13 @@
 
 A statement touches its activity's totals (what the all-time summary reads: a handful of
 fields instead of every other document), its activity's day, week and month (the bundle
-of its month's days, the bundle of weeks its week's Monday falls in, its month document)
+of its week's days, the bundle of weeks its week's Monday falls in, its month document)
 and its learner's bucket of that activity. A calendar document (a month, or a day or a
 week within its bundle) holds what a window needs: counts, scores and attendance, each
 learner's count per verb (`u`: distinct learners and rates by the union over the window's
 documents), attended time per learner (`p`) and the learners whose first completion
 falls in it with their time to completion (`t`). A window reads its whole months and the
-bundles of days of the months at its edges, in one command. Learners are kept by name,
+weeks of days at its edges, in one command. Learners are kept by name,
 with a count, so voiding takes them out by the same `$inc` that put them in: no read
 before a write, no transition to track. The learner's buckets serve the per-learner
 endpoint, first times (`f`) and the actor's identifier (`who`, for the slices by HRIS
@@ -91,7 +91,7 @@ class RollupStore:
         await self.periods.create_indexes(
             [
                 IndexModel([("a", ASCENDING), ("k", ASCENDING), ("d", ASCENDING)], name="period"),
-                # a recount sums one month's bundles of days over every activity
+                # a recount sums one week's bundles of days over every activity
                 IndexModel([("k", ASCENDING), ("d", ASCENDING)], name="kind_month"),
             ]
         )

@@ -358,10 +358,11 @@ class Analytics:
     async def _first_weeks(self, activity: str) -> Page | None:
         """The activity's first bundles of weeks, enough for a page and its cursor, and the
         first week in them with statements (None when none has). One read, instead of the
-        activity's months and then its weeks: a bundle of weeks is about the size of a
-        month document, so reading a few more than the page needs (SecantusDB reads every
-        match of a sorted read) costs less than a second command. A series of days from
-        its start reads its months first: a bundle of days is larger."""
+        activity's months and then its weeks: SecantusDB reads every match of a sorted
+        read, here the activity's bundles of weeks (about one month document each), which
+        costs less than a second command for an activity of a few months (this bench's).
+        A series of days from its start reads its months first: every bundle of days of
+        the activity would be about four times the bytes."""
         limit = WEEK_BUNDLES_PER_PAGE + 2
         found = await self.rollups.first_bundles(activity, bundles.WEEKS, limit)
         docs = bundles.unbundled(found)
@@ -437,12 +438,12 @@ class Analytics:
 
 @dataclass(frozen=True)
 class Page:
-    """The first bundles of an activity's days or weeks, read for a series from its start."""
+    """The first bundles of an activity's weeks, read for a series from its start."""
 
     start: str
-    """The first day (or week) with statements."""
+    """The first week with statements."""
     docs: list[Document]
-    """The day or week documents the bundles hold."""
+    """The week documents the bundles hold."""
     interval: str
     last: str
     """The month of the last bundle read: every bundle of the interval up to it was read
