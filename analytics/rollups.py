@@ -154,7 +154,7 @@ class RollupStore:
                 for activity, inc in totals.items()
             ],
         )
-        calendar, held = self._calendar(delta)
+        calendar, held = calendar_increments(delta)
         for collection, increments, identity in (
             (self.periods, calendar, held),
             (self.days, delta.store, delta.identity),
@@ -219,7 +219,7 @@ class RollupStore:
             )
         await self._replace_entries(activity, delta, upto)
         await self.periods.delete_many({"a": activity})
-        calendar, identity = self._calendar(delta)
+        calendar, identity = calendar_increments(delta)
         docs = [
             _expand({**identity[doc_id], "_id": doc_id, "upto": upto}, calendar[doc_id])
             for doc_id in calendar
@@ -271,7 +271,9 @@ class RollupStore:
         sums: dict[str, Document] = {day: {} for day in days}
         weeks = sorted({bundles.bundle_start(bundles.DAYS, day) for day in days})
         for doc in await self._bundled_days({"k": bundles.DAYS, "d": {"$in": weeks}}):
-            for verb, n in doc.get("c", {}).items() if doc["d"] in sums else ():
+            if doc["d"] not in sums:
+                continue
+            for verb, n in doc.get("c", {}).items():
                 sums[doc["d"]][verb] = sums[doc["d"]].get(verb, 0) + n
         await self.days.delete_many({"_id": {"$in": [day_id(STORE, day) for day in days]}})
         docs = [
@@ -286,14 +288,6 @@ class RollupStore:
         self._known.clear()
         for collection in (self.days, self.periods, self.learners, self.totals):
             await collection.delete_many({})
-
-    @staticmethod
-    def _calendar(delta: Delta) -> tuple[dict[str, Increments], dict[str, Document]]:
-        """The increments of the month documents and of the bundles that hold the days and
-        weeks (`analytics.bundles`), with their identities (`totals_for` has run: the first
-        completions are among them)."""
-        days, periods = delta.calendar()
-        return bundles.bundled({**days, **periods}, delta.identity)
 
     async def _bundled_days(self, match: Document) -> list[Document]:
         """The day documents that the bundles of days matching `match` hold."""
@@ -411,7 +405,7 @@ class RollupStore:
 def expected_documents(delta: Delta) -> dict[str, dict[str, Document]]:
     """The documents a full recount produces, in the form `all_documents` returns."""
     totals = recounted_totals(delta)  # first: it places the first completions
-    calendar, identity = RollupStore._calendar(delta)
+    calendar, identity = calendar_increments(delta)
     expected = {
         PERIODS: {doc_id: _expand(dict(identity[doc_id]), inc) for doc_id, inc in calendar.items()},
         DAYS: {
@@ -430,6 +424,14 @@ def expected_documents(delta: Delta) -> dict[str, dict[str, Document]]:
 def counted(doc: Document) -> bool:
     """Whether a calendar document holds a counted statement (voiding leaves zeros)."""
     return any(n > 0 for n in doc.get("c", {}).values())
+
+
+def calendar_increments(delta: Delta) -> tuple[dict[str, Increments], dict[str, Document]]:
+    """The increments of the month documents and of the bundles that hold the days and
+    weeks (`analytics.bundles`), with their identities (`totals_for` has run: the first
+    completions are among them)."""
+    days, periods = delta.calendar()
+    return bundles.bundled({**days, **periods}, delta.identity)
 
 
 def _counted(entry: Document) -> bool:

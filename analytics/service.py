@@ -332,7 +332,7 @@ class Analytics:
             docs = first.docs
             known = max(known, first.known)
         else:
-            also = [bundles.container(activity, kind, day)[0] for kind, day in after]
+            also = [bundles.container(activity, interval, day)[0] for _, day in after]
             docs = await self.rollups.held(activity, wanted, also)
         by_id = {doc["_id"]: doc for doc in docs}
         by_period = {
@@ -370,7 +370,7 @@ class Analytics:
         if not starts:
             return None
         last = str(found[-1]["d"]) if len(found) == limit else PAST_LAST_DAY
-        return Page(starts[0], docs, WEEK, last)
+        return Page(starts[0], docs, last)
 
     async def _first_month(self, activity: str) -> str:
         months = await self._months(activity)
@@ -444,7 +444,6 @@ class Page:
     """The first week with statements."""
     docs: list[Document]
     """The week documents the bundles hold."""
-    interval: str
     last: str
     """The month of the last bundle read: every bundle of the interval up to it was read
     (all of them when `PAST_LAST_DAY`)."""
@@ -457,7 +456,7 @@ class Page:
     def covers(self, pieces: list[tuple[str, str]]) -> bool:
         """Whether the read holds every document of `pieces` that exists."""
         return all(
-            interval == self.interval and period_start(start, MONTH) <= self.last
+            interval == WEEK and period_start(start, MONTH) <= self.last
             for interval, start in pieces
         )
 

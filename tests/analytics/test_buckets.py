@@ -7,13 +7,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from pymongo import AsyncMongoClient, monitoring
+from pymongo import AsyncMongoClient
 
 from analytics.buckets import BUCKETS, bucket_id, bucket_of, entries_of
 from analytics.rollups import LEARNERS, RollupStore
 from analytics.verify import verify
 from lrs.retention import run_retention
 from lrs.storage.analytics_source import MongoAnalyticsSource
+from tests.analytics.finds import RollupFinds
 from tests.analytics.test_removal import exact, post_at
 
 ACTIVITIES = [f"http://example.com/courses/{n:02d}" for n in range(40)]
@@ -70,23 +71,6 @@ async def test_forty_activities_are_sixteen_documents_paged_in_activity_order(
     assert found[0][3] == {"activity": ACTIVITIES[3], "counts": {"completed": 1, "passed": 1}}
 
 
-class LearnerReads(monitoring.CommandListener):
-    """The filters of the finds sent to the learner buckets."""
-
-    def __init__(self) -> None:
-        self.filters: list[dict[str, Any]] = []
-
-    def started(self, event: monitoring.CommandStartedEvent) -> None:
-        if event.command_name == "find" and event.command["find"] == LEARNERS:
-            self.filters.append(event.command["filter"])
-
-    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        pass
-
-    def failed(self, event: monitoring.CommandFailedEvent) -> None:
-        pass
-
-
 async def test_a_learners_page_is_one_read_through_the_learner_index(
     client, analyst, mongo_server, services, learner_statement
 ):
@@ -97,7 +81,7 @@ async def test_a_learners_page_is_one_read_through_the_learner_index(
     statements.append(learner_statement("bob", activity=ACTIVITIES[0]))
     assert (await client.post("/xapi/statements", json=statements)).status_code == 200
     await exact(services)
-    reads = LearnerReads()
+    reads = RollupFinds()
     observed: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
         mongo_server.uri, event_listeners=[reads]
     )
@@ -105,8 +89,8 @@ async def test_a_learners_page_is_one_read_through_the_learner_index(
         db = observed[services.settings.database]
         entries = await RollupStore(db).of_learner(LEARNER, None, 100)
         assert [entry["a"] for entry in entries] == ACTIVITIES
-        assert len(reads.filters) == 1
-        plan = (await db[LEARNERS].find(reads.filters[0]).explain())["queryPlanner"]
+        assert len(reads.to(LEARNERS)) == 1
+        plan = (await db[LEARNERS].find(reads.to(LEARNERS)[0]).explain())["queryPlanner"]
         assert plan["winningPlan"]["inputStage"]["indexName"] == "learner"
     finally:
         await observed.close()

@@ -1,10 +1,9 @@
 """An activity's days and weeks held by one document per month: the documents a query sees
 are the ones it always saw, and a page or a window is one read."""
 
-from collections import Counter
 from typing import Any
 
-from pymongo import AsyncMongoClient, monitoring
+from pymongo import AsyncMongoClient
 
 from analytics.bundles import DAYS, WEEKS, bundle_id, bundled, unbundled
 from analytics.contribution import period_id
@@ -12,6 +11,7 @@ from analytics.memo import Memo
 from analytics.params import FIRST_DAY, PAST_LAST_DAY
 from analytics.rollups import PERIODS, RollupStore
 from tests.analytics.conftest import COURSE
+from tests.analytics.finds import RollupFinds
 
 DAY, WEEK, MONTH = "2026-03-05", "2026-03-02", "2026-03-01"
 
@@ -85,23 +85,6 @@ def test_a_bundle_reads_back_as_the_documents_it_holds():
     ]
 
 
-class CalendarReads(monitoring.CommandListener):
-    """The finds sent to each rollup collection."""
-
-    def __init__(self) -> None:
-        self.finds: Counter[str] = Counter()
-
-    def started(self, event: monitoring.CommandStartedEvent) -> None:
-        if event.command_name == "find" and event.command["find"].startswith("analytics_"):
-            self.finds[event.command["find"]] += 1
-
-    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        pass
-
-    def failed(self, event: monitoring.CommandFailedEvent) -> None:
-        pass
-
-
 async def test_a_page_of_days_or_weeks_and_a_ragged_window_are_one_read(
     client, analyst, mongo_server, services, learner_statement
 ):
@@ -123,7 +106,7 @@ async def test_a_page_of_days_or_weeks_and_a_ragged_window_are_one_read(
     }
     expected = {name: await answer() for name, answer in asked.items()}
 
-    reads = CalendarReads()
+    reads = RollupFinds()
     observed: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
         mongo_server.uri, event_listeners=[reads]
     )
@@ -132,9 +115,9 @@ async def test_a_page_of_days_or_weeks_and_a_ragged_window_are_one_read(
         analytics.rollups = RollupStore(observed[services.settings.database])
         for name, answer in asked.items():
             analytics.memo = Memo()
-            reads.finds.clear()
+            reads.sent.clear()
             assert await answer() == expected[name]
-            assert reads.finds == {PERIODS: 1}, name
+            assert [collection for collection, _ in reads.sent] == [PERIODS], name
     finally:
         analytics.rollups = kept
         await observed.close()
