@@ -46,10 +46,10 @@ import httpx
 import orjson
 import pymongo
 import variants
-from common import StatementFactory, drive, latency_summary, make_pools
+from common import CpuMeter, StatementFactory, drive, latency_summary, make_pools
 from variants import ADMIN_KEY, ADMIN_SECRET, OPLOG_ARGS
 
-from lrs.storage.embedded import EmbeddedDatabase
+from lrs.storage.embedded import EmbeddedDatabase, pid_of
 
 BATCH = 100
 POST_CONCURRENCY = 4
@@ -60,14 +60,15 @@ ROOT = Path(__file__).resolve().parent.parent
 @contextlib.contextmanager
 def running_lrs(
     uri: str, workdir: Path, database: str, rollups: bool, tree: Path = ROOT
-) -> Iterator[str]:
-    """This tree's (or `tree`'s) LRS on `database` of the shared server, rollups on or off."""
+) -> Iterator[tuple[str, int]]:
+    """This tree's (or `tree`'s) LRS on `database` of the shared server, rollups on or off:
+    its base URL and its process id."""
     settings = {
         "LRS_ACCESS_LOG": "false",
         "LRS_ANALYTICS_ROLLUPS": "true" if rollups else "false",
     }
-    with variants.running_lrs(tree, uri, workdir, settings, database) as (_, base):
-        yield base
+    with variants.running_lrs(tree, uri, workdir, settings, database) as (process, base):
+        yield base, process.pid
 
 
 def _client(base: str, connections: int, auth: tuple[str, str] = (ADMIN_KEY, ADMIN_SECRET)) -> Any:
@@ -134,7 +135,7 @@ async def ratio(
         for mode in ("off", "on"):
             database = f"ratio_{mode}_{round_}"
             factory = ratio_factory(pools, round_, timestamps)
-            with running_lrs(uri, workdir, database, rollups=mode == "on", tree=tree) as base:
+            with running_lrs(uri, workdir, database, rollups=mode == "on", tree=tree) as (base, _):
                 rates[mode].append(await ingest(base, factory, count))
                 if mode == "on":
                     catch_up.append(await caught_up(base, pools.activities[0]["id"]))
@@ -221,9 +222,11 @@ def stored_count(uri: str, database: str) -> int:
         return int(client[database]["statements"].estimated_document_count())
 
 
-async def latency(uri: str, workdir: Path, args: argparse.Namespace) -> dict[str, Any]:
+async def latency(
+    uri: str, workdir: Path, args: argparse.Namespace, database_pid: int
+) -> dict[str, Any]:
     pools = make_pools(11)
-    with running_lrs(uri, workdir, args.database, rollups=True, tree=args.tree) as base:
+    with running_lrs(uri, workdir, args.database, rollups=True, tree=args.tree) as (base, pid):
         began = time.monotonic()
         missing = args.statements - stored_count(uri, args.database)
         results: dict[str, Any] = {"tree": str(args.tree)}
@@ -269,18 +272,26 @@ async def latency(uri: str, workdir: Path, args: argparse.Namespace) -> dict[str
                     burst = iter(drawn[args.requests :])
                     first = await drive(burst, get, concurrency=READ_CONCURRENCY, max_seconds=60)
                     warm = {"warmup_max_ms": round(max(first.latencies_ms), 1)}
+                meter = CpuMeter({"lrs": pid, "database": database_pid, "bench": os.getpid()})
                 measured = await drive(paths, get, concurrency=READ_CONCURRENCY, max_seconds=600)
+                used = meter.used()
                 results[kind] = {
                     "requests": measured.requests,
                     "errors": measured.errors,
                     **latency_summary(measured.latencies_ms),
                     **warm,
+                    "cpu_ms_per_request": {
+                        name: round(1000 * seconds / max(1, measured.requests), 2)
+                        for name, seconds in used.items()
+                    },
                 }
                 print(kind, results[kind], flush=True)
     return results
 
 
-async def run(args: argparse.Namespace, uri: str, workdir: Path) -> dict[str, Any]:
+async def run(
+    args: argparse.Namespace, uri: str, workdir: Path, database_pid: int
+) -> dict[str, Any]:
     results: dict[str, Any] = {"cpus": os.cpu_count(), "load_at_start": os.getloadavg()}
     if args.ratio_statements:
         results["ingest_rollups_on_vs_off"] = await ratio(
@@ -288,7 +299,7 @@ async def run(args: argparse.Namespace, uri: str, workdir: Path) -> dict[str, An
         )
         print(json.dumps(results, indent=2), flush=True)
     if args.statements:
-        results["aggregates"] = await latency(uri, workdir, args)
+        results["aggregates"] = await latency(uri, workdir, args, database_pid)
     results["load_at_end"] = os.getloadavg()
     return results
 
@@ -340,7 +351,9 @@ def main() -> int:
         )
         uri = database.start()
         try:
-            results = asyncio.run(run(args, uri, workdir))
+            database_pid = pid_of(database)
+            assert database_pid is not None  # started just above
+            results = asyncio.run(run(args, uri, workdir, database_pid))
         finally:
             database.stop()
     print(json.dumps(results, indent=2))
