@@ -45,9 +45,17 @@ STATE = "analytics_state"
 CURSOR = "cursor"
 VERSION = "version"
 """Set anew once a range, a refresh or a reset has written rollup documents (`version`)."""
+FIGURED = "figured"
+"""The version whose figures (`analytics.figures`) are all made: set by the consumer once no
+calendar document is marked for them, so they hold what the calendar documents do while the
+version stands."""
 LEASE = timedelta(seconds=30)
-LAYOUT = 8
-"""The rollup documents' layout: a state of another layout is rebuilt from the statements."""
+LAYOUT = 9
+"""The rollup documents' layout: a state of another layout is rebuilt from the statements,
+except `DERIVED`'s."""
+DERIVED = 8
+"""The layout before the figures (`analytics.figures`): every calendar document is marked
+for them (they are made when the consumer is idle), instead of a rebuild."""
 Document = dict[str, Any]
 
 
@@ -56,6 +64,8 @@ class Progress:
     cursor: int
     horizon: int
     pending_refreshes: int
+    figures_current: bool = False
+    """Whether every period's figures are made (`FIGURED`): series read them."""
 
 
 class LeaseLost(Exception):
@@ -118,21 +128,26 @@ class Consumer:
             PACER.reset(token)
 
     async def catch_up(self) -> Progress:
-        """Step until the cursor reaches the horizon and no refresh waits (tests, the CLI)."""
+        """Step until the cursor reaches the horizon, no refresh waits and the figures are
+        made (tests, the CLI)."""
         while await self.step():
             pass
         return await self.progress()
 
     async def step(self, batch: int | None = None) -> int:
-        """One range (at most `batch` statements), or the waiting refreshes; returns how
-        much work was done (0: idle)."""
+        """One range (at most `batch` statements), or the waiting refreshes, or some
+        figures; returns how much work was done (0: idle)."""
         async with self._stepping:
             return await self._step(batch or self.batch)
 
     async def _step(self, batch: int) -> int:
         state = await self._lease()
-        if state.get("reset_requested") or state.get("layout") != LAYOUT:
+        if state.get("reset_requested") or state.get("layout") not in (LAYOUT, DERIVED):
             await self._reset()
+            return 1
+        if state.get("layout") == DERIVED:
+            await self.rollups.mark_every_activity()
+            await self._save({"layout": LAYOUT})
             return 1
         if state.get("paused_until") and state["paused_until"] > self.clock():
             return 0
@@ -145,7 +160,7 @@ class Consumer:
             if done:
                 return done
             cursor = horizon
-        return await self._refresh(cursor)
+        return await self._refresh(cursor) or await self._figures(state)
 
     async def _advance(self, cursor: int, horizon: int, limit: int) -> int:
         batch = await self.source.slice(cursor, horizon, limit)
@@ -192,24 +207,43 @@ class Consumer:
             activity, counted_delta(statements, voiders, cursor), cursor
         )
 
+    # -- figures ---------------------------------------------------------------------------
+
+    async def _figures(self, state: Document) -> int:
+        """With nothing else to do, the figures of some marked calendar documents; once none
+        is marked, the version they hold (`FIGURED`). Idle work only: made by each range
+        as it went, they cost ingest a sixth (docs/analytics.md), and a series reads the
+        calendar documents meanwhile."""
+        done = await self.rollups.refigure()
+        if done:
+            return done
+        version = state.get(VERSION)
+        if version and state.get(FIGURED) != version:
+            mine = {"_id": CURSOR, "owner": self.owner, VERSION: version}
+            await self.state.update_one(mine, {"$set": {FIGURED: version}})
+            self.changed()
+        return 0
+
     # -- state ------------------------------------------------------------------------------
 
     async def progress(self) -> Progress:
         state = await self.state.find_one({"_id": CURSOR}) or {}
         waiting = await self.refreshes.waiting()
-        return Progress(int(state.get("seq", 0)), self.horizon(), waiting)
+        current = _version(state)[2]
+        return Progress(int(state.get("seq", 0)), self.horizon(), waiting, current)
 
     async def cursor(self) -> int:
         """The cursor alone (what an answer's `through` says): one point read."""
         return (await self.version())[0]
 
-    async def version(self) -> tuple[int, str]:
+    async def version(self) -> tuple[int, str, bool]:
         """The cursor, and the rollups' version: a token set anew with the cursor by every
         range applied, and by every refresh and reset, each after its writes to the rollups,
         so an answer computed from documents read after the token is valid while it stands
-        (`analytics.memo`). A range with no statement moves the cursor alone."""
-        state = await self.state.find_one({"_id": CURSOR}, {"seq": 1, VERSION: 1}) or {}
-        return int(state.get("seq", 0)), str(state.get(VERSION, ""))
+        (`analytics.memo`). A range with no statement moves the cursor alone. Last, whether
+        the figures hold what the calendar documents do (`FIGURED`)."""
+        state = await self.state.find_one({"_id": CURSOR}, {"seq": 1, VERSION: 1, FIGURED: 1})
+        return _version(state or {})
 
     async def reset(self) -> None:
         """Start over from the first statement (rebuild): rollups cleared, cursor at 0.
@@ -276,3 +310,8 @@ class Consumer:
             raise LeaseLost
         if "seq" in fields or VERSION in fields:
             self.changed()
+
+
+def _version(state: Document) -> tuple[int, str, bool]:
+    version = str(state.get(VERSION, ""))
+    return int(state.get("seq", 0)), version, bool(version) and state.get(FIGURED) == version

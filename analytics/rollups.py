@@ -13,6 +13,10 @@
                          x: {activity: {v: {verb: n}, f: {attempted: ms, completed: ms}}}}
                         (all time, a learner's activities in 16 buckets: `analytics.buckets`)
     analytics_totals    {_id: activity, a, upto, ...}   (all time; see `analytics.totals`)
+    analytics_figures   {_id: the period document's, a, k, d, upto, f: {start: point}}
+                        (each calendar document's series points: `analytics.figures`)
+    analytics_refigure  {_id, ids: [period_id]} or {_id, a: activity}: calendar
+                        documents whose figures are to be made again (`refigure`)
 
 A statement touches its activity's totals (what the all-time summary reads: a handful of
 fields instead of every other document), its activity's day, week and month (the bundle
@@ -44,15 +48,16 @@ the bulk (`u`, `x`) out.
 from __future__ import annotations
 
 import contextlib
+import uuid
 from collections.abc import Iterable
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, IndexModel, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import BulkWriteError, OperationFailure
+from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure
 
-from analytics import buckets, bundles, chunks
+from analytics import buckets, bundles, chunks, figures
 from analytics.contribution import STORE, Delta, day_id, field_name, period_id, value_of
 from analytics.periods import KINDS, MONTH
 from analytics.totals import Increments, recounted_totals, totals_increments
@@ -61,6 +66,15 @@ DAYS = "analytics_days"
 PERIODS = "analytics_periods"
 LEARNERS = "analytics_learners"
 TOTALS = "analytics_totals"
+FIGURES = "analytics_figures"
+MARKS = "analytics_refigure"
+REFIGURE = 500
+"""Calendar documents whose figures a consumer step makes (`RollupStore.refigure`): half a
+second to a second of the embedded database's time when they all exist (an update each)."""
+REFIGURE_MARKS = 50
+"""Marks taken together at most, and at most `MARKED` ids or `ACTIVITIES` activities."""
+MARKED = 50_000
+ACTIVITIES = 10
 DUPLICATE_KEY = 11000
 LOOKUP = 100
 """Ids per `$in` read: on SecantusDB the cost per value grows with the list (docs/operations.md),
@@ -77,6 +91,8 @@ class RollupStore:
         self.periods = db[PERIODS]
         self.learners = db[LEARNERS]
         self.totals = db[TOTALS]
+        self.figures = db[FIGURES]
+        self.marks = db[MARKS]
         self._known: set[str] = set()
         """Ids of documents known to exist: a range's insert attempt skips them (each would
         be a duplicate key costing a failed insert before its update)."""
@@ -96,6 +112,9 @@ class RollupStore:
             ]
         )
         await self.totals.create_indexes([IndexModel([("n", DESCENDING)], name="count")])
+        await self.figures.create_indexes(
+            [IndexModel([("a", ASCENDING), ("k", ASCENDING), ("d", ASCENDING)], name="period")]
+        )
         # a learner's page: its buckets by `l`, each checked against one value (by `_id`
         # in a list of 16, SecantusDB checked each against every id in the list)
         await self.learners.create_indexes([IndexModel([("l", ASCENDING)], name="learner")])
@@ -155,6 +174,7 @@ class RollupStore:
             ],
         )
         calendar, held = calendar_increments(delta)
+        await self.mark(calendar, upto)
         for collection, increments, identity in (
             (self.periods, calendar, held),
             (self.days, delta.store, delta.identity),
@@ -178,6 +198,87 @@ class RollupStore:
             ]
             await _bulk(collection, operations)
         await self._apply_buckets(delta, upto)
+
+    async def mark(self, ids: Iterable[str], upto: int) -> None:
+        """Record that the figures of the calendar documents `ids` are to be made again
+        (`refigure`): one insert per range, whatever it touches (an update of a figures
+        document costs a calendar document's on the embedded database, so a range that
+        wrote them all as it went lowered ingest; docs/analytics.md). A redo of the range
+        finds its mark there already."""
+        found = sorted(ids)
+        if found:
+            with contextlib.suppress(DuplicateKeyError):
+                await self.marks.insert_one({"_id": f"r{upto}", "ids": found})
+
+    async def mark_every_activity(self) -> None:
+        """Mark every calendar document, activity by activity (a store of the layout before
+        the figures, which has none)."""
+        activities = [doc["_id"] async for doc in self.totals.find({}, {"_id": 1})]
+        marks = [{"_id": f"a{activity}", "a": activity} for activity in activities]
+        await _insert_documents(self.marks, marks)
+
+    async def figures_marked(self) -> bool:
+        return await self.marks.find_one({}, {"_id": 1}) is not None
+
+    async def refigure(self, limit: int = REFIGURE) -> int:
+        """Make the figures of up to `limit` marked calendar documents (and of the marked
+        activities') from what they hold now; how many were made (0: none is marked).
+
+        The marks of many ranges are taken together, so a calendar document that each of
+        them touched is made once: the ids beyond `limit` are marked again as one, then the
+        marks taken are removed (a crash in between only makes the same figures again). A
+        figures document is inserted when there is none, else replaced while older than
+        its calendar document (`upto`: beside another consumer, never by an older one),
+        and deleted when its calendar document is gone."""
+        taken: list[Document] = []
+        ids: set[str] = set()
+        activities: list[str] = []
+        async for mark in self.marks.find({}).limit(REFIGURE_MARKS):
+            taken.append(mark)
+            if "a" in mark:
+                activities.append(mark["a"])
+            else:
+                ids.update(mark.get("ids", ()))
+            if len(ids) >= MARKED or len(activities) >= ACTIVITIES:
+                break
+        if not taken:
+            return 0
+        ordered = sorted(ids)
+        made = 0
+        for start in range(0, min(limit, len(ordered)), LOOKUP):
+            chunk = ordered[start : min(start + LOOKUP, limit)]
+            docs = [doc async for doc in self.periods.find({"_id": {"$in": chunk}})]
+            made += await self._figure(docs, gone=set(chunk))
+        for activity in activities:
+            docs = [doc async for doc in self.periods.find({"a": activity})]
+            had = {doc["_id"] async for doc in self.figures.find({"a": activity}, {"_id": 1})}
+            made += await self._figure(docs, gone=had)
+        if rest := ordered[limit:]:
+            await self.marks.insert_one({"_id": f"c{uuid.uuid4().hex}", "ids": rest})
+        await self.marks.delete_many({"_id": {"$in": [mark["_id"] for mark in taken]}})
+        return max(made, 1)
+
+    async def _figure(self, docs: list[Document], gone: set[str]) -> int:
+        """Write the figures of the calendar documents `docs`, and delete those of the ids
+        in `gone` that are not among them."""
+        ids = [doc["_id"] for doc in docs]
+        have = {
+            doc["_id"]: doc.get("upto", -1)
+            async for doc in self.figures.find({"_id": {"$in": ids}}, {"upto": 1})
+        }
+        fresh = [figures.figure_document(doc) for doc in docs if doc["_id"] not in have]
+        there = set(await _insert_documents(self.figures, fresh))
+        await _bulk(
+            self.figures,
+            [
+                _figures_update(doc)
+                for doc in docs
+                if doc["_id"] in there or have.get(doc["_id"], doc["upto"]) < doc["upto"]
+            ],
+        )
+        if stale := sorted(gone.difference(ids)):
+            await self.figures.delete_many({"_id": {"$in": stale}})
+        return len(docs)
 
     async def _apply_buckets(self, delta: Delta, upto: int) -> None:
         """The range's learner entries, one insert or guarded upsert per bucket it touches."""
@@ -226,6 +327,11 @@ class RollupStore:
         ]
         if docs:
             await self.periods.insert_many(docs, ordered=False)
+        await self.figures.delete_many({"a": activity})
+        if docs:
+            await self.figures.insert_many(
+                [figures.figure_document(d) for d in docs], ordered=False
+            )
         has = {delta.identity[doc_id]["d"] for doc_id in delta.days}
         await self._resum_store_days(sorted(set(had) | has), upto)
 
@@ -286,7 +392,8 @@ class RollupStore:
 
     async def clear(self) -> None:
         self._known.clear()
-        for collection in (self.days, self.periods, self.learners, self.totals):
+        collections = (self.days, self.periods, self.learners, self.totals, self.figures)
+        for collection in (*collections, self.marks):
             await collection.delete_many({})
 
     async def _bundled_days(self, match: Document) -> list[Document]:
@@ -323,14 +430,7 @@ class RollupStore:
         """The activity's month documents from the month of `since` on (all of them
         without), whole, in order; the first `limit` of them when given (SecantusDB still
         reads every match: the limit saves their transfer)."""
-        match: Document = {"a": activity, "k": KINDS[MONTH]}
-        if since is not None:
-            match["d"] = {"$gte": since}
-        cursor = self.periods.find(match)
-        if limit:
-            cursor = cursor.sort("d", 1).limit(limit)
-        docs = [doc async for doc in cursor]
-        return sorted(docs, key=lambda doc: str(doc["d"]))
+        return await _months(self.periods, activity, since, limit)
 
     @staticmethod
     def ids(activity: str, pieces: Iterable[tuple[str, str]]) -> list[str]:
@@ -347,14 +447,25 @@ class RollupStore:
     ) -> list[Document]:
         """Every day, week and month document held by the documents that hold `pieces`,
         and by the bundles `also` (their ids), in one read."""
-        ids = {bundles.container(activity, interval, start)[0] for interval, start in pieces}
-        ids.update(also)
-        if not ids:
-            return []
-        # `_id` in a list: SecantusDB checks each document against every id in it (a
-        # cost per id), which a page's handful of bundles keeps small
-        found = [doc async for doc in self.periods.find({"_id": {"$in": sorted(ids)}})]
-        return bundles.unbundled(found)
+        return bundles.unbundled(await _holders(self.periods, activity, pieces, also))
+
+    async def figured(
+        self, activity: str, pieces: list[tuple[str, str]], also: Iterable[str] = ()
+    ) -> list[Document]:
+        """`held`, from the figures documents: every period their documents hold, with its
+        series point (`analytics.figures.figured`)."""
+        return figures.figured(await _holders(self.figures, activity, pieces, also))
+
+    async def first_figures(self, activity: str, kind: str, limit: int) -> list[Document]:
+        """`first_bundles` from the figures documents (as stored: `figures.figured` them)."""
+        cursor = self.figures.find({"a": activity, "k": kind}).sort("d", 1).limit(limit)
+        return [doc async for doc in cursor]
+
+    async def month_figures(
+        self, activity: str, since: str | None = None, limit: int = 0
+    ) -> list[Document]:
+        """`month_documents` from the figures documents, in order, as stored."""
+        return await _months(self.figures, activity, since, limit)
 
     async def identifiers(self, activity: str, learners: list[str]) -> dict[str, Document]:
         """The actor identifier of each learner of the activity (its learner document's)."""
@@ -397,7 +508,7 @@ class RollupStore:
     async def all_documents(self) -> dict[str, dict[str, Document]]:
         """Every rollup document by collection (for `lrs analytics verify`)."""
         found: dict[str, dict[str, Document]] = {}
-        for collection in (self.days, self.periods, self.learners, self.totals):
+        for collection in (self.days, self.periods, self.learners, self.totals, self.figures):
             found[collection.name] = {d["_id"]: d async for d in collection.find({})}
         return found
 
@@ -418,7 +529,48 @@ def expected_documents(delta: Delta) -> dict[str, dict[str, Document]]:
         for bucket, entries in buckets.grouped(delta).items()
     }
     expected[TOTALS] = {activity: _expand({"a": activity}, inc) for activity, inc in totals.items()}
+    expected[FIGURES] = {
+        doc_id: figures.figure_document(doc) for doc_id, doc in expected[PERIODS].items()
+    }
     return expected
+
+
+async def _holders(
+    collection: AsyncCollection[Document],
+    activity: str,
+    pieces: list[tuple[str, str]],
+    also: Iterable[str],
+) -> list[Document]:
+    """The documents of `collection` that hold `pieces`, and those with the ids `also`."""
+    ids = {bundles.container(activity, interval, start)[0] for interval, start in pieces}
+    ids.update(also)
+    if not ids:
+        return []
+    # `_id` in a list: SecantusDB checks each document against every id in it (a cost
+    # per id), which a page's handful of bundles keeps small
+    return [doc async for doc in collection.find({"_id": {"$in": sorted(ids)}})]
+
+
+async def _months(
+    collection: AsyncCollection[Document], activity: str, since: str | None, limit: int
+) -> list[Document]:
+    match: Document = {"a": activity, "k": KINDS[MONTH]}
+    if since is not None:
+        match["d"] = {"$gte": since}
+    cursor = collection.find(match)
+    if limit:
+        cursor = cursor.sort("d", 1).limit(limit)
+    docs = [doc async for doc in cursor]
+    return sorted(docs, key=lambda doc: str(doc["d"]))
+
+
+def _figures_update(doc: Document) -> UpdateOne:
+    found = figures.figure_document(doc)
+    return UpdateOne(
+        {"_id": doc["_id"], "upto": {"$lt": doc["upto"]}},
+        {"$set": {k: v for k, v in found.items() if k != "_id"}},
+        upsert=True,
+    )
 
 
 def counted(doc: Document) -> bool:

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from pymongo.asynchronous.database import AsyncDatabase
 
-from analytics import bundles, queries
+from analytics import bundles, figures, queries
 from analytics.consumer import Consumer, Progress
 from analytics.contribution import field_name, identifier_of, value_of
 from analytics.memo import Memo, Version
@@ -102,7 +102,7 @@ class Analytics:
         self._values_of: dict[str, dict[str, str | None]] = {}
         """Per column, each learner's value (by escaped name) under `_values_generation`."""
         self._values_generation = -1
-        self._version: tuple[tuple[int, Version], float] = ((0, ""), -math.inf)
+        self._version: tuple[tuple[int, Version, bool], float] = ((0, "", False), -math.inf)
         """The rollups' version last read, and when (monotonic seconds)."""
         self.memo = Memo()
         self.through_seconds = THROUGH_SECONDS
@@ -141,12 +141,22 @@ class Analytics:
     async def version(self) -> tuple[int, Version]:
         """The cursor and the rollups' version (`analytics.memo`), read at most every
         `THROUGH_SECONDS`."""
-        version, read_at = self._version
+        return (await self._state())[:2]
+
+    async def _figured(self) -> bool:
+        """Whether the figures hold what the calendar documents do (`analytics.figures`).
+        An answer from either is the same, so the memo keys neither."""
+        return (await self._state())[2]
+
+    async def _state(self) -> tuple[int, Version, bool]:
+        """The consumer's state as `Consumer.version` reads it, at most every
+        `THROUGH_SECONDS`."""
+        state, read_at = self._version
         now = time.monotonic()
         if now - read_at >= self.through_seconds:
-            version = await self.consumer.version()
-            self._version = (version, now)
-        return version
+            state = await self.consumer.version()
+            self._version = (state, now)
+        return state
 
     def _changed(self) -> None:
         """This process's consumer wrote a new version: the next answer reads it."""
@@ -307,12 +317,13 @@ class Analytics:
     async def _timeseries(
         self, activity: str, interval: str, since: str, until: str, cursor: str | None
     ) -> Document:
+        figured = await self._figured()
         if interval == MONTH:
-            return await self._monthly(activity, since, until, cursor)
+            return await self._monthly(activity, since, until, cursor, figured)
         start = cursor or since
         first: Page | None = None
         if start == FIRST_DAY and interval == WEEK:  # from the first week with statements
-            first = await self._first_weeks(activity)
+            first = await self._first_weeks(activity, figured)
             start = first.start if first else await self._first_month(activity)
         elif start == FIRST_DAY:  # from the first month with statements
             start = await self._first_month(activity)
@@ -333,7 +344,7 @@ class Analytics:
             known = max(known, first.known)
         else:
             also = [bundles.container(activity, interval, day)[0] for _, day in after]
-            docs = await self.rollups.held(activity, wanted, also)
+            docs = await self._read(activity, interval, periods, also, figured)
         by_id = {doc["_id"]: doc for doc in docs}
         by_period = {
             period: [by_id[i] for i in self.rollups.ids(activity, part) if i in by_id]
@@ -347,7 +358,7 @@ class Analytics:
             more = False
         else:
             more = await self._any_in(activity, await self._months(activity), end, until)
-        points = queries.series(by_period, interval)
+        points = figures.series(by_period, interval)
         return {
             "activity": activity,
             "interval": interval,
@@ -355,7 +366,27 @@ class Analytics:
             "cursor": end if more else None,
         }
 
-    async def _first_weeks(self, activity: str) -> Page | None:
+    async def _read(
+        self,
+        activity: str,
+        interval: str,
+        periods: Mapping[str, list[tuple[str, str]]],
+        also: list[str],
+        figured: bool,
+    ) -> list[Document]:
+        """The documents of a page's periods and of the bundles `also`: the figures of the
+        whole periods, and the calendar documents of the periods the window cuts (only
+        their learner maps add up over part of a period); all calendar documents while the
+        figures are not there."""
+        wanted = [p for part in periods.values() for p in part]
+        if not figured:
+            return await self.rollups.held(activity, wanted, also)
+        whole = [part[0] for start, part in periods.items() if part == [(interval, start)]]
+        cut = [p for start, part in periods.items() if part != [(interval, start)] for p in part]
+        docs = await self.rollups.figured(activity, whole, also)
+        return docs + (await self.rollups.calendar(activity, cut) if cut else [])
+
+    async def _first_weeks(self, activity: str, figured: bool) -> Page | None:
         """The activity's first bundles of weeks, enough for a page and its cursor, and the
         first week in them with statements (None when none has). One read, instead of the
         activity's months and then its weeks: SecantusDB reads every match of a sorted
@@ -364,8 +395,12 @@ class Analytics:
         A series of days from its start reads its months first: every bundle of days of
         the activity would be about four times the bytes."""
         limit = WEEK_BUNDLES_PER_PAGE + 2
-        found = await self.rollups.first_bundles(activity, bundles.WEEKS, limit)
-        docs = bundles.unbundled(found)
+        if figured:
+            found = await self.rollups.first_figures(activity, bundles.WEEKS, limit)
+            docs = figures.figured(found)
+        else:
+            found = await self.rollups.first_bundles(activity, bundles.WEEKS, limit)
+            docs = bundles.unbundled(found)
         starts = sorted(doc["d"] for doc in docs if counted(doc))
         if not starts:
             return None
@@ -376,14 +411,21 @@ class Analytics:
         months = await self._months(activity)
         return months[0] if months else PAST_LAST_DAY
 
-    async def _monthly(self, activity: str, since: str, until: str, cursor: str | None) -> Document:
-        """A page of months: its month documents (and the next one, for its cursor) in one
-        read, with the days of the months that `since` or `until` cut."""
+    async def _monthly(
+        self, activity: str, since: str, until: str, cursor: str | None, figured: bool
+    ) -> Document:
+        """A page of months: its month figures (and the next month's, for its cursor) in
+        one read, with the days of the months that `since` or `until` cut."""
         start = cursor or since
         lower = None if start == FIRST_DAY else period_start(start, MONTH)
         page = PERIODS_PER_PAGE[MONTH] + 1
-        month_docs = await self.rollups.month_documents(activity, lower, page)
-        months = [str(doc["d"]) for doc in month_docs]
+        if figured:
+            found = await self.rollups.month_figures(activity, lower, page)
+            months = [str(doc["d"]) for doc in found]
+            month_docs = figures.figured(found)
+        else:
+            month_docs = await self.rollups.month_documents(activity, lower, page)
+            months = [str(doc["d"]) for doc in month_docs]
         if start == FIRST_DAY:  # from the first month with statements
             start = months[0] if months else until
         start = period_start(start, MONTH) if start < until else until
@@ -396,7 +438,7 @@ class Analytics:
             for period, part in periods.items()
         }
         more = end if await self._any_in(activity, months, end, until) else None
-        points = queries.series(by_period, MONTH)
+        points = figures.series(by_period, MONTH)
         return {"activity": activity, "interval": MONTH, "points": points, "cursor": more}
 
     async def _any_in(self, activity: str, months: list[str], since: str, until: str) -> bool:

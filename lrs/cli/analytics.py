@@ -4,8 +4,9 @@
 `verify` holds the consumers still (a pause in the state document), recounts every
 statement below the cursor and prints the differences (exit 1 when there are any).
 `rebuild` asks for a reset (carried out by whichever consumer holds the lease, this one or
-an API process) and follows the cursor to the horizon with a progress bar; interrupted, it
-resumes where the durable cursor stands (`--restart` starts over).
+an API process) and follows the cursor to the horizon with a progress bar, then the series
+figures being made (`analytics.figures`); interrupted, it resumes where the durable cursor
+stands (`--restart` starts over).
 """
 
 from __future__ import annotations
@@ -50,7 +51,13 @@ async def run(settings: Settings, uri: str, args: argparse.Namespace) -> int:
         if args.action == "rebuild":
             await _rebuild(consumer, restart=args.restart)
         progress = await consumer.progress()
-        _print({"through": _when(progress.cursor), "pending_refreshes": progress.pending_refreshes})
+        _print(
+            {
+                "through": _when(progress.cursor),
+                "pending_refreshes": progress.pending_refreshes,
+                "figures_current": progress.figures_current,
+            }
+        )
         return 0
     finally:
         await client.close()
@@ -61,7 +68,8 @@ async def _verify(analytics: Analytics, source: MongoAnalyticsSource) -> int:
     await consumer.pause(VERIFY_PAUSE_SECONDS)
     try:
         state = await consumer.settled()
-        report = await verify(source, analytics.rollups, int(state.get("seq", 0)))
+        made = (await consumer.version())[2]
+        report = await verify(source, analytics.rollups, int(state.get("seq", 0)), figures=made)
     finally:
         await consumer.resume()
     _print({**report.as_dict(), "through": _when(report.cursor)})
@@ -86,7 +94,8 @@ async def _rebuild(consumer: Consumer, *, restart: bool) -> None:
         start = progress.cursor if start is None else start
         target = progress.horizon if target is None else target
         _bar(progress.cursor, target, start)
-        if progress.cursor >= target and not progress.pending_refreshes:
+        done = progress.cursor >= target and not progress.pending_refreshes
+        if done and progress.figures_current:
             break
     await consumer.finish_rebuild()
     sys.stderr.write("\n")

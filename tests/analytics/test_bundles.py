@@ -9,7 +9,7 @@ from analytics.bundles import DAYS, WEEKS, bundle_id, bundled, unbundled
 from analytics.contribution import period_id
 from analytics.memo import Memo
 from analytics.params import FIRST_DAY, PAST_LAST_DAY
-from analytics.rollups import PERIODS, RollupStore
+from analytics.rollups import FIGURES, PERIODS, RollupStore
 from tests.analytics.conftest import COURSE
 from tests.analytics.finds import RollupFinds
 
@@ -88,8 +88,9 @@ def test_a_bundle_reads_back_as_the_documents_it_holds():
 async def test_a_page_of_days_or_weeks_and_a_ragged_window_are_one_read(
     client, analyst, mongo_server, services, learner_statement
 ):
-    """The page's bundles, and those that decide its cursor, in one command: on the embedded
-    database a command costs about ten documents' reading."""
+    """The page's bundles (its figures: `analytics.figures`), and those that decide its
+    cursor, in one command: on the embedded database a command costs about ten documents'
+    reading."""
     days = [f"2026-{m:02}-{d:02}" for m in (1, 2, 3, 4, 5) for d in (3, 12, 21, 28)]
     statements = [
         learner_statement(who, timestamp=f"{day}T09:00:00Z")
@@ -105,6 +106,7 @@ async def test_a_page_of_days_or_weeks_and_a_ragged_window_are_one_read(
         "window": lambda: analytics.summary(COURSE, "2026-01-22", "2026-04-16", True),
     }
     expected = {name: await answer() for name, answer in asked.items()}
+    read = {"days": FIGURES, "weeks": FIGURES, "window": PERIODS}  # whole periods: their points
 
     reads = RollupFinds()
     observed: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
@@ -117,7 +119,7 @@ async def test_a_page_of_days_or_weeks_and_a_ragged_window_are_one_read(
             analytics.memo = Memo()
             reads.sent.clear()
             assert await answer() == expected[name]
-            assert [collection for collection, _ in reads.sent] == [PERIODS], name
+            assert [collection for collection, _ in reads.sent] == [read[name]], name
     finally:
         analytics.rollups = kept
         await observed.close()
