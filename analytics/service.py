@@ -104,6 +104,8 @@ class Analytics:
         self._values_generation = -1
         self._version: tuple[tuple[int, Version, bool], float] = ((0, "", False), -math.inf)
         """The rollups' version last read, and when (monotonic seconds)."""
+        self._reading: asyncio.Future[tuple[int, Version, bool]] | None = None
+        """The read of the version on its way, which every request that wants it awaits."""
         self.memo = Memo()
         self.through_seconds = THROUGH_SECONDS
 
@@ -150,17 +152,32 @@ class Analytics:
 
     async def _state(self) -> tuple[int, Version, bool]:
         """The consumer's state as `Consumer.version` reads it, at most every
-        `THROUGH_SECONDS`."""
+        `THROUGH_SECONDS`. The requests that find it aged share one read: at concurrency 16
+        each used to send its own, a fifth of a command per answer."""
         state, read_at = self._version
-        now = time.monotonic()
-        if now - read_at >= self.through_seconds:
+        if time.monotonic() - read_at < self.through_seconds:
+            return state
+        reading = self._reading
+        if reading is None:
+            reading = self._reading = asyncio.ensure_future(self._read_state())
+        return await asyncio.shield(reading)
+
+    async def _read_state(self) -> tuple[int, Version, bool]:
+        began, me = time.monotonic(), asyncio.current_task()
+        try:
             state = await self.consumer.version()
-            self._version = (state, now)
-        return state
+            if self._reading is me:  # not a read overtaken by this process's consumer
+                self._version = (state, began)
+            return state
+        finally:
+            if self._reading is me:
+                self._reading = None
 
     def _changed(self) -> None:
-        """This process's consumer wrote a new version: the next answer reads it."""
+        """This process's consumer wrote a new version: the next answer reads it (not a
+        read already on its way, which may have left before the write)."""
         self._version = (self._version[0], -math.inf)
+        self._reading = None
 
     async def _memoised(self, key: Hashable, answer: Callable[[], Awaitable[Any]]) -> Any:
         """The answer kept for `key` under the rollups' version, or `answer()` (which reads

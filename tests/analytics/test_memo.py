@@ -1,10 +1,16 @@
 """Answers kept per version of the rollups: reused while nothing is written, never after."""
 
+import asyncio
 import time
+from typing import Any
 
+from pymongo import AsyncMongoClient
+
+from analytics.consumer import STATE
 from analytics.memo import Memo
 from lrs.analytics_people import CACHE_SECONDS
 from tests.analytics.conftest import COURSE
+from tests.analytics.finds import RollupFinds
 
 SUMMARY = "/analytics/activities/summary"
 SERIES = "/analytics/activities/timeseries"
@@ -219,3 +225,25 @@ async def test_a_learner_met_before_takes_the_value_of_the_table_read_again(
 
     assert [(g["value"], g["learners"]) for g in first["groups"]] == [("Sales", {"completed": 1})]
     assert [(g["value"], g["learners"]) for g in again["groups"]] == [("Ops", {"completed": 1})]
+
+
+async def test_requests_that_find_the_version_aged_share_one_read_of_it(mongo_server, services):
+    analytics = services.analytics
+    reads = RollupFinds()
+    observed: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+        mongo_server.uri, event_listeners=[reads]
+    )
+    kept = analytics.consumer.state
+    try:
+        analytics.consumer.state = observed[services.settings.database][STATE]
+        analytics._changed()
+        versions = await asyncio.gather(*(analytics.version() for _ in range(16)))
+        assert len(reads.to(STATE)) == 1
+        assert len(set(versions)) == 1
+
+        analytics._changed()  # this process wrote a new version: read again at once
+        await analytics.version()
+        assert len(reads.to(STATE)) == 2
+    finally:
+        analytics.consumer.state = kept
+        await observed.close()
