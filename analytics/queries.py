@@ -37,11 +37,16 @@ def sum_days(days: Sequence[Document]) -> tuple[dict[str, int], dict[str, Any]]:
         return dict(sorted(counted.items())), score_statistics(
             {float(value_of(value)): int(n) for value, n in scores.items() if n > 0}
         )
+    return verb_counts(days), score_statistics(scores_of(days))
+
+
+def verb_counts(days: Iterable[Document]) -> dict[str, int]:
+    """Statement counts per canonical verb over calendar documents, in verb order."""
     counts: dict[str, int] = defaultdict(int)
     for doc in days:
         for verb, n in doc.get("c", {}).items():
             counts[value_of(verb)] += int(n)
-    return {v: n for v, n in sorted(counts.items()) if n > 0}, score_statistics(scores_of(days))
+    return {v: n for v, n in sorted(counts.items()) if n > 0}
 
 
 def scores_of(days: Iterable[Document]) -> dict[float, int]:
@@ -188,16 +193,17 @@ def learner_figures(
 
 
 def window_summary(docs: Sequence[Document]) -> Document:
-    """The summary over a window from the documents that cover it."""
-    counts, score = sum_days(docs)
+    """The summary over a window from the documents that cover it (their scores gathered
+    once, for the statistics and the distribution)."""
+    scores = scores_of(docs)
     figures = learner_figures(
         learner_sets(docs), completion_seconds(docs), sum(doc.get("m", 0) for doc in docs)
     )
     return {
-        "counts": counts,
+        "counts": verb_counts(docs),
         "learners": figures["learners"],
-        "score": score,
-        "score_distribution": score_distribution(scores_of(docs)),
+        "score": score_statistics(scores),
+        "score_distribution": score_distribution(scores),
         "rates": figures["rates"],
         "completion_time": figures["completion_time"],
         "attendance": figures["attendance"],

@@ -223,7 +223,7 @@ class Analytics:
     ) -> Document:
         docs = await self._covering(activity, since, until)
         sets = queries.learner_sets(docs)
-        learners = sorted(set().union(*sets.values()))
+        learners = list(set().union(*sets.values()))
         values = await self._values(activity, learners, column, generation)
         return {
             "activity": activity,
