@@ -115,6 +115,22 @@ async def caught_up(base: str, activity: str, timeout: float = 600.0) -> float:
     raise SystemExit("the rollups did not catch up")
 
 
+def figures_made(uri: str, database: str, timeout: float = 3600.0) -> float:
+    """Seconds until the consumer has made the series figures (`analytics.figures`), read
+    from its state document: a store at rest has them. A tree whose rollup layout has none
+    (before 9) has nothing to wait for."""
+    started = time.monotonic()
+    client: pymongo.MongoClient[dict[str, Any]]
+    with pymongo.MongoClient(uri) as client:
+        states = client[database]["analytics_state"]
+        while time.monotonic() - started < timeout:
+            state = states.find_one({"_id": "cursor"}) or {}
+            if state.get("layout", 0) < 9 or state.get("figured") == state.get("version"):
+                return time.monotonic() - started
+            time.sleep(0.5)
+    raise SystemExit("the figures were not made")
+
+
 def ratio_factory(pools: Any, seed: int, timestamps: str) -> StatementFactory:
     """`spread`: timestamps over 180 days, the consumer's worst case (a range of 2,000
     statements touches about 2,000 day documents); `now`: within the last minute, as live
@@ -130,6 +146,7 @@ async def ratio(
 ) -> dict[str, Any]:
     rates: dict[str, list[float]] = {"off": [], "on": []}
     catch_up: list[float] = []
+    figures: list[float] = []
     pools = make_pools(7)
     for round_ in range(rounds):
         for mode in ("off", "on"):
@@ -139,6 +156,7 @@ async def ratio(
                 rates[mode].append(await ingest(base, factory, count))
                 if mode == "on":
                     catch_up.append(await caught_up(base, pools.activities[0]["id"]))
+                    figures.append(figures_made(uri, database))
     pairs = [on / off for on, off in zip(rates["on"], rates["off"], strict=True)]
     return {
         "statements_per_run": count,
@@ -148,6 +166,7 @@ async def ratio(
         "on_over_off": round(statistics.median(pairs), 3),
         "on_over_off_per_pair": [round(p, 3) for p in pairs],
         "catch_up_seconds_after_last_ack": [round(s, 2) for s in catch_up],
+        "figures_seconds_after_catch_up": [round(s, 2) for s in figures],
     }
 
 
@@ -236,8 +255,9 @@ async def latency(
         waited = await caught_up(base, pools.activities[0]["id"], args.catch_up_seconds)
         results |= {
             "stored_statements": stored_count(uri, args.database),
-            "fill_and_catch_up_seconds": round(time.monotonic() - began, 1),
             "catch_up_seconds_after_last_ack": round(waited, 2),
+            "figures_seconds_after_catch_up": round(figures_made(uri, args.database), 2),
+            "fill_and_catch_up_seconds": round(time.monotonic() - began, 1),
         }
         await import_people(base, pools)
         results["load_at_measure"] = os.getloadavg()
