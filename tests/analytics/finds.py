@@ -1,8 +1,13 @@
 """The finds a client sends to the rollup collections, recorded by a command listener."""
 
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 
-from pymongo import monitoring
+from pymongo import AsyncMongoClient, monitoring
+
+from analytics.rollups import RollupStore
+from analytics.service import Analytics
 
 
 class RollupFinds(monitoring.CommandListener):
@@ -23,3 +28,19 @@ class RollupFinds(monitoring.CommandListener):
 
     def failed(self, event: monitoring.CommandFailedEvent) -> None:
         pass
+
+
+@contextlib.asynccontextmanager
+async def observed_rollups(
+    analytics: Analytics, uri: str, database: str
+) -> AsyncIterator[RollupFinds]:
+    """`analytics` reading its rollups through a client whose finds are recorded."""
+    reads = RollupFinds()
+    observed: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(uri, event_listeners=[reads])
+    kept = analytics.rollups
+    try:
+        analytics.rollups = RollupStore(observed[database])
+        yield reads
+    finally:
+        analytics.rollups = kept
+        await observed.close()

@@ -1,17 +1,13 @@
 """An activity's days and weeks held by one document per month: the documents a query sees
 are the ones it always saw, and a page or a window is one read."""
 
-from typing import Any
-
-from pymongo import AsyncMongoClient
-
 from analytics.bundles import DAYS, WEEKS, bundle_id, bundled, unbundled
 from analytics.contribution import period_id
 from analytics.memo import Memo
 from analytics.params import FIRST_DAY, PAST_LAST_DAY
-from analytics.rollups import FIGURES, PERIODS, RollupStore
+from analytics.rollups import FIGURES, PERIODS
 from tests.analytics.conftest import COURSE
-from tests.analytics.finds import RollupFinds
+from tests.analytics.finds import observed_rollups
 
 DAY, WEEK, MONTH = "2026-03-05", "2026-03-02", "2026-03-01"
 
@@ -108,21 +104,12 @@ async def test_a_page_of_days_or_weeks_and_a_ragged_window_are_one_read(
     expected = {name: await answer() for name, answer in asked.items()}
     read = {"days": FIGURES, "weeks": FIGURES, "window": PERIODS}  # whole periods: their points
 
-    reads = RollupFinds()
-    observed: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
-        mongo_server.uri, event_listeners=[reads]
-    )
-    kept = analytics.rollups
-    try:
-        analytics.rollups = RollupStore(observed[services.settings.database])
+    async with observed_rollups(analytics, mongo_server.uri, services.settings.database) as reads:
         for name, answer in asked.items():
             analytics.memo = Memo()
             reads.sent.clear()
             assert await answer() == expected[name]
             assert [collection for collection, _ in reads.sent] == [read[name]], name
-    finally:
-        analytics.rollups = kept
-        await observed.close()
 
     assert [p["start"] for p in expected["days"]["points"]] == [
         "2026-03-03",

@@ -2,19 +2,16 @@
 series of whole periods reads the points, and they say what the learner maps say."""
 
 import random
-from typing import Any
-
-from pymongo import AsyncMongoClient
 
 from analytics import figures, queries
 from analytics.consumer import CURSOR, DERIVED, LAYOUT, STATE
 from analytics.contribution import field_name
 from analytics.memo import Memo
 from analytics.params import FIRST_DAY, PAST_LAST_DAY
-from analytics.rollups import FIGURES, MARKS, PERIODS, RollupStore
+from analytics.rollups import FIGURES, MARKS, PERIODS
 from analytics.verify import verify
 from tests.analytics.conftest import ADL, COURSE
-from tests.analytics.finds import RollupFinds
+from tests.analytics.finds import observed_rollups
 
 VERBS = ["attempted", "completed", "passed", "failed", "attended", ADL + "answered"]
 
@@ -165,19 +162,10 @@ async def test_a_range_marks_its_documents_and_the_idle_consumer_makes_their_fig
     assert {doc["_id"]: doc async for doc in db[FIGURES].find({})} == figures_before
     assert not (await analytics.consumer.progress()).figures_current
 
-    reads = RollupFinds()
-    observed: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
-        mongo_server.uri, event_listeners=[reads]
-    )
-    kept = analytics.rollups
-    try:
-        analytics.rollups = RollupStore(observed[services.settings.database])
+    async with observed_rollups(analytics, mongo_server.uri, services.settings.database) as reads:
         analytics.memo = Memo()
         stale = await analytics.timeseries(COURSE, "week", FIRST_DAY, PAST_LAST_DAY, None)
         assert {name for name, _ in reads.sent} == {PERIODS}
-    finally:
-        analytics.rollups = kept
-        await observed.close()
 
     progress = await analytics.catch_up()
     analytics.memo = Memo()
