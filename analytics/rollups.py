@@ -217,9 +217,6 @@ class RollupStore:
         marks = [{"_id": f"a{activity}", "a": activity} for activity in activities]
         await _insert_documents(self.marks, marks)
 
-    async def figures_marked(self) -> bool:
-        return await self.marks.find_one({}, {"_id": 1}) is not None
-
     async def refigure(self, limit: int = REFIGURE) -> int:
         """Make the figures of up to `limit` marked calendar documents (and of the marked
         activities') from what they hold now; how many were made (0: none is marked).
@@ -246,26 +243,24 @@ class RollupStore:
         ordered = sorted(ids)
         made = 0
         for start in range(0, min(limit, len(ordered)), LOOKUP):
-            chunk = ordered[start : min(start + LOOKUP, limit)]
-            docs = [doc async for doc in self.periods.find({"_id": {"$in": chunk}})]
-            made += await self._figure(docs, gone=set(chunk))
+            made += await self._figure(
+                {"_id": {"$in": ordered[start : min(start + LOOKUP, limit)]}}
+            )
         for activity in activities:
-            docs = [doc async for doc in self.periods.find({"a": activity})]
-            had = {doc["_id"] async for doc in self.figures.find({"a": activity}, {"_id": 1})}
-            made += await self._figure(docs, gone=had)
+            made += await self._figure({"a": activity})
         if rest := ordered[limit:]:
             await self.marks.insert_one({"_id": f"c{uuid.uuid4().hex}", "ids": rest})
         await self.marks.delete_many({"_id": {"$in": [mark["_id"] for mark in taken]}})
         return max(made, 1)
 
-    async def _figure(self, docs: list[Document], gone: set[str]) -> int:
-        """Write the figures of the calendar documents `docs`, and delete those of the ids
-        in `gone` that are not among them."""
-        ids = [doc["_id"] for doc in docs]
+    async def _figure(self, match: Document) -> int:
+        """Write the figures of the calendar documents `match` finds, and delete the figures
+        it finds whose calendar document is gone; how many calendar documents were read."""
+        docs = [doc async for doc in self.periods.find(match)]
         have = {
-            doc["_id"]: doc.get("upto", -1)
-            async for doc in self.figures.find({"_id": {"$in": ids}}, {"upto": 1})
+            doc["_id"]: doc.get("upto", -1) async for doc in self.figures.find(match, {"upto": 1})
         }
+        ids = [doc["_id"] for doc in docs]
         fresh = [figures.figure_document(doc) for doc in docs if doc["_id"] not in have]
         there = set(await _insert_documents(self.figures, fresh))
         await _bulk(
@@ -276,7 +271,7 @@ class RollupStore:
                 if doc["_id"] in there or have.get(doc["_id"], doc["upto"]) < doc["upto"]
             ],
         )
-        if stale := sorted(gone.difference(ids)):
+        if stale := sorted(set(have).difference(ids)):
             await self.figures.delete_many({"_id": {"$in": stale}})
         return len(docs)
 
@@ -421,8 +416,7 @@ class RollupStore:
     async def first_bundles(self, activity: str, kind: str, limit: int) -> list[Document]:
         """The activity's first `limit` bundles of `kind` (`analytics.bundles`), in order
         (SecantusDB reads every match of a sorted read: the limit saves their transfer)."""
-        cursor = self.periods.find({"a": activity, "k": kind}).sort("d", 1).limit(limit)
-        return [doc async for doc in cursor]
+        return await _first(self.periods, activity, kind, limit)
 
     async def month_documents(
         self, activity: str, since: str | None = None, limit: int = 0
@@ -458,8 +452,7 @@ class RollupStore:
 
     async def first_figures(self, activity: str, kind: str, limit: int) -> list[Document]:
         """`first_bundles` from the figures documents (as stored: `figures.figured` them)."""
-        cursor = self.figures.find({"a": activity, "k": kind}).sort("d", 1).limit(limit)
-        return [doc async for doc in cursor]
+        return await _first(self.figures, activity, kind, limit)
 
     async def month_figures(
         self, activity: str, since: str | None = None, limit: int = 0
@@ -549,6 +542,13 @@ async def _holders(
     # `_id` in a list: SecantusDB checks each document against every id in it (a cost
     # per id), which a page's handful of bundles keeps small
     return [doc async for doc in collection.find({"_id": {"$in": sorted(ids)}})]
+
+
+async def _first(
+    collection: AsyncCollection[Document], activity: str, kind: str, limit: int
+) -> list[Document]:
+    cursor = collection.find({"a": activity, "k": kind}).sort("d", 1).limit(limit)
+    return [doc async for doc in cursor]
 
 
 async def _months(
