@@ -17,11 +17,11 @@ none of those maps, only their sizes and intersections, so it reads these docume
 instead: about a quarter of the bytes, and no set to build per point.
 
 A figures document is a function of its calendar document alone (`figure_document`), with
-the same `upto`: the consumer writes it after the calendar document took a range, guarded
-by that `upto` as every rollup write is, so a redo or a second consumer writes it again
-only from a newer calendar document. A series still reads the calendar documents for a
-period the window cuts (a week starting before `since`): only the learner maps can be
-added up over part of a period.
+the same `upto`. The consumer makes it when idle, from the calendar documents the ranges
+marked (`rollups.RollupStore.refigure`), replacing only older figures (by `upto`), and a
+series reads it only while the state says every figure is made (`consumer.FIGURED`). A
+series still reads the calendar documents for a period the window cuts (a week starting
+before `since`): only the learner maps can be added up over part of a period.
 """
 
 from __future__ import annotations
