@@ -131,6 +131,12 @@ def figures_made(uri: str, database: str, timeout: float = 3600.0) -> float:
     raise SystemExit("the figures were not made")
 
 
+def drop(uri: str, database: str) -> None:
+    client: pymongo.MongoClient[dict[str, Any]]
+    with pymongo.MongoClient(uri) as client:
+        client.drop_database(database)
+
+
 def ratio_factory(pools: Any, seed: int, timestamps: str) -> StatementFactory:
     """`spread`: timestamps over 180 days, the consumer's worst case (a range of 2,000
     statements touches about 2,000 day documents); `now`: within the last minute, as live
@@ -151,6 +157,7 @@ async def ratio(
     for round_ in range(rounds):
         for mode in ("off", "on"):
             database = f"ratio_{mode}_{round_}"
+            drop(uri, database)  # a store kept with --keep still holds an earlier run's
             factory = ratio_factory(pools, round_, timestamps)
             with running_lrs(uri, workdir, database, rollups=mode == "on", tree=tree) as (base, _):
                 rates[mode].append(await ingest(base, factory, count))
