@@ -50,6 +50,11 @@ FIGURED = "figured"
 calendar document is marked for them, so they hold what the calendar documents do while the
 version stands."""
 LEASE = timedelta(seconds=30)
+RENEW_AFTER = timedelta(seconds=10)
+"""How long a held lease goes unrenewed: a step reads the state while more than
+`LEASE - RENEW_AFTER` of the lease is left, and writes it only then. An idle consumer steps
+twice a second, and renewing at every step was two writes a second per API process,
+forever (each a journal write, and an oplog entry on a replica set)."""
 LAYOUT = 9
 """The rollup documents' layout: a state of another layout is rebuilt from the statements,
 except `DERIVED`'s."""
@@ -288,6 +293,9 @@ class Consumer:
 
     async def _lease(self) -> Document:
         now = self.clock()
+        held = await self._held(now)
+        if held is not None:
+            return held
         # free when never held (`reset`/`pause` may create the document), ours, or lapsed
         free = [{"owner": {"$exists": False}}, {"owner": self.owner}, {"lease_until": {"$lt": now}}]
         mine = {"$or": free}
@@ -304,12 +312,33 @@ class Consumer:
             raise LeaseLost from None
         return state
 
+    async def _held(self, now: datetime) -> Document | None:
+        """The state, when this consumer holds a lease with more than `LEASE - RENEW_AFTER`
+        of it left (it need not be renewed yet); `LeaseLost` when another consumer holds one
+        that has not lapsed (no write is tried); None when the lease is to be written."""
+        state = await self.state.find_one({"_id": CURSOR})
+        if state is None:
+            return None
+        owner, until = state.get("owner"), _aware(state.get("lease_until"))
+        if owner == self.owner:
+            return state if until is not None and until - now > LEASE - RENEW_AFTER else None
+        if owner is not None and (until is None or until >= now):
+            raise LeaseLost
+        return None
+
     async def _save(self, fields: Document) -> None:
         result = await self.state.update_one({"_id": CURSOR, "owner": self.owner}, {"$set": fields})
         if result.matched_count == 0:
             raise LeaseLost
         if "seq" in fields or VERSION in fields:
             self.changed()
+
+
+def _aware(moment: Any) -> datetime | None:
+    """A stored time (read back naive, in UTC) as an aware one."""
+    if not isinstance(moment, datetime):
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
 def _version(state: Document) -> tuple[int, str, bool]:
