@@ -39,6 +39,7 @@ from analytics.pacing import BUSY_BATCH, FLAT_OUT, PACER, Pacer, Pacing, breathe
 from analytics.refresh import Refreshes
 from analytics.rollups import RollupStore
 from analytics.source import StatementSource
+from statements.formats import stored_utc
 
 log = logging.getLogger("analytics.consumer")
 STATE = "analytics_state"
@@ -319,7 +320,8 @@ class Consumer:
         state = await self.state.find_one({"_id": CURSOR})
         if state is None:
             return None
-        owner, until = state.get("owner"), _aware(state.get("lease_until"))
+        owner, until = state.get("owner"), state.get("lease_until")
+        until = stored_utc(until) if isinstance(until, datetime) else None
         if owner == self.owner:
             return state if until is not None and until - now > LEASE - RENEW_AFTER else None
         if owner is not None and (until is None or until >= now):
@@ -332,13 +334,6 @@ class Consumer:
             raise LeaseLost
         if "seq" in fields or VERSION in fields:
             self.changed()
-
-
-def _aware(moment: Any) -> datetime | None:
-    """A stored time (read back naive, in UTC) as an aware one."""
-    if not isinstance(moment, datetime):
-        return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
 def _version(state: Document) -> tuple[int, str, bool]:

@@ -29,6 +29,7 @@ from typing import Any
 from pymongo.asynchronous.database import AsyncDatabase
 
 from forwarders.store import STATE
+from statements.formats import stored_utc
 
 MARKS = "erasures"
 """The `forwarder_state` document: `{epoch, active: {token: since}}`."""
@@ -75,7 +76,7 @@ class ErasureMarks:
         running = [
             since
             for since in (active.values() if isinstance(active, dict) else ())
-            if isinstance(since, datetime) and _aware(since) > cutoff
+            if isinstance(since, datetime) and stored_utc(since) > cutoff
         ]
         self.latest = Marks(int(doc.get("epoch", 0)), not running)
         return self.latest
@@ -112,8 +113,3 @@ class ErasureMarks:
             await self.state.update_one(
                 {"_id": MARKS}, {"$inc": {"epoch": 1}, "$unset": {f"active.{token}": ""}}
             )
-
-
-def _aware(moment: datetime) -> datetime:
-    """The database hands back naive UTC unless the client is tz-aware."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

@@ -26,10 +26,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from pymongo.asynchronous.collection import AsyncCollection
+
+from statements.formats import stored_utc
 
 INITIAL_SPAN = timedelta(minutes=1)
 MAX_GROWTH = 8.0
@@ -38,11 +40,6 @@ MARGIN = 1.25
 """Windows are sized for a quarter more events than the page still needs."""
 
 Events = AsyncCollection[dict[str, Any]]
-
-
-def _utc(moment: datetime) -> datetime:
-    """Naive times (a client without `tz_aware`) are UTC, as the database stores them."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 @dataclass
@@ -61,15 +58,15 @@ class Windows:
     _last: bool = field(default=False, init=False)
 
     def __post_init__(self) -> None:
-        self._high = None if self.before is None else _utc(self.before)
+        self._high = None if self.before is None else stored_utc(self.before)
 
     def next(self) -> dict[str, datetime] | None:
         if self.found >= self.want or self._last:
             return None
         high = self._high
         created = {} if high is None else {"$lt": high}
-        top = high or _utc(self.now)
-        if self.floor is None or self.span >= top - _utc(self.floor):
+        top = high or stored_utc(self.now)
+        if self.floor is None or self.span >= top - stored_utc(self.floor):
             self._last = True  # down to the forwarder's creation: open below
             return created
         self._high = top - self.span

@@ -177,6 +177,12 @@ def parse_timestamp(value: str) -> datetime | None:
     return moment if offset is not None else moment.replace(tzinfo=UTC)
 
 
+def stored_utc(moment: datetime) -> datetime:
+    """A time read back from the database: naive unless the client is `tz_aware`, and
+    always UTC there."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
 def utc_instant(moment: datetime) -> datetime:
     """`moment` in UTC, for a query bound: instants past `datetime`'s range become its ends.
 

@@ -22,6 +22,8 @@ from typing import Any
 from pymongo import IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
 
+from statements.formats import stored_utc
+
 SESSIONS = "console_sessions"
 INDEXES = [IndexModel([("expires", 1)], name="expires_ttl", expireAfterSeconds=0)]
 
@@ -89,9 +91,7 @@ class SessionStore:
         )
         if doc is None:
             return None
-        expires = doc["expires"]
-        if expires.tzinfo is None:
-            expires = expires.replace(tzinfo=UTC)
+        expires = stored_utc(doc["expires"])
         identity = doc.get("identity")
         return ConsoleSession(token, str(doc["key"]), str(doc["csrf"]), expires, identity)
 
